@@ -1,0 +1,70 @@
+import { execa } from 'execa';
+import { redact, tail } from './redact.js';
+
+export interface CommandOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  input?: string;
+  /** Aborting sends SIGTERM, then SIGKILL after `graceMs` if the process is still alive. */
+  signal?: AbortSignal;
+  graceMs?: number;
+  /** Output beyond this many characters per stream keeps only its tail. */
+  maxOutput?: number;
+  onOutput?: () => void;
+}
+
+export interface CommandResult {
+  exitCode: number | undefined;
+  stdout: string;
+  stderr: string;
+  signal?: string;
+  cancelled: boolean;
+  failedToStart?: string;
+}
+
+const DEFAULT_MAX_OUTPUT = 64 * 1024;
+
+/**
+ * Runs one command from an argv array (never through a shell) and returns its bounded output.
+ * It does not throw on failure: each caller turns a failure into its own typed error.
+ */
+export async function runCommand(argv: readonly string[], options: CommandOptions): Promise<CommandResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('empty command');
+  const limit = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
+  let stdout = '';
+  let stderr = '';
+  const child = execa(file, args, {
+    cwd: options.cwd,
+    env: options.env,
+    extendEnv: true,
+    input: options.input,
+    stdin: options.input === undefined ? 'ignore' : undefined,
+    buffer: false,
+    reject: false,
+    cancelSignal: options.signal,
+    killSignal: 'SIGTERM',
+    forceKillAfterDelay: options.graceMs ?? 10_000,
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout = tail(stdout + chunk.toString('utf8'), limit);
+    options.onOutput?.();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = tail(stderr + chunk.toString('utf8'), limit);
+    options.onOutput?.();
+  });
+  const result = await child;
+  const failedToStart =
+    result.exitCode === undefined && !result.isCanceled && !result.signal
+      ? result.originalMessage
+      : undefined;
+  return {
+    exitCode: result.exitCode,
+    stdout,
+    stderr,
+    signal: result.signal,
+    cancelled: result.isCanceled,
+    failedToStart: failedToStart ? redact(failedToStart) : undefined,
+  };
+}

@@ -1,0 +1,51 @@
+import { runCommand } from '../command.js';
+import { redact, tail } from '../redact.js';
+import type { DeployAction, DeployContext, Deployer, DeployOutcome } from './deployer.js';
+
+export interface CommandDeployConfig {
+  diff: string[];
+  apply: string[];
+}
+
+const OUTPUT_LIMIT = 16 * 1024;
+
+export function expandPlaceholders(
+  argv: readonly string[],
+  context: Pick<DeployContext, 'env' | 'commit'>,
+): string[] {
+  return argv.map((arg) => arg.replaceAll('{env}', context.env).replaceAll('{commit}', context.commit));
+}
+
+/** `deploy.type: command`: runs the configured argv in a checkout at the bump commit. */
+export class CommandDeployer implements Deployer {
+  constructor(
+    private readonly config: CommandDeployConfig,
+    private readonly graceMs = 30_000,
+  ) {}
+
+  async run(action: DeployAction, context: DeployContext): Promise<DeployOutcome> {
+    const argv = expandPlaceholders(this.config[action], context);
+    const result = await runCommand(argv, {
+      cwd: context.checkout,
+      env: { PROMOTE_ENV: context.env, PROMOTE_COMMIT: context.commit, PROMOTE_ID: context.promotionId },
+      signal: context.signal,
+      graceMs: this.graceMs,
+      maxOutput: OUTPUT_LIMIT,
+      onOutput: context.onProgress,
+    });
+    const output = redact(tail(result.stdout + (result.stderr ? `\n${result.stderr}` : ''), OUTPUT_LIMIT));
+    if (result.cancelled) return { ok: false, cancelled: true, output, error: `${action} was cancelled` };
+    if (result.failedToStart)
+      return { ok: false, output, error: `${action} command could not start: ${result.failedToStart}` };
+    if (result.exitCode !== 0) {
+      const why = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+      const stderr = redact(tail(result.stderr.trim(), 2000));
+      return {
+        ok: false,
+        output,
+        error: `${action} command ${argv.join(' ')} ${why}${stderr ? `: ${stderr}` : ''}`,
+      };
+    }
+    return { ok: true, output };
+  }
+}

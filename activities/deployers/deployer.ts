@@ -1,0 +1,29 @@
+import type { DeployConfig } from '../../config/schema.js';
+
+export type DeployAction = 'diff' | 'apply';
+
+export interface DeployContext {
+  env: string;
+  commit: string;
+  promotionId: string;
+  /** A checkout of the deployment repository at `commit`. */
+  checkout: string;
+  signal: AbortSignal;
+  /** Called whenever the deploy shows signs of life; the activity turns it into heartbeats. */
+  onProgress: () => void;
+}
+
+export interface DeployOutcome {
+  ok: boolean;
+  output: string;
+  /** Why it failed, in a sentence a person can act on. */
+  error?: string;
+  cancelled?: boolean;
+}
+
+/** The seam for helm/helmfile deployers: each config `deploy.type` maps to one implementation. */
+export interface Deployer {
+  run(action: DeployAction, context: DeployContext): Promise<DeployOutcome>;
+}
+
+export type DeployerFactory = (config: DeployConfig) => Deployer;

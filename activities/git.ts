@@ -1,0 +1,45 @@
+import { runCommand } from './command.js';
+import { redact, tail } from './redact.js';
+
+export class GitError extends Error {
+  override readonly name = 'GitError';
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | undefined,
+    readonly stderr: string,
+  ) {
+    super(redact(`git ${args.join(' ')} failed (exit ${exitCode ?? 'none'}): ${tail(stderr.trim(), 2000)}`));
+  }
+}
+
+export interface GitOptions {
+  cwd: string;
+  env?: Record<string, string>;
+  input?: string;
+}
+
+// Deterministic, non-interactive git: no prompts for credentials, no user config leaking in.
+const BASE_ENV: Record<string, string> = {
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_CONFIG_NOSYSTEM: '1',
+  LC_ALL: 'C',
+};
+
+/** Runs git with an argv array; returns stdout, throws GitError with redacted stderr on failure. */
+export async function git(args: readonly string[], options: GitOptions): Promise<string> {
+  const result = await runCommand(['git', ...args], {
+    cwd: options.cwd,
+    env: { ...BASE_ENV, ...options.env },
+    input: options.input,
+  });
+  if (result.exitCode !== 0) {
+    throw new GitError(args, result.exitCode, result.failedToStart ?? result.stderr);
+  }
+  return result.stdout;
+}
+
+export function isNonFastForward(error: unknown): boolean {
+  return (
+    error instanceof GitError && /non-fast-forward|fetch first|\[rejected\]|stale info/.test(error.stderr)
+  );
+}

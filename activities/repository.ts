@@ -1,0 +1,104 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { git, GitError } from './git.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { redact } from './redact.js';
+
+export class RepositoryUnreachableError extends Error {
+  override readonly name = 'RepositoryUnreachableError';
+}
+
+export interface GitIdentity {
+  name: string;
+  email: string;
+}
+
+/**
+ * A worker's cache of deployment repositories: one bare mirror per URL, fetched (not cloned) per
+ * promotion, with a throw-away worktree for every edit or deploy so concurrent activities never share
+ * a working directory.
+ */
+export class RepositoryCache {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    readonly cacheDir: string,
+    readonly identity: GitIdentity,
+  ) {}
+
+  mirrorDir(url: string): string {
+    const slug = url.replace(/[^A-Za-z0-9]+/g, '-').slice(-40);
+    const digest = createHash('sha256').update(url).digest('hex').slice(0, 12);
+    return join(this.cacheDir, `${slug}-${digest}.git`);
+  }
+
+  /** Fetches `branch` into the mirror and returns its head commit. */
+  async fetch(url: string, branch: string): Promise<string> {
+    const dir = this.mirrorDir(url);
+    return this.mutex.run(dir, async () => {
+      if (!existsSync(join(dir, 'HEAD'))) {
+        await mkdir(dir, { recursive: true });
+        await git(['init', '--quiet', '--bare'], { cwd: dir });
+        await git(['remote', 'add', 'origin', url], { cwd: dir });
+      }
+      // HEAD means the remote's default branch, used before promote.yaml has named one.
+      const source = branch === 'HEAD' ? 'HEAD' : `refs/heads/${branch}`;
+      if (branch !== 'HEAD') {
+        await git(['check-ref-format', '--branch', branch], { cwd: dir }).catch(() => {
+          throw new RepositoryUnreachableError(`invalid branch name ${JSON.stringify(branch)}`);
+        });
+      }
+      try {
+        await git(['fetch', '--quiet', '--prune', 'origin', `+${source}:refs/remotes/origin/${branch}`], {
+          cwd: dir,
+        });
+      } catch (error) {
+        if (error instanceof GitError) {
+          throw new RepositoryUnreachableError(
+            `cannot fetch branch ${branch} of ${redact(url)}: ${error.stderr.trim().split('\n').slice(-2).join(' ')}`,
+          );
+        }
+        throw error;
+      }
+      return (await git(['rev-parse', `refs/remotes/origin/${branch}`], { cwd: dir })).trim();
+    });
+  }
+
+  async readFile(url: string, commit: string, path: string): Promise<string | undefined> {
+    try {
+      return await git(['show', `${commit}:${path}`], { cwd: this.mirrorDir(url) });
+    } catch (error) {
+      if (error instanceof GitError && /does not exist|exists on disk, but not in/.test(error.stderr))
+        return undefined;
+      throw error;
+    }
+  }
+
+  async git(url: string, args: readonly string[]): Promise<string> {
+    return git(args, { cwd: this.mirrorDir(url) });
+  }
+
+  /** Runs `work` in a fresh detached worktree at `commit`, removed afterwards whatever happens. */
+  async withWorktree<T>(url: string, commit: string, work: (dir: string) => Promise<T>): Promise<T> {
+    const mirror = this.mirrorDir(url);
+    await mkdir(this.cacheDir, { recursive: true });
+    const dir = await mkdtemp(join(this.cacheDir, 'worktree-'));
+    await this.mutex.run(mirror, () =>
+      git(['worktree', 'add', '--quiet', '--detach', dir, commit], { cwd: mirror }),
+    );
+    try {
+      return await work(dir);
+    } finally {
+      await this.mutex
+        .run(mirror, () => git(['worktree', 'remove', '--force', dir], { cwd: mirror }))
+        .catch(() => rm(dir, { recursive: true, force: true }));
+    }
+  }
+
+  /** git config for commits made by promotions: an explicit identity, never the machine user's. */
+  identityArgs(): string[] {
+    return ['-c', `user.name=${this.identity.name}`, '-c', `user.email=${this.identity.email}`];
+  }
+}

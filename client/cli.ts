@@ -1,0 +1,259 @@
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseConfig, ConfigError, CONFIG_FILE } from '../config/load.js';
+import { parseAppTag, parseSource, type Source } from '../common/tags.js';
+import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
+import { connectClient } from '../worker/connection.js';
+import {
+  BadInputError,
+  cancelPromotion,
+  decide,
+  getStatus,
+  NotFoundError,
+  startPromotion,
+  waitAccepted,
+  waitFinished,
+} from './promotions.js';
+import { renderStatus } from './render.js';
+import { runDev, runWorker } from './serve.js';
+
+/** Exit codes are a contract for CI: 0 ok, 1 promotion failed/rejected/cancelled, 2 bad usage or input. */
+export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
+
+class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (1-65535)');
+  return n;
+}
+
+function whoAmI(): string {
+  return (
+    process.env.PROMOTE_USER ??
+    process.env.GITHUB_ACTOR ??
+    process.env.GITLAB_USER_LOGIN ??
+    userInfo().username
+  );
+}
+
+function exitFor(state: PromotionState): number {
+  return state.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+}
+
+export function buildRequest(options: {
+  repo?: string;
+  app: string[];
+  source: string[];
+  to?: string;
+}): PromotionRequest {
+  const repo = options.repo ?? process.env.PROMOTE_REPO;
+  if (!repo) throw new BadInputError('no repository: pass --repo <git url or path> or set PROMOTE_REPO');
+  if (options.app.length === 0) throw new BadInputError('no app given: pass --app app=tag (repeatable)');
+  const sources = new Map<string, Source>();
+  const apps: AppRequest[] = [];
+  try {
+    for (const text of options.source) {
+      const { app, source } = parseSource(text);
+      sources.set(app, source);
+    }
+    for (const text of options.app) {
+      const { app, tag } = parseAppTag(text);
+      if (apps.some((a) => a.app === app)) throw new Error(`app ${app} is given twice`);
+      const source = sources.get(app);
+      apps.push({ app, tag, ...(source ? { source } : {}) });
+    }
+  } catch (error) {
+    throw new BadInputError((error as Error).message);
+  }
+  for (const app of sources.keys()) {
+    if (!apps.some((a) => a.app === app))
+      throw new BadInputError(`--source names ${app}, which is not among the --app values`);
+  }
+  return { repo, apps, requestedBy: whoAmI(), ...(options.to ? { to: options.to } : {}) };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('promote')
+    .description('Move container image tags through environments with durable Temporal workflows')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('dev')
+    .description('run an embedded Temporal dev server (Web UI included) and a worker')
+    .addOption(new Option('--port <port>', 'gRPC port').default(7233).argParser(port))
+    .addOption(new Option('--ui-port <port>', 'Web UI port').default(8233).argParser(port))
+    .option('--no-worker', 'run the server alone')
+    .option('--db-file <path>', 'SQLite file that keeps workflows across restarts', '.promote/temporal.db')
+    .action(async (options: { port: number; uiPort: number; worker: boolean; dbFile: string }) => {
+      await runDev(options);
+    });
+
+  program
+    .command('worker')
+    .description('run a worker against TEMPORAL_ADDRESS (default localhost:7233)')
+    .action(async () => {
+      await runWorker();
+    });
+
+  program
+    .command('validate')
+    .description('check a promote.yaml locally')
+    .argument('[file]', 'config file', CONFIG_FILE)
+    .action((file: string) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new CliExit(
+          EXIT.badInput,
+          `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        );
+      }
+      try {
+        const config = parseConfig(text, file);
+        const envs = config.environments.map((e) => `${e.name}${e.approval === 'manual' ? ' (manual)' : ''}`);
+        print(`${file} is valid: ${envs.join(' → ')}; apps: ${Object.keys(config.apps).join(', ')}`);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new CliExit(EXIT.badInput, error.message);
+        throw error;
+      }
+    });
+
+  program
+    .command('start')
+    .description('start a promotion (or re-attach to the identical one already running)')
+    .option('--repo <url>', 'deployment repository: git URL or path (default $PROMOTE_REPO)')
+    .option('--app <app=tag>', 'app and tag to promote (repeatable)', collect, [])
+    .option(
+      '--source <app=repo@ref>',
+      'upstream source of an app, quoted in the commit (repeatable)',
+      collect,
+      [],
+    )
+    .option('--to <env>', 'stop after this environment')
+    .option('--wait', 'wait for the promotion to finish; exit 1 unless it succeeded')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (options: {
+        repo?: string;
+        app: string[];
+        source: string[];
+        to?: string;
+        wait?: boolean;
+        json?: boolean;
+      }) => {
+        const request = buildRequest(options);
+        const client = await connectClient();
+        const handle = await startPromotion(client, request);
+        await waitAccepted(client, handle.workflowId);
+        if (!options.wait) {
+          print(options.json ? JSON.stringify({ id: handle.workflowId }) : handle.workflowId);
+          return;
+        }
+        if (!options.json) process.stderr.write(`started ${handle.workflowId}; waiting for it to finish…\n`);
+        const state = await waitFinished(client, handle.workflowId);
+        print(options.json ? JSON.stringify(state) : renderStatus(state));
+        process.exitCode = exitFor(state);
+      },
+    );
+
+  program
+    .command('approve')
+    .description('approve the environment a promotion is waiting on')
+    .argument('<id>', 'promotion id')
+    .requiredOption('--env <env>', 'environment to approve')
+    .option('--as <name>', 'who approves (default: $PROMOTE_USER or the login name)')
+    .option('--comment <text>', 'comment recorded with the decision')
+    .action(async (id: string, options: { env: string; as?: string; comment?: string }) => {
+      const client = await connectClient();
+      const decision = await decide(client, id, {
+        env: options.env,
+        approved: true,
+        by: options.as ?? whoAmI(),
+        ...(options.comment ? { comment: options.comment } : {}),
+      });
+      print(`${options.env} approved by ${decision.by}`);
+    });
+
+  program
+    .command('reject')
+    .description('reject the environment a promotion is waiting on')
+    .argument('<id>', 'promotion id')
+    .requiredOption('--env <env>', 'environment to reject')
+    .option('--as <name>', 'who rejects (default: $PROMOTE_USER or the login name)')
+    .requiredOption('--reason <text>', 'why: recorded with the decision')
+    .action(async (id: string, options: { env: string; as?: string; reason: string }) => {
+      const client = await connectClient();
+      const decision = await decide(client, id, {
+        env: options.env,
+        approved: false,
+        by: options.as ?? whoAmI(),
+        comment: options.reason,
+      });
+      print(`${options.env} rejected by ${decision.by}`);
+    });
+
+  program
+    .command('status')
+    .description("show a promotion's state")
+    .argument('<id>', 'promotion id')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const client = await connectClient();
+      const state = await getStatus(client, id);
+      print(options.json ? JSON.stringify(state, null, 2) : renderStatus(state));
+    });
+
+  program
+    .command('cancel')
+    .description('cancel a running promotion')
+    .argument('<id>', 'promotion id')
+    .action(async (id: string) => {
+      const client = await connectClient();
+      await cancelPromotion(client, id);
+      print(`cancellation requested for ${id}`);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    const commanderCode = (error as { code?: string }).code;
+    if (commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version') return EXIT.ok;
+    if (commanderCode?.startsWith('commander.')) return EXIT.badInput;
+    if (error instanceof CliExit) {
+      process.stderr.write(`${error.message}\n`);
+      return error.code;
+    }
+    if (error instanceof BadInputError || error instanceof NotFoundError) {
+      process.stderr.write(`promote: ${error.message}\n`);
+      return EXIT.badInput;
+    }
+    process.stderr.write(`promote: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.failed;
+  }
+}

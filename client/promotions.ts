@@ -1,0 +1,182 @@
+import {
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TASK_QUEUE } from '../common/constants.js';
+import { BAD_INPUT_FAILURES } from '../common/failures.js';
+import { promotionWorkflowId } from '../common/ids.js';
+import { PromoteApps } from '../common/search-attributes.js';
+import type { Decision, DecisionInput, PromotionRequest, PromotionState } from '../common/types.js';
+import { TERMINAL_STATUSES } from '../common/types.js';
+import { decideUpdate, statusQuery } from '../workflows/definitions.js';
+import type { promote } from '../workflows/promote.js';
+
+/** Exit code 2 territory: the request itself is wrong, and nothing was changed. */
+export class BadInputError extends Error {
+  override readonly name = 'BadInputError';
+}
+
+/** The promotion could not be found or reached. */
+export class NotFoundError extends Error {
+  override readonly name = 'NotFoundError';
+}
+
+export function promotionSummary(request: PromotionRequest, environments?: string[]): string {
+  const apps = request.apps.map((a) => `${a.app}=${a.tag}`).join(', ');
+  return `${apps} → ${environments?.join(', ') ?? (request.to ? `up to ${request.to}` : 'all environments')}`;
+}
+
+/**
+ * Starts (or, for an identical request, re-attaches to) a promotion. The same request always maps to
+ * the same workflow id, so a retried CI job cannot start a duplicate.
+ */
+export async function startPromotion(
+  client: Client,
+  request: PromotionRequest,
+  options: { taskQueue?: string } = {},
+): Promise<WorkflowHandle<typeof promote>> {
+  return client.workflow.start<typeof promote>('promote', {
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowId: promotionWorkflowId(request),
+    args: [request],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: [{ key: PromoteApps, value: request.apps.map((a) => `${a.app}=${a.tag}`) }],
+    staticSummary: promotionSummary(request),
+  });
+}
+
+function badInputFrom(error: unknown): BadInputError | undefined {
+  if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
+    if (error.cause.type && BAD_INPUT_FAILURES.includes(error.cause.type))
+      return new BadInputError(error.cause.message);
+  }
+  return undefined;
+}
+
+/** Reads a promotion's state, running or finished; a finished one needs no worker. */
+export async function getStatus(client: Client, id: string): Promise<PromotionState> {
+  const handle = client.workflow.getHandle<typeof promote>(id);
+  let description;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no promotion with id ${id}`);
+    throw error;
+  }
+  if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+  try {
+    return await handle.result();
+  } catch (error) {
+    if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
+      const details = error.cause.details?.[0] as PromotionState | undefined;
+      if (details?.environments) return details;
+      return {
+        id,
+        status: 'failed',
+        repo: '',
+        apps: [],
+        environments: [],
+        error: error.cause.message,
+        startedAt: description.startTime.toISOString(),
+      };
+    }
+    return {
+      id,
+      status: description.status.name === 'CANCELLED' ? 'cancelled' : 'failed',
+      repo: '',
+      apps: [],
+      environments: [],
+      error: `workflow ${description.status.name.toLowerCase()}`,
+      startedAt: description.startTime.toISOString(),
+    };
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Waits until the worker has read promote.yaml and accepted the request, so `promote start` reports
+ * bad input (exit 2) even without --wait.
+ */
+export async function waitAccepted(client: Client, id: string, timeoutMs = 60_000): Promise<PromotionState> {
+  const handle = client.workflow.getHandle<typeof promote>(id);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const description = await handle.describe();
+    if (description.status.name !== 'RUNNING') {
+      try {
+        await handle.result();
+      } catch (error) {
+        const bad = badInputFrom(error);
+        if (bad) throw bad;
+      }
+      return getStatus(client, id);
+    }
+    const state = await handle.query(statusQuery).catch(() => undefined);
+    if (state?.configCommit) return state;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `no worker accepted promotion ${id} within ${Math.round(timeoutMs / 1000)}s: is a worker (\`promote worker\` or \`promote dev\`) running on task queue "${description.taskQueue}"?`,
+      );
+    }
+    await sleep(200);
+  }
+}
+
+/** Waits for the promotion to end and returns its final state (bad input throws BadInputError). */
+export async function waitFinished(client: Client, id: string): Promise<PromotionState> {
+  const handle = client.workflow.getHandle<typeof promote>(id);
+  try {
+    return await handle.result();
+  } catch (error) {
+    const bad = badInputFrom(error);
+    if (bad) throw bad;
+    return getStatus(client, id);
+  }
+}
+
+/** Polls until the given environment waits for approval (or the promotion ends). */
+export async function waitForApproval(
+  client: Client,
+  id: string,
+  env: string,
+  timeoutMs = 120_000,
+): Promise<PromotionState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await getStatus(client, id);
+    const current = state.environments.find((e) => e.name === env);
+    if (current?.status === 'waiting-approval' || TERMINAL_STATUSES.includes(state.status)) return state;
+    if (Date.now() > deadline)
+      throw new Error(`${env} of ${id} did not reach approval within ${timeoutMs / 1000}s`);
+    await sleep(200);
+  }
+}
+
+/** Approves or rejects; the workflow's validator refusal comes back as BadInputError with its message verbatim. */
+export async function decide(client: Client, id: string, input: DecisionInput): Promise<Decision> {
+  const handle = client.workflow.getHandle<typeof promote>(id);
+  try {
+    return await handle.executeUpdate(decideUpdate, { args: [input] });
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      throw new BadInputError(cause instanceof Error ? cause.message : error.message);
+    }
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no running promotion with id ${id}`);
+    throw error;
+  }
+}
+
+export async function cancelPromotion(client: Client, id: string): Promise<void> {
+  try {
+    await client.workflow.getHandle(id).cancel();
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no running promotion with id ${id}`);
+    throw error;
+  }
+}

@@ -1,0 +1,38 @@
+import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
+
+function tags(value: TagValue | undefined): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value;
+  return Object.entries(value)
+    .map(([app, tag]) => `${app}=${tag}`)
+    .join(' ');
+}
+
+function envLine(env: EnvironmentState): string {
+  const change =
+    env.previousTag && tags(env.previousTag) !== tags(env.tag)
+      ? `${tags(env.previousTag)} → ${tags(env.tag)}`
+      : tags(env.tag);
+  const parts = [`  ${env.name.padEnd(12)} ${env.status.padEnd(17)} ${change}`];
+  if (env.commit) parts.push(`commit ${env.commit.slice(0, 12)}`);
+  if (env.decision) {
+    parts.push(
+      `${env.decision.approved ? 'approved' : 'rejected'} by ${env.decision.by}${env.decision.comment ? ` ("${env.decision.comment}")` : ''}`,
+    );
+  } else if (env.status === 'waiting-approval') {
+    parts.push(`approvers: ${env.approvers?.join(', ') ?? 'anyone'}`);
+  }
+  const line = parts.join('  ·  ');
+  return env.error && env.status !== 'rejected'
+    ? `${line}\n${' '.repeat(15)}${env.error.split('\n')[0]}`
+    : line;
+}
+
+/** The human rendering of `promote status`. */
+export function renderStatus(state: PromotionState): string {
+  const apps = state.apps.map((a) => `${a.app}=${a.tag}`).join(', ');
+  const lines = [`${state.id}: ${state.status}${apps ? `  (${apps})` : ''}`];
+  lines.push(...state.environments.map(envLine));
+  if (state.error && state.environments.length === 0) lines.push(`  ${state.error}`);
+  return lines.join('\n');
+}

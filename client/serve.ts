@@ -1,0 +1,74 @@
+import { resolve } from 'node:path';
+import { Runtime } from '@temporalio/worker';
+import { startDevServer } from '../server/dev-server.js';
+import { connectWorker } from '../worker/connection.js';
+import { createPromoteWorker } from '../worker/create-worker.js';
+
+function logLine(message: string): void {
+  process.stderr.write(`[promote] ${message}\n`);
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function shutdownRequested(): Promise<string> {
+  return new Promise((resolve) => {
+    const handler = (signal: string) => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+// The SDK's runtime would otherwise install its own signal handlers and stop workers on its own schedule;
+// `promote dev` orders the shutdown itself: worker first (finishing its tasks), then the server.
+function installRuntime(): void {
+  Runtime.install({ shutdownSignals: [] });
+}
+
+export async function runWorker(): Promise<void> {
+  installRuntime();
+  const { connection, namespace } = await connectWorker();
+  const worker = await createPromoteWorker({ connection, namespace });
+  logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
+  const running = worker.run();
+  const signal = await Promise.race([shutdownRequested(), running.then(() => 'worker stopped')]);
+  logLine(`${signal}: stopping the worker…`);
+  if (worker.getState() === 'RUNNING') worker.shutdown();
+  await running;
+  await connection.close();
+}
+
+export async function runDev(options: {
+  port: number;
+  uiPort: number;
+  worker: boolean;
+  dbFile: string;
+}): Promise<void> {
+  installRuntime();
+  const dbFile = resolve(options.dbFile);
+  const server = await startDevServer({ port: options.port, uiPort: options.uiPort, dbFile, log: logLine });
+  logLine(`Temporal dev server on ${server.address} (state in ${dbFile})`);
+  logLine(`Web UI: ${server.uiUrl}`);
+  let worker;
+  let connection;
+  let running: Promise<void> | undefined;
+  if (options.worker) {
+    ({ connection } = await connectWorker({ address: server.address }));
+    worker = await createPromoteWorker({ connection, namespace: 'default' });
+    running = worker.run();
+    logLine('worker running; Ctrl-C stops everything');
+  }
+  const reason = await Promise.race([
+    shutdownRequested(),
+    server.exited.then(() => 'server exited'),
+    ...(running ? [running.then(() => 'worker stopped')] : []),
+  ]);
+  logLine(`${reason}: shutting down…`);
+  if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+  await running?.catch((error: unknown) => logLine(`worker: ${String(error)}`));
+  await connection?.close();
+  await server.stop();
+  logLine('stopped');
+}

@@ -1,0 +1,3 @@
+export const TASK_QUEUE = 'promote';
+/** Where tests and the demo keep state; git-ignored. */
+export const STATE_DIR_NAME = '.promote';

@@ -1,0 +1,23 @@
+/**
+ * Stable ApplicationFailure type names. Clients and tests match on these, so they are a contract:
+ * add new ones, never rename.
+ */
+export const FailureType = {
+  InvalidRequest: 'InvalidRequest',
+  InvalidConfig: 'InvalidConfig',
+  RepositoryUnreachable: 'RepositoryUnreachable',
+  ValuesKeyMissing: 'ValuesKeyMissing',
+  DeployCommandFailed: 'DeployCommandFailed',
+  PromotionFailed: 'PromotionFailed',
+  PromotionRejected: 'PromotionRejected',
+  PromotionCancelled: 'PromotionCancelled',
+} as const;
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/** Failures caused by the request or the repository's content: retrying cannot help, and nothing was changed. */
+export const BAD_INPUT_FAILURES: readonly string[] = [
+  FailureType.InvalidRequest,
+  FailureType.InvalidConfig,
+  FailureType.RepositoryUnreachable,
+  FailureType.ValuesKeyMissing,
+];

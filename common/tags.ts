@@ -1,0 +1,42 @@
+/** The OCI distribution spec's tag grammar: it also keeps shell metacharacters out of every later step. */
+export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+const APP_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+export function tagProblem(tag: string): string | undefined {
+  if (TAG_PATTERN.test(tag)) return undefined;
+  return `invalid tag ${JSON.stringify(tag)}: a tag is 1-128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-'`;
+}
+
+export interface AppTag {
+  app: string;
+  tag: string;
+}
+
+/** Parses `app=tag` as given on the command line. */
+export function parseAppTag(text: string): AppTag {
+  const eq = text.indexOf('=');
+  if (eq <= 0) throw new Error(`expected app=tag, got ${JSON.stringify(text)}`);
+  const app = text.slice(0, eq);
+  const tag = text.slice(eq + 1);
+  if (!APP_PATTERN.test(app)) throw new Error(`invalid app name ${JSON.stringify(app)}`);
+  const problem = tagProblem(tag);
+  if (problem) throw new Error(`${problem} (for app ${app})`);
+  return { app, tag };
+}
+
+export interface Source {
+  repo: string;
+  ref: string;
+}
+
+/** Parses `app=<repo-url>@<ref>`; the last '@' separates the ref so ssh URLs (git@host:x) work. */
+export function parseSource(text: string): { app: string; source: Source } {
+  const eq = text.indexOf('=');
+  const at = text.lastIndexOf('@');
+  if (eq <= 0 || at <= eq + 1 || at === text.length - 1) {
+    throw new Error(`expected app=<repo-url>@<ref>, got ${JSON.stringify(text)}`);
+  }
+  const ref = text.slice(at + 1);
+  if (/[\s\0]/.test(text)) throw new Error(`source must not contain whitespace: ${JSON.stringify(text)}`);
+  return { app: text.slice(0, eq), source: { repo: text.slice(eq + 1, at), ref } };
+}

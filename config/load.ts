@@ -1,0 +1,82 @@
+import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { z } from 'zod';
+import { ConfigSchema, type PromoteConfig } from './schema.js';
+
+export const CONFIG_FILE = 'promote.yaml';
+
+export interface ConfigProblem {
+  /** Dotted key path, e.g. `environments[1].approval`. */
+  key: string;
+  line?: number;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly file: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `${file} is invalid:\n` +
+        problems
+          .map((p) => `  ${file}${p.line ? `:${p.line}` : ''}: ${p.key || '(root)'}: ${p.message}`)
+          .join('\n'),
+    );
+  }
+}
+
+function keyLabel(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((label, part) => {
+    if (typeof part === 'number') return `${label}[${part}]`;
+    return label ? `${label}.${String(part)}` : String(part);
+  }, '');
+}
+
+/** The line of the deepest node that exists on the path, so a missing key points at its parent. */
+function lineOf(root: Node | null, path: readonly PropertyKey[], lines: LineCounter): number | undefined {
+  let node: unknown = root;
+  let offset = root?.range?.[0];
+  for (const part of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === part);
+      if (!pair) break;
+      offset = (pair.key as Node).range?.[0] ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof part === 'number') {
+      node = node.items[part];
+      offset = (node as Node | undefined)?.range?.[0] ?? offset;
+    } else {
+      break;
+    }
+  }
+  return offset === undefined ? undefined : lines.linePos(offset).line;
+}
+
+/** Parses and validates promote.yaml text; every problem names file, line and key. */
+export function parseConfig(text: string, file: string = CONFIG_FILE): PromoteConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({
+        key: '',
+        line: lines.linePos(e.pos[0]).line,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    );
+  }
+  const result = ConfigSchema.safeParse(doc.toJS());
+  if (!result.success) {
+    throw new ConfigError(
+      file,
+      result.error.issues.map((issue: z.core.$ZodIssue) => ({
+        key: keyLabel(issue.path),
+        line: lineOf(doc.contents, issue.path, lines),
+        message: issue.message,
+      })),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,98 @@
+// `npm run demo`: a real promotion on an embedded Temporal server, from a fresh clone.
+import { join, relative } from 'node:path';
+import { Runtime } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { git } from '../activities/git.js';
+import { LogNotifier, announcementText, type Announcement } from '../activities/notifier.js';
+import { decide, startPromotion, waitAccepted, waitFinished, waitForApproval } from '../client/promotions.js';
+import { renderStatus } from '../client/render.js';
+import { STATE_DIR_NAME } from '../common/constants.js';
+import { startDevServer } from '../server/dev-server.js';
+import { freePort } from '../server/ports.js';
+import { PROJECT_ROOT } from '../server/tools.js';
+import { NativeConnection } from '@temporalio/worker';
+import { createPromoteWorker } from '../worker/create-worker.js';
+import { createSampleRepo } from './sample-repo.js';
+
+const keep = process.argv.includes('--keep');
+const say = (message: string) => process.stdout.write(`\n▶ ${message}\n`);
+
+const demoDir = join(PROJECT_ROOT, STATE_DIR_NAME, 'demo');
+const repo = join(demoDir, 'deployment.git');
+process.env.PROMOTE_DEMO_CLUSTER = join(demoDir, 'cluster');
+
+Runtime.install({ shutdownSignals: [] });
+say(`Creating a sample deployment repository at ${relative(process.cwd(), repo)}`);
+await createSampleRepo({ dir: repo });
+
+const port = await freePort(7233);
+const uiPort = await freePort(port === 7233 ? 8233 : undefined);
+say(`Starting the embedded Temporal dev server on 127.0.0.1:${port}`);
+const server = await startDevServer({ port, uiPort, dbFile: join(demoDir, 'temporal.db') });
+
+const workerConnection = await NativeConnection.connect({ address: server.address });
+const worker = await createPromoteWorker({
+  connection: workerConnection,
+  namespace: 'default',
+  cacheDir: join(demoDir, 'worker-cache'),
+  notifier: new LogNotifier((line) => {
+    const announcement = JSON.parse(line) as Announcement;
+    process.stdout.write(`  📣 ${announcementText(announcement)}\n`);
+  }),
+});
+const workerRun = worker.run();
+
+const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+let exitCode = 0;
+try {
+  say('Promoting api=1.5.0 and web=2.1.0 through dev → staging → prod');
+  const handle = await startPromotion(client, {
+    repo,
+    apps: [
+      { app: 'api', tag: '1.5.0', source: { repo: 'https://git.example.com/shop/api', ref: '9f3e2c1' } },
+      { app: 'web', tag: '2.1.0', source: { repo: 'https://git.example.com/shop/web', ref: '4d8a7b0' } },
+    ],
+    requestedBy: 'ci',
+  });
+  await waitAccepted(client, handle.workflowId);
+  process.stdout.write(`  promotion id: ${handle.workflowId}\n`);
+
+  for (const [env, approver] of [
+    ['staging', 'carol'],
+    ['prod', 'alice'],
+  ] as const) {
+    const state = await waitForApproval(client, handle.workflowId, env);
+    const waiting = state.environments.find((e) => e.name === env);
+    if (waiting?.status !== 'waiting-approval') break;
+    process.stdout.write(`  diff for ${env}:\n${(waiting.diff ?? '').replace(/^/gm, '    ')}\n`);
+    await decide(client, handle.workflowId, { env, approved: true, by: approver, comment: 'looks good' });
+    process.stdout.write(`  ✔ ${env} approved by ${approver}\n`);
+  }
+
+  const final = await waitFinished(client, handle.workflowId);
+  say('Deployment repository history (git log --stat)');
+  process.stdout.write(await git(['log', '--stat', '--format=%n%h %s%n%b', 'main'], { cwd: repo }));
+  say('Final status');
+  process.stdout.write(`${renderStatus(final)}\n`);
+  say(
+    `Temporal Web UI: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`,
+  );
+  if (final.status !== 'succeeded') exitCode = 1;
+
+  if (keep) {
+    say('--keep: server and worker stay up for browsing; Ctrl-C stops them');
+    await new Promise((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
+} catch (error) {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  exitCode = 1;
+} finally {
+  worker.shutdown();
+  await workerRun;
+  await workerConnection.close();
+  await server.stop();
+}
+process.exit(exitCode);

@@ -1,0 +1,154 @@
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { git } from '../activities/git.js';
+
+export interface SampleEnvironment {
+  name: string;
+  approval: 'auto' | 'manual';
+  approvers?: string[];
+}
+
+export interface SampleRepoOptions {
+  /** Where the bare "remote" repository is created. */
+  dir: string;
+  environments?: SampleEnvironment[];
+  /** App name → initial tag. */
+  apps?: Record<string, string>;
+}
+
+export const DEFAULT_ENVIRONMENTS: SampleEnvironment[] = [
+  { name: 'dev', approval: 'auto' },
+  { name: 'staging', approval: 'manual' },
+  { name: 'prod', approval: 'manual', approvers: ['alice', 'bob'] },
+];
+
+export const DEFAULT_APPS: Record<string, string> = { api: '1.4.0', web: '2.0.3' };
+
+const AUTHOR = ['-c', 'user.name=Platform Team', '-c', 'user.email=platform@example.com'];
+
+function promoteYaml(environments: SampleEnvironment[], apps: string[]): string {
+  const envs = environments
+    .map(
+      (e) =>
+        `  - name: ${e.name}\n    valuesFile: environments/${e.name}.yaml\n    approval: ${e.approval}\n` +
+        (e.approvers ? `    approvers: [${e.approvers.join(', ')}]\n` : ''),
+    )
+    .join('');
+  const appBlocks = apps
+    .map((a) => `  ${a}:\n    tagPath: ${a}.image.tag\n    revisionPath: ${a}.image.revision\n`)
+    .join('');
+  return `# How Promote moves image tags through this repository's environments.
+branch: main
+environments: # promotion order
+${envs}apps:
+${appBlocks}deploy:
+  type: command
+  diff: ["./scripts/deploy.sh", "diff", "{env}"]
+  apply: ["./scripts/deploy.sh", "apply", "{env}"]
+`;
+}
+
+function valuesYaml(env: string, apps: Record<string, string>): string {
+  const blocks = Object.entries(apps)
+    .map(
+      ([app, tag]) => `${app}:
+  image:
+    repository: registry.example.com/shop/${app}
+    # bumped by Promote; never edit by hand
+    tag: "${tag}"
+    revision: 'unknown'   # upstream commit of the image
+  replicas: ${env === 'prod' ? 3 : 1}
+`,
+    )
+    .join('\n');
+  return `# Values for the ${env} environment; shared settings live in environments/base.yaml.
+environment: ${env}  # the human-readable label used in announcements
+
+${blocks}`;
+}
+
+const HELMFILE = `# One release per environment, values layered base → environment.
+environments:
+  dev: {}
+  staging: {}
+  prod: {}
+---
+releases:
+  - name: shop
+    namespace: shop-{{ .Environment.Name }}
+    chart: ./charts/shop
+    values:
+      - environments/base.yaml
+      - environments/{{ .Environment.Name }}.yaml
+`;
+
+const BASE_VALUES = `# Settings shared by every environment.
+slack:
+  secretRef: shop-slack
+`;
+
+/**
+ * SIMULATED CLUSTER. There is no Kubernetes here: "deploying" copies the environment's values file
+ * into $PROMOTE_DEMO_CLUSTER/<env>.yaml (the "live" state) and appends a line to deploy.log.
+ * Real repositories point deploy.diff/apply at helmfile instead.
+ */
+const DEPLOY_SH = `#!/usr/bin/env bash
+# SIMULATED CLUSTER — a stand-in for \`helmfile -e <env> diff|apply\` in this demo repository.
+set -euo pipefail
+action="$1"; env="$2"
+cluster="\${PROMOTE_DEMO_CLUSTER:?PROMOTE_DEMO_CLUSTER must point at the simulated cluster folder}"
+mkdir -p "$cluster"
+live="$cluster/$env.yaml"
+wanted="environments/$env.yaml"
+[ -f "$wanted" ] || { echo "no values file $wanted" >&2; exit 1; }
+case "$action" in
+  diff)
+    if [ -f "$live" ]; then diff -u --label "live/$env" --label "$wanted" "$live" "$wanted" || true
+    else echo "(new release) $wanted"; fi ;;
+  apply)
+    echo "$(date -u +%FT%TZ) start $env \${PROMOTE_COMMIT:-?} \${PROMOTE_ID:-?}" >> "$cluster/deploy.log"
+    if [ -f "$cluster/fail-apply-$env" ]; then echo "simulated failure: $(cat "$cluster/fail-apply-$env")" >&2; exit 3; fi
+    if [ -f "$cluster/slow-apply" ]; then sleep "$(cat "$cluster/slow-apply")"; fi
+    cp "$wanted" "$live.tmp" && mv "$live.tmp" "$live"
+    echo "$(date -u +%FT%TZ) done $env \${PROMOTE_COMMIT:-?} \${PROMOTE_ID:-?}" >> "$cluster/deploy.log"
+    echo "release shop in $env updated" ;;
+  *) echo "usage: deploy.sh diff|apply ENV" >&2; exit 2 ;;
+esac
+`;
+
+/** Creates a bare deployment repository, modelled on a helmfile layout, with one initial commit. */
+export async function createSampleRepo(options: SampleRepoOptions): Promise<string> {
+  const environments = options.environments ?? DEFAULT_ENVIRONMENTS;
+  const apps = options.apps ?? DEFAULT_APPS;
+  await rm(options.dir, { recursive: true, force: true });
+  await mkdir(options.dir, { recursive: true });
+  await git(['init', '--quiet', '--bare', '--initial-branch=main'], { cwd: options.dir });
+
+  const work = await mkdtemp(join(tmpdir(), 'promote-seed-'));
+  try {
+    const files: Record<string, string> = {
+      'promote.yaml': promoteYaml(environments, Object.keys(apps)),
+      'helmfile.yaml': HELMFILE,
+      'environments/base.yaml': BASE_VALUES,
+      'scripts/deploy.sh': DEPLOY_SH,
+      ...Object.fromEntries(
+        environments.map((e) => [`environments/${e.name}.yaml`, valuesYaml(e.name, apps)]),
+      ),
+    };
+    for (const [path, text] of Object.entries(files)) {
+      await mkdir(dirname(join(work, path)), { recursive: true });
+      await writeFile(join(work, path), text);
+    }
+    await chmod(join(work, 'scripts/deploy.sh'), 0o755);
+    await git(['init', '--quiet', '--initial-branch=main'], { cwd: work });
+    await git(['add', '.'], { cwd: work });
+    await git([...AUTHOR, 'commit', '--quiet', '-m', 'chore: deployment repository for the shop services'], {
+      cwd: work,
+    });
+    await git(['push', '--quiet', options.dir, 'main'], { cwd: work });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return options.dir;
+}

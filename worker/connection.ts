@@ -1,0 +1,28 @@
+import { Connection, Client } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { NativeConnection } from '@temporalio/worker';
+
+/**
+ * Connection settings come from Temporal's standard environment configuration (TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS settings, or a temporal.toml profile), so the same worker
+ * points at the dev server, a self-hosted cluster or Temporal Cloud without code changes.
+ */
+export function connectionConfig(overrides: { address?: string } = {}) {
+  const config = loadClientConnectConfig();
+  const address = overrides.address ?? config.connectionOptions.address ?? 'localhost:7233';
+  return {
+    connectionOptions: { ...config.connectionOptions, address },
+    namespace: config.namespace ?? 'default',
+  };
+}
+
+export async function connectClient(overrides: { address?: string } = {}): Promise<Client> {
+  const { connectionOptions, namespace } = connectionConfig(overrides);
+  const connection = await Connection.connect(connectionOptions);
+  return new Client({ connection, namespace });
+}
+
+export async function connectWorker(overrides: { address?: string } = {}) {
+  const { connectionOptions, namespace } = connectionConfig(overrides);
+  return { connection: await NativeConnection.connect(connectionOptions), namespace };
+}

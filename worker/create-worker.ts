@@ -1,0 +1,49 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { LogNotifier, type Notifier } from '../activities/notifier.js';
+import { RepositoryCache } from '../activities/repository.js';
+import { TASK_QUEUE } from '../common/constants.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+export interface PromoteWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue?: string;
+  /** Where this worker keeps its deployment repository mirrors. */
+  cacheDir?: string;
+  notifier?: Notifier;
+  /** A pre-built bundle (tests build it once); by default the worker bundles the workflows itself. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  deployGraceMs?: number;
+}
+
+export function defaultCacheDir(): string {
+  return (
+    process.env.PROMOTE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'promote')
+  );
+}
+
+export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
+  const cache = new RepositoryCache(options.cacheDir ?? defaultCacheDir(), {
+    name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
+    email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
+  });
+  const activities = createActivities({
+    cache,
+    notifier: options.notifier ?? new LogNotifier(),
+    deployGraceMs: options.deployGraceMs,
+  });
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    activities,
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH }),
+  });
+}

@@ -1,0 +1,26 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Named activity presets: each outside interaction has one obvious timeout and retry policy. */
+export const TIMEOUTS = {
+  /** Fetch, read, commit, push: quick, and safe to retry because every step is idempotent. */
+  git: {
+    startToCloseTimeout: '2 minutes',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 10,
+    },
+  },
+  /** Deploy commands can run long; heartbeats detect a dead worker well before the overall limit. */
+  deploy: {
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+  },
+  /** Announcements are best-effort but should not be dropped on a blip. */
+  notify: {
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumAttempts: 5 },
+  },
+} satisfies Record<string, ActivityOptions>;
