@@ -6,8 +6,6 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.js'],
   transform: {},
   testEnvironment: 'node',
-  globalSetup: '<rootDir>/test/support/global-setup.js',
-  globalTeardown: '<rootDir>/test/support/global-teardown.js',
   testTimeout: 120_000,
   maxWorkers: 2,
 };

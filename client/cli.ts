@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseConfig, ConfigError, CONFIG_FILE } from '../config/load.js';
 import { parseAppTag, parseSource, type Source } from '../common/tags.js';
 import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
@@ -23,7 +23,7 @@ export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 
 class CliExit extends Error {
   constructor(
-    readonly code: number,
+    readonly exitCode: number,
     message: string,
   ) {
     super(message);
@@ -242,12 +242,14 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
-    const commanderCode = (error as { code?: string }).code;
-    if (commanderCode === 'commander.helpDisplayed' || commanderCode === 'commander.version') return EXIT.ok;
-    if (commanderCode?.startsWith('commander.')) return EXIT.badInput;
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version'
+        ? EXIT.ok
+        : EXIT.badInput;
+    }
     if (error instanceof CliExit) {
       process.stderr.write(`${error.message}\n`);
-      return error.code;
+      return error.exitCode;
     }
     if (error instanceof BadInputError || error instanceof NotFoundError) {
       process.stderr.write(`promote: ${error.message}\n`);

@@ -3,10 +3,10 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
-  type WorkflowHandle,
+  type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TASK_QUEUE } from '../common/constants.js';
+import { taskQueue } from '../worker/task-queue.js';
 import { BAD_INPUT_FAILURES } from '../common/failures.js';
 import { promotionWorkflowId } from '../common/ids.js';
 import { PromoteApps } from '../common/search-attributes.js';
@@ -38,9 +38,9 @@ export async function startPromotion(
   client: Client,
   request: PromotionRequest,
   options: { taskQueue?: string } = {},
-): Promise<WorkflowHandle<typeof promote>> {
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof promote>> {
   return client.workflow.start<typeof promote>('promote', {
-    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    taskQueue: options.taskQueue ?? taskQueue(),
     workflowId: promotionWorkflowId(request),
     args: [request],
     workflowIdConflictPolicy: 'USE_EXISTING',

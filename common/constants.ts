@@ -1,3 +1,4 @@
-export const TASK_QUEUE = 'promote';
-/** Where tests and the demo keep state; git-ignored. */
+/** Workers and clients meet on this task queue; PROMOTE_TASK_QUEUE overrides it (tests, side-by-side installs). */
+export const DEFAULT_TASK_QUEUE = 'promote';
+/** Where the demo keeps state; git-ignored. */
 export const STATE_DIR_NAME = '.promote';

@@ -12,18 +12,20 @@ import { freePort } from '../server/ports.js';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { NativeConnection } from '@temporalio/worker';
 import { createPromoteWorker } from '../worker/create-worker.js';
-import { createSampleRepo } from './sample-repo.js';
+import { createSampleRepo, seedSimulatedCluster } from './sample-repo.js';
 
 const keep = process.argv.includes('--keep');
 const say = (message: string) => process.stdout.write(`\n▶ ${message}\n`);
 
 const demoDir = join(PROJECT_ROOT, STATE_DIR_NAME, 'demo');
 const repo = join(demoDir, 'deployment.git');
-process.env.PROMOTE_DEMO_CLUSTER = join(demoDir, 'cluster');
+const cluster = join(demoDir, 'cluster');
+process.env.PROMOTE_DEMO_CLUSTER = cluster;
 
 Runtime.install({ shutdownSignals: [] });
 say(`Creating a sample deployment repository at ${relative(process.cwd(), repo)}`);
 await createSampleRepo({ dir: repo });
+await seedSimulatedCluster(repo, cluster);
 
 const port = await freePort(7233);
 const uiPort = await freePort(port === 7233 ? 8233 : undefined);

@@ -117,6 +117,22 @@ case "$action" in
 esac
 `;
 
+/**
+ * Makes the simulated cluster run what the repository's first commit describes, as a real cluster
+ * would before Promote is introduced, so the first diff shows a real change.
+ */
+export async function seedSimulatedCluster(repoDir: string, clusterDir: string): Promise<void> {
+  await mkdir(clusterDir, { recursive: true });
+  const files = (await git(['ls-tree', '--name-only', 'main', 'environments/'], { cwd: repoDir }))
+    .trim()
+    .split('\n');
+  for (const path of files) {
+    const env = path.replace(/^environments\//, '').replace(/\.yaml$/, '');
+    if (env === 'base') continue;
+    await writeFile(join(clusterDir, `${env}.yaml`), await git(['show', `main:${path}`], { cwd: repoDir }));
+  }
+}
+
 /** Creates a bare deployment repository, modelled on a helmfile layout, with one initial commit. */
 export async function createSampleRepo(options: SampleRepoOptions): Promise<string> {
   const environments = options.environments ?? DEFAULT_ENVIRONMENTS;

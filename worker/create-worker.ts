@@ -5,7 +5,7 @@ import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from 
 import { createActivities } from '../activities/index.js';
 import { LogNotifier, type Notifier } from '../activities/notifier.js';
 import { RepositoryCache } from '../activities/repository.js';
-import { TASK_QUEUE } from '../common/constants.js';
+import { taskQueue } from './task-queue.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -40,7 +40,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }

@@ -1,0 +1,268 @@
+import { afterAll, beforeAll, afterEach, describe, expect, it } from '@jest/globals';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitForApproval } from '../client/promotions.js';
+import { promoteCli } from './support/cli.js';
+import { TestRepo } from './support/repo.js';
+import { TestTemporal } from './support/temporal.js';
+
+let temporal: TestTemporal;
+let repo: TestRepo;
+
+beforeAll(async () => {
+  temporal = await TestTemporal.start();
+});
+afterAll(async () => {
+  await temporal?.teardown();
+});
+afterEach(async () => {
+  await repo?.remove();
+});
+
+describe('promote start / approve / status', () => {
+  it('runs a promotion from the command line, CI style', async () => {
+    repo = await TestRepo.create();
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const cli = (args: string[]) => promoteCli(args, { address: temporal.address, taskQueue });
+      const started = await cli([
+        'start',
+        '--repo',
+        repo.url,
+        '--app',
+        'api=1.5.0',
+        '--source',
+        'api=https://git.example.com/shop/api@9f3e2c1',
+        '--json',
+      ]);
+      expect(started).toMatchObject({ code: 0 });
+      const { id } = JSON.parse(started.stdout) as { id: string };
+      expect(id).toMatch(/^promote-api-1\.5\.0-/);
+
+      await waitForApproval(temporal.client, id, 'staging');
+      const status = await cli(['status', id, '--json']);
+      expect(status.code).toBe(0);
+      const state = JSON.parse(status.stdout) as {
+        id: string;
+        status: string;
+        environments: { name: string; status: string; tag?: string; previousTag?: string; commit?: string }[];
+      };
+      expect(state).toMatchObject({ id, status: 'waiting-approval' });
+      expect(state.environments[0]).toMatchObject({
+        name: 'dev',
+        status: 'succeeded',
+        tag: '1.5.0',
+        previousTag: '1.4.0',
+      });
+      expect(state.environments[0]?.commit).toMatch(/^[0-9a-f]{40}$/);
+
+      // The validator's refusal reaches the user verbatim, with exit 2, and changes nothing.
+      const early = await cli(['approve', id, '--env', 'prod', '--as', 'alice']);
+      expect(early.code).toBe(2);
+      expect(early.stderr).toContain('prod is not waiting for approval (it is pending)');
+      const unknown = await cli(['approve', id, '--env', 'qa']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('unknown environment "qa"');
+
+      expect(
+        await cli(['approve', id, '--env', 'staging', '--as', 'carol', '--comment', 'ship it']),
+      ).toMatchObject({
+        code: 0,
+        stdout: 'staging approved by carol',
+      });
+      const twice = await cli(['approve', id, '--env', 'staging', '--as', 'dave']);
+      expect(twice.code).toBe(2);
+      expect(twice.stderr).toContain('staging was already approved by carol');
+
+      await waitForApproval(temporal.client, id, 'prod');
+      // Same request, same promotion: a retried CI job with --wait attaches to it and reports its outcome.
+      const waiting = cli([
+        'start',
+        '--repo',
+        repo.url,
+        '--app',
+        'api=1.5.0',
+        '--source',
+        'api=https://git.example.com/shop/api@9f3e2c1',
+        '--wait',
+      ]);
+      const outsider = await cli(['approve', id, '--env', 'prod', '--as', 'mallory']);
+      expect(outsider.code).toBe(2);
+      expect(outsider.stderr).toContain('mallory may not decide for prod: its approvers are alice, bob');
+
+      expect((await cli(['reject', id, '--env', 'prod', '--as', 'bob', '--reason', 'freeze'])).code).toBe(0);
+      const waited = await waiting;
+      expect(waited.code).toBe(1);
+      expect(waited.stdout).toContain(`${id}: rejected`);
+      expect(waited.stdout).toMatch(/prod\s+rejected/);
+
+      const human = await cli(['status', id]);
+      expect(human.stdout).toMatch(/staging\s+succeeded\s+1\.4\.0 → 1\.5\.0/);
+      expect(human.stdout).toContain('approved by carol ("ship it")');
+    });
+  });
+
+  it('exits 0 with --wait when the promotion succeeds', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const result = await promoteCli(
+        ['start', '--repo', repo.url, '--app', 'web=3.0.0', '--wait', '--json'],
+        {
+          address: temporal.address,
+          taskQueue,
+        },
+      );
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({
+        status: 'succeeded',
+        environments: [{ name: 'dev', status: 'succeeded', tag: '3.0.0' }],
+      });
+    });
+  });
+});
+
+describe('bad input gets a clear error and changes nothing', () => {
+  async function expectRefused(args: string[], message: string | RegExp, setup?: () => Promise<void>) {
+    repo = await TestRepo.create();
+    await setup?.();
+    const before = await repo.commits();
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const result = await promoteCli(['start', ...args], {
+        address: temporal.address,
+        taskQueue,
+        env: { PROMOTE_REPO: repo.url },
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+    });
+    expect(await repo.commits()).toEqual(before);
+  }
+
+  it.each([
+    ['a tag with a space', 'api=1.5.0 beta', /invalid tag "1\.5\.0 beta"/],
+    ['a tag with a quote', `api=1.5"`, /invalid tag/],
+    ['a tag with command substitution', 'api=$(rm -rf /)', /invalid tag "\$\(rm -rf \/\)"/],
+    ['a tag with a newline', 'api=1.5\n0', /invalid tag/],
+    ['a tag starting with a dot', 'api=.1', /invalid tag/],
+  ])('refuses %s before contacting anything', async (_name, app, message) => {
+    await expectRefused(['--app', app], message);
+  });
+
+  it('refuses an unknown app', async () => {
+    await expectRefused(
+      ['--app', 'billing=1.0.0'],
+      /unknown app "billing" \(promote\.yaml defines: api, web\)/,
+    );
+  });
+
+  it('refuses an unknown environment', async () => {
+    await expectRefused(['--app', 'api=1.5.0', '--to', 'qa'], /unknown environment "qa"/);
+  });
+
+  it('refuses a values file without the configured key path', async () => {
+    await expectRefused(
+      ['--app', 'api=1.5.0'],
+      /environments\/staging\.yaml has no key api\.image\.tag/,
+      async () => {
+        await repo.commitFile(
+          'environments/staging.yaml',
+          'environment: staging\nweb:\n  image:\n    tag: "2.0.3"\n',
+          'chore: drop api',
+        );
+      },
+    );
+  });
+
+  it('refuses an invalid promote.yaml, naming the line and key', async () => {
+    await expectRefused(
+      ['--app', 'api=1.5.0'],
+      /promote\.yaml:\d+: environments\[1\]\.approval/,
+      async () => {
+        const config = await repo.file('promote.yaml');
+        await repo.commitFile(
+          'promote.yaml',
+          config.replace('approval: manual', 'approval: sometimes'),
+          'chore: typo',
+        );
+      },
+    );
+  });
+
+  it('refuses an unreachable repository', async () => {
+    repo = await TestRepo.create();
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const result = await promoteCli(
+        ['start', '--repo', join(repo.root, 'missing.git'), '--app', 'api=1.5.0'],
+        {
+          address: temporal.address,
+          taskQueue,
+        },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/cannot fetch branch HEAD of .*missing\.git/);
+    });
+  });
+
+  it('refuses a start without a repository or app', async () => {
+    expect(await promoteCli(['start', '--app', 'api=1.0.0'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('no repository') as unknown,
+    });
+    expect(await promoteCli(['start', '--repo', '/tmp/x'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('no app given') as unknown,
+    });
+  });
+});
+
+describe('promote validate', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'promote-validate-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('accepts a valid config and summarises it', async () => {
+    repo = await TestRepo.create();
+    await writeFile(join(dir, 'promote.yaml'), await repo.file('promote.yaml'));
+    const result = await promoteCli(['validate', join(dir, 'promote.yaml')]);
+    expect(result).toMatchObject({ code: 0 });
+    expect(result.stdout).toContain('is valid: dev → staging (manual) → prod (manual); apps: api, web');
+  });
+
+  it('names file, line and key of every problem', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(
+      file,
+      [
+        'branch: main',
+        'environments:',
+        '  - name: dev',
+        '    valuesFile: /etc/passwd',
+        '    approval: always',
+        'apps: {}',
+        'deploy:',
+        '  type: command',
+        '  diff: []',
+        '  apply: ["x"]',
+        '',
+      ].join('\n'),
+    );
+    const result = await promoteCli(['validate', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      `${file}:4: environments[0].valuesFile: must be a path inside the repository`,
+    );
+    expect(result.stderr).toMatch(new RegExp(`${file}:5: environments\\[0\\]\\.approval: .*"auto"`));
+    expect(result.stderr).toContain(`${file}:6: apps: must define at least one app`);
+    expect(result.stderr).toContain(`${file}:9: deploy.diff: must name a command`);
+  });
+
+  it('reports a missing file', async () => {
+    const result = await promoteCli(['validate', join(dir, 'nope.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('cannot read');
+  });
+});

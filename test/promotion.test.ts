@@ -1,0 +1,228 @@
+import { afterAll, beforeAll, afterEach, describe, expect, it } from '@jest/globals';
+import type { Client } from '@temporalio/client';
+import {
+  decide,
+  getStatus,
+  startPromotion,
+  waitAccepted,
+  waitFinished,
+  waitForApproval,
+} from '../client/promotions.js';
+import type { PromotionRequest } from '../common/types.js';
+import { TestRepo } from './support/repo.js';
+import { TestTemporal } from './support/temporal.js';
+
+let temporal: TestTemporal;
+let repo: TestRepo;
+
+beforeAll(async () => {
+  temporal = await TestTemporal.start();
+});
+afterAll(async () => {
+  await temporal?.teardown();
+});
+afterEach(async () => {
+  await repo?.remove();
+});
+
+function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
+  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
+}
+
+async function approveAll(client: Client, id: string, envs: [string, string][]): Promise<void> {
+  for (const [env, by] of envs) {
+    await waitForApproval(client, id, env);
+    await decide(client, id, { env, approved: true, by });
+  }
+}
+
+describe('a promotion through dev → staging → prod', () => {
+  it('commits, diffs, waits for approval and applies each environment in order', async () => {
+    repo = await TestRepo.create();
+    await temporal.withWorker(async ({ taskQueue, announcements }) => {
+      const handle = await startPromotion(
+        temporal.client,
+        request({
+          apps: [
+            {
+              app: 'api',
+              tag: '1.5.0',
+              source: { repo: 'https://git.example.com/shop/api', ref: '9f3e2c1' },
+            },
+            { app: 'web', tag: '2.1.0' },
+          ],
+        }),
+        { taskQueue },
+      );
+      await waitAccepted(temporal.client, handle.workflowId);
+
+      const waiting = await waitForApproval(temporal.client, handle.workflowId, 'staging');
+      // dev is automatic and already live; staging is diffed and waits; prod has not started.
+      expect(waiting.environments.map((e) => [e.name, e.status])).toEqual([
+        ['dev', 'succeeded'],
+        ['staging', 'waiting-approval'],
+        ['prod', 'pending'],
+      ]);
+      expect(waiting.environments[1]?.diff).toContain('+    tag: "1.5.0"');
+      expect(await repo.live('staging')).toContain('tag: "1.4.0"');
+
+      await decide(temporal.client, handle.workflowId, {
+        env: 'staging',
+        approved: true,
+        by: 'carol',
+        comment: 'ok',
+      });
+      await approveAll(temporal.client, handle.workflowId, [['prod', 'alice']]);
+      const final = await waitFinished(temporal.client, handle.workflowId);
+
+      expect(final.status).toBe('succeeded');
+      expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+      expect(final.environments[0]).toMatchObject({
+        tag: { api: '1.5.0', web: '2.1.0' },
+        previousTag: { api: '1.4.0', web: '2.0.3' },
+      });
+      expect(final.environments[1]?.decision).toMatchObject({ approved: true, by: 'carol', comment: 'ok' });
+
+      const commits = await repo.commits();
+      expect(commits.slice(0, 3).map((c) => c.subject)).toEqual([
+        'feat(prod): update api to 1.5.0, web to 2.1.0',
+        'feat(staging): update api to 1.5.0, web to 2.1.0',
+        'feat(dev): update api to 1.5.0, web to 2.1.0',
+      ]);
+      expect(commits[2]?.body).toContain('api: https://git.example.com/shop/api@9f3e2c1');
+      expect(commits[2]?.body).toContain(`Promote-Id: ${handle.workflowId}`);
+      expect(commits[2]?.body).toContain('Promote-Env: dev');
+      expect(final.environments[0]?.commit).toBe(commits[2]?.hash);
+
+      for (const env of ['dev', 'staging', 'prod']) {
+        expect(await repo.live(env)).toBe(await repo.file(`environments/${env}.yaml`));
+      }
+      // The revision path follows the upstream ref when one is given.
+      expect(await repo.file('environments/prod.yaml')).toContain("revision: '9f3e2c1'");
+      expect(announcements.map((a) => `${a.env}:${a.outcome}`)).toEqual([
+        'dev:deployed',
+        'staging:deployed',
+        'prod:deployed',
+      ]);
+    });
+  });
+
+  it('changes only the promoted scalars, keeping comments, quoting and layout', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const handle = await startPromotion(
+        temporal.client,
+        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
+        { taskQueue },
+      );
+      const final = await waitFinished(temporal.client, handle.workflowId);
+      expect(final.status).toBe('succeeded');
+      const diff = await repo.diff(final.environments[0]?.commit ?? '');
+      expect(diff).toBe(
+        [
+          'diff --git a/environments/dev.yaml b/environments/dev.yaml',
+          '--- a/environments/dev.yaml',
+          '+++ b/environments/dev.yaml',
+          '@@ -15,3 +15,3 @@ web:',
+          '     # bumped by Promote; never edit by hand',
+          '-    tag: "2.0.3"',
+          '+    tag: "2.1.0"',
+          "     revision: 'unknown'   # upstream commit of the image",
+          '',
+        ].join('\n'),
+      );
+    });
+  });
+
+  it('makes no commit when run again for tags that are already in place', async () => {
+    repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'auto' },
+      ],
+    });
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(temporal.client, request(), { taskQueue });
+      expect((await waitFinished(temporal.client, first.workflowId)).status).toBe('succeeded');
+      const before = await repo.commits();
+      const deploysBefore = await repo.deployLog();
+
+      const again = await startPromotion(temporal.client, request(), { taskQueue });
+      expect(again.workflowId).toBe(first.workflowId);
+      const final = await waitFinished(temporal.client, again.workflowId);
+
+      expect(final.status).toBe('succeeded');
+      expect(final.environments.map((e) => e.status)).toEqual(['skipped', 'skipped']);
+      expect(await repo.commits()).toEqual(before);
+      expect(await repo.deployLog()).toEqual(deploysBefore);
+    });
+  });
+
+  it('attaches a retried start of the same request to the running promotion', async () => {
+    repo = await TestRepo.create();
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(temporal.client, request(), { taskQueue });
+      const second = await startPromotion(temporal.client, request(), { taskQueue });
+      expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
+      await waitForApproval(temporal.client, first.workflowId, 'staging');
+      await decide(temporal.client, first.workflowId, {
+        env: 'staging',
+        approved: false,
+        by: 'carol',
+        comment: 'stop',
+      });
+      await waitFinished(temporal.client, first.workflowId);
+    });
+  });
+
+  it('stops at a rejection: later environments are never touched', async () => {
+    repo = await TestRepo.create();
+    await temporal.withWorker(async ({ taskQueue, announcements }) => {
+      const handle = await startPromotion(temporal.client, request(), { taskQueue });
+      await waitForApproval(temporal.client, handle.workflowId, 'staging');
+      await decide(temporal.client, handle.workflowId, {
+        env: 'staging',
+        approved: false,
+        by: 'carol',
+        comment: 'not during the sale',
+      });
+      const final = await waitFinished(temporal.client, handle.workflowId);
+
+      expect(final.status).toBe('rejected');
+      expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'rejected', 'pending']);
+      expect(final.environments[1]?.decision).toMatchObject({
+        approved: false,
+        by: 'carol',
+        comment: 'not during the sale',
+      });
+      expect((await repo.commits()).map((c) => c.subject)).not.toContain('feat(prod): update api to 1.5.0');
+      expect(await repo.live('staging')).toContain('tag: "1.4.0"');
+      expect(await repo.live('prod')).toContain('tag: "1.4.0"');
+      expect(announcements.map((a) => `${a.env}:${a.outcome}`)).toEqual(['dev:deployed', 'staging:rejected']);
+    });
+  });
+
+  it('stops at a failing apply and says why', async () => {
+    repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'auto' },
+      ],
+    });
+    await repo.failApply('dev', 'cluster unreachable');
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const handle = await startPromotion(temporal.client, request(), { taskQueue });
+      const final = await waitFinished(temporal.client, handle.workflowId);
+
+      expect(final.status).toBe('failed');
+      expect(final.environments.map((e) => e.status)).toEqual(['failed', 'pending']);
+      expect(final.environments[0]?.error).toMatch(
+        /apply command .*deploy\.sh apply dev exited with 3: simulated failure: cluster unreachable/,
+      );
+      expect(final.error).toContain('simulated failure: cluster unreachable');
+      // A finished promotion's state is readable without replaying it.
+      expect((await getStatus(temporal.client, handle.workflowId)).status).toBe('failed');
+      expect((await repo.commits()).some((c) => c.subject.startsWith('feat(staging)'))).toBe(false);
+    });
+  });
+});

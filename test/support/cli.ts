@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { PROJECT_ROOT } from '../../server/tools.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `promote` executable, as CI would, against the given server and task queue. */
+export async function promoteCli(
+  args: string[],
+  options: { address?: string; taskQueue?: string; env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  const result = await execa(process.execPath, [join(PROJECT_ROOT, 'bin', 'promote.js'), ...args], {
+    cwd: options.cwd ?? PROJECT_ROOT,
+    reject: false,
+    env: {
+      ...(options.address ? { TEMPORAL_ADDRESS: options.address } : {}),
+      ...(options.taskQueue ? { PROMOTE_TASK_QUEUE: options.taskQueue } : {}),
+      PROMOTE_USER: 'ci-bot',
+      ...options.env,
+    },
+    timeout: 120_000,
+  });
+  return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}

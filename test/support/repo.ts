@@ -1,0 +1,103 @@
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { git } from '../../activities/git.js';
+import { createSampleRepo, seedSimulatedCluster, type SampleRepoOptions } from '../../demo/sample-repo.js';
+
+export interface Commit {
+  hash: string;
+  subject: string;
+  body: string;
+}
+
+/** A real bare deployment repository plus the simulated cluster its deploy script writes to. */
+export class TestRepo {
+  private constructor(
+    readonly root: string,
+    readonly url: string,
+    readonly cluster: string,
+  ) {}
+
+  static async create(options: Omit<SampleRepoOptions, 'dir'> = {}): Promise<TestRepo> {
+    const root = await mkdtemp(join(tmpdir(), 'promote-test-'));
+    const url = join(root, 'deployment.git');
+    await createSampleRepo({ ...options, dir: url });
+    const repo = new TestRepo(root, url, join(root, 'cluster'));
+    await seedSimulatedCluster(url, repo.cluster);
+    // The deploy script finds its simulated cluster through the worker's environment.
+    process.env.PROMOTE_DEMO_CLUSTER = repo.cluster;
+    return repo;
+  }
+
+  async commits(): Promise<Commit[]> {
+    const out = await git(['log', '--format=%H%x1f%s%x1f%b%x1e', 'main'], { cwd: this.url });
+    return out
+      .split('\x1e')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        const [hash = '', subject = '', body = ''] = entry.split('\x1f');
+        return { hash, subject, body };
+      });
+  }
+
+  async file(path: string, rev = 'main'): Promise<string> {
+    return git(['show', `${rev}:${path}`], { cwd: this.url });
+  }
+
+  async diff(commit: string): Promise<string> {
+    const diff = await git(['show', '--format=', '--unified=1', commit], { cwd: this.url });
+    // The blob ids on the index line change with every fixture; the rest is what a reviewer sees.
+    return diff.replace(/^index .*\n/m, '');
+  }
+
+  /** Commits a change straight to the branch, as a person or another tool would. */
+  async commitFile(path: string, text: string, message: string): Promise<string> {
+    const work = await mkdtemp(join(tmpdir(), 'promote-edit-'));
+    try {
+      await git(['clone', '--quiet', this.url, work], { cwd: this.root });
+      await mkdir(join(work, path, '..'), { recursive: true });
+      await writeFile(join(work, path), text);
+      await git(['add', '--', path], { cwd: work });
+      await git(
+        [
+          '-c',
+          'user.name=Someone',
+          '-c',
+          'user.email=someone@example.com',
+          'commit',
+          '--quiet',
+          '-m',
+          message,
+        ],
+        {
+          cwd: work,
+        },
+      );
+      await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+      return (await git(['rev-parse', 'HEAD'], { cwd: work })).trim();
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
+  /** The values file the simulated cluster last applied for `env`, if any. */
+  async live(env: string): Promise<string | undefined> {
+    const path = join(this.cluster, `${env}.yaml`);
+    return existsSync(path) ? readFile(path, 'utf8') : undefined;
+  }
+
+  async deployLog(): Promise<string[]> {
+    const path = join(this.cluster, 'deploy.log');
+    return existsSync(path) ? (await readFile(path, 'utf8')).trim().split('\n') : [];
+  }
+
+  async failApply(env: string, why: string): Promise<void> {
+    await writeFile(join(this.cluster, `fail-apply-${env}`), why);
+  }
+
+  async remove(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,99 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  bundleWorkflowCode,
+  Runtime,
+  DefaultLogger,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import type { Announcement } from '../../activities/notifier.js';
+import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
+import { findTool, TEMPORAL_CLI } from '../../server/tools.js';
+import { createPromoteWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+}
+
+export function temporalCli(): string {
+  const path = findTool(TEMPORAL_CLI);
+  if (!path)
+    throw new Error('temporal CLI not found: run `npm test` (which installs it) or set TEMPORAL_CLI_PATH');
+  return path;
+}
+
+let counter = 0;
+
+export interface WorkerContext {
+  taskQueue: string;
+  announcements: Announcement[];
+}
+
+/** A real Temporal dev server (the project's own `temporal` binary) and a workflow bundle built once per file. */
+export class TestTemporal {
+  private constructor(
+    readonly env: TestWorkflowEnvironment,
+    readonly bundle: WorkflowBundleWithSourceMap,
+  ) {}
+
+  static async start(): Promise<TestTemporal> {
+    quietRuntime();
+    const env = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: { type: 'existing-path', path: temporalCli() },
+        searchAttributes: [...SEARCH_ATTRIBUTES],
+      },
+    });
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      logger: new DefaultLogger('WARN'),
+    });
+    return new TestTemporal(env, bundle);
+  }
+
+  get client() {
+    return this.env.client;
+  }
+
+  get address(): string {
+    return this.env.address;
+  }
+
+  /** Runs `fn` while a worker with its own task queue and repository cache serves promotions. */
+  async withWorker<T>(
+    fn: (ctx: WorkerContext) => Promise<T>,
+    options: { deployGraceMs?: number } = {},
+  ): Promise<T> {
+    const taskQueue = `test-${process.pid}-${++counter}`;
+    const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+    const announcements: Announcement[] = [];
+    const worker = await createPromoteWorker({
+      connection: this.env.nativeConnection,
+      namespace: this.env.namespace ?? 'default',
+      taskQueue,
+      cacheDir,
+      workflowBundle: this.bundle,
+      notifier: {
+        announce: (a) => {
+          announcements.push(a);
+          return Promise.resolve();
+        },
+      },
+      deployGraceMs: options.deployGraceMs,
+    });
+    try {
+      return await worker.runUntil(fn({ taskQueue, announcements }));
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  }
+
+  async teardown(): Promise<void> {
+    await this.env.teardown();
+  }
+}
