@@ -29,13 +29,15 @@ function hashOf(file) {
     .digest('hex');
 }
 
-// 1. Dependencies: reinstall only when package-lock.json changed since the last install.
+// 1. Dependencies: reinstall only when package.json or package-lock.json changed since the last install.
+// `npm install` rather than `npm ci`: npm 11 leaves other platforms' optional packages (@swc/core-*)
+// out of the lock file, which `npm ci` then refuses as out of sync; `npm install` still follows the lock.
 const stamp = join(root, 'node_modules', '.promote-lock-hash');
-const lockHash = hashOf('package-lock.json');
+const lockHash = hashOf('package.json') + hashOf('package-lock.json');
 if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== lockHash) {
-  log('installing npm dependencies (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
-  writeFileSync(stamp, lockHash);
+  log('installing npm dependencies…');
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']);
+  writeFileSync(stamp, hashOf('package.json') + hashOf('package-lock.json'));
 }
 
 // 2. Build: compile when any source is newer than the last build.
