@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, isNonFastForward } from './git.js';
 import type { RepositoryCache } from './repository.js';
-import { readScalars, setScalars, type ScalarChange } from './values-file.js';
+import { readScalars, setScalars, type ScalarChange, type ScalarEdit } from './values-file.js';
 
 export interface BumpEdit {
   app: string;
@@ -12,17 +12,22 @@ export interface BumpEdit {
   revision?: string;
 }
 
-export interface BumpInput {
+/** Identifies a promotion's commits on the branch; `sinceCommit` bounds the search. */
+export interface PromotionCommitKey {
   promotionId: string;
   repo: string;
   branch: string;
   env: string;
-  valuesFile: string;
-  /** Commits before this one cannot belong to the promotion: bounds the search for an earlier bump. */
+  /** Commits before this one cannot belong to the promotion. */
   sinceCommit: string;
+}
+
+export interface BumpInput extends PromotionCommitKey {
+  valuesFile: string;
   edits: BumpEdit[];
   /** Upstream `repo@ref` per app, quoted in the commit body like the CI job used to. */
   sources: string[];
+  kind?: 'promotion' | 'rollback';
 }
 
 export interface BumpResult {
@@ -34,17 +39,38 @@ export interface BumpResult {
   previousTags: Record<string, string>;
 }
 
+export interface RevertInput extends PromotionCommitKey {
+  valuesFile: string;
+  /** What the bump changed: each path goes back to `before` only if it still holds `after`. */
+  changes: ScalarChange[];
+  bumpCommit: string;
+  subject: string;
+  reason: string;
+}
+
+export interface RevertResult {
+  /** The revert commit, or undefined when nothing needed restoring. */
+  commit?: string;
+  restored: ScalarChange[];
+}
+
 export const TRAILER = { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' } as const;
 const MAX_PUSH_ATTEMPTS = 5;
 
-export function bumpMessage(input: BumpInput): string {
-  const subject = `feat(${input.env}): update ${input.edits.map((e) => `${e.app} to ${e.tag}`).join(', ')}`;
-  const body = input.sources.length > 0 ? `\n\n${input.sources.join('\n')}` : '';
-  const trailers = `${TRAILER.id}: ${input.promotionId}\n${TRAILER.env}: ${input.env}\n${TRAILER.action}: bump`;
-  return `${subject}${body}\n\n${trailers}\n`;
+function trailers(key: PromotionCommitKey, action: 'bump' | 'revert'): string {
+  return `${TRAILER.id}: ${key.promotionId}\n${TRAILER.env}: ${key.env}\n${TRAILER.action}: ${action}`;
 }
 
-function scalarEdits(edits: readonly BumpEdit[]) {
+export function bumpMessage(input: BumpInput): string {
+  const subject =
+    input.kind === 'rollback'
+      ? `fix(${input.env}): roll back ${input.edits.map((e) => `${e.app} to ${e.tag}`).join(', ')}`
+      : `feat(${input.env}): update ${input.edits.map((e) => `${e.app} to ${e.tag}`).join(', ')}`;
+  const body = input.sources.length > 0 ? `\n\n${input.sources.join('\n')}` : '';
+  return `${subject}${body}\n\n${trailers(input, 'bump')}\n`;
+}
+
+function scalarEdits(edits: readonly BumpEdit[]): ScalarEdit[] {
   return edits.flatMap((e) => [
     { path: e.tagPath, value: e.tag },
     ...(e.revisionPath && e.revision ? [{ path: e.revisionPath, value: e.revision }] : []),
@@ -54,20 +80,66 @@ function scalarEdits(edits: readonly BumpEdit[]) {
 /** Finds a commit on the branch that this promotion already made for this environment and action. */
 export async function findPromotionCommit(
   cache: RepositoryCache,
-  input: { repo: string; branch: string; sinceCommit: string; promotionId: string; env: string },
-  action: string,
+  key: PromotionCommitKey,
+  action: 'bump' | 'revert',
 ): Promise<string | undefined> {
   const format = `%H%x1f%(trailers:key=${TRAILER.id},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER.env},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER.action},valueonly,separator=%x2c)`;
-  const log = await cache.git(input.repo, [
-    'log',
-    `--format=${format}`,
-    `${input.sinceCommit}..refs/remotes/origin/${input.branch}`,
-  ]);
+  const range = key.sinceCommit
+    ? `${key.sinceCommit}..refs/remotes/origin/${key.branch}`
+    : `refs/remotes/origin/${key.branch}`;
+  const log = await cache.git(key.repo, ['log', `--format=${format}`, range]);
   for (const line of log.split('\n')) {
     const [hash, id, env, act] = line.split('\x1f').map((s) => s.trim());
-    if (hash && id === input.promotionId && env === input.env && act === action) return hash;
+    if (hash && id === key.promotionId && env === key.env && act === action) return hash;
   }
   return undefined;
+}
+
+interface FileCommit {
+  repo: string;
+  branch: string;
+  valuesFile: string;
+  message: string;
+  /** Computes the new file text from the current one; no changes means no commit. */
+  edit: (source: string) => { text: string; changes: ScalarChange[] };
+}
+
+/**
+ * Edits one file on the branch head, commits and pushes. When someone else pushed in between, the
+ * edit is computed again on top of their commit (bounded), so their change is never overwritten.
+ */
+async function commitFileEdit(
+  cache: RepositoryCache,
+  input: FileCommit,
+): Promise<{ commit: string; changes: ScalarChange[]; before: string }> {
+  let head = await cache.fetch(input.repo, input.branch);
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await cache.withWorktree(input.repo, head, async (dir) => {
+      const file = join(dir, input.valuesFile);
+      const source = await readFile(file, 'utf8');
+      const { text, changes } = input.edit(source);
+      if (changes.length === 0) return { commit: head, changes, before: source };
+      await writeFile(file, text);
+      await git(['add', '--', input.valuesFile], { cwd: dir });
+      await git([...cache.identityArgs(), 'commit', '--quiet', '--no-verify', '-F', '-'], {
+        cwd: dir,
+        input: input.message,
+      });
+      const commit = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
+      try {
+        await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
+      } catch (error) {
+        if (isNonFastForward(error) && attempt < MAX_PUSH_ATTEMPTS) return undefined;
+        throw error;
+      }
+      return { commit, changes, before: source };
+    });
+    if (outcome) {
+      if (outcome.changes.length > 0) await cache.fetch(input.repo, input.branch);
+      return outcome;
+    }
+    head = await cache.fetch(input.repo, input.branch);
+  }
 }
 
 function tagsFrom(values: Map<string, string>, edits: readonly BumpEdit[]): Record<string, string> {
@@ -79,51 +151,65 @@ function tagsFrom(values: Map<string, string>, edits: readonly BumpEdit[]): Reco
  * promotion already pushed (found by its trailers) is reused, and values already at the tags make no commit.
  */
 export async function bumpValues(cache: RepositoryCache, input: BumpInput): Promise<BumpResult> {
-  let head = await cache.fetch(input.repo, input.branch);
+  await cache.fetch(input.repo, input.branch);
   const tagPaths = input.edits.map((e) => e.tagPath);
 
   const earlier = await findPromotionCommit(cache, input, 'bump');
   if (earlier) {
-    const before = await cache.readFile(input.repo, `${earlier}^`, input.valuesFile);
-    const previous = readScalars(before ?? '', tagPaths, input.valuesFile);
-    const after = readScalars(
-      (await cache.readFile(input.repo, earlier, input.valuesFile)) ?? '',
-      tagPaths,
-      input.valuesFile,
-    );
-    const changes = tagPaths
-      .filter((p) => previous.get(p) !== after.get(p))
-      .map((p) => ({ path: p, before: previous.get(p), after: after.get(p) ?? '' }));
-    return { commit: earlier, changed: true, changes, previousTags: tagsFrom(previous, input.edits) };
+    const read = async (rev: string) =>
+      readScalars(
+        (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '',
+        scalarEdits(input.edits).map((e) => e.path),
+        input.valuesFile,
+      );
+    const [before, after] = [await read(`${earlier}^`), await read(earlier)];
+    const changes = [...after.keys()]
+      .filter((path) => before.get(path) !== after.get(path))
+      .map((path) => ({ path, before: before.get(path), after: after.get(path) ?? '' }));
+    return { commit: earlier, changed: true, changes, previousTags: tagsFrom(before, input.edits) };
   }
 
-  for (let attempt = 1; ; attempt++) {
-    const outcome = await cache.withWorktree(input.repo, head, async (dir) => {
-      const file = join(dir, input.valuesFile);
-      const source = await readFile(file, 'utf8');
-      const previousTags = tagsFrom(readScalars(source, tagPaths, input.valuesFile), input.edits);
-      const { text, changes } = setScalars(source, scalarEdits(input.edits), input.valuesFile);
-      if (changes.length === 0) return { commit: head, changed: false, changes, previousTags };
-      await writeFile(file, text);
-      await git(['add', '--', input.valuesFile], { cwd: dir });
-      await git([...cache.identityArgs(), 'commit', '--quiet', '--no-verify', '-F', '-'], {
-        cwd: dir,
-        input: bumpMessage(input),
-      });
-      const commit = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
-      try {
-        await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
-      } catch (error) {
-        if (isNonFastForward(error) && attempt < MAX_PUSH_ATTEMPTS) return undefined;
-        throw error;
-      }
-      return { commit, changed: true, changes, previousTags };
-    });
-    if (outcome) {
-      if (outcome.changed) await cache.fetch(input.repo, input.branch);
-      return outcome;
-    }
-    // Someone pushed in between: re-apply the edit on top of their commit.
-    head = await cache.fetch(input.repo, input.branch);
-  }
+  const result = await commitFileEdit(cache, {
+    repo: input.repo,
+    branch: input.branch,
+    valuesFile: input.valuesFile,
+    message: bumpMessage(input),
+    edit: (source) => setScalars(source, scalarEdits(input.edits), input.valuesFile),
+  });
+  const previousTags = tagsFrom(readScalars(result.before, tagPaths, input.valuesFile), input.edits);
+  return { commit: result.commit, changed: result.changes.length > 0, changes: result.changes, previousTags };
+}
+
+/**
+ * Restores only the values this promotion changed, with a new commit, leaving anything others changed
+ * since then alone. Idempotent through its own trailer.
+ */
+export async function revertBump(cache: RepositoryCache, input: RevertInput): Promise<RevertResult> {
+  await cache.fetch(input.repo, input.branch);
+  const earlier = await findPromotionCommit(cache, input, 'revert');
+  if (earlier) return { commit: earlier, restored: input.changes };
+
+  const message = `${input.subject}\n\nReverts ${input.bumpCommit}: ${input.reason}\n\n${trailers(input, 'revert')}\n`;
+  const result = await commitFileEdit(cache, {
+    repo: input.repo,
+    branch: input.branch,
+    valuesFile: input.valuesFile,
+    message,
+    edit: (source) => {
+      const current = readScalars(
+        source,
+        input.changes.map((c) => c.path),
+        input.valuesFile,
+      );
+      const restorable = input.changes.filter(
+        (c) => c.before !== undefined && current.get(c.path) === c.after,
+      );
+      return setScalars(
+        source,
+        restorable.map((c) => ({ path: c.path, value: c.before ?? '' })),
+        input.valuesFile,
+      );
+    },
+  });
+  return result.changes.length > 0 ? { commit: result.commit, restored: result.changes } : { restored: [] };
 }

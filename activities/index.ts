@@ -1,8 +1,18 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import type { DeployConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
-import type { PromotionRequest } from '../common/types.js';
-import { bumpValues, type BumpInput, type BumpResult } from './bump.js';
+import { environmentLockId } from '../common/ids.js';
+import type { PromotionRequest, PromotionState } from '../common/types.js';
+import { lockRequestSignal, lockStateQuery, type LockInput } from '../workflows/definitions.js';
+import {
+  bumpValues,
+  revertBump,
+  type BumpInput,
+  type BumpResult,
+  type RevertInput,
+  type RevertResult,
+} from './bump.js';
 import { createDeployer } from './deployers/index.js';
 import type { DeployAction } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
@@ -13,9 +23,15 @@ import { ValuesKeyError } from './values-file.js';
 export interface ActivityDeps {
   cache: RepositoryCache;
   notifier: Notifier;
+  /** Talks to Temporal itself: environment locks and past promotions. */
+  client: Client;
+  /** Reads a promotion's state (running or finished) for `--only` checks. */
+  promotionStatus: (id: string) => Promise<PromotionState | undefined>;
   /** How long a cancelled deploy command gets between SIGTERM and SIGKILL. */
   deployGraceMs?: number;
   heartbeatIntervalMs?: number;
+  /** How often an environment lock checks that its holder still runs. */
+  lockLeaseMs?: number;
 }
 
 export interface DeployInput {
@@ -30,31 +46,42 @@ export interface DeployInput {
 
 export interface DeployResult {
   output: string;
+  /** True when the environment already ran this commit, so nothing was run. */
+  alreadyDeployed?: boolean;
 }
 
-export type { BumpInput, BumpResult, LoadedPromotion, Announcement };
+export interface EnvironmentRequest {
+  repo: string;
+  env: string;
+  holder: string;
+  apps: string[];
+}
+
+export type { BumpInput, BumpResult, LoadedPromotion, Announcement, RevertInput, RevertResult };
+
+function nonRetryable(message: string, type: string, details?: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: true, ...(details ? { details } : {}) });
+}
 
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 2_000;
 
   return {
     async loadPromotion(request: PromotionRequest): Promise<LoadedPromotion> {
-      return loadPromotion(deps.cache, request);
+      return loadPromotion(deps.cache, request, deps.promotionStatus);
     },
 
     async bumpValues(input: BumpInput): Promise<BumpResult> {
       try {
         return await bumpValues(deps.cache, input);
       } catch (error) {
-        if (error instanceof ValuesKeyError) {
-          throw ApplicationFailure.create({
-            message: error.message,
-            type: FailureType.ValuesKeyMissing,
-            nonRetryable: true,
-          });
-        }
+        if (error instanceof ValuesKeyError) throw nonRetryable(error.message, FailureType.ValuesKeyMissing);
         throw error;
       }
+    },
+
+    async revertBump(input: RevertInput): Promise<RevertResult> {
+      return revertBump(deps.cache, input);
     },
 
     async deploy(input: DeployInput): Promise<DeployResult> {
@@ -64,26 +91,31 @@ export function createActivities(deps: ActivityDeps) {
       // Heartbeats carry cancellation to this activity and prove the worker is alive during long applies.
       const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
       try {
-        const outcome = await deps.cache.withWorktree(input.repo, input.commit, (checkout) =>
-          deployer.run(input.action, {
+        return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
+          const deployContext = {
             env: input.env,
             commit: input.commit,
             promotionId: input.promotionId,
             checkout,
             signal: context.cancellationSignal,
             onProgress: () => context.heartbeat(),
-          }),
-        );
-        if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
-        if (!outcome.ok) {
-          throw ApplicationFailure.create({
-            message: outcome.error ?? `${input.action} failed`,
-            type: FailureType.DeployCommandFailed,
-            nonRetryable: true,
-            details: [outcome.output],
-          });
-        }
-        return { output: outcome.output };
+          };
+          // A retried apply (its worker died mid-way) must not deploy twice what is already live.
+          if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
+            return {
+              output: `${input.env} already runs ${input.commit}; nothing to apply`,
+              alreadyDeployed: true,
+            };
+          }
+          const outcome = await deployer.run(input.action, deployContext);
+          if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
+          if (!outcome.ok) {
+            throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
+              outcome.output,
+            ]);
+          }
+          return { output: outcome.output };
+        });
       } finally {
         clearInterval(timer);
       }
@@ -91,6 +123,38 @@ export function createActivities(deps: ActivityDeps) {
 
     async announce(announcement: Announcement): Promise<void> {
       await deps.notifier.announce(announcement);
+    },
+
+    /** Queues the promotion on the environment's lock workflow, starting it if needed. */
+    async requestEnvironment(request: EnvironmentRequest): Promise<{ holder?: string }> {
+      const lockInput: LockInput = {
+        repo: request.repo,
+        env: request.env,
+        leaseMs: deps.lockLeaseMs ?? 60_000,
+        idleMs: 5 * 60_000,
+      };
+      const handle = await deps.client.workflow.signalWithStart('environmentLock', {
+        workflowId: environmentLockId(request.repo, request.env),
+        taskQueue: Context.current().info.taskQueue,
+        args: [lockInput],
+        signal: lockRequestSignal,
+        signalArgs: [{ holder: request.holder, apps: request.apps }],
+        staticSummary: `one deployment at a time in ${request.env}`,
+      });
+      const state = await handle.query(lockStateQuery).catch(() => undefined);
+      const holder = state?.holder?.holder;
+      return holder && holder !== request.holder ? { holder } : {};
+    },
+
+    /** Liveness check for a lock holder. */
+    async promotionIsRunning(id: string): Promise<boolean> {
+      try {
+        const description = await deps.client.workflow.getHandle(id).describe();
+        return description.status.name === 'RUNNING';
+      } catch (error) {
+        if ((error as Error).name === 'WorkflowNotFoundError') return false;
+        throw error;
+      }
     },
   };
 }

@@ -2,8 +2,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ConfigError, CONFIG_FILE, parseConfig } from '../config/load.js';
 import type { PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
-import { requestProblems, targetEnvironments } from '../common/request.js';
-import type { PromotionRequest } from '../common/types.js';
+import { requestProblems, requiredEnvironment, targetEnvironments } from '../common/request.js';
+import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
+import { commitThatSet, previousTag } from './history.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { readScalars, ValuesKeyError } from './values-file.js';
 import { redact } from './redact.js';
@@ -12,6 +13,8 @@ export interface LoadedPromotion {
   /** The branch head whose promote.yaml this promotion follows. */
   commit: string;
   config: PromoteConfig;
+  /** The apps and tags to move: the request's, or for a rollback the tag found in history. */
+  apps: AppRequest[];
   /** Tags currently in each target environment's values file, by app. */
   currentTags: Record<string, Record<string, string>>;
 }
@@ -27,6 +30,7 @@ function badInput(message: string, type: FailureType): ApplicationFailure {
 export async function loadPromotion(
   cache: RepositoryCache,
   request: PromotionRequest,
+  promotionStatus: (id: string) => Promise<PromotionState | undefined>,
 ): Promise<LoadedPromotion> {
   const repo = redact(request.repo);
   // promote.yaml names the branch to follow, so read it from the default branch first, then from
@@ -48,8 +52,9 @@ export async function loadPromotion(
   const problems = requestProblems(request, config);
   if (problems.length > 0) throw badInput(problems.join('; '), FailureType.InvalidRequest);
 
-  const currentTags: Record<string, Record<string, string>> = {};
-  for (const env of targetEnvironments(request, config)) {
+  const readTags = async (envName: string, apps: AppRequest[], withRevisions = false) => {
+    const env = config.environments.find((e) => e.name === envName);
+    if (!env) return {};
     const source = await cache.readFile(request.repo, commit, env.valuesFile);
     if (source === undefined) {
       throw badInput(
@@ -57,24 +62,111 @@ export async function loadPromotion(
         FailureType.ValuesKeyMissing,
       );
     }
-    const paths = request.apps.flatMap(({ app, source: upstream }) => {
-      const appConfig = config.apps[app];
-      if (!appConfig) return [];
-      return upstream && appConfig.revisionPath
-        ? [appConfig.tagPath, appConfig.revisionPath]
-        : [appConfig.tagPath];
-    });
+    const tagPath = (app: string) => config.apps[app]?.tagPath ?? '';
+    // Revision paths are written only when a source is given, so only then must they exist.
+    const revisionPaths = withRevisions
+      ? apps.flatMap(({ app, source: upstream }) => {
+          const revisionPath = config.apps[app]?.revisionPath;
+          return upstream && revisionPath ? [revisionPath] : [];
+        })
+      : [];
     try {
-      const values = readScalars(source, paths, env.valuesFile);
-      currentTags[env.name] = Object.fromEntries(
-        request.apps.map(({ app }) => [app, values.get(config.apps[app]?.tagPath ?? '') ?? '']),
+      const values = readScalars(
+        source,
+        [...apps.map(({ app }) => tagPath(app)), ...revisionPaths],
+        env.valuesFile,
       );
+      return Object.fromEntries(apps.map(({ app }) => [app, values.get(tagPath(app)) ?? '']));
     } catch (error) {
       if (error instanceof ValuesKeyError) throw badInput(error.message, FailureType.ValuesKeyMissing);
       throw error;
     }
+  };
+
+  const apps = request.rollback
+    ? [await rollbackTarget(cache, request, config, commit, readTags)]
+    : request.apps;
+  if (request.only !== undefined) {
+    await checkRequirement(cache, request, config, apps, readTags, promotionStatus);
   }
-  return { commit, config, currentTags };
+
+  const currentTags: Record<string, Record<string, string>> = {};
+  for (const env of targetEnvironments(request, config)) {
+    currentTags[env.name] = await readTags(env.name, apps, true);
+  }
+  return { commit, config, apps, currentTags };
+}
+
+type ReadTags = (env: string, apps: AppRequest[]) => Promise<Record<string, string>>;
+
+/** A rollback's tag: the one asked for, or the one the environment ran before its current tag. */
+async function rollbackTarget(
+  cache: RepositoryCache,
+  request: PromotionRequest,
+  config: PromoteConfig,
+  commit: string,
+  readTags: ReadTags,
+): Promise<AppRequest> {
+  const { app, env, toTag } = request.rollback ?? { app: '', env: '' };
+  if (toTag) return { app, tag: toTag };
+  const current = (await readTags(env, [{ app, tag: '' }]))[app] ?? '';
+  const envConfig = config.environments.find((e) => e.name === env);
+  const tag = await previousTag(cache, {
+    repo: request.repo,
+    branch: config.branch,
+    valuesFile: envConfig?.valuesFile ?? '',
+    tagPath: config.apps[app]?.tagPath ?? '',
+    current,
+  });
+  if (!tag) {
+    throw badInput(
+      `no earlier tag of ${app} in ${env}'s history (it has only ever run ${current}, as of ${commit.slice(0, 12)}); pass --to-tag`,
+      FailureType.InvalidRequest,
+    );
+  }
+  return { app, tag };
+}
+
+/**
+ * `--only ENV`: the tags must already be live in the environment ENV requires. Checked against the
+ * repository (its values file holds them) and, when a promotion put them there, that promotion's own
+ * record of the environment, never by re-running it.
+ */
+async function checkRequirement(
+  cache: RepositoryCache,
+  request: PromotionRequest,
+  config: PromoteConfig,
+  apps: AppRequest[],
+  readTags: ReadTags,
+  promotionStatus: (id: string) => Promise<PromotionState | undefined>,
+): Promise<void> {
+  const required = requiredEnvironment(request.only ?? '', config);
+  if (!required) return;
+  const live = await readTags(required.name, apps);
+  for (const { app, tag } of apps) {
+    if (live[app] !== tag) {
+      throw badInput(
+        `${request.only} requires ${required.name}, which has ${app}=${live[app]}, not ${tag}: promote to ${required.name} first`,
+        FailureType.InvalidRequest,
+      );
+    }
+    const setter = await commitThatSet(cache, {
+      repo: request.repo,
+      branch: config.branch,
+      valuesFile: required.valuesFile,
+      tagPath: config.apps[app]?.tagPath ?? '',
+      current: tag,
+    });
+    if (!setter?.promotionId || setter.action !== 'bump') continue;
+    const past = await promotionStatus(setter.promotionId);
+    const envState = past?.environments.find((e) => e.name === required.name);
+    if (envState && envState.status !== 'succeeded' && envState.status !== 'skipped') {
+      throw badInput(
+        `${request.only} requires ${required.name}, where ${app}=${tag} was committed by ${setter.promotionId} but is ${envState.status}, not live`,
+        FailureType.InvalidRequest,
+      );
+    }
+  }
 }
 
 async function readConfig(

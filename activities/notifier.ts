@@ -2,7 +2,7 @@
 export interface Announcement {
   promotionId: string;
   env: string;
-  outcome: 'deployed' | 'failed' | 'rejected' | 'skipped';
+  outcome: 'deployed' | 'failed' | 'rejected' | 'superseded' | 'cancelled';
   apps: { app: string; tag: string; previousTag?: string }[];
   commit?: string;
   detail?: string;
@@ -19,7 +19,8 @@ export function announcementText(a: Announcement): string {
     deployed: 'Deployed',
     failed: 'Failed to deploy',
     rejected: 'Rejected',
-    skipped: 'Already at',
+    superseded: 'Superseded',
+    cancelled: 'Cancelled',
   }[a.outcome];
   return `${verb} ${apps} in ${a.env}${a.commit ? ` (${a.commit.slice(0, 12)})` : ''}${a.detail ? `: ${a.detail}` : ''}`;
 }

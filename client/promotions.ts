@@ -25,9 +25,18 @@ export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
 
-export function promotionSummary(request: PromotionRequest, environments?: string[]): string {
+export function promotionSummary(request: PromotionRequest): string {
+  if (request.rollback) {
+    const { app, env, toTag } = request.rollback;
+    return `roll back ${app} in ${env}${toTag ? ` to ${toTag}` : ' to its previous tag'}`;
+  }
   const apps = request.apps.map((a) => `${a.app}=${a.tag}`).join(', ');
-  return `${apps} → ${environments?.join(', ') ?? (request.to ? `up to ${request.to}` : 'all environments')}`;
+  const where = request.only
+    ? `only ${request.only}`
+    : request.to
+      ? `up to ${request.to}`
+      : 'all environments';
+  return `${apps} → ${where}${request.force ? ' (forced)' : ''}`;
 }
 
 /**
@@ -44,7 +53,14 @@ export async function startPromotion(
     workflowId: promotionWorkflowId(request),
     args: [request],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    typedSearchAttributes: [{ key: PromoteApps, value: request.apps.map((a) => `${a.app}=${a.tag}`) }],
+    typedSearchAttributes: [
+      {
+        key: PromoteApps,
+        value: request.rollback
+          ? [request.rollback.app]
+          : [...request.apps.map((a) => a.app), ...request.apps.map((a) => `${a.app}=${a.tag}`)],
+      },
+    ],
     staticSummary: promotionSummary(request),
   });
 }
@@ -76,6 +92,7 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
       if (details?.environments) return details;
       return {
         id,
+        kind: 'promotion',
         status: 'failed',
         repo: '',
         apps: [],
@@ -86,6 +103,7 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
     }
     return {
       id,
+      kind: 'promotion',
       status: description.status.name === 'CANCELLED' ? 'cancelled' : 'failed',
       repo: '',
       apps: [],

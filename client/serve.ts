@@ -1,11 +1,17 @@
 import { resolve } from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { startDevServer } from '../server/dev-server.js';
-import { connectWorker } from '../worker/connection.js';
+import { connectClient, connectWorker } from '../worker/connection.js';
 import { createPromoteWorker } from '../worker/create-worker.js';
 
 function logLine(message: string): void {
   process.stderr.write(`[promote] ${message}\n`);
+}
+
+/** PROMOTE_LOCK_LEASE_MS: how often an environment lock checks its holder still runs (default 60s). */
+function leaseFromEnv(): number | undefined {
+  const value = Number(process.env.PROMOTE_LOCK_LEASE_MS);
+  return Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -30,7 +36,8 @@ function installRuntime(): void {
 export async function runWorker(): Promise<void> {
   installRuntime();
   const { connection, namespace } = await connectWorker();
-  const worker = await createPromoteWorker({ connection, namespace });
+  const client = await connectClient();
+  const worker = await createPromoteWorker({ connection, namespace, client, lockLeaseMs: leaseFromEnv() });
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
   const running = worker.run();
   const signal = await Promise.race([shutdownRequested(), running.then(() => 'worker stopped')]);
@@ -56,7 +63,13 @@ export async function runDev(options: {
   let running: Promise<void> | undefined;
   if (options.worker) {
     ({ connection } = await connectWorker({ address: server.address }));
-    worker = await createPromoteWorker({ connection, namespace: 'default' });
+    const client = await connectClient({ address: server.address });
+    worker = await createPromoteWorker({
+      connection,
+      namespace: 'default',
+      client,
+      lockLeaseMs: leaseFromEnv(),
+    });
     running = worker.run();
     logLine('worker running; Ctrl-C stops everything');
   }

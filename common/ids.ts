@@ -16,11 +16,23 @@ export function shortHash(text: string): string {
  */
 export function promotionWorkflowId(request: PromotionRequest): string {
   const apps = [...request.apps].sort((a, b) => a.app.localeCompare(b.app));
-  const readable = apps.map((a) => `${a.app}-${a.tag}`).join('_');
   const identity = JSON.stringify({
     repo: request.repo,
     apps: apps.map((a) => [a.app, a.tag, a.source?.repo ?? '', a.source?.ref ?? '']),
     to: request.to ?? '',
+    only: request.only ?? '',
+    force: request.force ?? false,
+    rollback: request.rollback ?? null,
   });
+  if (request.rollback) {
+    const { app, env, toTag } = request.rollback;
+    return `rollback-${app}-${env}${toTag ? `-${toTag}` : ''}-${shortHash(identity)}`;
+  }
+  const readable = apps.map((a) => `${a.app}-${a.tag}`).join('_');
   return `promote-${readable}-${shortHash(identity)}`;
+}
+
+/** One lock workflow per repository and environment: every promotion of that environment queues on it. */
+export function environmentLockId(repo: string, env: string): string {
+  return `env/${shortHash(repo)}/${env}`;
 }

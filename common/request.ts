@@ -5,6 +5,18 @@ import type { PromotionRequest } from './types.js';
 /** Problems with a request against the repository's config; empty means it can run. Pure: shared with workflows. */
 export function requestProblems(request: PromotionRequest, config: PromoteConfig): string[] {
   const problems: string[] = [];
+  const envNames = config.environments.map((e) => e.name);
+  const unknownEnv = (name: string) =>
+    `unknown environment "${name}" (promote.yaml defines: ${envNames.join(', ')})`;
+  if (request.rollback) {
+    const { app, env, toTag } = request.rollback;
+    if (!(app in config.apps))
+      problems.push(`unknown app "${app}" (promote.yaml defines: ${Object.keys(config.apps).join(', ')})`);
+    if (!envNames.includes(env)) problems.push(unknownEnv(env));
+    const problem = toTag === undefined ? undefined : tagProblem(toTag);
+    if (problem) problems.push(problem);
+    return problems;
+  }
   if (request.apps.length === 0) problems.push('no app given: pass at least one app=tag');
   const seen = new Set<string>();
   for (const { app, tag } of request.apps) {
@@ -16,18 +28,28 @@ export function requestProblems(request: PromotionRequest, config: PromoteConfig
     const problem = tagProblem(tag);
     if (problem) problems.push(problem);
   }
-  if (request.to !== undefined && !config.environments.some((e) => e.name === request.to)) {
-    problems.push(
-      `unknown environment "${request.to}" (promote.yaml defines: ${config.environments.map((e) => e.name).join(', ')})`,
-    );
-  }
+  if (request.to !== undefined && !envNames.includes(request.to)) problems.push(unknownEnv(request.to));
+  if (request.only !== undefined && !envNames.includes(request.only)) problems.push(unknownEnv(request.only));
+  if (request.to !== undefined && request.only !== undefined)
+    problems.push('--to and --only cannot be combined');
   return problems;
 }
 
 /** The environments a request goes through, in config order. */
 export function targetEnvironments(request: PromotionRequest, config: PromoteConfig): EnvironmentConfig[] {
   const envs = config.environments;
+  const single = request.rollback?.env ?? request.only;
+  if (single !== undefined) return envs.filter((e) => e.name === single);
   if (request.to === undefined) return envs;
   const last = envs.findIndex((e) => e.name === request.to);
   return envs.slice(0, last + 1);
+}
+
+/** The environment whose live tags `env` requires before `--only` may deploy it, if any. */
+export function requiredEnvironment(env: string, config: PromoteConfig): EnvironmentConfig | undefined {
+  const index = config.environments.findIndex((e) => e.name === env);
+  const own = config.environments[index];
+  if (!own || own.requires === 'none') return undefined;
+  if (own.requires !== undefined) return config.environments.find((e) => e.name === own.requires);
+  return index > 0 ? config.environments[index - 1] : undefined;
 }

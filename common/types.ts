@@ -23,12 +23,25 @@ export interface AppRequest {
   source?: Source;
 }
 
+/** Roll one app in one environment back to an earlier tag (by default the one before the current). */
+export interface RollbackRequest {
+  env: string;
+  app: string;
+  toTag?: string;
+}
+
 /** What a client asks for; the workflow id is derived from it so a retried CI job finds the same run. */
 export interface PromotionRequest {
   repo: string;
+  /** Empty for a rollback, whose tag is read from the repository's history. */
   apps: AppRequest[];
   /** Stop after this environment (inclusive). */
   to?: string;
+  /** Deploy this one environment directly, if its `requires` policy allows. */
+  only?: string;
+  /** Deploy even where the values already hold the tags. */
+  force?: boolean;
+  rollback?: RollbackRequest;
   requestedBy?: string;
 }
 
@@ -60,6 +73,14 @@ export interface EnvironmentState {
   diff?: string;
   applyOutput?: string;
   decision?: Decision;
+  /** While queued: the promotion holding the environment. */
+  queuedBehind?: string;
+  /** The newer promotion that took this one's place. */
+  supersededBy?: string;
+  /** Commit that restored the values this promotion changed. */
+  revertCommit?: string;
+  /** True once the deployment itself was rolled back. */
+  rolledBack?: boolean;
   error?: string;
   startedAt?: string;
   finishedAt?: string;
@@ -67,6 +88,7 @@ export interface EnvironmentState {
 
 export interface PromotionState {
   id: string;
+  kind: 'promotion' | 'rollback';
   status: PromotionStatus;
   repo: string;
   apps: AppRequest[];

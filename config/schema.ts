@@ -18,11 +18,31 @@ const keyPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted key 
 
 const argv = z.array(z.string()).min(1, 'must name a command');
 
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration such as `30m`, `72h` or `7d`, as milliseconds. */
+export const durationMs = z
+  .string()
+  .regex(/^[1-9][0-9]*(ms|s|m|h|d)$/, 'must be a duration such as 30m, 72h or 7d')
+  .transform((text) => {
+    const [, amount = '0', unit = 'ms'] = /^([0-9]+)(ms|s|m|h|d)$/.exec(text) ?? [];
+    return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  });
+
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 72 * 3_600_000;
+
 export const EnvironmentSchema = z.strictObject({
   name,
   valuesFile: repoPath,
   approval: z.enum(['auto', 'manual']).default('auto'),
   approvers: z.array(z.string().min(1)).min(1).optional(),
+  /** How long a manual approval may wait before the promotion fails and is compensated. */
+  approvalTimeout: durationMs.optional(),
+  /**
+   * For `--only`: the environment whose live tags this one requires (default: the previous one);
+   * `none` lets it be deployed directly.
+   */
+  requires: z.string().min(1).optional(),
 });
 
 export const AppSchema = z.strictObject({
@@ -34,6 +54,10 @@ export const CommandDeploySchema = z.strictObject({
   type: z.literal('command'),
   diff: argv,
   apply: argv,
+  /** Undo an apply; without it, compensation re-runs `apply` at the revert commit. */
+  rollback: argv.optional(),
+  /** Prints the commit currently deployed (first line); lets a retried apply skip work already done. */
+  status: argv.optional(),
 });
 
 export const ConfigSchema = z
@@ -59,6 +83,17 @@ export const ConfigSchema = z
         });
       }
       seen.add(env.name);
+    });
+    config.environments.forEach((env, i) => {
+      if (env.requires === undefined || env.requires === 'none') return;
+      const target = config.environments.findIndex((e) => e.name === env.requires);
+      if (target < 0 || target >= i) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', i, 'requires'],
+          message: `must name an earlier environment or "none", not "${env.requires}"`,
+        });
+      }
     });
   });
 

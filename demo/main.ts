@@ -33,8 +33,10 @@ say(`Starting the embedded Temporal dev server on 127.0.0.1:${port}`);
 const server = await startDevServer({ port, uiPort, dbFile: join(demoDir, 'temporal.db') });
 
 const workerConnection = await NativeConnection.connect({ address: server.address });
+const client = new Client({ connection: await Connection.connect({ address: server.address }) });
 const worker = await createPromoteWorker({
   connection: workerConnection,
+  client,
   namespace: 'default',
   cacheDir: join(demoDir, 'worker-cache'),
   notifier: new LogNotifier((line) => {
@@ -44,7 +46,6 @@ const worker = await createPromoteWorker({
 });
 const workerRun = worker.run();
 
-const client = new Client({ connection: await Connection.connect({ address: server.address }) });
 let exitCode = 0;
 try {
   say('Promoting api=1.5.0 and web=2.1.0 through dev → staging → prod');

@@ -46,6 +46,8 @@ ${appBlocks}deploy:
   type: command
   diff: ["./scripts/deploy.sh", "diff", "{env}"]
   apply: ["./scripts/deploy.sh", "apply", "{env}"]
+  rollback: ["./scripts/deploy.sh", "rollback", "{env}"]
+  status: ["./scripts/deploy.sh", "status", "{env}"]
 `;
 }
 
@@ -95,25 +97,38 @@ slack:
  */
 const DEPLOY_SH = `#!/usr/bin/env bash
 # SIMULATED CLUSTER — a stand-in for \`helmfile -e <env> diff|apply\` in this demo repository.
+# "Deploying" copies environments/<env>.yaml to $PROMOTE_DEMO_CLUSTER/<env>.yaml and logs to deploy.log.
 set -euo pipefail
 action="$1"; env="$2"
 cluster="\${PROMOTE_DEMO_CLUSTER:?PROMOTE_DEMO_CLUSTER must point at the simulated cluster folder}"
 mkdir -p "$cluster"
 live="$cluster/$env.yaml"
 wanted="environments/$env.yaml"
+log() { echo "$(date -u +%FT%T.%NZ) $1 $env \${PROMOTE_COMMIT:-?} \${PROMOTE_ID:-?}" >> "$cluster/deploy.log"; }
+deploy() {
+  cp "$wanted" "$live.tmp" && mv "$live.tmp" "$live"
+  echo "\${PROMOTE_COMMIT:-unknown}" > "$cluster/$env.commit"
+}
 [ -f "$wanted" ] || { echo "no values file $wanted" >&2; exit 1; }
 case "$action" in
   diff)
     if [ -f "$live" ]; then diff -u --label "live/$env" --label "$wanted" "$live" "$wanted" || true
     else echo "(new release) $wanted"; fi ;;
+  status)
+    cat "$cluster/$env.commit" 2>/dev/null || true ;;
   apply)
-    echo "$(date -u +%FT%TZ) start $env \${PROMOTE_COMMIT:-?} \${PROMOTE_ID:-?}" >> "$cluster/deploy.log"
-    if [ -f "$cluster/fail-apply-$env" ]; then echo "simulated failure: $(cat "$cluster/fail-apply-$env")" >&2; exit 3; fi
-    if [ -f "$cluster/slow-apply" ]; then sleep "$(cat "$cluster/slow-apply")"; fi
-    cp "$wanted" "$live.tmp" && mv "$live.tmp" "$live"
-    echo "$(date -u +%FT%TZ) done $env \${PROMOTE_COMMIT:-?} \${PROMOTE_ID:-?}" >> "$cluster/deploy.log"
+    trap 'log terminated; exit 143' TERM
+    log start
+    if [ -f "$cluster/fail-apply-$env" ]; then log failed; echo "simulated failure: $(cat "$cluster/fail-apply-$env")" >&2; exit 3; fi
+    if [ -f "$cluster/slow-apply" ]; then sleep "$(cat "$cluster/slow-apply")" & wait $!; fi
+    deploy
+    log done
     echo "release shop in $env updated" ;;
-  *) echo "usage: deploy.sh diff|apply ENV" >&2; exit 2 ;;
+  rollback)
+    log rollback
+    deploy
+    echo "release shop in $env rolled back" ;;
+  *) echo "usage: deploy.sh diff|apply|rollback|status ENV" >&2; exit 2 ;;
 esac
 `;
 

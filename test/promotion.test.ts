@@ -202,7 +202,7 @@ describe('a promotion through dev → staging → prod', () => {
     });
   });
 
-  it('stops at a failing apply and says why', async () => {
+  it('stops at a failing apply, reverts the bump, rolls the release back and says why', async () => {
     repo = await TestRepo.create({
       environments: [
         { name: 'dev', approval: 'auto' },
@@ -210,19 +210,33 @@ describe('a promotion through dev → staging → prod', () => {
       ],
     });
     await repo.failApply('dev', 'cluster unreachable');
-    await temporal.withWorker(async ({ taskQueue }) => {
+    const original = await repo.file('environments/dev.yaml');
+    await temporal.withWorker(async ({ taskQueue, announcements }) => {
       const handle = await startPromotion(temporal.client, request(), { taskQueue });
       const final = await waitFinished(temporal.client, handle.workflowId);
 
       expect(final.status).toBe('failed');
-      expect(final.environments.map((e) => e.status)).toEqual(['failed', 'pending']);
-      expect(final.environments[0]?.error).toMatch(
+      expect(final.environments.map((e) => e.status)).toEqual(['reverted', 'pending']);
+      const dev = final.environments[0];
+      expect(dev?.error).toMatch(
         /apply command .*deploy\.sh apply dev exited with 3: simulated failure: cluster unreachable/,
       );
       expect(final.error).toContain('simulated failure: cluster unreachable');
+      expect(dev?.rolledBack).toBe(true);
+
+      const [revert, bump] = await repo.commits();
+      expect(bump?.subject).toBe('feat(dev): update api to 1.5.0');
+      expect(revert?.subject).toBe('revert(dev): restore api 1.4.0');
+      expect(revert?.body).toContain(`Reverts ${bump?.hash}`);
+      expect(revert?.body).toContain('Promote-Action: revert');
+      expect(dev?.revertCommit).toBe(revert?.hash);
+      // Git and the cluster agree again: both hold what was there before.
+      expect(await repo.file('environments/dev.yaml')).toBe(original);
+      expect(await repo.live('dev')).toBe(original);
+      expect((await repo.deployLog()).map((l) => l.split(' ')[1])).toEqual(['start', 'failed', 'rollback']);
+      expect(announcements.map((a) => `${a.env}:${a.outcome}`)).toEqual(['dev:failed']);
       // A finished promotion's state is readable without replaying it.
       expect((await getStatus(temporal.client, handle.workflowId)).status).toBe('failed');
-      expect((await repo.commits()).some((c) => c.subject.startsWith('feat(staging)'))).toBe(false);
     });
   });
 });

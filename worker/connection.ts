@@ -19,7 +19,7 @@ export function connectionConfig(overrides: { address?: string } = {}) {
 export async function connectClient(overrides: { address?: string } = {}): Promise<Client> {
   const { connectionOptions, namespace } = connectionConfig(overrides);
   const connection = await Connection.connect(connectionOptions);
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace: overrides.address ? 'default' : namespace });
 }
 
 export async function connectWorker(overrides: { address?: string } = {}) {

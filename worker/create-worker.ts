@@ -1,7 +1,9 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import { LogNotifier, type Notifier } from '../activities/notifier.js';
 import { RepositoryCache } from '../activities/repository.js';
@@ -11,6 +13,8 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', imp
 
 export interface PromoteWorkerOptions {
   connection: NativeConnection;
+  /** A client of the same namespace: activities use it for environment locks and past promotions. */
+  client: Client;
   namespace: string;
   taskQueue?: string;
   /** Where this worker keeps its deployment repository mirrors. */
@@ -19,6 +23,7 @@ export interface PromoteWorkerOptions {
   /** A pre-built bundle (tests build it once); by default the worker bundles the workflows itself. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   deployGraceMs?: number;
+  lockLeaseMs?: number;
 }
 
 export function defaultCacheDir(): string {
@@ -35,7 +40,10 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
   const activities = createActivities({
     cache,
     notifier: options.notifier ?? new LogNotifier(),
+    client: options.client,
+    promotionStatus: (id) => getStatus(options.client, id).catch(() => undefined),
     deployGraceMs: options.deployGraceMs,
+    lockLeaseMs: options.lockLeaseMs,
   });
   return Worker.create({
     connection: options.connection,

@@ -9,3 +9,38 @@ export const decideUpdate = defineUpdate<Decision, [DecisionInput]>('decide');
 
 /** Fire-and-forget form of `decide` for callers that cannot wait (webhooks); invalid ones are ignored. */
 export const decideSignal = defineSignal<[DecisionInput]>('decideSignal');
+
+// ---- The environment lock: one deployment per environment at a time ----
+
+export interface LockRequest {
+  /** Workflow id of the promotion asking for the environment. */
+  holder: string;
+  apps: string[];
+}
+
+export interface LockState {
+  holder?: LockRequest & { since: string };
+  queue: LockRequest[];
+}
+
+export interface LockInput {
+  repo: string;
+  env: string;
+  /** How often a holder's liveness is checked. */
+  leaseMs: number;
+  /** How long an unused lock workflow waits before ending. */
+  idleMs: number;
+  /** State carried over continue-as-new. */
+  carried?: LockState;
+}
+
+/** Promotion → lock: queue me (idempotent per holder). */
+export const lockRequestSignal = defineSignal<[LockRequest]>('lockRequest');
+/** Promotion → lock: I am done with the environment, or no longer want it. */
+export const lockReleaseSignal = defineSignal<[{ holder: string }]>('lockRelease');
+export const lockStateQuery = defineQuery<LockState>('lockState');
+
+/** Lock → promotion: the environment is yours. */
+export const lockGrantedSignal = defineSignal<[{ env: string }]>('lockGranted');
+/** Lock → promotion: a newer promotion of the same apps takes your place in this environment. */
+export const supersededSignal = defineSignal<[{ env: string; by: string }]>('superseded');

@@ -1,1 +1,2 @@
 export { promote } from './promote.js';
+export { environmentLock } from './environment-lock.js';

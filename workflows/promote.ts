@@ -1,7 +1,9 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   proxyActivities,
@@ -10,12 +12,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, BumpResult } from '../activities/index.js';
-import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
+import type { Activities, Announcement, BumpResult } from '../activities/index.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS, type EnvironmentConfig, type PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
+import { environmentLockId } from '../common/ids.js';
 import { targetEnvironments } from '../common/request.js';
-import { PromoteEnv, PromoteState } from '../common/search-attributes.js';
+import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
 import type {
+  AppRequest,
   Decision,
   DecisionInput,
   EnvironmentState,
@@ -25,17 +29,39 @@ import type {
   PromotionStatus,
   TagValue,
 } from '../common/types.js';
-import { decideSignal, decideUpdate, statusQuery } from './definitions.js';
+import {
+  decideSignal,
+  decideUpdate,
+  lockGrantedSignal,
+  lockReleaseSignal,
+  statusQuery,
+  supersededSignal,
+} from './definitions.js';
 import { TIMEOUTS } from './timeouts.js';
 
-const { loadPromotion, bumpValues } = proxyActivities<Activities>(TIMEOUTS.git);
+const { loadPromotion, bumpValues, revertBump } = proxyActivities<Activities>(TIMEOUTS.git);
 const { deploy } = proxyActivities<Activities>(TIMEOUTS.deploy);
 const { announce } = proxyActivities<Activities>(TIMEOUTS.notify);
+const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
+
+/** How one environment ended; anything but succeeded or skipped stops the promotion. */
+type Outcome = 'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled';
+
+const PROMOTION_STATUS: Record<Exclude<Outcome, 'succeeded' | 'skipped'>, PromotionStatus> = {
+  rejected: 'rejected',
+  superseded: 'cancelled',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
 
 /** One app's tag as a string, several as an object keyed by app (the status contract). */
 function tagValue(tags: Record<string, string>): TagValue {
   const entries = Object.entries(tags);
   return entries.length === 1 && entries[0] ? entries[0][1] : tags;
+}
+
+function tagOf(value: TagValue | undefined, app: string): string | undefined {
+  return typeof value === 'string' ? value : value?.[app];
 }
 
 function failureMessage(error: unknown): string {
@@ -60,21 +86,28 @@ function asBadInput(error: unknown): ApplicationFailure | undefined {
   return undefined;
 }
 
+const now = () => new Date().toISOString();
+
 /**
  * A promotion: moves the requested `app=tag` pairs through the configured environments in order.
- * Per environment: bump commit → diff → approval → apply → announce. Stops at the first failure or rejection.
+ * Per environment: lock → bump commit → diff → approval → apply → announce → unlock. A failure,
+ * rejection, approval timeout, supersede or cancel after the bump reverts it (and rolls the
+ * deployment back if apply had started); environments that already succeeded stay as they are.
  */
 export async function promote(request: PromotionRequest): Promise<PromotionState> {
   const info = workflowInfo();
   const state: PromotionState = {
     id: info.workflowId,
+    kind: request.rollback ? 'rollback' : 'promotion',
     status: 'running',
     repo: request.repo,
     apps: request.apps,
-    requestedBy: request.requestedBy,
+    ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
     environments: [],
     startedAt: new Date(info.startTime).toISOString(),
   };
+  const granted = new Set<string>();
+  const supersededBy = new Map<string, string>();
 
   const envState = (name: string) => state.environments.find((e) => e.name === name);
 
@@ -99,7 +132,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     const decision: Decision = {
       approved: input.approved,
       by: input.by,
-      at: new Date().toISOString(),
+      at: now(),
       ...(input.comment ? { comment: input.comment } : {}),
     };
     const env = envState(input.env);
@@ -129,12 +162,14 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (problem) log.warn('ignored decision signal', { problem, env: input.env, by: input.by });
     else recordDecision(input);
   });
+  setHandler(lockGrantedSignal, ({ env }) => void granted.add(env));
+  setHandler(supersededSignal, ({ env, by }) => void supersededBy.set(env, by));
 
-  function setStatus(env: EnvironmentState, status: EnvironmentStatus, details?: string): void {
+  function setStatus(env: EnvironmentState, status: EnvironmentStatus, details: string): void {
     env.status = status;
     if (status === 'waiting-approval') state.status = 'waiting-approval';
     else if (state.status === 'waiting-approval') state.status = 'running';
-    setCurrentDetails(details ?? `${env.name}: ${status}`);
+    setCurrentDetails(details);
     upsertSearchAttributes([
       { key: PromoteEnv, value: env.name },
       { key: PromoteState, value: state.status },
@@ -142,148 +177,252 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   }
 
   let config: PromoteConfig;
+  let apps: AppRequest[];
   try {
     const loaded = await loadPromotion(request);
     config = loaded.config;
+    apps = loaded.apps;
+    state.apps = apps;
     state.configCommit = loaded.commit;
     state.environments = targetEnvironments(request, config).map((env) => ({
       name: env.name,
       status: 'pending',
       approval: env.approval,
       ...(env.approvers ? { approvers: env.approvers } : {}),
-      tag: tagValue(Object.fromEntries(request.apps.map((a) => [a.app, a.tag]))),
+      tag: tagValue(Object.fromEntries(apps.map((a) => [a.app, a.tag]))),
       previousTag: tagValue(loaded.currentTags[env.name] ?? {}),
     }));
+    upsertSearchAttributes([
+      { key: PromoteApps, value: [...apps.map((a) => a.app), ...apps.map((a) => `${a.app}=${a.tag}`)] },
+    ]);
   } catch (error) {
     throw asBadInput(error) ?? error;
   }
-
-  async function runEnvironment(env: EnvironmentConfig, current: EnvironmentState): Promise<void> {
-    current.startedAt = new Date().toISOString();
-    setStatus(current, 'bumping', `committing tags to ${env.valuesFile} for ${env.name}`);
-    const bump: BumpResult = await bumpValues({
-      promotionId: state.id,
-      repo: request.repo,
-      branch: config.branch,
-      env: env.name,
-      valuesFile: env.valuesFile,
-      sinceCommit: state.configCommit ?? '',
-      edits: request.apps.map(({ app, tag, source }) => {
-        const appConfig = config.apps[app];
-        return {
-          app,
-          tag,
-          tagPath: appConfig?.tagPath ?? '',
-          ...(appConfig?.revisionPath && source
-            ? { revisionPath: appConfig.revisionPath, revision: source.ref }
-            : {}),
-        };
-      }),
-      sources: request.apps.flatMap(({ app, source }) =>
-        source ? [`${app}: ${source.repo}@${source.ref}`] : [],
-      ),
-    });
-    current.commit = bump.commit;
-    current.previousTag = tagValue(bump.previousTags);
-    if (!bump.changed) {
-      current.finishedAt = new Date().toISOString();
-      setStatus(current, 'skipped', `${env.name} already runs the requested tags`);
-      return;
-    }
-
-    const deployInput = {
-      repo: request.repo,
-      branch: config.branch,
-      commit: bump.commit,
-      env: env.name,
-      promotionId: state.id,
-      deploy: config.deploy,
-    };
-    setStatus(current, 'diffing', `diffing ${env.name} at ${bump.commit.slice(0, 12)}`);
-    current.diff = (await deploy({ ...deployInput, action: 'diff' })).output;
-
-    if (env.approval === 'manual') {
-      const who = env.approvers ? env.approvers.join(', ') : 'anyone';
-      setStatus(current, 'waiting-approval', `waiting for approval in ${env.name}: ${who}`);
-      await condition(() => current.decision !== undefined);
-      if (!current.decision?.approved) {
-        current.finishedAt = new Date().toISOString();
-        setStatus(current, 'rejected', `${env.name} rejected by ${current.decision?.by}`);
-        current.error = `rejected by ${current.decision?.by}: ${current.decision?.comment ?? ''}`;
-        await announceOutcome(current, 'rejected', current.decision?.comment);
-        return;
-      }
-    }
-
-    setStatus(current, 'applying', `applying ${env.name} at ${bump.commit.slice(0, 12)}`);
-    current.applyOutput = (await deploy({ ...deployInput, action: 'apply' })).output;
-    current.finishedAt = new Date().toISOString();
-    setStatus(current, 'succeeded', `${env.name} deployed`);
-    await announceOutcome(current, 'deployed');
-  }
+  const appNames = apps.map((a) => a.app);
 
   async function announceOutcome(
     current: EnvironmentState,
-    outcome: 'deployed' | 'failed' | 'rejected',
+    outcome: Announcement['outcome'],
     detail?: string,
-  ): Promise<void> {
-    const previous = current.previousTag;
+  ) {
     await announce({
       promotionId: state.id,
       env: current.name,
       outcome,
-      apps: request.apps.map(({ app, tag }) => ({
-        app,
-        tag,
-        ...(typeof previous === 'string'
-          ? { previousTag: previous }
-          : previous?.[app]
-            ? { previousTag: previous[app] }
-            : {}),
-      })),
+      apps: apps.map(({ app, tag }) => {
+        const previousTag = tagOf(current.previousTag, app);
+        return { app, tag, ...(previousTag && previousTag !== tag ? { previousTag } : {}) };
+      }),
       ...(current.commit ? { commit: current.commit } : {}),
-      ...(detail ? { detail } : {}),
+      ...(detail ? { detail } : state.kind === 'rollback' ? { detail: 'rollback' } : {}),
     });
+  }
+
+  async function releaseEnvironment(env: string): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(environmentLockId(request.repo, env)).signal(lockReleaseSignal, {
+        holder: state.id,
+      });
+    } catch (error) {
+      // The lock already dropped us (its liveness check, or it ended): nothing left to release.
+      log.warn('environment lock did not take the release', { env, error: String(error) });
+    }
+  }
+
+  /** Undo this promotion's effect on one environment: revert the bump, roll back a started apply. */
+  async function compensate(
+    env: EnvironmentConfig,
+    current: EnvironmentState,
+    bump: BumpResult | undefined,
+    applyStarted: boolean,
+    reason: string,
+  ): Promise<void> {
+    if (!bump?.changed) return;
+    try {
+      const restored = apps.map(({ app }) => `${app} ${tagOf(current.previousTag, app) ?? '?'}`).join(', ');
+      const revert = await revertBump({
+        promotionId: state.id,
+        repo: request.repo,
+        branch: config.branch,
+        env: env.name,
+        sinceCommit: state.configCommit ?? '',
+        valuesFile: env.valuesFile,
+        changes: bump.changes,
+        bumpCommit: bump.commit,
+        subject: `revert(${env.name}): restore ${restored}`,
+        reason,
+      });
+      if (revert.commit) current.revertCommit = revert.commit;
+      if (applyStarted && revert.commit) {
+        setCurrentDetails(`rolling back ${env.name} to ${revert.commit.slice(0, 12)}`);
+        await deploy({
+          repo: request.repo,
+          branch: config.branch,
+          commit: revert.commit,
+          env: env.name,
+          promotionId: state.id,
+          action: 'rollback',
+          deploy: config.deploy,
+        });
+        current.rolledBack = true;
+      }
+    } catch (error) {
+      current.error = `${current.error ?? reason}; compensation failed: ${failureMessage(error)}`;
+      log.error('compensation failed', { env: env.name, error: failureMessage(error) });
+    }
+  }
+
+  async function runEnvironment(env: EnvironmentConfig, current: EnvironmentState): Promise<Outcome> {
+    let requested = false;
+    let bump: BumpResult | undefined;
+    let applyStarted = false;
+
+    /** Ends the environment without deploying: the bump is reverted and the outcome announced. */
+    async function stopBeforeApply(outcome: 'rejected' | 'superseded', reason: string): Promise<Outcome> {
+      current.finishedAt = now();
+      setStatus(current, outcome, `${env.name}: ${reason}`);
+      await CancellationScope.nonCancellable(async () => {
+        await compensate(env, current, bump, false, reason);
+        await announceOutcome(current, outcome, reason);
+      });
+      return outcome;
+    }
+
+    try {
+      current.startedAt = now();
+      setStatus(current, 'queued', `waiting for ${env.name} to be free`);
+      requested = true;
+      const { holder } = await requestEnvironment({
+        repo: request.repo,
+        env: env.name,
+        holder: state.id,
+        apps: appNames,
+      });
+      if (holder) {
+        current.queuedBehind = holder;
+        setCurrentDetails(`queued for ${env.name} behind ${holder}`);
+      }
+      await condition(() => granted.has(env.name) || supersededBy.has(env.name));
+      delete current.queuedBehind;
+      if (!granted.has(env.name)) {
+        current.supersededBy = supersededBy.get(env.name);
+        return await stopBeforeApply('superseded', `superseded by ${current.supersededBy}`);
+      }
+
+      setStatus(current, 'bumping', `committing tags to ${env.valuesFile} for ${env.name}`);
+      bump = await bumpValues({
+        promotionId: state.id,
+        repo: request.repo,
+        branch: config.branch,
+        env: env.name,
+        valuesFile: env.valuesFile,
+        sinceCommit: state.configCommit ?? '',
+        kind: state.kind,
+        edits: apps.map(({ app, tag, source }) => {
+          const appConfig = config.apps[app];
+          return {
+            app,
+            tag,
+            tagPath: appConfig?.tagPath ?? '',
+            ...(appConfig?.revisionPath && source
+              ? { revisionPath: appConfig.revisionPath, revision: source.ref }
+              : {}),
+          };
+        }),
+        sources: apps.flatMap(({ app, source }) => (source ? [`${app}: ${source.repo}@${source.ref}`] : [])),
+      });
+      current.commit = bump.commit;
+      current.previousTag = tagValue(bump.previousTags);
+      if (!bump.changed && !request.force) {
+        current.finishedAt = now();
+        setStatus(current, 'skipped', `${env.name} already runs the requested tags`);
+        return 'skipped';
+      }
+
+      const deployInput = {
+        repo: request.repo,
+        branch: config.branch,
+        commit: bump.commit,
+        env: env.name,
+        promotionId: state.id,
+        deploy: config.deploy,
+      };
+      setStatus(current, 'diffing', `diffing ${env.name} at ${bump.commit.slice(0, 12)}`);
+      current.diff = (await deploy({ ...deployInput, action: 'diff' })).output;
+
+      if (env.approval === 'manual') {
+        const who = env.approvers ? env.approvers.join(', ') : 'anyone';
+        setStatus(current, 'waiting-approval', `waiting for approval in ${env.name}: ${who}`);
+        const decided = await condition(
+          () => current.decision !== undefined || supersededBy.has(env.name),
+          env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+        );
+        if (!decided)
+          throw ApplicationFailure.create({ message: 'approval timed out', type: 'ApprovalTimedOut' });
+        if (!current.decision) {
+          current.supersededBy = supersededBy.get(env.name);
+          return await stopBeforeApply('superseded', `superseded by ${current.supersededBy}`);
+        }
+        if (!current.decision.approved) {
+          current.error = `rejected by ${current.decision.by}: ${current.decision.comment ?? ''}`;
+          return await stopBeforeApply('rejected', current.error);
+        }
+      } else if (supersededBy.has(env.name)) {
+        current.supersededBy = supersededBy.get(env.name);
+        return await stopBeforeApply('superseded', `superseded by ${current.supersededBy}`);
+      }
+
+      applyStarted = true;
+      setStatus(current, 'applying', `applying ${env.name} at ${bump.commit.slice(0, 12)}`);
+      current.applyOutput = (await deploy({ ...deployInput, action: 'apply' })).output;
+      current.finishedAt = now();
+      setStatus(current, 'succeeded', `${env.name} deployed`);
+      await CancellationScope.nonCancellable(() => announceOutcome(current, 'deployed'));
+      return 'succeeded';
+    } catch (error) {
+      const cancelled = isCancellation(error);
+      current.error = cancelled ? 'cancelled' : failureMessage(error);
+      current.finishedAt = now();
+      setStatus(current, 'failed', `${env.name} ${cancelled ? 'cancelled' : `failed: ${current.error}`}`);
+      await CancellationScope.nonCancellable(async () => {
+        await compensate(env, current, bump, applyStarted, current.error ?? 'failed');
+        if (current.revertCommit)
+          setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
+        await announceOutcome(current, cancelled ? 'cancelled' : 'failed', current.error);
+      });
+      return cancelled ? 'cancelled' : 'failed';
+    } finally {
+      if (requested) await CancellationScope.nonCancellable(() => releaseEnvironment(env.name));
+    }
   }
 
   let finalStatus: PromotionStatus = 'succeeded';
   for (const env of targetEnvironments(request, config)) {
     const current = envState(env.name);
     if (!current) continue;
-    try {
-      await runEnvironment(env, current);
-    } catch (error) {
-      if (isCancellation(error)) {
-        current.error = 'cancelled';
-        setStatus(current, 'failed', `${env.name}: cancelled`);
-        finalStatus = 'cancelled';
-      } else {
-        current.error = failureMessage(error);
-        current.finishedAt = new Date().toISOString();
-        setStatus(current, 'failed', `${env.name} failed: ${current.error}`);
-        finalStatus = 'failed';
-        await announceOutcome(current, 'failed', current.error);
-      }
-      break;
-    }
-    if (current.status === 'rejected') {
-      finalStatus = 'rejected';
+    const outcome = await runEnvironment(env, current);
+    if (outcome !== 'succeeded' && outcome !== 'skipped') {
+      finalStatus = PROMOTION_STATUS[outcome];
       break;
     }
   }
 
   state.status = finalStatus;
-  state.finishedAt = new Date().toISOString();
+  state.finishedAt = now();
   upsertSearchAttributes([{ key: PromoteState, value: finalStatus }]);
   setCurrentDetails(`promotion ${finalStatus}`);
   if (finalStatus === 'succeeded') return state;
 
-  const failed = state.environments.find((e) => e.error);
-  state.error = failed ? `${failed.name}: ${failed.error}` : finalStatus;
+  const stopped = state.environments.find((e) => e.error || e.supersededBy);
+  state.error = stopped
+    ? `${stopped.name}: ${stopped.error ?? `superseded by ${stopped.supersededBy}`}`
+    : finalStatus;
   const type = {
     failed: FailureType.PromotionFailed,
     rejected: FailureType.PromotionRejected,
     cancelled: FailureType.PromotionCancelled,
+    running: FailureType.PromotionFailed,
+    'waiting-approval': FailureType.PromotionFailed,
   }[finalStatus];
   // Failing the workflow makes the outcome obvious in the Web UI; the state rides along for the CLI.
   throw ApplicationFailure.create({ message: state.error, type, nonRetryable: true, details: [state] });

@@ -1,4 +1,4 @@
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
 
 /** Named activity presets: each outside interaction has one obvious timeout and retry policy. */
 export const TIMEOUTS = {
@@ -12,11 +12,20 @@ export const TIMEOUTS = {
       maximumAttempts: 10,
     },
   },
-  /** Deploy commands can run long; heartbeats detect a dead worker well before the overall limit. */
+  /**
+   * Deploy commands can run long; heartbeats detect a dead worker well before the overall limit, and
+   * cancellation waits until the command has really stopped before compensation starts.
+   */
   deploy: {
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '30 seconds',
-    retry: { initialInterval: '5 seconds', maximumAttempts: 3 },
+    heartbeatTimeout: '10 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+  },
+  /** Reads of Temporal itself (lock requests, liveness of a holder). */
+  lookup: {
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
   },
   /** Announcements are best-effort but should not be dropped on a blip. */
   notify: {

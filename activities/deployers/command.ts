@@ -1,10 +1,12 @@
-import { runCommand } from '../command.js';
+import { runCommand, type CommandResult } from '../command.js';
 import { redact, tail } from '../redact.js';
 import type { DeployAction, DeployContext, Deployer, DeployOutcome } from './deployer.js';
 
 export interface CommandDeployConfig {
   diff: string[];
   apply: string[];
+  rollback?: string[];
+  status?: string[];
 }
 
 const OUTPUT_LIMIT = 16 * 1024;
@@ -24,19 +26,16 @@ export class CommandDeployer implements Deployer {
   ) {}
 
   async run(action: DeployAction, context: DeployContext): Promise<DeployOutcome> {
-    const argv = expandPlaceholders(this.config[action], context);
-    const result = await runCommand(argv, {
-      cwd: context.checkout,
-      env: { PROMOTE_ENV: context.env, PROMOTE_COMMIT: context.commit, PROMOTE_ID: context.promotionId },
-      signal: context.signal,
-      graceMs: this.graceMs,
-      maxOutput: OUTPUT_LIMIT,
-      onOutput: context.onProgress,
-    });
+    // Without a rollback command, applying the reverted values is the rollback.
+    const configured =
+      action === 'rollback' ? (this.config.rollback ?? this.config.apply) : this.config[action];
+    const argv = expandPlaceholders(configured, context);
+    const result = await this.exec(argv, context);
     const output = redact(tail(result.stdout + (result.stderr ? `\n${result.stderr}` : ''), OUTPUT_LIMIT));
     if (result.cancelled) return { ok: false, cancelled: true, output, error: `${action} was cancelled` };
-    if (result.failedToStart)
+    if (result.failedToStart) {
       return { ok: false, output, error: `${action} command could not start: ${result.failedToStart}` };
+    }
     if (result.exitCode !== 0) {
       const why = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
       const stderr = redact(tail(result.stderr.trim(), 2000));
@@ -47,5 +46,23 @@ export class CommandDeployer implements Deployer {
       };
     }
     return { ok: true, output };
+  }
+
+  async deployedCommit(context: DeployContext): Promise<string | undefined> {
+    if (!this.config.status) return undefined;
+    const result = await this.exec(expandPlaceholders(this.config.status, context), context);
+    if (result.exitCode !== 0) return undefined;
+    return result.stdout.trim().split('\n')[0]?.trim() || undefined;
+  }
+
+  private exec(argv: string[], context: DeployContext): Promise<CommandResult> {
+    return runCommand(argv, {
+      cwd: context.checkout,
+      env: { PROMOTE_ENV: context.env, PROMOTE_COMMIT: context.commit, PROMOTE_ID: context.promotionId },
+      signal: context.signal,
+      graceMs: this.graceMs,
+      maxOutput: OUTPUT_LIMIT,
+      onOutput: context.onProgress,
+    });
   }
 }

@@ -1,6 +1,6 @@
 import type { DeployConfig } from '../../config/schema.js';
 
-export type DeployAction = 'diff' | 'apply';
+export type DeployAction = 'diff' | 'apply' | 'rollback';
 
 export interface DeployContext {
   env: string;
@@ -24,6 +24,8 @@ export interface DeployOutcome {
 /** The seam for helm/helmfile deployers: each config `deploy.type` maps to one implementation. */
 export interface Deployer {
   run(action: DeployAction, context: DeployContext): Promise<DeployOutcome>;
+  /** The commit the environment runs now, when the deployer can tell; lets a retried apply skip done work. */
+  deployedCommit?(context: DeployContext): Promise<string | undefined>;
 }
 
 export type DeployerFactory = (config: DeployConfig) => Deployer;

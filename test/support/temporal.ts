@@ -67,13 +67,15 @@ export class TestTemporal {
   /** Runs `fn` while a worker with its own task queue and repository cache serves promotions. */
   async withWorker<T>(
     fn: (ctx: WorkerContext) => Promise<T>,
-    options: { deployGraceMs?: number } = {},
+    options: { deployGraceMs?: number; lockLeaseMs?: number } = {},
   ): Promise<T> {
     const taskQueue = `test-${process.pid}-${++counter}`;
     const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
     const announcements: Announcement[] = [];
     const worker = await createPromoteWorker({
       connection: this.env.nativeConnection,
+      client: this.env.client,
+      lockLeaseMs: options.lockLeaseMs ?? 1_000,
       namespace: this.env.namespace ?? 'default',
       taskQueue,
       cacheDir,
