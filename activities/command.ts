@@ -5,7 +5,10 @@ export interface CommandOptions {
   cwd: string;
   env?: Record<string, string>;
   input?: string;
-  /** Aborting sends SIGTERM, then SIGKILL after `graceMs` if the process is still alive. */
+  /**
+   * Aborting sends SIGTERM to the command's whole process group (helmfile's helm children too), then
+   * SIGKILL after `graceMs` if anything is still alive.
+   */
   signal?: AbortSignal;
   graceMs?: number;
   /** Output beyond this many characters per stream keeps only its tail. */
@@ -32,6 +35,7 @@ export async function runCommand(argv: readonly string[], options: CommandOption
   const [file, ...args] = argv;
   if (!file) throw new Error('empty command');
   const limit = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
+  const cancellable = options.signal !== undefined;
   let stdout = '';
   let stderr = '';
   const child = execa(file, args, {
@@ -42,9 +46,8 @@ export async function runCommand(argv: readonly string[], options: CommandOption
     stdin: options.input === undefined ? 'ignore' : undefined,
     buffer: false,
     reject: false,
-    cancelSignal: options.signal,
-    killSignal: 'SIGTERM',
-    forceKillAfterDelay: options.graceMs ?? 10_000,
+    // Its own process group, so cancellation reaches every process the command started.
+    detached: cancellable,
   });
   child.stdout?.on('data', (chunk: Buffer) => {
     stdout = tail(stdout + chunk.toString('utf8'), limit);
@@ -54,17 +57,34 @@ export async function runCommand(argv: readonly string[], options: CommandOption
     stderr = tail(stderr + chunk.toString('utf8'), limit);
     options.onOutput?.();
   });
+
+  let forceKill: NodeJS.Timeout | undefined;
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  const onAbort = () => {
+    killGroup('SIGTERM');
+    forceKill = setTimeout(() => killGroup('SIGKILL'), options.graceMs ?? 10_000);
+  };
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+
   const result = await child;
+  clearTimeout(forceKill);
+  options.signal?.removeEventListener('abort', onAbort);
+  const cancelled = options.signal?.aborted === true && result.exitCode !== 0;
   const failedToStart =
-    result.exitCode === undefined && !result.isCanceled && !result.signal
-      ? result.originalMessage
-      : undefined;
+    result.exitCode === undefined && !cancelled && !result.signal ? result.originalMessage : undefined;
   return {
     exitCode: result.exitCode,
     stdout,
     stderr,
     signal: result.signal,
-    cancelled: result.isCanceled,
+    cancelled,
     failedToStart: failedToStart ? redact(failedToStart) : undefined,
   };
 }

@@ -70,7 +70,12 @@ export class RepositoryCache {
     try {
       return await git(['show', `${commit}:${path}`], { cwd: this.mirrorDir(url) });
     } catch (error) {
-      if (error instanceof GitError && /does not exist|exists on disk, but not in/.test(error.stderr))
+      if (
+        error instanceof GitError &&
+        /does not exist|exists on disk, but not in|invalid object name|unknown revision|bad revision/.test(
+          error.stderr,
+        )
+      )
         return undefined;
       throw error;
     }

@@ -2,8 +2,14 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseConfig, ConfigError, CONFIG_FILE } from '../config/load.js';
-import { parseAppTag, parseSource, type Source } from '../common/tags.js';
-import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
+import { parseAppTag, parseSource, tagProblem, type Source } from '../common/tags.js';
+import {
+  PROMOTION_STATUSES,
+  type AppRequest,
+  type PromotionRequest,
+  type PromotionState,
+} from '../common/types.js';
+import { listPromotions, renderList, type ListOptions } from './list.js';
 import { connectClient } from '../worker/connection.js';
 import {
   BadInputError,
@@ -17,6 +23,37 @@ import {
 } from './promotions.js';
 import { renderStatus } from './render.js';
 import { runDev, runWorker } from './serve.js';
+
+interface StartOptions {
+  repo?: string;
+  app: string[];
+  source: string[];
+  to?: string;
+  only?: string;
+  force?: boolean;
+  wait?: boolean;
+  json?: boolean;
+}
+
+interface StartOptions {
+  repo?: string;
+  app: string[];
+  source: string[];
+  to?: string;
+  only?: string;
+  force?: boolean;
+  wait?: boolean;
+  json?: boolean;
+}
+
+interface RollbackOptions {
+  repo?: string;
+  env: string;
+  app: string;
+  toTag?: string;
+  wait?: boolean;
+  json?: boolean;
+}
 
 /** Exit codes are a contract for CI: 0 ok, 1 promotion failed/rejected/cancelled, 2 bad usage or input. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
@@ -58,14 +95,15 @@ function exitFor(state: PromotionState): number {
   return state.status === 'succeeded' ? EXIT.ok : EXIT.failed;
 }
 
-export function buildRequest(options: {
-  repo?: string;
-  app: string[];
-  source: string[];
-  to?: string;
-}): PromotionRequest {
-  const repo = options.repo ?? process.env.PROMOTE_REPO;
-  if (!repo) throw new BadInputError('no repository: pass --repo <git url or path> or set PROMOTE_REPO');
+function repoOption(repo: string | undefined): string {
+  const value = repo ?? process.env.PROMOTE_REPO;
+  if (!value) throw new BadInputError('no repository: pass --repo <git url or path> or set PROMOTE_REPO');
+  return value;
+}
+
+export function buildRequest(options: StartOptions): PromotionRequest {
+  const repo = repoOption(options.repo);
+  if (options.to && options.only) throw new BadInputError('--to and --only cannot be combined');
   if (options.app.length === 0) throw new BadInputError('no app given: pass --app app=tag (repeatable)');
   const sources = new Map<string, Source>();
   const apps: AppRequest[] = [];
@@ -87,7 +125,32 @@ export function buildRequest(options: {
     if (!apps.some((a) => a.app === app))
       throw new BadInputError(`--source names ${app}, which is not among the --app values`);
   }
-  return { repo, apps, requestedBy: whoAmI(), ...(options.to ? { to: options.to } : {}) };
+  return {
+    repo,
+    apps,
+    requestedBy: whoAmI(),
+    ...(options.to ? { to: options.to } : {}),
+    ...(options.only ? { only: options.only } : {}),
+    ...(options.force ? { force: true } : {}),
+  };
+}
+
+/** Starts a request, waits until a worker accepted it, and reports like `start` does. */
+async function runStart(
+  request: PromotionRequest,
+  options: { wait?: boolean; json?: boolean },
+): Promise<void> {
+  const client = await connectClient();
+  const handle = await startPromotion(client, request);
+  await waitAccepted(client, handle.workflowId);
+  if (!options.wait) {
+    print(options.json ? JSON.stringify({ id: handle.workflowId }) : handle.workflowId);
+    return;
+  }
+  if (!options.json) process.stderr.write(`started ${handle.workflowId}; waiting for it to finish…\n`);
+  const state = await waitFinished(client, handle.workflowId);
+  print(options.json ? JSON.stringify(state) : renderStatus(state));
+  process.exitCode = exitFor(state);
 }
 
 export function buildProgram(): Command {
@@ -150,31 +213,56 @@ export function buildProgram(): Command {
       [],
     )
     .option('--to <env>', 'stop after this environment')
+    .option(
+      '--only <env>',
+      "deploy this one environment, if its 'requires' environment already runs the tags",
+    )
+    .option('--force', 'deploy even where the values already hold the tags')
     .option('--wait', 'wait for the promotion to finish; exit 1 unless it succeeded')
     .option('--json', 'machine-readable output')
-    .action(
-      async (options: {
-        repo?: string;
-        app: string[];
-        source: string[];
-        to?: string;
-        wait?: boolean;
-        json?: boolean;
-      }) => {
-        const request = buildRequest(options);
-        const client = await connectClient();
-        const handle = await startPromotion(client, request);
-        await waitAccepted(client, handle.workflowId);
-        if (!options.wait) {
-          print(options.json ? JSON.stringify({ id: handle.workflowId }) : handle.workflowId);
-          return;
-        }
-        if (!options.json) process.stderr.write(`started ${handle.workflowId}; waiting for it to finish…\n`);
-        const state = await waitFinished(client, handle.workflowId);
-        print(options.json ? JSON.stringify(state) : renderStatus(state));
-        process.exitCode = exitFor(state);
-      },
-    );
+    .action(async (options: StartOptions) => {
+      await runStart(buildRequest(options), options);
+    });
+
+  program
+    .command('rollback')
+    .description("promote an environment's previous tag of an app back into it, under its approval policy")
+    .option('--repo <url>', 'deployment repository: git URL or path (default $PROMOTE_REPO)')
+    .requiredOption('--env <env>', 'environment to roll back')
+    .requiredOption('--app <app>', 'app to roll back')
+    .option(
+      '--to-tag <tag>',
+      "tag to return to (default: the one before the current, from the repository's history)",
+    )
+    .option('--wait', 'wait for the rollback to finish; exit 1 unless it succeeded')
+    .option('--json', 'machine-readable output')
+    .action(async (options: RollbackOptions) => {
+      const problem = options.toTag === undefined ? undefined : tagProblem(options.toTag);
+      if (problem) throw new BadInputError(problem);
+      const request: PromotionRequest = {
+        repo: repoOption(options.repo),
+        apps: [],
+        rollback: { env: options.env, app: options.app, ...(options.toTag ? { toTag: options.toTag } : {}) },
+        requestedBy: whoAmI(),
+      };
+      await runStart(request, options);
+    });
+
+  program
+    .command('list')
+    .description('list promotions (Temporal visibility)')
+    .option('--app <app>', 'only promotions of this app')
+    .option('--env <env>', 'only promotions currently at (or ended in) this environment')
+    .addOption(
+      new Option('--state <state>', 'only promotions in this state').choices([...PROMOTION_STATUSES]),
+    )
+    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 50)
+    .option('--json', 'machine-readable output')
+    .action(async (options: ListOptions & { json?: boolean }) => {
+      const client = await connectClient();
+      const rows = await listPromotions(client, options);
+      print(options.json ? JSON.stringify(rows, null, 2) : renderList(rows));
+    });
 
   program
     .command('approve')

@@ -1,7 +1,14 @@
 import type { Source } from './tags.js';
 
-export type PromotionStatus =
-  'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'rejected' | 'cancelled';
+export const PROMOTION_STATUSES = [
+  'running',
+  'waiting-approval',
+  'succeeded',
+  'failed',
+  'rejected',
+  'cancelled',
+] as const;
+export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
 
 export type EnvironmentStatus =
   | 'pending'

@@ -1,0 +1,64 @@
+import type { Client } from '@temporalio/client';
+import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
+import { BadInputError } from './promotions.js';
+
+export interface ListOptions {
+  app?: string;
+  env?: string;
+  state?: string;
+  limit?: number;
+}
+
+export interface PromotionRow {
+  id: string;
+  state: string;
+  env?: string;
+  apps: string[];
+  startedAt: string;
+  closedAt?: string;
+}
+
+const SAFE_VALUE = /^[A-Za-z0-9][A-Za-z0-9._=-]*$/;
+
+function clause(key: string, value: string | undefined): string[] {
+  if (value === undefined) return [];
+  // Values are interpolated into a visibility query: only plain names may pass.
+  if (!SAFE_VALUE.test(value)) throw new BadInputError(`invalid filter value ${JSON.stringify(value)}`);
+  return [`${key} = '${value}'`];
+}
+
+/** The visibility query behind `promote list`. */
+export function listQuery(options: ListOptions): string {
+  return [
+    "WorkflowType = 'promote'",
+    ...clause(PromoteApps.name, options.app),
+    ...clause(PromoteEnv.name, options.env),
+    ...clause(PromoteState.name, options.state),
+  ].join(' AND ');
+}
+
+export async function listPromotions(client: Client, options: ListOptions): Promise<PromotionRow[]> {
+  const rows: PromotionRow[] = [];
+  const limit = options.limit ?? 50;
+  for await (const execution of client.workflow.list({ query: listQuery(options) })) {
+    const attributes = execution.typedSearchAttributes;
+    const apps = attributes.get(PromoteApps) ?? [];
+    rows.push({
+      id: execution.workflowId,
+      state: attributes.get(PromoteState) ?? execution.status.name.toLowerCase(),
+      ...(attributes.get(PromoteEnv) ? { env: attributes.get(PromoteEnv) } : {}),
+      apps: apps.filter((a) => a.includes('=')),
+      startedAt: execution.startTime.toISOString(),
+      ...(execution.closeTime ? { closedAt: execution.closeTime.toISOString() } : {}),
+    });
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
+export function renderList(rows: PromotionRow[]): string {
+  if (rows.length === 0) return 'no promotions match';
+  return rows
+    .map((r) => `${r.id.padEnd(48)} ${r.state.padEnd(17)} ${(r.env ?? '').padEnd(10)} ${r.apps.join(' ')}`)
+    .join('\n');
+}

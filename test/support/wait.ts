@@ -1,0 +1,35 @@
+import type { Client } from '@temporalio/client';
+import { getStatus } from '../../client/promotions.js';
+import type { EnvironmentStatus, PromotionState } from '../../common/types.js';
+
+/** Polls until `check` returns a value; fails with `what` after the timeout. */
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+export function envStatus(
+  client: Client,
+  id: string,
+  env: string,
+  status: EnvironmentStatus,
+  timeoutMs?: number,
+): Promise<PromotionState> {
+  return eventually(
+    `${id} to reach ${status} in ${env}`,
+    async () => {
+      const state = await getStatus(client, id);
+      return state.environments.find((e) => e.name === env)?.status === status ? state : undefined;
+    },
+    timeoutMs,
+  );
+}

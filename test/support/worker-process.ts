@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { PROJECT_ROOT } from '../../server/tools.js';
+
+/**
+ * `promote worker` as its own process group, so a test can kill it the way a machine dies: SIGKILL to
+ * the worker and every deploy command it started, with no chance to clean up.
+ */
+export class WorkerProcess {
+  private output = '';
+
+  private constructor(private readonly child: ResultPromise) {
+    child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+  }
+
+  static async start(env: Record<string, string>): Promise<WorkerProcess> {
+    const child = execa(process.execPath, [join(PROJECT_ROOT, 'bin', 'promote.js'), 'worker'], {
+      env,
+      detached: true,
+      reject: false,
+      buffer: false,
+      stdin: 'ignore',
+    });
+    const worker = new WorkerProcess(child);
+    const deadline = Date.now() + 60_000;
+    while (!worker.output.includes('worker polling')) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`worker did not start:\n${worker.output}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return worker;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  /** SIGKILL to the whole process group: the worker and its deploy commands die mid-step. */
+  async kill(): Promise<void> {
+    if (this.child.pid) process.kill(-this.child.pid, 'SIGKILL');
+    await this.child;
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM');
+    await this.child;
+  }
+}
