@@ -118,6 +118,7 @@ case "$action" in
     cat "$cluster/$env.commit" 2>/dev/null || true ;;
   apply)
     trap 'log terminated; exit 143' TERM
+    echo $$ > "$cluster/apply.pid"
     log start
     if [ -f "$cluster/fail-apply-$env" ]; then log failed; echo "simulated failure: $(cat "$cluster/fail-apply-$env")" >&2; exit 3; fi
     if [ -f "$cluster/slow-apply" ]; then sleep "$(cat "$cluster/slow-apply")" & wait $!; fi

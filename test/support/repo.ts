@@ -93,6 +93,16 @@ export class TestRepo {
     return existsSync(path) ? (await readFile(path, 'utf8')).trim().split('\n') : [];
   }
 
+  /** SIGKILLs the running apply and everything it started, as a dying machine would. */
+  async killApply(): Promise<void> {
+    const pid = Number((await readFile(join(this.cluster, 'apply.pid'), 'utf8')).trim());
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+
   async failApply(env: string, why: string): Promise<void> {
     await writeFile(join(this.cluster, `fail-apply-${env}`), why);
   }
