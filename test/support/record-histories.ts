@@ -1,0 +1,172 @@
+// `npm run histories:record`: runs representative promotions on a real server and saves their event
+// histories under test/histories/. test/replay.test.ts replays them against the current workflow code,
+// so a change that would break promotions already running fails CI. Re-record only for a deliberate,
+// patched change, keeping the old files.
+import { writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { Client } from '@temporalio/client';
+import {
+  decide,
+  startPromotion,
+  waitFinished,
+  waitForApproval,
+  cancelPromotion,
+} from '../../client/promotions.js';
+import { environmentLockId } from '../../common/ids.js';
+import { PROJECT_ROOT } from '../../server/tools.js';
+import { TestRepo } from './repo.js';
+import { TestTemporal } from './temporal.js';
+import { envStatus, eventually } from './wait.js';
+import { WorkerProcess } from './worker-process.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+
+const out = join(PROJECT_ROOT, 'test', 'histories');
+
+async function save(client: Client, name: string, workflowId: string): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  await writeFile(join(out, `${name}.json`), `${historyToJSON(history)}\n`);
+  process.stdout.write(`saved ${name} (${history.events?.length ?? 0} events)\n`);
+}
+
+const temporal = await TestTemporal.start();
+await mkdir(out, { recursive: true });
+try {
+  const scenarios: [string, (repo: TestRepo, taskQueue: string) => Promise<string>][] = [
+    [
+      'promote-happy-path',
+      async (repo, taskQueue) => {
+        const h = await startPromotion(
+          temporal.client,
+          {
+            repo: repo.url,
+            apps: [
+              { app: 'api', tag: '1.5.0' },
+              { app: 'web', tag: '2.1.0' },
+            ],
+          },
+          { taskQueue },
+        );
+        for (const [env, by] of [
+          ['staging', 'carol'],
+          ['prod', 'alice'],
+        ] as const) {
+          await waitForApproval(temporal.client, h.workflowId, env);
+          await decide(temporal.client, h.workflowId, { env, approved: true, by });
+        }
+        await waitFinished(temporal.client, h.workflowId);
+        return h.workflowId;
+      },
+    ],
+    [
+      'promote-rejected',
+      async (repo, taskQueue) => {
+        const h = await startPromotion(
+          temporal.client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        await waitForApproval(temporal.client, h.workflowId, 'staging');
+        await decide(temporal.client, h.workflowId, {
+          env: 'staging',
+          approved: false,
+          by: 'carol',
+          comment: 'freeze',
+        });
+        await waitFinished(temporal.client, h.workflowId);
+        return h.workflowId;
+      },
+    ],
+    [
+      'promote-failed-apply-compensated',
+      async (repo, taskQueue) => {
+        await repo.failApply('dev', 'cluster unreachable');
+        const h = await startPromotion(
+          temporal.client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        await waitFinished(temporal.client, h.workflowId);
+        return h.workflowId;
+      },
+    ],
+    [
+      'promote-cancelled-while-waiting',
+      async (repo, taskQueue) => {
+        const h = await startPromotion(
+          temporal.client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        await waitForApproval(temporal.client, h.workflowId, 'staging');
+        await cancelPromotion(temporal.client, h.workflowId);
+        await waitFinished(temporal.client, h.workflowId);
+        return h.workflowId;
+      },
+    ],
+    [
+      'promote-superseded',
+      async (repo, taskQueue) => {
+        const older = await startPromotion(
+          temporal.client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        await waitForApproval(temporal.client, older.workflowId, 'staging');
+        const newer = await startPromotion(
+          temporal.client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
+          { taskQueue },
+        );
+        await waitFinished(temporal.client, older.workflowId);
+        await envStatus(temporal.client, newer.workflowId, 'staging', 'waiting-approval');
+        await cancelPromotion(temporal.client, newer.workflowId);
+        await waitFinished(temporal.client, newer.workflowId);
+        await save(temporal.client, 'environment-lock', environmentLockId(repo.url, 'staging'));
+        return older.workflowId;
+      },
+    ],
+  ];
+  // Resume: the worker (and its deploy command) is SIGKILLed mid-apply and another one finishes.
+  {
+    const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    const cache = await mkdtemp(join(tmpdir(), 'promote-record-'));
+    await writeFile(join(repo.cluster, 'slow-apply'), '3');
+    const env = (n: number) => ({
+      TEMPORAL_ADDRESS: temporal.address,
+      PROMOTE_TASK_QUEUE: 'record-resume',
+      PROMOTE_CACHE_DIR: join(cache, String(n)),
+      PROMOTE_DEMO_CLUSTER: repo.cluster,
+      PROMOTE_LOCK_LEASE_MS: '1000',
+    });
+    const first = await WorkerProcess.start(env(1));
+    const h = await startPromotion(
+      temporal.client,
+      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+      { taskQueue: 'record-resume' },
+    );
+    await envStatus(temporal.client, h.workflowId, 'dev', 'applying');
+    await eventually('apply to start', async () => ((await repo.deployLog()).length > 0 ? true : undefined));
+    await first.kill();
+    await repo.killApply();
+    const second = await WorkerProcess.start(env(2));
+    await waitFinished(temporal.client, h.workflowId);
+    await save(temporal.client, 'promote-resumed-after-worker-kill', h.workflowId);
+    await second.stop();
+    await repo.remove();
+    await rm(cache, { recursive: true, force: true });
+  }
+
+  for (const [name, run] of scenarios) {
+    const repo = await TestRepo.create();
+    try {
+      const id = await temporal.withWorker(({ taskQueue }) => run(repo, taskQueue));
+      await save(temporal.client, name, id);
+    } finally {
+      await repo.remove();
+    }
+  }
+} finally {
+  await temporal.teardown();
+}
