@@ -328,6 +328,33 @@ describe('skip and target', () => {
       expect(applyWindows(await repo.deployLog()).get('dev')).toEqual(['start', 'done']);
     });
   });
+
+  it('refuses --only while the required environment has the tags committed but not yet live', async () => {
+    repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', ...MANUAL },
+        { name: 'staging', ...AUTO },
+      ],
+    });
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const pending = await startPromotion(temporal.client, request({ to: 'dev' }), { taskQueue });
+      await waitForApproval(temporal.client, pending.workflowId, 'dev');
+      // dev's values file already says 1.5.0, but the promotion that wrote it has not applied it.
+      const refused = await promoteCli(
+        ['start', '--repo', repo.url, '--app', 'api=1.5.0', '--only', 'staging'],
+        {
+          address: temporal.address,
+          taskQueue,
+        },
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        `staging requires dev, where api=1.5.0 was committed by ${pending.workflowId} but is waiting-approval, not live`,
+      );
+      await cancelPromotion(temporal.client, pending.workflowId);
+      await waitFinished(temporal.client, pending.workflowId);
+    });
+  });
 });
 
 describe('rollback and list', () => {
