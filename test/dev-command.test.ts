@@ -58,8 +58,8 @@ describe('promote dev', () => {
       },
     );
     dev.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await eventually('promote dev to be ready', async () =>
-      output.includes('worker running') ? true : undefined,
+    await eventually('promote dev to be ready', () =>
+      Promise.resolve(output.includes('worker running') ? true : undefined),
     );
     expect(output).toContain(`Web UI: http://localhost:${uiPort}`);
     await eventually('the Web UI to listen', async () => ((await portOpen(uiPort)) ? true : undefined));
