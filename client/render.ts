@@ -22,6 +22,10 @@ function envLine(env: EnvironmentState): string {
   } else if (env.status === 'waiting-approval') {
     parts.push(`approvers: ${env.approvers?.join(', ') ?? 'anyone'}`);
   }
+  if (env.supersededBy) parts.push(`superseded by ${env.supersededBy}`);
+  if (env.queuedBehind) parts.push(`queued behind ${env.queuedBehind}`);
+  if (env.revertCommit)
+    parts.push(`reverted in ${env.revertCommit.slice(0, 12)}${env.rolledBack ? ', rolled back' : ''}`);
   const line = parts.join('  ·  ');
   return env.error && env.status !== 'rejected'
     ? `${line}\n${' '.repeat(15)}${env.error.split('\n')[0]}`

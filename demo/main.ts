@@ -1,6 +1,6 @@
 // `npm run demo`: a real promotion on an embedded Temporal server, from a fresh clone.
 import { join, relative } from 'node:path';
-import { Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { git } from '../activities/git.js';
 import { LogNotifier, announcementText, type Announcement } from '../activities/notifier.js';
@@ -22,7 +22,7 @@ const repo = join(demoDir, 'deployment.git');
 const cluster = join(demoDir, 'cluster');
 process.env.PROMOTE_DEMO_CLUSTER = cluster;
 
-Runtime.install({ shutdownSignals: [] });
+Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 say(`Creating a sample deployment repository at ${relative(process.cwd(), repo)}`);
 await createSampleRepo({ dir: repo });
 await seedSimulatedCluster(repo, cluster);
@@ -73,14 +73,32 @@ try {
   }
 
   const final = await waitFinished(client, handle.workflowId);
+
+  say('A second promotion, api=1.6.0, is rejected in staging: Promote reverts its bump');
+  const second = await startPromotion(client, {
+    repo,
+    apps: [{ app: 'api', tag: '1.6.0' }],
+    requestedBy: 'ci',
+  });
+  await waitForApproval(client, second.workflowId, 'staging');
+  await decide(client, second.workflowId, {
+    env: 'staging',
+    approved: false,
+    by: 'carol',
+    comment: 'not during the sale',
+  });
+  const rejected = await waitFinished(client, second.workflowId);
+  process.stdout.write(`  ✘ staging rejected by carol; dev keeps 1.6.0, staging and prod keep 1.5.0\n`);
+
   say('Deployment repository history (git log --stat)');
-  process.stdout.write(await git(['log', '--stat', '--format=%n%h %s%n%b', 'main'], { cwd: repo }));
+  const history = await git(['log', '--stat', '--format=%n%h %s%n%b', 'main'], { cwd: repo });
+  process.stdout.write(`${history.replace(/\n{3,}/g, '\n\n').trim()}\n`);
   say('Final status');
-  process.stdout.write(`${renderStatus(final)}\n`);
+  process.stdout.write(`${renderStatus(final)}\n${renderStatus(rejected)}\n`);
   say(
     `Temporal Web UI: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`,
   );
-  if (final.status !== 'succeeded') exitCode = 1;
+  if (final.status !== 'succeeded' || rejected.status !== 'rejected') exitCode = 1;
 
   if (keep) {
     say('--keep: server and worker stay up for browsing; Ctrl-C stops them');
