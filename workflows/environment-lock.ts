@@ -86,12 +86,27 @@ export async function environmentLock(input: LockInput): Promise<void> {
     }
   }
 
+  /** The holder's liveness matters only while someone waits behind it: check then, every lease. */
+  async function holderStillRuns(current: NonNullable<LockState['holder']>): Promise<boolean> {
+    if (await promotionIsRunning(current.holder)) return true;
+    log.warn('holder is gone; releasing the environment', { holder: current.holder, env: input.env });
+    return false;
+  }
+
   describe();
   for (;;) {
-    const woken = await condition(
-      () => outbox.length > 0 || (!holder && queue.length > 0),
-      holder || queue.length > 0 ? input.leaseMs : input.idleMs,
-    );
+    const held = holder;
+    if (held && queue.length === 0) {
+      // Nobody waits: no timers, so a holder waiting days for approval costs nothing.
+      await condition(() => outbox.length > 0 || holder !== held || queue.length > 0);
+      if (holder === held && queue.length > 0 && !(await holderStillRuns(held))) holder = undefined;
+    } else if (held) {
+      const changed = await condition(() => outbox.length > 0 || holder !== held, input.leaseMs);
+      if (!changed && holder === held && !(await holderStillRuns(held))) holder = undefined;
+    } else {
+      const woken = await condition(() => outbox.length > 0 || queue.length > 0, input.idleMs);
+      if (!woken && outbox.length === 0) return;
+    }
     while (outbox.length > 0) {
       const message = outbox.shift();
       if (message?.superseded) {
@@ -106,17 +121,6 @@ export async function environmentLock(input: LockInput): Promise<void> {
       }
     }
     describe();
-    if (!woken) {
-      if (holder) {
-        // Lease expired: keep it only while the holder still runs.
-        if (!(await promotionIsRunning(holder.holder))) {
-          log.warn('holder is gone; releasing the environment', { holder: holder.holder, env: input.env });
-          holder = undefined;
-        }
-      } else if (queue.length === 0 && outbox.length === 0) {
-        return;
-      }
-    }
     if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof environmentLock>({
         ...input,
