@@ -1,30 +1,20 @@
-import { afterAll, beforeAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForApproval } from '../client/promotions.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
-import { TestTemporal } from './support/temporal.js';
+import { useTemporal } from './support/temporal.js';
 
-let temporal: TestTemporal;
+const suite = useTemporal();
 let repo: TestRepo;
-
-beforeAll(async () => {
-  temporal = await TestTemporal.start();
-});
-afterAll(async () => {
-  await temporal?.teardown();
-});
-afterEach(async () => {
-  await repo?.remove();
-});
 
 describe('promote start / approve / status', () => {
   it('runs a promotion from the command line, CI style', async () => {
     repo = await TestRepo.create();
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const cli = (args: string[]) => promoteCli(args, { address: temporal.address, taskQueue });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
       const started = await cli([
         'start',
         '--repo',
@@ -39,7 +29,7 @@ describe('promote start / approve / status', () => {
       const { id } = JSON.parse(started.stdout) as { id: string };
       expect(id).toMatch(/^promote-api-1\.5\.0-/);
 
-      await waitForApproval(temporal.client, id, 'staging');
+      await waitForApproval(suite.temporal.client, id, 'staging');
       const status = await cli(['status', id, '--json']);
       expect(status.code).toBe(0);
       const state = JSON.parse(status.stdout) as {
@@ -74,7 +64,7 @@ describe('promote start / approve / status', () => {
       expect(twice.code).toBe(2);
       expect(twice.stderr).toContain('staging was already approved by carol');
 
-      await waitForApproval(temporal.client, id, 'prod');
+      await waitForApproval(suite.temporal.client, id, 'prod');
       // Same request, same promotion: a retried CI job with --wait attaches to it and reports its outcome.
       const waiting = cli([
         'start',
@@ -104,11 +94,11 @@ describe('promote start / approve / status', () => {
 
   it('exits 0 with --wait when the promotion succeeds', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
       const result = await promoteCli(
         ['start', '--repo', repo.url, '--app', 'web=3.0.0', '--wait', '--json'],
         {
-          address: temporal.address,
+          address: suite.temporal.address,
           taskQueue,
         },
       );
@@ -126,9 +116,9 @@ describe('bad input gets a clear error and changes nothing', () => {
     repo = await TestRepo.create();
     await setup?.();
     const before = await repo.commits();
-    await temporal.withWorker(async ({ taskQueue }) => {
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
       const result = await promoteCli(['start', ...args], {
-        address: temporal.address,
+        address: suite.temporal.address,
         taskQueue,
         env: { PROMOTE_REPO: repo.url },
       });
@@ -190,11 +180,11 @@ describe('bad input gets a clear error and changes nothing', () => {
 
   it('refuses an unreachable repository', async () => {
     repo = await TestRepo.create();
-    await temporal.withWorker(async ({ taskQueue }) => {
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
       const result = await promoteCli(
         ['start', '--repo', join(repo.root, 'missing.git'), '--app', 'api=1.5.0'],
         {
-          address: temporal.address,
+          address: suite.temporal.address,
           taskQueue,
         },
       );

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { Client } from '@temporalio/client';
 import {
   decide,
@@ -10,20 +10,10 @@ import {
 } from '../client/promotions.js';
 import type { PromotionRequest } from '../common/types.js';
 import { TestRepo } from './support/repo.js';
-import { TestTemporal } from './support/temporal.js';
+import { useTemporal } from './support/temporal.js';
 
-let temporal: TestTemporal;
+const suite = useTemporal();
 let repo: TestRepo;
-
-beforeAll(async () => {
-  temporal = await TestTemporal.start();
-});
-afterAll(async () => {
-  await temporal?.teardown();
-});
-afterEach(async () => {
-  await repo?.remove();
-});
 
 function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
   return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
@@ -39,9 +29,9 @@ async function approveAll(client: Client, id: string, envs: [string, string][]):
 describe('a promotion through dev → staging → prod', () => {
   it('commits, diffs, waits for approval and applies each environment in order', async () => {
     repo = await TestRepo.create();
-    await temporal.withWorker(async ({ taskQueue, announcements }) => {
+    await suite.temporal.withWorker(async ({ taskQueue, announcements }) => {
       const handle = await startPromotion(
-        temporal.client,
+        suite.temporal.client,
         request({
           apps: [
             {
@@ -54,9 +44,9 @@ describe('a promotion through dev → staging → prod', () => {
         }),
         { taskQueue },
       );
-      await waitAccepted(temporal.client, handle.workflowId);
+      await waitAccepted(suite.temporal.client, handle.workflowId);
 
-      const waiting = await waitForApproval(temporal.client, handle.workflowId, 'staging');
+      const waiting = await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
       // dev is automatic and already live; staging is diffed and waits; prod has not started.
       expect(waiting.environments.map((e) => [e.name, e.status])).toEqual([
         ['dev', 'succeeded'],
@@ -66,14 +56,14 @@ describe('a promotion through dev → staging → prod', () => {
       expect(waiting.environments[1]?.diff).toContain('+    tag: "1.5.0"');
       expect(await repo.live('staging')).toContain('tag: "1.4.0"');
 
-      await decide(temporal.client, handle.workflowId, {
+      await decide(suite.temporal.client, handle.workflowId, {
         env: 'staging',
         approved: true,
         by: 'carol',
         comment: 'ok',
       });
-      await approveAll(temporal.client, handle.workflowId, [['prod', 'alice']]);
-      const final = await waitFinished(temporal.client, handle.workflowId);
+      await approveAll(suite.temporal.client, handle.workflowId, [['prod', 'alice']]);
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
 
       expect(final.status).toBe('succeeded');
       expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
@@ -109,13 +99,13 @@ describe('a promotion through dev → staging → prod', () => {
 
   it('changes only the promoted scalars, keeping comments, quoting and layout', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
       const handle = await startPromotion(
-        temporal.client,
+        suite.temporal.client,
         request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
         { taskQueue },
       );
-      const final = await waitFinished(temporal.client, handle.workflowId);
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
       expect(final.status).toBe('succeeded');
       const diff = await repo.diff(final.environments[0]?.commit ?? '');
       expect(diff).toBe(
@@ -141,15 +131,15 @@ describe('a promotion through dev → staging → prod', () => {
         { name: 'staging', approval: 'auto' },
       ],
     });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const first = await startPromotion(temporal.client, request(), { taskQueue });
-      expect((await waitFinished(temporal.client, first.workflowId)).status).toBe('succeeded');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      expect((await waitFinished(suite.temporal.client, first.workflowId)).status).toBe('succeeded');
       const before = await repo.commits();
       const deploysBefore = await repo.deployLog();
 
-      const again = await startPromotion(temporal.client, request(), { taskQueue });
+      const again = await startPromotion(suite.temporal.client, request(), { taskQueue });
       expect(again.workflowId).toBe(first.workflowId);
-      const final = await waitFinished(temporal.client, again.workflowId);
+      const final = await waitFinished(suite.temporal.client, again.workflowId);
 
       expect(final.status).toBe('succeeded');
       expect(final.environments.map((e) => e.status)).toEqual(['skipped', 'skipped']);
@@ -160,33 +150,33 @@ describe('a promotion through dev → staging → prod', () => {
 
   it('attaches a retried start of the same request to the running promotion', async () => {
     repo = await TestRepo.create();
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const first = await startPromotion(temporal.client, request(), { taskQueue });
-      const second = await startPromotion(temporal.client, request(), { taskQueue });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      const second = await startPromotion(suite.temporal.client, request(), { taskQueue });
       expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
-      await waitForApproval(temporal.client, first.workflowId, 'staging');
-      await decide(temporal.client, first.workflowId, {
+      await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
+      await decide(suite.temporal.client, first.workflowId, {
         env: 'staging',
         approved: false,
         by: 'carol',
         comment: 'stop',
       });
-      await waitFinished(temporal.client, first.workflowId);
+      await waitFinished(suite.temporal.client, first.workflowId);
     });
   });
 
   it('stops at a rejection: later environments are never touched', async () => {
     repo = await TestRepo.create();
-    await temporal.withWorker(async ({ taskQueue, announcements }) => {
-      const handle = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, handle.workflowId, 'staging');
-      await decide(temporal.client, handle.workflowId, {
+    await suite.temporal.withWorker(async ({ taskQueue, announcements }) => {
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
+      await decide(suite.temporal.client, handle.workflowId, {
         env: 'staging',
         approved: false,
         by: 'carol',
         comment: 'not during the sale',
       });
-      const final = await waitFinished(temporal.client, handle.workflowId);
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
 
       expect(final.status).toBe('rejected');
       expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'rejected', 'pending']);
@@ -211,9 +201,9 @@ describe('a promotion through dev → staging → prod', () => {
     });
     await repo.failApply('dev', 'cluster unreachable');
     const original = await repo.file('environments/dev.yaml');
-    await temporal.withWorker(async ({ taskQueue, announcements }) => {
-      const handle = await startPromotion(temporal.client, request(), { taskQueue });
-      const final = await waitFinished(temporal.client, handle.workflowId);
+    await suite.temporal.withWorker(async ({ taskQueue, announcements }) => {
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
 
       expect(final.status).toBe('failed');
       expect(final.environments.map((e) => e.status)).toEqual(['reverted', 'pending']);
@@ -236,7 +226,7 @@ describe('a promotion through dev → staging → prod', () => {
       expect((await repo.deployLog()).map((l) => l.split(' ')[1])).toEqual(['start', 'failed', 'rollback']);
       expect(announcements.map((a) => `${a.env}:${a.outcome}`)).toEqual(['dev:failed']);
       // A finished promotion's state is readable without replaying it.
-      expect((await getStatus(temporal.client, handle.workflowId)).status).toBe('failed');
+      expect((await getStatus(suite.temporal.client, handle.workflowId)).status).toBe('failed');
     });
   });
 });

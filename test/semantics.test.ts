@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decideSignal } from '../workflows/definitions.js';
@@ -14,21 +14,11 @@ import {
 import type { PromotionRequest } from '../common/types.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
-import { TestTemporal } from './support/temporal.js';
+import { useTemporal } from './support/temporal.js';
 import { envStatus, eventually } from './support/wait.js';
 
-let temporal: TestTemporal;
+const suite = useTemporal();
 let repo: TestRepo;
-
-beforeAll(async () => {
-  temporal = await TestTemporal.start();
-});
-afterAll(async () => {
-  await temporal?.teardown();
-});
-afterEach(async () => {
-  await repo?.remove();
-});
 
 const AUTO = { approval: 'auto' } as const;
 const MANUAL = { approval: 'manual' } as const;
@@ -52,9 +42,9 @@ function applyWindows(log: string[]): Map<string, string[]> {
 describe('approvals', () => {
   it('accepts a decision sent as a signal and ignores an invalid one', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL, approvers: ['alice'] }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const handle = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, handle.workflowId, 'staging');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
       await handle.signal(decideSignal, { env: 'staging', approved: true, by: 'mallory' });
       await handle.signal(decideSignal, {
         env: 'staging',
@@ -62,7 +52,7 @@ describe('approvals', () => {
         by: 'alice',
         comment: 'via Slack',
       });
-      const final = await waitFinished(temporal.client, handle.workflowId);
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
       expect(final.status).toBe('succeeded');
       expect(final.environments[0]?.decision).toMatchObject({
         approved: true,
@@ -74,14 +64,14 @@ describe('approvals', () => {
 
   it('refuses a rejection without a reason', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const handle = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, handle.workflowId, 'staging');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
       await expect(
-        decide(temporal.client, handle.workflowId, { env: 'staging', approved: false, by: 'bob' }),
+        decide(suite.temporal.client, handle.workflowId, { env: 'staging', approved: false, by: 'bob' }),
       ).rejects.toThrow('a rejection needs a reason');
-      await cancelPromotion(temporal.client, handle.workflowId);
-      expect((await waitFinished(temporal.client, handle.workflowId)).status).toBe('cancelled');
+      await cancelPromotion(suite.temporal.client, handle.workflowId);
+      expect((await waitFinished(suite.temporal.client, handle.workflowId)).status).toBe('cancelled');
     });
   });
 });
@@ -89,9 +79,9 @@ describe('approvals', () => {
 describe('compensation', () => {
   it('reverts only the lines a rejected promotion changed, keeping commits made since', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
-    await temporal.withWorker(async ({ taskQueue, announcements }) => {
-      const handle = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, handle.workflowId, 'staging');
+    await suite.temporal.withWorker(async ({ taskQueue, announcements }) => {
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
       // Someone changes another line of the same file while the promotion waits.
       const values = await repo.file('environments/staging.yaml');
       await repo.commitFile(
@@ -100,13 +90,13 @@ describe('compensation', () => {
         'chore: scale api',
       );
 
-      await decide(temporal.client, handle.workflowId, {
+      await decide(suite.temporal.client, handle.workflowId, {
         env: 'staging',
         approved: false,
         by: 'carol',
         comment: 'freeze',
       });
-      const final = await waitFinished(temporal.client, handle.workflowId);
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
 
       expect(final.status).toBe('rejected');
       const staging = final.environments[0];
@@ -132,19 +122,19 @@ describe('compensation', () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', ...AUTO }] });
     await writeFile(join(repo.cluster, 'slow-apply'), '30');
     const original = await repo.file('environments/dev.yaml');
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const handle = await startPromotion(temporal.client, request(), { taskQueue });
-      await envStatus(temporal.client, handle.workflowId, 'dev', 'applying');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await envStatus(suite.temporal.client, handle.workflowId, 'dev', 'applying');
       await eventually('apply to start', async () =>
         (await repo.deployLog()).length > 0 ? true : undefined,
       );
 
       const cancelled = await promoteCli(['cancel', handle.workflowId], {
-        address: temporal.address,
+        address: suite.temporal.address,
         taskQueue,
       });
       expect(cancelled).toMatchObject({ code: 0, stdout: `cancellation requested for ${handle.workflowId}` });
-      const final = await waitFinished(temporal.client, handle.workflowId);
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
 
       expect(final.status).toBe('cancelled');
       expect(final.environments[0]).toMatchObject({
@@ -167,15 +157,15 @@ describe('compensation', () => {
 describe('one deployment per environment', () => {
   it('queues a second promotion behind the holder and runs it after', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const first = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, first.workflowId, 'staging');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
       const second = await startPromotion(
-        temporal.client,
+        suite.temporal.client,
         request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
         { taskQueue },
       );
-      const queued = await envStatus(temporal.client, second.workflowId, 'staging', 'queued');
+      const queued = await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
       expect(queued.environments[0]?.queuedBehind).toBe(first.workflowId);
       // The queued promotion has not committed anything yet.
       expect((await repo.commits()).map((c) => c.subject)).toEqual([
@@ -183,11 +173,11 @@ describe('one deployment per environment', () => {
         'chore: deployment repository for the shop services',
       ]);
 
-      await decide(temporal.client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitForApproval(temporal.client, second.workflowId, 'staging');
-      await decide(temporal.client, second.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(temporal.client, first.workflowId)).status).toBe('succeeded');
-      expect((await waitFinished(temporal.client, second.workflowId)).status).toBe('succeeded');
+      await decide(suite.temporal.client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      await waitForApproval(suite.temporal.client, second.workflowId, 'staging');
+      await decide(suite.temporal.client, second.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(suite.temporal.client, first.workflowId)).status).toBe('succeeded');
+      expect((await waitFinished(suite.temporal.client, second.workflowId)).status).toBe('succeeded');
       expect(applyWindows(await repo.deployLog()).get('staging')).toEqual(['start', 'done', 'start', 'done']);
       const live = await repo.live('staging');
       expect(live).toContain('tag: "1.5.0"');
@@ -197,14 +187,18 @@ describe('one deployment per environment', () => {
 
   it('supersedes an older promotion of the same app that waits for approval', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
-    await temporal.withWorker(async ({ taskQueue, announcements }) => {
-      const older = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, older.workflowId, 'staging');
-      const newer = await startPromotion(temporal.client, request({ apps: [{ app: 'api', tag: '1.6.0' }] }), {
-        taskQueue,
-      });
+    await suite.temporal.withWorker(async ({ taskQueue, announcements }) => {
+      const older = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, older.workflowId, 'staging');
+      const newer = await startPromotion(
+        suite.temporal.client,
+        request({ apps: [{ app: 'api', tag: '1.6.0' }] }),
+        {
+          taskQueue,
+        },
+      );
 
-      const olderFinal = await waitFinished(temporal.client, older.workflowId);
+      const olderFinal = await waitFinished(suite.temporal.client, older.workflowId);
       expect(olderFinal.status).toBe('cancelled');
       expect(olderFinal.environments[0]).toMatchObject({
         status: 'superseded',
@@ -212,9 +206,9 @@ describe('one deployment per environment', () => {
       });
       expect(olderFinal.environments[0]?.revertCommit).toMatch(/^[0-9a-f]{40}$/);
 
-      await waitForApproval(temporal.client, newer.workflowId, 'staging');
-      await decide(temporal.client, newer.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(temporal.client, newer.workflowId)).status).toBe('succeeded');
+      await waitForApproval(suite.temporal.client, newer.workflowId, 'staging');
+      await decide(suite.temporal.client, newer.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(suite.temporal.client, newer.workflowId)).status).toBe('succeeded');
       expect((await repo.commits()).map((c) => c.subject).slice(0, 3)).toEqual([
         'feat(staging): update api to 1.6.0',
         'revert(staging): restore api 1.4.0',
@@ -231,18 +225,22 @@ describe('one deployment per environment', () => {
 
   it('never deadlocks on a holder that was terminated', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const stuck = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, stuck.workflowId, 'staging');
-      const next = await startPromotion(temporal.client, request({ apps: [{ app: 'web', tag: '2.1.0' }] }), {
-        taskQueue,
-      });
-      await envStatus(temporal.client, next.workflowId, 'staging', 'queued');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const stuck = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, stuck.workflowId, 'staging');
+      const next = await startPromotion(
+        suite.temporal.client,
+        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
+        {
+          taskQueue,
+        },
+      );
+      await envStatus(suite.temporal.client, next.workflowId, 'staging', 'queued');
       await stuck.terminate('operator terminated it');
       // The lock's liveness check (1s lease in tests) notices and hands the environment on.
-      await waitForApproval(temporal.client, next.workflowId, 'staging');
-      await decide(temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(temporal.client, next.workflowId)).status).toBe('succeeded');
+      await waitForApproval(suite.temporal.client, next.workflowId, 'staging');
+      await decide(suite.temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
     });
   });
 });
@@ -253,17 +251,17 @@ describe('skip and target', () => {
       environments: [{ name: 'dev', ...AUTO }],
       apps: { api: '1.5.0', web: '2.0.3' },
     });
-    await temporal.withWorker(async ({ taskQueue }) => {
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
       const skipped = await waitFinished(
-        temporal.client,
-        (await startPromotion(temporal.client, request(), { taskQueue })).workflowId,
+        suite.temporal.client,
+        (await startPromotion(suite.temporal.client, request(), { taskQueue })).workflowId,
       );
       expect(skipped.environments[0]?.status).toBe('skipped');
       expect(await repo.deployLog()).toEqual([]);
 
       const forced = await waitFinished(
-        temporal.client,
-        (await startPromotion(temporal.client, request({ force: true }), { taskQueue })).workflowId,
+        suite.temporal.client,
+        (await startPromotion(suite.temporal.client, request({ force: true }), { taskQueue })).workflowId,
       );
       expect(forced.environments[0]?.status).toBe('succeeded');
       expect(applyWindows(await repo.deployLog()).get('dev')).toEqual(['start', 'done']);
@@ -279,10 +277,10 @@ describe('skip and target', () => {
         { name: 'prod', ...AUTO },
       ],
     });
-    await temporal.withWorker(async ({ taskQueue }) => {
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
       const final = await waitFinished(
-        temporal.client,
-        (await startPromotion(temporal.client, request({ to: 'staging' }), { taskQueue })).workflowId,
+        suite.temporal.client,
+        (await startPromotion(suite.temporal.client, request({ to: 'staging' }), { taskQueue })).workflowId,
       );
       expect(final.environments.map((e) => `${e.name}:${e.status}`)).toEqual([
         'dev:succeeded',
@@ -300,8 +298,8 @@ describe('skip and target', () => {
         { name: 'prod', ...AUTO },
       ],
     });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const cli = (args: string[]) => promoteCli(args, { address: temporal.address, taskQueue });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
       const refused = await cli(['start', '--repo', repo.url, '--app', 'api=1.5.0', '--only', 'staging']);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain(
@@ -336,14 +334,14 @@ describe('skip and target', () => {
         { name: 'staging', ...AUTO },
       ],
     });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const pending = await startPromotion(temporal.client, request({ to: 'dev' }), { taskQueue });
-      await waitForApproval(temporal.client, pending.workflowId, 'dev');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const pending = await startPromotion(suite.temporal.client, request({ to: 'dev' }), { taskQueue });
+      await waitForApproval(suite.temporal.client, pending.workflowId, 'dev');
       // dev's values file already says 1.5.0, but the promotion that wrote it has not applied it.
       const refused = await promoteCli(
         ['start', '--repo', repo.url, '--app', 'api=1.5.0', '--only', 'staging'],
         {
-          address: temporal.address,
+          address: suite.temporal.address,
           taskQueue,
         },
       );
@@ -351,8 +349,8 @@ describe('skip and target', () => {
       expect(refused.stderr).toContain(
         `staging requires dev, where api=1.5.0 was committed by ${pending.workflowId} but is waiting-approval, not live`,
       );
-      await cancelPromotion(temporal.client, pending.workflowId);
-      await waitFinished(temporal.client, pending.workflowId);
+      await cancelPromotion(suite.temporal.client, pending.workflowId);
+      await waitFinished(suite.temporal.client, pending.workflowId);
     });
   });
 });
@@ -360,20 +358,20 @@ describe('skip and target', () => {
 describe('rollback and list', () => {
   it('rolls an environment back to its previous tag, found in the repository history', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'prod', ...MANUAL, approvers: ['alice'] }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const cli = (args: string[]) => promoteCli(args, { address: temporal.address, taskQueue });
-      const first = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitForApproval(temporal.client, first.workflowId, 'prod');
-      await decide(temporal.client, first.workflowId, { env: 'prod', approved: true, by: 'alice' });
-      await waitFinished(temporal.client, first.workflowId);
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
+      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, first.workflowId, 'prod');
+      await decide(suite.temporal.client, first.workflowId, { env: 'prod', approved: true, by: 'alice' });
+      await waitFinished(suite.temporal.client, first.workflowId);
 
       const started = await cli(['rollback', '--repo', repo.url, '--env', 'prod', '--app', 'api', '--json']);
       expect(started.code).toBe(0);
       const { id } = JSON.parse(started.stdout) as { id: string };
-      const waiting = await waitForApproval(temporal.client, id, 'prod');
+      const waiting = await waitForApproval(suite.temporal.client, id, 'prod');
       expect(waiting).toMatchObject({ kind: 'rollback', apps: [{ app: 'api', tag: '1.4.0' }] });
-      await decide(temporal.client, id, { env: 'prod', approved: true, by: 'alice' });
-      const final = await waitFinished(temporal.client, id);
+      await decide(suite.temporal.client, id, { env: 'prod', approved: true, by: 'alice' });
+      const final = await waitFinished(suite.temporal.client, id);
       expect(final.environments[0]).toMatchObject({
         status: 'succeeded',
         tag: '1.4.0',
@@ -400,9 +398,9 @@ describe('rollback and list', () => {
 
   it('refuses a rollback when the history has no earlier tag', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'prod', ...AUTO }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
       const result = await promoteCli(['rollback', '--repo', repo.url, '--env', 'prod', '--app', 'api'], {
-        address: temporal.address,
+        address: suite.temporal.address,
         taskQueue,
       });
       expect(result.code).toBe(2);
@@ -414,18 +412,18 @@ describe('rollback and list', () => {
 describe('status while running', () => {
   it('reads back through the CLI with the current step', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const handle = await startPromotion(temporal.client, request(), { taskQueue });
-      await waitAccepted(temporal.client, handle.workflowId);
-      await waitForApproval(temporal.client, handle.workflowId, 'staging');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitAccepted(suite.temporal.client, handle.workflowId);
+      await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
       const description = await handle.describe();
       expect(await description.staticSummary()).toBe('api=1.5.0 → all environments');
       // What the Web UI shows as the workflow's current details.
       const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
       expect(metadata.currentDetails).toBe('waiting for approval in staging: anyone');
-      expect((await getStatus(temporal.client, handle.workflowId)).status).toBe('waiting-approval');
-      await cancelPromotion(temporal.client, handle.workflowId);
-      const final = await waitFinished(temporal.client, handle.workflowId);
+      expect((await getStatus(suite.temporal.client, handle.workflowId)).status).toBe('waiting-approval');
+      await cancelPromotion(suite.temporal.client, handle.workflowId);
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
       expect(final.environments[0]).toMatchObject({ status: 'reverted', error: 'cancelled' });
     });
   });

@@ -13,6 +13,8 @@ export interface Commit {
 
 /** A real bare deployment repository plus the simulated cluster its deploy script writes to. */
 export class TestRepo {
+  private static readonly created = new Set<TestRepo>();
+
   private constructor(
     readonly root: string,
     readonly url: string,
@@ -25,6 +27,7 @@ export class TestRepo {
     await createSampleRepo({ ...options, dir: url });
     const repo = new TestRepo(root, url, join(root, 'cluster'));
     await seedSimulatedCluster(url, repo.cluster);
+    TestRepo.created.add(repo);
     // The deploy script finds its simulated cluster through the worker's environment.
     process.env.PROMOTE_DEMO_CLUSTER = repo.cluster;
     return repo;
@@ -108,6 +111,12 @@ export class TestRepo {
   }
 
   async remove(): Promise<void> {
+    TestRepo.created.delete(this);
     await rm(this.root, { recursive: true, force: true });
+  }
+
+  /** Removes every repository a test created, whatever the test did. */
+  static async removeAll(): Promise<void> {
+    for (const repo of [...TestRepo.created]) await repo.remove();
   }
 }
