@@ -31,6 +31,10 @@ async function save(client: Client, name: string, workflowId: string): Promise<v
 }
 
 const temporal = await TestTemporal.start();
+
+function startApi(repo: TestRepo, taskQueue: string, tag: string) {
+  return startPromotion(temporal.client, { repo: repo.url, apps: [{ app: 'api', tag }] }, { taskQueue });
+}
 await mkdir(out, { recursive: true });
 try {
   const scenarios: [string, (repo: TestRepo, taskQueue: string) => Promise<string>][] = [
@@ -62,11 +66,7 @@ try {
     [
       'promote-rejected',
       async (repo, taskQueue) => {
-        const h = await startPromotion(
-          temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const h = await startApi(repo, taskQueue, '1.5.0');
         await waitForApproval(temporal.client, h.workflowId, 'staging');
         await decide(temporal.client, h.workflowId, {
           env: 'staging',
@@ -82,11 +82,7 @@ try {
       'promote-failed-apply-compensated',
       async (repo, taskQueue) => {
         await repo.failApply('dev', 'cluster unreachable');
-        const h = await startPromotion(
-          temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const h = await startApi(repo, taskQueue, '1.5.0');
         await waitFinished(temporal.client, h.workflowId);
         return h.workflowId;
       },
@@ -94,11 +90,7 @@ try {
     [
       'promote-cancelled-while-waiting',
       async (repo, taskQueue) => {
-        const h = await startPromotion(
-          temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const h = await startApi(repo, taskQueue, '1.5.0');
         await waitForApproval(temporal.client, h.workflowId, 'staging');
         await cancelPromotion(temporal.client, h.workflowId);
         await waitFinished(temporal.client, h.workflowId);
@@ -108,17 +100,9 @@ try {
     [
       'promote-superseded',
       async (repo, taskQueue) => {
-        const older = await startPromotion(
-          temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const older = await startApi(repo, taskQueue, '1.5.0');
         await waitForApproval(temporal.client, older.workflowId, 'staging');
-        const newer = await startPromotion(
-          temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
-          { taskQueue },
-        );
+        const newer = await startApi(repo, taskQueue, '1.6.0');
         await waitFinished(temporal.client, older.workflowId);
         await envStatus(temporal.client, newer.workflowId, 'staging', 'waiting-approval');
         await cancelPromotion(temporal.client, newer.workflowId);
