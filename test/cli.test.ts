@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { waitForApproval } from '../client/promotions.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
-import { useTemporal } from './support/temporal.js';
+import { useTemporal } from './support/suite.js';
 
 const suite = useTemporal();
 let repo: TestRepo;

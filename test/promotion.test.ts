@@ -10,7 +10,7 @@ import {
 } from '../client/promotions.js';
 import type { PromotionRequest } from '../common/types.js';
 import { TestRepo } from './support/repo.js';
-import { useTemporal } from './support/temporal.js';
+import { useTemporal } from './support/suite.js';
 
 const suite = useTemporal();
 let repo: TestRepo;

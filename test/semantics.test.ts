@@ -14,7 +14,7 @@ import {
 import type { PromotionRequest } from '../common/types.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
-import { useTemporal } from './support/temporal.js';
+import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
 
 const suite = useTemporal();

@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -13,7 +12,6 @@ import type { Announcement } from '../../activities/notifier.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { findTool, TEMPORAL_CLI } from '../../server/tools.js';
 import { createPromoteWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
-import { TestRepo } from './repo.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -100,27 +98,4 @@ export class TestTemporal {
   async teardown(): Promise<void> {
     await this.env.teardown();
   }
-}
-
-/**
- * A test file's shared set-up: one real server for the file, and every TestRepo a test created removed
- * after it.
- */
-export function useTemporal(): { readonly temporal: TestTemporal } {
-  let current: TestTemporal | undefined;
-  beforeAll(async () => {
-    current = await TestTemporal.start();
-  });
-  afterAll(async () => {
-    await current?.teardown();
-  });
-  afterEach(async () => {
-    await TestRepo.removeAll();
-  });
-  return {
-    get temporal(): TestTemporal {
-      if (!current) throw new Error('the Temporal test server is not started yet');
-      return current;
-    },
-  };
 }
