@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ConfigError, CONFIG_FILE, parseConfig } from '../config/load.js';
 import type { PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
-import { requestProblems, requiredEnvironment, targetEnvironments } from '../common/request.js';
+import { repoProblem, requestProblems, requiredEnvironment, targetEnvironments } from '../common/request.js';
 import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
 import { commitThatSet, previousTag } from './history.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
@@ -32,6 +32,8 @@ export async function loadPromotion(
   request: PromotionRequest,
   promotionStatus: (id: string) => Promise<PromotionState | undefined>,
 ): Promise<LoadedPromotion> {
+  const repoIssue = repoProblem(request.repo);
+  if (repoIssue) throw badInput(repoIssue, FailureType.InvalidRequest);
   const repo = redact(request.repo);
   // promote.yaml names the branch to follow, so read it from the default branch first, then from
   // the named branch, whose copy is the one that counts.

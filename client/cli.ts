@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { parseConfig, ConfigError, CONFIG_FILE } from '../config/load.js';
+import { ConfigError, CONFIG_FILE } from '../config/load.js';
+import { repoProblem } from '../common/request.js';
+import { validateConfigFile } from '../config/validate-file.js';
 import { parseAppTag, parseSource, tagProblem, type Source } from '../common/tags.js';
 import {
   PROMOTION_STATUSES,
@@ -98,6 +100,8 @@ function exitFor(state: PromotionState): number {
 function repoOption(repo: string | undefined): string {
   const value = repo ?? process.env.PROMOTE_REPO;
   if (!value) throw new BadInputError('no repository: pass --repo <git url or path> or set PROMOTE_REPO');
+  const problem = repoProblem(value);
+  if (problem) throw new BadInputError(problem);
   return value;
 }
 
@@ -192,7 +196,7 @@ export function buildProgram(): Command {
         );
       }
       try {
-        const config = parseConfig(text, file);
+        const config = validateConfigFile(file, text);
         const envs = config.environments.map((e) => `${e.name}${e.approval === 'manual' ? ' (manual)' : ''}`);
         print(`${file} is valid: ${envs.join(' → ')}; apps: ${Object.keys(config.apps).join(', ')}`);
       } catch (error) {

@@ -53,3 +53,20 @@ export function requiredEnvironment(env: string, config: PromoteConfig): Environ
   if (own.requires !== undefined) return config.environments.find((e) => e.name === own.requires);
   return index > 0 ? config.environments[index - 1] : undefined;
 }
+
+/**
+ * Credentials embedded in a repository URL would be stored in workflow history (the request is the
+ * workflow's input), so they are refused: the worker's git credentials (SSH key, credential helper)
+ * are the place for them.
+ */
+export function repoProblem(repo: string): string | undefined {
+  if (!repo.trim()) return 'the repository must not be empty';
+  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(repo);
+  const userinfo = match?.[1];
+  if (userinfo === undefined) return undefined;
+  const scheme = repo.slice(0, repo.indexOf(':')).toLowerCase();
+  if (userinfo.includes(':') || scheme === 'http' || scheme === 'https') {
+    return 'the repository URL carries credentials, which would be stored in workflow history: configure git credentials on the worker (SSH key or credential helper) and pass the URL without them';
+  }
+  return undefined;
+}

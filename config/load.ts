@@ -80,3 +80,10 @@ export function parseConfig(text: string, file: string = CONFIG_FILE): PromoteCo
   }
   return result.data;
 }
+
+/** The line where `path` (as zod paths are written) sits in `text`, for problems found after parsing. */
+export function lineOfKey(text: string, path: readonly PropertyKey[]): number | undefined {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines });
+  return lineOf(doc.contents, path, lines);
+}

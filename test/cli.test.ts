@@ -3,6 +3,7 @@ import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForApproval } from '../client/promotions.js';
+import { git } from '../activities/git.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
@@ -193,6 +194,19 @@ describe('bad input gets a clear error and changes nothing', () => {
     });
   });
 
+  it('refuses a repository URL with credentials, which would land in workflow history', async () => {
+    const result = await promoteCli([
+      'start',
+      '--repo',
+      'https://x-access-token:ghs_secret123456@github.com/o/deploy.git',
+      '--app',
+      'api=1.0.0',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the repository URL carries credentials');
+    expect(result.stderr).not.toContain('ghs_secret123456');
+  });
+
   it('refuses a start without a repository or app', async () => {
     expect(await promoteCli(['start', '--app', 'api=1.0.0'])).toMatchObject({
       code: 2,
@@ -214,12 +228,37 @@ describe('promote validate', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('accepts a valid config and summarises it', async () => {
+  async function checkout(): Promise<string> {
     repo = await TestRepo.create();
-    await writeFile(join(dir, 'promote.yaml'), await repo.file('promote.yaml'));
-    const result = await promoteCli(['validate', join(dir, 'promote.yaml')]);
+    const work = join(dir, `checkout-${Date.now()}`);
+    await git(['clone', '--quiet', repo.url, work], { cwd: dir });
+    return work;
+  }
+
+  it('accepts a valid config and summarises it', async () => {
+    const work = await checkout();
+    const result = await promoteCli(['validate'], { cwd: work });
     expect(result).toMatchObject({ code: 0 });
-    expect(result.stdout).toContain('is valid: dev → staging (manual) → prod (manual); apps: api, web');
+    expect(result.stdout).toContain(
+      'promote.yaml is valid: dev → staging (manual) → prod (manual); apps: api, web',
+    );
+  });
+
+  it('checks that every values file exists and holds each tag path', async () => {
+    const work = await checkout();
+    await writeFile(
+      join(work, 'environments', 'prod.yaml'),
+      'environment: prod\napi:\n  image:\n    tag: "1"\n',
+    );
+    await rm(join(work, 'environments', 'staging.yaml'));
+    const result = await promoteCli(['validate', join(work, 'promote.yaml')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /promote\.yaml:\d+: environments\[1\]\.valuesFile: environments\/staging\.yaml does not exist/,
+    );
+    expect(result.stderr).toMatch(
+      /promote\.yaml:\d+: apps\.web\.tagPath: environments\/prod\.yaml has no key web\.image\.tag/,
+    );
   });
 
   it('names file, line and key of every problem', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { promotionWorkflowId } from '../common/ids.js';
 import { parseAppTag, parseSource, tagProblem } from '../common/tags.js';
 import { redact } from '../activities/redact.js';
+import { repoProblem } from '../common/request.js';
 
 describe('tags', () => {
   it.each(['1.2.3', 'v1.2.3-rc.1', 'sha-9f3e2c1', '_internal', 'a'.repeat(128)])('accepts %s', (tag) => {
@@ -57,5 +58,20 @@ describe('redaction', () => {
     expect(redact('token ghp_0123456789abcdefghijABCDEFGHIJ leaked')).toBe('token *** leaked');
     expect(redact('xoxb-123456789012-abcdefghij')).toBe('***');
     expect(redact('password=hunter22 rest')).toBe('password=*** rest');
+  });
+});
+
+describe('repository URLs', () => {
+  it.each([
+    ['https://github.com/o/deploy.git', undefined],
+    ['git@github.com:o/deploy.git', undefined],
+    ['ssh://git@github.com/o/deploy.git', undefined],
+    ['/srv/git/deploy.git', undefined],
+    ['https://x-access-token:ghs_abc@github.com/o/deploy.git', /carries credentials/],
+    ['https://ghp_token@github.com/o/deploy.git', /carries credentials/],
+    ['ssh://git:hunter2@host/o/deploy.git', /carries credentials/],
+  ])('%s', (url, problem) => {
+    if (problem) expect(repoProblem(url)).toMatch(problem);
+    else expect(repoProblem(url)).toBeUndefined();
   });
 });
