@@ -388,7 +388,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         await compensate(env, current, bump, applyStarted, current.error ?? 'failed');
         if (current.revertCommit)
           setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
-        await announceOutcome(current, cancelled ? 'cancelled' : 'failed', current.error);
+        // Nothing to announce for an environment this promotion never touched (cancelled while queued).
+        if (bump) await announceOutcome(current, cancelled ? 'cancelled' : 'failed', current.error);
       });
       return cancelled ? 'cancelled' : 'failed';
     } finally {

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bumpValues, type BumpInput } from '../activities/bump.js';
+import { RepositoryCache } from '../activities/repository.js';
+import { git } from '../activities/git.js';
+import { TestRepo } from './support/repo.js';
+
+/** A cache whose first worktree sees someone else push first: a real non-fast-forward race. */
+class RacingCache extends RepositoryCache {
+  raced = false;
+  constructor(
+    cacheDir: string,
+    private readonly race: () => Promise<unknown>,
+  ) {
+    super(cacheDir, { name: 'Promote', email: 'promote@localhost' });
+  }
+  override async withWorktree<T>(url: string, commit: string, work: (dir: string) => Promise<T>): Promise<T> {
+    if (!this.raced) {
+      this.raced = true;
+      await this.race();
+    }
+    return super.withWorktree(url, commit, work);
+  }
+}
+
+let repo: TestRepo;
+let cacheDir: string;
+afterEach(async () => {
+  await repo?.remove();
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+async function input(): Promise<BumpInput> {
+  const head = (await git(['rev-parse', 'main'], { cwd: repo.url })).trim();
+  return {
+    promotionId: 'promote-test',
+    repo: repo.url,
+    branch: 'main',
+    env: 'dev',
+    valuesFile: 'environments/dev.yaml',
+    sinceCommit: head,
+    edits: [{ app: 'api', tagPath: 'api.image.tag', tag: '1.5.0' }],
+    sources: [],
+  };
+}
+
+describe('bump commit', () => {
+  it('re-applies the edit on top of a commit pushed in between, keeping it', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+    const values = await repo.file('environments/dev.yaml');
+    const cache = new RacingCache(cacheDir, () =>
+      repo.commitFile(
+        'environments/dev.yaml',
+        values.replace('replicas: 1', 'replicas: 4'),
+        'chore: scale api',
+      ),
+    );
+    const result = await bumpValues(cache, await input());
+
+    expect(cache.raced).toBe(true);
+    const [bump, theirs] = await repo.commits();
+    expect(bump?.subject).toBe('feat(dev): update api to 1.5.0');
+    expect(theirs?.subject).toBe('chore: scale api');
+    expect(result).toMatchObject({ commit: bump?.hash, changed: true, previousTags: { api: '1.4.0' } });
+    const after = await repo.file('environments/dev.yaml');
+    expect(after).toContain('tag: "1.5.0"');
+    expect(after).toContain('replicas: 4');
+  });
+
+  it('reuses its own earlier commit instead of committing twice', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+    const cache = new RepositoryCache(cacheDir, { name: 'Promote', email: 'promote@localhost' });
+    const request = await input();
+    const first = await bumpValues(cache, request);
+    // A second worker, with a cold cache, retries the same activity.
+    const other = new RepositoryCache(join(cacheDir, 'other'), {
+      name: 'Promote',
+      email: 'promote@localhost',
+    });
+    const again = await bumpValues(other, request);
+
+    expect(again).toEqual(first);
+    expect((await repo.commits()).map((c) => c.subject)).toEqual([
+      'feat(dev): update api to 1.5.0',
+      'chore: deployment repository for the shop services',
+    ]);
+  });
+});
