@@ -96,6 +96,8 @@ export async function findPromotionCommit(
 }
 
 interface FileCommit {
+  /** The freshly fetched branch head to start from. */
+  head: string;
   repo: string;
   branch: string;
   valuesFile: string;
@@ -112,7 +114,7 @@ async function commitFileEdit(
   cache: RepositoryCache,
   input: FileCommit,
 ): Promise<{ commit: string; changes: ScalarChange[]; before: string }> {
-  let head = await cache.fetch(input.repo, input.branch);
+  let head = input.head;
   for (let attempt = 1; ; attempt++) {
     const outcome = await cache.withWorktree(input.repo, head, async (dir) => {
       const file = join(dir, input.valuesFile);
@@ -151,7 +153,7 @@ function tagsFrom(values: Map<string, string>, edits: readonly BumpEdit[]): Reco
  * promotion already pushed (found by its trailers) is reused, and values already at the tags make no commit.
  */
 export async function bumpValues(cache: RepositoryCache, input: BumpInput): Promise<BumpResult> {
-  await cache.fetch(input.repo, input.branch);
+  const head = await cache.fetch(input.repo, input.branch);
   const tagPaths = input.edits.map((e) => e.tagPath);
 
   const earlier = await findPromotionCommit(cache, input, 'bump');
@@ -170,6 +172,7 @@ export async function bumpValues(cache: RepositoryCache, input: BumpInput): Prom
   }
 
   const result = await commitFileEdit(cache, {
+    head,
     repo: input.repo,
     branch: input.branch,
     valuesFile: input.valuesFile,
@@ -185,12 +188,13 @@ export async function bumpValues(cache: RepositoryCache, input: BumpInput): Prom
  * since then alone. Idempotent through its own trailer.
  */
 export async function revertBump(cache: RepositoryCache, input: RevertInput): Promise<RevertResult> {
-  await cache.fetch(input.repo, input.branch);
+  const head = await cache.fetch(input.repo, input.branch);
   const earlier = await findPromotionCommit(cache, input, 'revert');
   if (earlier) return { commit: earlier, restored: input.changes };
 
   const message = `${input.subject}\n\nReverts ${input.bumpCommit}: ${input.reason}\n\n${trailers(input, 'revert')}\n`;
   const result = await commitFileEdit(cache, {
+    head,
     repo: input.repo,
     branch: input.branch,
     valuesFile: input.valuesFile,

@@ -86,7 +86,7 @@ export function createActivities(deps: ActivityDeps) {
 
     async deploy(input: DeployInput): Promise<DeployResult> {
       const context = Context.current();
-      await deps.cache.fetch(input.repo, input.branch);
+      await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
       const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs });
       // Heartbeats carry cancellation to this activity and prove the worker is alive during long applies.
       const timer = setInterval(() => context.heartbeat(), heartbeatEvery);

@@ -66,6 +66,15 @@ export class RepositoryCache {
     });
   }
 
+  /** Makes sure `commit` is in the mirror, fetching only when this worker has not seen it yet. */
+  async ensureCommit(url: string, branch: string, commit: string): Promise<void> {
+    const known = await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: this.mirrorDir(url) }).then(
+      () => true,
+      () => false,
+    );
+    if (!known) await this.fetch(url, branch);
+  }
+
   async readFile(url: string, commit: string, path: string): Promise<string | undefined> {
     try {
       return await git(['show', `${commit}:${path}`], { cwd: this.mirrorDir(url) });
