@@ -1,4 +1,5 @@
 // `npm run demo`: a real promotion on an embedded Temporal server, from a fresh clone.
+import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
@@ -24,6 +25,8 @@ process.env.PROMOTE_DEMO_CLUSTER = cluster;
 
 Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 say(`Creating a sample deployment repository at ${relative(process.cwd(), repo)}`);
+// Every run starts from nothing: a fresh repository, cluster and Temporal database.
+await rm(demoDir, { recursive: true, force: true });
 await createSampleRepo({ dir: repo });
 await seedSimulatedCluster(repo, cluster);
 
@@ -95,9 +98,11 @@ try {
   process.stdout.write(`${history.replace(/\n{3,}/g, '\n\n').trim()}\n`);
   say('Final status');
   process.stdout.write(`${renderStatus(final)}\n${renderStatus(rejected)}\n`);
-  say(
-    `Temporal Web UI: ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(handle.workflowId)}`,
-  );
+  say('Temporal Web UI');
+  for (const id of [handle.workflowId, second.workflowId]) {
+    process.stdout.write(`  ${server.uiUrl}/namespaces/default/workflows/${encodeURIComponent(id)}
+`);
+  }
   if (final.status !== 'succeeded' || rejected.status !== 'rejected') exitCode = 1;
 
   if (keep) {
