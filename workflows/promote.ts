@@ -356,6 +356,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         const decided = await condition(
           () => current.decision !== undefined || supersededBy.has(env.name),
           env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+          { summary: `approval timeout for ${env.name}` },
         );
         if (!decided)
           throw ApplicationFailure.create({ message: 'approval timed out', type: 'ApprovalTimedOut' });
