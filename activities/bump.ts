@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, isNonFastForward } from './git.js';
 import type { RepositoryCache } from './repository.js';
-import { readScalars, setScalars, type ScalarChange, type ScalarEdit } from './values-file.js';
+import { readScalars, scalarsByPath, setScalars, type ScalarChange, type ScalarEdit } from './values-file.js';
 
 export interface BumpEdit {
   app: string;
@@ -54,6 +54,14 @@ export interface RevertResult {
   restored: ScalarChange[];
 }
 
+export interface AbandonedBump {
+  repo: string;
+  branch: string;
+  env: string;
+  valuesFile: string;
+  promotionId: string;
+}
+
 export const TRAILER = { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' } as const;
 const MAX_PUSH_ATTEMPTS = 5;
 
@@ -87,7 +95,8 @@ export async function findPromotionCommit(
   const range = key.sinceCommit
     ? `${key.sinceCommit}..refs/remotes/origin/${key.branch}`
     : `refs/remotes/origin/${key.branch}`;
-  const log = await cache.git(key.repo, ['log', `--format=${format}`, range]);
+  // Bounded: a promotion's commits are recent, and the search must stay cheap on long histories.
+  const log = await cache.git(key.repo, ['log', '-n1000', `--format=${format}`, range]);
   for (const line of log.split('\n')) {
     const [hash, id, env, act] = line.split('\x1f').map((s) => s.trim());
     if (hash && id === key.promotionId && env === key.env && act === action) return hash;
@@ -216,4 +225,33 @@ export async function revertBump(cache: RepositoryCache, input: RevertInput): Pr
     },
   });
   return result.changes.length > 0 ? { commit: result.commit, restored: result.changes } : { restored: [] };
+}
+
+/**
+ * Reverts the bump of a promotion that stopped running while it held the environment (terminated,
+ * timed out), so its unapproved change cannot ride along in the next promotion's apply. Idempotent:
+ * nothing happens without such a bump, or when it was already reverted.
+ */
+export async function revertAbandonedBump(
+  cache: RepositoryCache,
+  input: AbandonedBump,
+): Promise<RevertResult> {
+  await cache.fetch(input.repo, input.branch);
+  const key = { ...input, sinceCommit: '' };
+  const bump = await findPromotionCommit(cache, key, 'bump');
+  if (!bump || (await findPromotionCommit(cache, key, 'revert'))) return { restored: [] };
+  const read = async (rev: string) =>
+    scalarsByPath((await cache.readFile(input.repo, rev, input.valuesFile)) ?? '', input.valuesFile);
+  const [before, after] = [await read(`${bump}^`), await read(bump)];
+  const changes = [...after]
+    .filter(([path, value]) => before.get(path) !== value)
+    .map(([path, value]) => ({ path, before: before.get(path), after: value }));
+  return revertBump(cache, {
+    ...key,
+    valuesFile: input.valuesFile,
+    changes,
+    bumpCommit: bump,
+    subject: `revert(${input.env}): undo the bump of ${input.promotionId}, which stopped while holding ${input.env}`,
+    reason: `promotion ${input.promotionId} stopped running before it finished ${input.env}`,
+  });
 }

@@ -7,7 +7,9 @@ import type { PromotionRequest, PromotionState } from '../common/types.js';
 import { lockRequestSignal, lockStateQuery, type LockInput } from '../workflows/definitions.js';
 import {
   bumpValues,
+  revertAbandonedBump,
   revertBump,
+  type AbandonedBump,
   type BumpInput,
   type BumpResult,
   type RevertInput,
@@ -55,6 +57,8 @@ export interface EnvironmentRequest {
   env: string;
   holder: string;
   apps: string[];
+  branch?: string;
+  valuesFile?: string;
 }
 
 export type { BumpInput, BumpResult, LoadedPromotion, Announcement, RevertInput, RevertResult };
@@ -138,12 +142,24 @@ export function createActivities(deps: ActivityDeps) {
         taskQueue: Context.current().info.taskQueue,
         args: [lockInput],
         signal: lockRequestSignal,
-        signalArgs: [{ holder: request.holder, apps: request.apps }],
+        signalArgs: [
+          {
+            holder: request.holder,
+            apps: request.apps,
+            ...(request.branch ? { branch: request.branch } : {}),
+            ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
+          },
+        ],
         staticSummary: `one deployment at a time in ${request.env}`,
       });
       const state = await handle.query(lockStateQuery).catch(() => undefined);
       const holder = state?.holder?.holder;
       return holder && holder !== request.holder ? { holder } : {};
+    },
+
+    /** The lock's clean-up after a holder that died holding the environment: its bump must not ride along. */
+    async revertAbandonedBump(input: AbandonedBump): Promise<RevertResult> {
+      return revertAbandonedBump(deps.cache, input);
     },
 
     /** Liveness check for a lock holder. */

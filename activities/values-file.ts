@@ -1,4 +1,4 @@
-import { isScalar, parseDocument, Scalar } from 'yaml';
+import { isMap, isScalar, parseDocument, Scalar } from 'yaml';
 
 export interface ScalarEdit {
   /** Dotted key path, e.g. `a.image.tag`. */
@@ -111,4 +111,21 @@ export function setScalars(
     }
   }
   return { text, changes };
+}
+
+/** Every scalar under nested maps, by dotted path: what a values file sets. */
+export function scalarsByPath(source: string, file: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (node: unknown, prefix: string): void => {
+    if (isScalar(node)) {
+      if (prefix) out.set(prefix, scalarString(node));
+    } else if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : undefined;
+        if (key !== undefined) walk(pair.value, prefix ? `${prefix}.${key}` : key);
+      }
+    }
+  };
+  walk(parse(source, file).contents, '');
+  return out;
 }

@@ -34,6 +34,7 @@ describe('saved workflow histories', () => {
         'promote-superseded.json',
         'promote-resumed-after-worker-kill.json',
         'environment-lock.json',
+        'environment-lock-abandoned-holder.json',
       ]),
     );
   });

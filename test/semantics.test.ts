@@ -223,7 +223,7 @@ describe('one deployment per environment', () => {
     });
   });
 
-  it('never deadlocks on a holder that was terminated', async () => {
+  it('never deadlocks on a holder that was terminated, and its bump does not ride along', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const stuck = await startPromotion(suite.temporal.client, request(), { taskQueue });
@@ -237,10 +237,22 @@ describe('one deployment per environment', () => {
       );
       await envStatus(suite.temporal.client, next.workflowId, 'staging', 'queued');
       await stuck.terminate('operator terminated it');
-      // The lock's liveness check (1s lease in tests) notices and hands the environment on.
+      // The lock's liveness check (1s lease in tests) notices, reverts the unapproved bump and hands
+      // the environment on.
       await waitForApproval(suite.temporal.client, next.workflowId, 'staging');
       await decide(suite.temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
       expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
+
+      expect((await repo.commits()).map((c) => c.subject)).toEqual([
+        'feat(staging): update web to 2.1.0',
+        `revert(staging): undo the bump of ${stuck.workflowId}, which stopped while holding staging`,
+        'feat(staging): update api to 1.5.0',
+        'chore: deployment repository for the shop services',
+      ]);
+      const live = await repo.live('staging');
+      expect(live).toBe(await repo.file('environments/staging.yaml'));
+      expect(live).toContain('tag: "1.4.0"');
+      expect(live).toContain('tag: "2.1.0"');
     });
   });
 });

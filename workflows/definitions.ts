@@ -16,6 +16,9 @@ export interface LockRequest {
   /** Workflow id of the promotion asking for the environment. */
   holder: string;
   apps: string[];
+  /** Where the holder commits, so the lock can revert its bump if the holder dies holding it. */
+  branch?: string;
+  valuesFile?: string;
 }
 
 export interface LockState {

@@ -22,6 +22,7 @@ import {
 import { TIMEOUTS } from './timeouts.js';
 
 const { promotionIsRunning } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { revertAbandonedBump } = proxyActivities<Activities>(TIMEOUTS.git);
 
 const MAX_HISTORY_EVENTS = 2_000;
 
@@ -86,11 +87,28 @@ export async function environmentLock(input: LockInput): Promise<void> {
     }
   }
 
-  /** The holder's liveness matters only while someone waits behind it: check then, every lease. */
-  async function holderStillRuns(current: NonNullable<LockState['holder']>): Promise<boolean> {
-    if (await promotionIsRunning(current.holder)) return true;
-    log.warn('holder is gone; releasing the environment', { holder: current.holder, env: input.env });
-    return false;
+  /**
+   * The holder's liveness matters only while someone waits behind it: checked then, every lease. A
+   * holder found gone has its bump reverted before anyone else gets the environment.
+   */
+  async function releaseIfGone(current: NonNullable<LockState['holder']>): Promise<void> {
+    if (await promotionIsRunning(current.holder)) return;
+    // A release that raced the check has already run its handler by now: then nothing is abandoned.
+    if (holder !== current) return;
+    log.warn('holder is gone; reverting its bump and releasing the environment', {
+      holder: current.holder,
+      env: input.env,
+    });
+    if (current.branch && current.valuesFile) {
+      await revertAbandonedBump({
+        repo: input.repo,
+        branch: current.branch,
+        env: input.env,
+        valuesFile: current.valuesFile,
+        promotionId: current.holder,
+      });
+    }
+    holder = undefined;
   }
 
   describe();
@@ -99,10 +117,10 @@ export async function environmentLock(input: LockInput): Promise<void> {
     if (held && queue.length === 0) {
       // Nobody waits: no timers, so a holder waiting days for approval costs nothing.
       await condition(() => outbox.length > 0 || holder !== held || queue.length > 0);
-      if (holder === held && queue.length > 0 && !(await holderStillRuns(held))) holder = undefined;
+      if (holder === held && queue.length > 0) await releaseIfGone(held);
     } else if (held) {
       const changed = await condition(() => outbox.length > 0 || holder !== held, input.leaseMs);
-      if (!changed && holder === held && !(await holderStillRuns(held))) holder = undefined;
+      if (!changed && holder === held) await releaseIfGone(held);
     } else {
       const woken = await condition(() => outbox.length > 0 || queue.length > 0, input.idleMs);
       if (!woken && outbox.length === 0) return;

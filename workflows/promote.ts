@@ -297,6 +297,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         env: env.name,
         holder: state.id,
         apps: appNames,
+        branch: config.branch,
+        valuesFile: env.valuesFile,
       });
       if (holder) {
         current.queuedBehind = holder;

@@ -142,6 +142,27 @@ try {
     await rm(cache, { recursive: true, force: true });
   }
 
+  // A holder terminated while holding: the lock reverts its bump and hands the environment on.
+  {
+    const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const stuck = await startApi(repo, taskQueue, '1.5.0');
+      await waitForApproval(temporal.client, stuck.workflowId, 'staging');
+      const next = await startPromotion(
+        temporal.client,
+        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
+        { taskQueue },
+      );
+      await envStatus(temporal.client, next.workflowId, 'staging', 'queued');
+      await stuck.terminate('recording an abandoned holder');
+      await waitForApproval(temporal.client, next.workflowId, 'staging');
+      await cancelPromotion(temporal.client, next.workflowId);
+      await waitFinished(temporal.client, next.workflowId);
+    });
+    await save(temporal.client, 'environment-lock-abandoned-holder', environmentLockId(repo.url, 'staging'));
+    await repo.remove();
+  }
+
   for (const [name, run] of scenarios) {
     const repo = await TestRepo.create();
     try {
