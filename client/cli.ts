@@ -26,35 +26,25 @@ import {
 import { renderStatus } from './render.js';
 import { runDev, runWorker } from './serve.js';
 
-interface StartOptions {
+/** What `start` and `rollback` share: where, and how to report. */
+interface RunOptions {
   repo?: string;
+  wait?: boolean;
+  json?: boolean;
+}
+
+interface StartOptions extends RunOptions {
   app: string[];
   source: string[];
   to?: string;
   only?: string;
   force?: boolean;
-  wait?: boolean;
-  json?: boolean;
 }
 
-interface StartOptions {
-  repo?: string;
-  app: string[];
-  source: string[];
-  to?: string;
-  only?: string;
-  force?: boolean;
-  wait?: boolean;
-  json?: boolean;
-}
-
-interface RollbackOptions {
-  repo?: string;
+interface RollbackOptions extends RunOptions {
   env: string;
   app: string;
   toTag?: string;
-  wait?: boolean;
-  json?: boolean;
 }
 
 /** Exit codes are a contract for CI: 0 ok, 1 promotion failed/rejected/cancelled, 2 bad usage or input. */

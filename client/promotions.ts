@@ -84,33 +84,26 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
     throw error;
   }
   if (description.status.name === 'RUNNING') return handle.query(statusQuery);
+  // A closed run that left no state (bad input, terminated): say what Temporal knows.
+  const withoutState = (status: PromotionState['status'], error: string): PromotionState => ({
+    id,
+    kind: 'promotion',
+    status,
+    repo: '',
+    apps: [],
+    environments: [],
+    error,
+    startedAt: description.startTime.toISOString(),
+  });
   try {
     return await handle.result();
   } catch (error) {
     if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
       const details = error.cause.details?.[0] as PromotionState | undefined;
-      if (details?.environments) return details;
-      return {
-        id,
-        kind: 'promotion',
-        status: 'failed',
-        repo: '',
-        apps: [],
-        environments: [],
-        error: error.cause.message,
-        startedAt: description.startTime.toISOString(),
-      };
+      return details?.environments ? details : withoutState('failed', error.cause.message);
     }
-    return {
-      id,
-      kind: 'promotion',
-      status: description.status.name === 'CANCELLED' ? 'cancelled' : 'failed',
-      repo: '',
-      apps: [],
-      environments: [],
-      error: `workflow ${description.status.name.toLowerCase()}`,
-      startedAt: description.startTime.toISOString(),
-    };
+    const closed = description.status.name;
+    return withoutState(closed === 'CANCELLED' ? 'cancelled' : 'failed', `workflow ${closed.toLowerCase()}`);
   }
 }
 

@@ -99,5 +99,4 @@ export const ConfigSchema = z
 
 export type PromoteConfig = z.infer<typeof ConfigSchema>;
 export type EnvironmentConfig = PromoteConfig['environments'][number];
-export type AppConfig = PromoteConfig['apps'][string];
 export type DeployConfig = PromoteConfig['deploy'];

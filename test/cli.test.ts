@@ -16,7 +16,7 @@ describe('promote start / approve / status', () => {
     repo = await TestRepo.create();
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
-      const started = await cli([
+      const startArgs = [
         'start',
         '--repo',
         repo.url,
@@ -24,8 +24,8 @@ describe('promote start / approve / status', () => {
         'api=1.5.0',
         '--source',
         'api=https://git.example.com/shop/api@9f3e2c1',
-        '--json',
-      ]);
+      ];
+      const started = await cli([...startArgs, '--json']);
       expect(started).toMatchObject({ code: 0 });
       const { id } = JSON.parse(started.stdout) as { id: string };
       expect(id).toMatch(/^promote-api-1\.5\.0-/);
@@ -67,16 +67,7 @@ describe('promote start / approve / status', () => {
 
       await waitForApproval(suite.temporal.client, id, 'prod');
       // Same request, same promotion: a retried CI job with --wait attaches to it and reports its outcome.
-      const waiting = cli([
-        'start',
-        '--repo',
-        repo.url,
-        '--app',
-        'api=1.5.0',
-        '--source',
-        'api=https://git.example.com/shop/api@9f3e2c1',
-        '--wait',
-      ]);
+      const waiting = cli([...startArgs, '--wait']);
       const outsider = await cli(['approve', id, '--env', 'prod', '--as', 'mallory']);
       expect(outsider.code).toBe(2);
       expect(outsider.stderr).toContain('mallory may not decide for prod: its approvers are alice, bob');

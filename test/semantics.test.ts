@@ -22,6 +22,11 @@ let repo: TestRepo;
 
 const AUTO = { approval: 'auto' } as const;
 const MANUAL = { approval: 'manual' } as const;
+const THREE_AUTO = [
+  { name: 'dev', ...AUTO },
+  { name: 'staging', ...AUTO },
+  { name: 'prod', ...AUTO },
+];
 
 function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
   return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
@@ -282,13 +287,7 @@ describe('skip and target', () => {
   });
 
   it('stops after --to', async () => {
-    repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', ...AUTO },
-        { name: 'staging', ...AUTO },
-        { name: 'prod', ...AUTO },
-      ],
-    });
+    repo = await TestRepo.create({ environments: THREE_AUTO });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const final = await waitFinished(
         suite.temporal.client,
@@ -303,13 +302,7 @@ describe('skip and target', () => {
   });
 
   it('deploys --only an environment whose required environment already runs the tags', async () => {
-    repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', ...AUTO },
-        { name: 'staging', ...AUTO },
-        { name: 'prod', ...AUTO },
-      ],
-    });
+    repo = await TestRepo.create({ environments: THREE_AUTO });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
       const refused = await cli(['start', '--repo', repo.url, '--app', 'api=1.5.0', '--only', 'staging']);

@@ -1,5 +1,3 @@
-import type { DeployConfig } from '../../config/schema.js';
-
 export type DeployAction = 'diff' | 'apply' | 'rollback';
 
 export interface DeployContext {
@@ -27,5 +25,3 @@ export interface Deployer {
   /** The commit the environment runs now, when the deployer can tell; lets a retried apply skip done work. */
   deployedCommit?(context: DeployContext): Promise<string | undefined>;
 }
-
-export type DeployerFactory = (config: DeployConfig) => Deployer;
