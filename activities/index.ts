@@ -153,7 +153,8 @@ export function createActivities(deps: ActivityDeps) {
         staticSummary: `one deployment at a time in ${request.env}`,
       });
       const state = await handle.query(lockStateQuery).catch(() => undefined);
-      const holder = state?.holder?.holder;
+      // Between two grants the lock has no holder but a queue: then we wait behind its head.
+      const holder = state?.holder?.holder ?? state?.queue[0]?.holder;
       return holder && holder !== request.holder ? { holder } : {};
     },
 

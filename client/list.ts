@@ -27,6 +27,9 @@ function clause(key: string, value: string | undefined): string[] {
   return [`${key} = '${value}'`];
 }
 
+/** States a promotion reports only while its workflow runs. */
+const LIVE_STATES = new Set(['running', 'waiting-approval']);
+
 /** The visibility query behind `promote list`. */
 export function listQuery(options: ListOptions): string {
   return [
@@ -34,7 +37,16 @@ export function listQuery(options: ListOptions): string {
     ...clause(PromoteApps.name, options.app),
     ...clause(PromoteEnv.name, options.env),
     ...clause(PromoteState.name, options.state),
+    // A terminated or timed-out run keeps its last PromoteState: it is not running any more.
+    ...(options.state && LIVE_STATES.has(options.state) ? ["ExecutionStatus = 'Running'"] : []),
   ].join(' AND ');
+}
+
+/** What a row says: the promotion's own state, unless its workflow was ended from outside. */
+function rowState(promoteState: string | undefined, executionStatus: string): string {
+  const status = executionStatus.toLowerCase();
+  if (!promoteState) return status;
+  return LIVE_STATES.has(promoteState) && status !== 'running' ? status : promoteState;
 }
 
 export async function listPromotions(client: Client, options: ListOptions): Promise<PromotionRow[]> {
@@ -45,7 +57,7 @@ export async function listPromotions(client: Client, options: ListOptions): Prom
     const apps = attributes.get(PromoteApps) ?? [];
     rows.push({
       id: execution.workflowId,
-      state: attributes.get(PromoteState) ?? execution.status.name.toLowerCase(),
+      state: rowState(attributes.get(PromoteState), execution.status.name),
       ...(attributes.get(PromoteEnv) ? { env: attributes.get(PromoteEnv) } : {}),
       apps: apps.filter((a) => a.includes('=')),
       startedAt: execution.startTime.toISOString(),

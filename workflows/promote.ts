@@ -6,6 +6,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -290,7 +291,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
 
     try {
       current.startedAt = now();
-      setStatus(current, 'queued', `waiting for ${env.name} to be free`);
+      // A reader must never see `queued` without knowing behind whom: say it once the holder is known.
+      const queuedWithHolder = patched('queued-with-holder');
+      if (!queuedWithHolder) setStatus(current, 'queued', `waiting for ${env.name} to be free`);
       requested = true;
       const { holder } = await requestEnvironment({
         repo: request.repo,
@@ -302,7 +305,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       });
       if (holder) {
         current.queuedBehind = holder;
-        setCurrentDetails(`queued for ${env.name} behind ${holder}`);
+        if (queuedWithHolder) setStatus(current, 'queued', `queued for ${env.name} behind ${holder}`);
+        else setCurrentDetails(`queued for ${env.name} behind ${holder}`);
       }
       await condition(() => granted.has(env.name) || supersededBy.has(env.name));
       delete current.queuedBehind;

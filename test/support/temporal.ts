@@ -91,7 +91,29 @@ export class TestTemporal {
     try {
       return await worker.runUntil(fn({ taskQueue, announcements }));
     } finally {
+      await this.endWorkflowsOn(taskQueue);
       await rm(cacheDir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Tests own what they start: every workflow still running on the test's task queue (promotions a test
+   * left waiting, their environment locks) is terminated, so no later test sees it in a list or a lock.
+   * Visibility is eventually consistent, so this repeats until two reads in a row find nothing.
+   */
+  async endWorkflowsOn(taskQueue: string): Promise<void> {
+    const query = `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`;
+    for (let quiet = 0; quiet < 2;) {
+      let found = 0;
+      for await (const execution of this.client.workflow.list({ query })) {
+        found++;
+        await this.client.workflow
+          .getHandle(execution.workflowId, execution.runId)
+          .terminate('test finished')
+          .catch(() => undefined); // It ended by itself in the meantime.
+      }
+      quiet = found === 0 ? quiet + 1 : 0;
+      if (found > 0 || quiet < 2) await new Promise((r) => setTimeout(r, 100));
     }
   }
 

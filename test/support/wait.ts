@@ -10,10 +10,23 @@ export async function eventually<T>(
   intervalMs = 150,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    const value = await check().catch(() => undefined);
+    const value = await check().then(
+      (v) => {
+        lastError = undefined;
+        return v;
+      },
+      (error: unknown) => {
+        lastError = error;
+        return undefined;
+      },
+    );
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      const why = lastError === undefined ? '' : `; the last check failed with: ${String(lastError)}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: lastError });
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
