@@ -6,6 +6,6 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.js'],
   transform: {},
   testEnvironment: 'node',
-  testTimeout: 120_000,
+  testTimeout: 300_000,
   maxWorkers: 2,
 };

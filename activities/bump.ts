@@ -15,6 +15,11 @@ export interface BumpEdit {
 /** Identifies a promotion's commits on the branch; `sinceCommit` bounds the search. */
 export interface PromotionCommitKey {
   promotionId: string;
+  /**
+   * The workflow run: a request re-run after its earlier run was terminated has the same id, and the
+   * earlier run's commits must not be taken for the new one's (absent in runs started before it existed).
+   */
+  run?: string;
   repo: string;
   branch: string;
   env: string;
@@ -60,13 +65,27 @@ export interface AbandonedBump {
   env: string;
   valuesFile: string;
   promotionId: string;
+  run?: string;
 }
 
-export const TRAILER = { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' } as const;
+/** Undo a promotion's bump in one environment, found by its trailers rather than an activity's result. */
+export interface PromotionRevert extends PromotionCommitKey {
+  valuesFile: string;
+  subject: string;
+  reason: string;
+}
+
+export const TRAILER = {
+  id: 'Promote-Id',
+  env: 'Promote-Env',
+  action: 'Promote-Action',
+  run: 'Promote-Run',
+} as const;
 const MAX_PUSH_ATTEMPTS = 5;
 
 function trailers(key: PromotionCommitKey, action: 'bump' | 'revert'): string {
-  return `${TRAILER.id}: ${key.promotionId}\n${TRAILER.env}: ${key.env}\n${TRAILER.action}: ${action}`;
+  const run = key.run ? `\n${TRAILER.run}: ${key.run}` : '';
+  return `${TRAILER.id}: ${key.promotionId}\n${TRAILER.env}: ${key.env}\n${TRAILER.action}: ${action}${run}`;
 }
 
 export function bumpMessage(input: BumpInput): string {
@@ -91,15 +110,18 @@ export async function findPromotionCommit(
   key: PromotionCommitKey,
   action: 'bump' | 'revert',
 ): Promise<string | undefined> {
-  const format = `%H%x1f%(trailers:key=${TRAILER.id},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER.env},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER.action},valueonly,separator=%x2c)`;
+  const field = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2c)`;
+  const format = `%H%x1f${field(TRAILER.id)}%x1f${field(TRAILER.env)}%x1f${field(TRAILER.action)}%x1f${field(TRAILER.run)}`;
   const range = key.sinceCommit
     ? `${key.sinceCommit}..refs/remotes/origin/${key.branch}`
     : `refs/remotes/origin/${key.branch}`;
   // Bounded: a promotion's commits are recent, and the search must stay cheap on long histories.
   const log = await cache.git(key.repo, ['log', '-n1000', `--format=${format}`, range]);
   for (const line of log.split('\n')) {
-    const [hash, id, env, act] = line.split('\x1f').map((s) => s.trim());
-    if (hash && id === key.promotionId && env === key.env && act === action) return hash;
+    const [hash, id, env, act, run] = line.split('\x1f').map((s) => s.trim());
+    if (!hash || id !== key.promotionId || env !== key.env || act !== action) continue;
+    // A run-scoped key only takes its own run's commits; a key without a run (older runs) takes any.
+    if (!key.run || run === key.run) return hash;
   }
   return undefined;
 }
@@ -113,16 +135,20 @@ interface FileCommit {
   message: string;
   /** Computes the new file text from the current one; no changes means no commit. */
   edit: (source: string) => { text: string; changes: ScalarChange[] };
+  /**
+   * Finds this promotion's own commit after a re-fetch: a push reported as failed may have landed, and
+   * re-applying the edit on top of it would find nothing to change and wrongly report "no change".
+   */
+  findOwn: () => Promise<string | undefined>;
 }
+
+type FileCommitOutcome = { commit: string; changes: ScalarChange[]; before: string } | { own: string };
 
 /**
  * Edits one file on the branch head, commits and pushes. When someone else pushed in between, the
  * edit is computed again on top of their commit (bounded), so their change is never overwritten.
  */
-async function commitFileEdit(
-  cache: RepositoryCache,
-  input: FileCommit,
-): Promise<{ commit: string; changes: ScalarChange[]; before: string }> {
+async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promise<FileCommitOutcome> {
   let head = input.head;
   for (let attempt = 1; ; attempt++) {
     const outcome = await cache.withWorktree(input.repo, head, async (dir) => {
@@ -150,6 +176,8 @@ async function commitFileEdit(
       return outcome;
     }
     head = await cache.fetch(input.repo, input.branch);
+    const own = await input.findOwn();
+    if (own) return { own };
   }
 }
 
@@ -165,8 +193,7 @@ export async function bumpValues(cache: RepositoryCache, input: BumpInput): Prom
   const head = await cache.fetch(input.repo, input.branch);
   const tagPaths = input.edits.map((e) => e.tagPath);
 
-  const earlier = await findPromotionCommit(cache, input, 'bump');
-  if (earlier) {
+  const fromEarlier = async (earlier: string): Promise<BumpResult> => {
     const read = async (rev: string) =>
       readScalars(
         (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '',
@@ -178,7 +205,9 @@ export async function bumpValues(cache: RepositoryCache, input: BumpInput): Prom
       .filter((path) => before.get(path) !== after.get(path))
       .map((path) => ({ path, before: before.get(path), after: after.get(path) ?? '' }));
     return { commit: earlier, changed: true, changes, previousTags: tagsFrom(before, input.edits) };
-  }
+  };
+  const earlier = await findPromotionCommit(cache, input, 'bump');
+  if (earlier) return fromEarlier(earlier);
 
   const result = await commitFileEdit(cache, {
     head,
@@ -187,7 +216,9 @@ export async function bumpValues(cache: RepositoryCache, input: BumpInput): Prom
     valuesFile: input.valuesFile,
     message: bumpMessage(input),
     edit: (source) => setScalars(source, scalarEdits(input.edits), input.valuesFile),
+    findOwn: () => findPromotionCommit(cache, input, 'bump'),
   });
+  if ('own' in result) return fromEarlier(result.own);
   const previousTags = tagsFrom(readScalars(result.before, tagPaths, input.valuesFile), input.edits);
   return { commit: result.commit, changed: result.changes.length > 0, changes: result.changes, previousTags };
 }
@@ -223,7 +254,9 @@ export async function revertBump(cache: RepositoryCache, input: RevertInput): Pr
         input.valuesFile,
       );
     },
+    findOwn: () => findPromotionCommit(cache, input, 'revert'),
   });
+  if ('own' in result) return { commit: result.own, restored: input.changes };
   return result.changes.length > 0 ? { commit: result.commit, restored: result.changes } : { restored: [] };
 }
 
@@ -236,22 +269,30 @@ export async function revertAbandonedBump(
   cache: RepositoryCache,
   input: AbandonedBump,
 ): Promise<RevertResult> {
+  return revertPromotion(cache, {
+    ...input,
+    sinceCommit: '',
+    subject: `revert(${input.env}): undo the bump of ${input.promotionId}, which stopped while holding ${input.env}`,
+    reason: `promotion ${input.promotionId} stopped running before it finished ${input.env}`,
+  });
+}
+
+/**
+ * Reverts whatever bump this promotion (run) pushed to the environment, found by its trailers after a
+ * fresh fetch: a bump whose activity was cancelled, timed out or lost its result is found all the same.
+ * Idempotent: nothing happens without such a bump, or when it was already reverted.
+ */
+export async function revertPromotion(cache: RepositoryCache, input: PromotionRevert): Promise<RevertResult> {
   await cache.fetch(input.repo, input.branch);
-  const key = { ...input, sinceCommit: '' };
-  const bump = await findPromotionCommit(cache, key, 'bump');
-  if (!bump || (await findPromotionCommit(cache, key, 'revert'))) return { restored: [] };
+  const bump = await findPromotionCommit(cache, input, 'bump');
+  if (!bump) return { restored: [] };
+  const earlier = await findPromotionCommit(cache, input, 'revert');
+  if (earlier) return { commit: earlier, restored: [] };
   const read = async (rev: string) =>
     scalarsByPath((await cache.readFile(input.repo, rev, input.valuesFile)) ?? '', input.valuesFile);
   const [before, after] = [await read(`${bump}^`), await read(bump)];
   const changes = [...after]
     .filter(([path, value]) => before.get(path) !== value)
     .map(([path, value]) => ({ path, before: before.get(path), after: value }));
-  return revertBump(cache, {
-    ...key,
-    valuesFile: input.valuesFile,
-    changes,
-    bumpCommit: bump,
-    subject: `revert(${input.env}): undo the bump of ${input.promotionId}, which stopped while holding ${input.env}`,
-    reason: `promotion ${input.promotionId} stopped running before it finished ${input.env}`,
-  });
+  return revertBump(cache, { ...input, changes, bumpCommit: bump });
 }

@@ -43,3 +43,21 @@ export function isNonFastForward(error: unknown): boolean {
     error instanceof GitError && /non-fast-forward|fetch first|\[rejected\]|stale info/.test(error.stderr)
   );
 }
+
+/**
+ * Why a remote operation failed. Authentication and a missing repository are the caller's to fix, so
+ * retrying cannot help; anything else (network, 5xx, a lock file left by a killed git) may pass.
+ */
+export type RemoteFailure = 'auth' | 'not-found' | 'transient';
+
+const AUTH_FAILURE =
+  /Authentication failed|Permission denied|could not read (Username|Password)|returned error: 40[13]|Host key verification failed|invalid credentials|access denied/i;
+const NOT_FOUND =
+  /Repository not found|does not appear to be a git repository|returned error: 404|couldn't find remote ref|not found: did you run git update-server-info|No such file or directory/i;
+
+export function remoteFailure(error: unknown): RemoteFailure {
+  if (!(error instanceof GitError)) return 'transient';
+  if (AUTH_FAILURE.test(error.stderr)) return 'auth';
+  if (NOT_FOUND.test(error.stderr)) return 'not-found';
+  return 'transient';
+}

@@ -9,17 +9,19 @@ import {
   bumpValues,
   revertAbandonedBump,
   revertBump,
+  revertPromotion,
   type AbandonedBump,
   type BumpInput,
   type BumpResult,
+  type PromotionRevert,
   type RevertInput,
   type RevertResult,
 } from './bump.js';
 import { createDeployer } from './deployers/index.js';
-import type { DeployAction } from './deployers/deployer.js';
+import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import type { Announcement, Notifier } from './notifier.js';
-import type { RepositoryCache } from './repository.js';
+import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { ValuesKeyError } from './values-file.js';
 
 export interface ActivityDeps {
@@ -34,6 +36,13 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** How often an environment lock checks that its holder still runs. */
   lockLeaseMs?: number;
+  /** How often a queued promotion asks its lock again (rebuilding a lock that was lost). */
+  lockReassertMs?: number;
+  /**
+   * How long a lock waits, after finding its holder gone mid-apply, before granting the next one: by
+   * default the deploy heartbeat timeout plus the deploy command's grace.
+   */
+  lockDrainMs?: number;
 }
 
 export interface DeployInput {
@@ -59,9 +68,21 @@ export interface EnvironmentRequest {
   apps: string[];
   branch?: string;
   valuesFile?: string;
+  /** The requesting run: a re-run of the same request is a different holder. */
+  run?: string;
+  /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
+  lockId?: string;
 }
 
-export type { BumpInput, BumpResult, LoadedPromotion, Announcement, RevertInput, RevertResult };
+export type {
+  BumpInput,
+  BumpResult,
+  LoadedPromotion,
+  Announcement,
+  PromotionRevert,
+  RevertInput,
+  RevertResult,
+};
 
 function nonRetryable(message: string, type: string, details?: unknown[]): ApplicationFailure {
   return ApplicationFailure.create({ message, type, nonRetryable: true, ...(details ? { details } : {}) });
@@ -70,31 +91,62 @@ function nonRetryable(message: string, type: string, details?: unknown[]): Appli
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 2_000;
 
+  /**
+   * Heartbeats from the first moment, before any fetch or wait for the mirror's mutex: a worker that
+   * dies is noticed by heartbeat timeout, and one that is merely slow is not mistaken for dead.
+   */
+  async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+    const context = Context.current();
+    context.heartbeat();
+    const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  /** A repository that refuses us (credentials, gone) mid-promotion: retrying cannot help. */
+  function unreachableAsBadInput(error: unknown): never {
+    if (error instanceof RepositoryUnreachableError)
+      throw nonRetryable(error.message, FailureType.RepositoryUnreachable);
+    throw error;
+  }
+
   return {
     async loadPromotion(request: PromotionRequest): Promise<LoadedPromotion> {
-      return loadPromotion(deps.cache, request, deps.promotionStatus);
+      return heartbeating(() => loadPromotion(deps.cache, request, deps.promotionStatus));
     },
 
     async bumpValues(input: BumpInput): Promise<BumpResult> {
-      try {
-        return await bumpValues(deps.cache, input);
-      } catch (error) {
-        if (error instanceof ValuesKeyError) throw nonRetryable(error.message, FailureType.ValuesKeyMissing);
-        throw error;
-      }
+      return heartbeating(async () => {
+        try {
+          return await bumpValues(deps.cache, input);
+        } catch (error) {
+          if (error instanceof ValuesKeyError)
+            throw nonRetryable(error.message, FailureType.ValuesKeyMissing);
+          return unreachableAsBadInput(error);
+        }
+      });
     },
 
     async revertBump(input: RevertInput): Promise<RevertResult> {
-      return revertBump(deps.cache, input);
+      return heartbeating(() => revertBump(deps.cache, input));
+    },
+
+    /** Compensation: reverts this run's bump of one environment, found by its trailers. */
+    async revertPromotion(input: PromotionRevert): Promise<RevertResult> {
+      return heartbeating(() => revertPromotion(deps.cache, input));
     },
 
     async deploy(input: DeployInput): Promise<DeployResult> {
       const context = Context.current();
-      await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
-      const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs });
       // Heartbeats carry cancellation to this activity and prove the worker is alive during long applies.
+      context.heartbeat();
       const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
       try {
+        await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
+        const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs });
         return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
           const deployContext = {
             env: input.env,
@@ -130,15 +182,17 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Queues the promotion on the environment's lock workflow, starting it if needed. */
-    async requestEnvironment(request: EnvironmentRequest): Promise<{ holder?: string }> {
+    async requestEnvironment(request: EnvironmentRequest): Promise<{ holder?: string; reassertMs: number }> {
+      const reassertMs = deps.lockReassertMs ?? 5 * 60_000;
       const lockInput: LockInput = {
         repo: request.repo,
         env: request.env,
         leaseMs: deps.lockLeaseMs ?? 60_000,
         idleMs: 5 * 60_000,
+        drainMs: deps.lockDrainMs ?? 10_000 + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
       };
       const handle = await deps.client.workflow.signalWithStart('environmentLock', {
-        workflowId: environmentLockId(request.repo, request.env),
+        workflowId: request.lockId ?? environmentLockId(request.repo, request.env),
         taskQueue: Context.current().info.taskQueue,
         args: [lockInput],
         signal: lockRequestSignal,
@@ -148,25 +202,27 @@ export function createActivities(deps: ActivityDeps) {
             apps: request.apps,
             ...(request.branch ? { branch: request.branch } : {}),
             ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
+            ...(request.run ? { run: request.run } : {}),
           },
         ],
         staticSummary: `one deployment at a time in ${request.env}`,
       });
       const state = await handle.query(lockStateQuery).catch(() => undefined);
       // Between two grants the lock has no holder but a queue: then we wait behind its head.
-      const holder = state?.holder?.holder ?? state?.queue[0]?.holder;
-      return holder && holder !== request.holder ? { holder } : {};
+      const ahead = state?.holder ?? state?.queue[0];
+      const isMe = ahead?.holder === request.holder && (ahead.run ?? '') === (request.run ?? '');
+      return ahead && !isMe ? { holder: ahead.holder, reassertMs } : { reassertMs };
     },
 
     /** The lock's clean-up after a holder that died holding the environment: its bump must not ride along. */
     async revertAbandonedBump(input: AbandonedBump): Promise<RevertResult> {
-      return revertAbandonedBump(deps.cache, input);
+      return heartbeating(() => revertAbandonedBump(deps.cache, input));
     },
 
-    /** Liveness check for a lock holder. */
-    async promotionIsRunning(id: string): Promise<boolean> {
+    /** Liveness check for a lock holder: that very run, when the lock knows it. */
+    async promotionIsRunning(id: string, run?: string): Promise<boolean> {
       try {
-        const description = await deps.client.workflow.getHandle(id).describe();
+        const description = await deps.client.workflow.getHandle(id, run).describe();
         return description.status.name === 'RUNNING';
       } catch (error) {
         if ((error as Error).name === 'WorkflowNotFoundError') return false;

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git, GitError } from './git.js';
+import { git, GitError, remoteFailure } from './git.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { redact } from './redact.js';
 
@@ -55,7 +55,8 @@ export class RepositoryCache {
           cwd: dir,
         });
       } catch (error) {
-        if (error instanceof GitError) {
+        // Only what retrying cannot fix is reported as unreachable; a network blip is retried.
+        if (error instanceof GitError && remoteFailure(error) !== 'transient') {
           throw new RepositoryUnreachableError(
             `cannot fetch branch ${branch} of ${redact(url)}: ${error.stderr.trim().split('\n').slice(-2).join(' ')}`,
           );

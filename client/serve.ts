@@ -3,15 +3,13 @@ import { Runtime } from '@temporalio/worker';
 import { startDevServer } from '../server/dev-server.js';
 import { connectClient, connectWorker } from '../worker/connection.js';
 import { createPromoteWorker } from '../worker/create-worker.js';
+import { workerSettingsFromEnv } from '../worker/settings.js';
+
+/** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
+const DEV_SHUTDOWN_GRACE_MS = 30_000;
 
 function logLine(message: string): void {
   process.stderr.write(`[promote] ${message}\n`);
-}
-
-/** PROMOTE_LOCK_LEASE_MS: how often an environment lock checks its holder still runs (default 60s). */
-function leaseFromEnv(): number | undefined {
-  const value = Number(process.env.PROMOTE_LOCK_LEASE_MS);
-  return Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -37,7 +35,7 @@ export async function runWorker(): Promise<void> {
   installRuntime();
   const { connection, namespace } = await connectWorker();
   const client = await connectClient();
-  const worker = await createPromoteWorker({ connection, namespace, client, lockLeaseMs: leaseFromEnv() });
+  const worker = await createPromoteWorker({ connection, namespace, client, ...workerSettingsFromEnv() });
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
   const running = worker.run();
   const signal = await Promise.race([shutdownRequested(), running.then(() => 'worker stopped')]);
@@ -68,7 +66,7 @@ export async function runDev(options: {
       connection,
       namespace: 'default',
       client,
-      lockLeaseMs: leaseFromEnv(),
+      ...workerSettingsFromEnv({ shutdownGraceMs: DEV_SHUTDOWN_GRACE_MS }),
     });
     running = worker.run();
     logLine('worker running; Ctrl-C stops everything');

@@ -36,3 +36,36 @@ export function promotionWorkflowId(request: PromotionRequest): string {
 export function environmentLockId(repo: string, env: string): string {
   return `env/${shortHash(repo)}/${env}`;
 }
+
+/**
+ * One name for one repository however it is spelled: a path, `file://`, `ssh://`, scp-like
+ * `git@host:` and `https://` forms, host case, a trailing `.git` or slash, and user names all map to
+ * `host/path` (or the absolute path for local repositories).
+ */
+export function repositoryKey(url: string): string {
+  let rest = url.trim();
+  let host = '';
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);
+  if (scheme) {
+    rest = rest.slice(scheme[0].length);
+    if (scheme[1]?.toLowerCase() !== 'file') {
+      const slash = rest.indexOf('/');
+      const authority = slash === -1 ? rest : rest.slice(0, slash);
+      rest = slash === -1 ? '' : rest.slice(slash);
+      // user@host:port → host; the port is part of how it is reached, not which repository it is.
+      host = authority.replace(/^[^@]*@/, '').replace(/:\d+$/, '');
+    }
+  } else {
+    const scp = /^(?:[^@/:]+@)?([^/:]+):(?!\/\/)(.*)$/.exec(rest);
+    if (scp?.[1] && scp[1].length > 1) {
+      host = scp[1];
+      rest = `/${scp[2] ?? ''}`;
+    }
+  }
+  const path = rest
+    .replace(/\/+/g, '/')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .replace(/\/+$/, '');
+  return host ? `${host.toLowerCase()}${path.startsWith('/') ? '' : '/'}${path}` : path;
+}

@@ -44,6 +44,8 @@ async function setUp(options: Parameters<typeof TestRepo.create>[0]) {
     PROMOTE_CACHE_DIR: join(dir ?? '', `cache-${++n}`),
     PROMOTE_DEMO_CLUSTER: repo?.cluster ?? '',
     PROMOTE_LOCK_LEASE_MS: '1000',
+    PROMOTE_LOCK_REASSERT_MS: '3000',
+    PROMOTE_SHUTDOWN_GRACE_MS: '10000',
   });
   const startWorker = async () => {
     const worker = await WorkerProcess.start(env());

@@ -7,6 +7,7 @@ import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import { LogNotifier, type Notifier } from '../activities/notifier.js';
 import { RepositoryCache } from '../activities/repository.js';
+import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
@@ -24,6 +25,10 @@ export interface PromoteWorkerOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
   deployGraceMs?: number;
   lockLeaseMs?: number;
+  lockReassertMs?: number;
+  lockDrainMs?: number;
+  /** How long a stopping worker lets running activities finish (see worker/settings.ts). */
+  shutdownGraceMs?: number;
 }
 
 export function defaultCacheDir(): string {
@@ -44,12 +49,15 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     promotionStatus: (id) => getStatus(options.client, id).catch(() => undefined),
     deployGraceMs: options.deployGraceMs,
     lockLeaseMs: options.lockLeaseMs,
+    lockReassertMs: options.lockReassertMs,
+    lockDrainMs: options.lockDrainMs,
   });
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
+    shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),

@@ -19,11 +19,23 @@ export interface LockRequest {
   /** Where the holder commits, so the lock can revert its bump if the holder dies holding it. */
   branch?: string;
   valuesFile?: string;
+  /** The run asking: a re-run of the same request (same workflow id) is a different holder. */
+  run?: string;
+}
+
+export interface LockHolder extends LockRequest {
+  since: string;
+  /** Set when the holder told the lock its apply started; cleared when it finished. */
+  applying?: boolean;
+  /** The holder started an apply at some point: its bump may be live and must never be reverted by the lock. */
+  applied?: boolean;
 }
 
 export interface LockState {
-  holder?: LockRequest & { since: string };
+  holder?: LockHolder;
   queue: LockRequest[];
+  /** Supersede notices not yet delivered: carried across continue-as-new so none is dropped. */
+  outbox?: { to: string; run?: string; superseded?: { by: string } }[];
 }
 
 export interface LockInput {
@@ -33,6 +45,11 @@ export interface LockInput {
   leaseMs: number;
   /** How long an unused lock workflow waits before ending. */
   idleMs: number;
+  /**
+   * After a holder is found gone mid-apply, how long to wait before granting the next one: its deploy
+   * command may still be shutting down on a worker (heartbeat timeout plus the deploy's grace).
+   */
+  drainMs?: number;
   /** State carried over continue-as-new. */
   carried?: LockState;
 }
@@ -40,7 +57,10 @@ export interface LockInput {
 /** Promotion → lock: queue me (idempotent per holder). */
 export const lockRequestSignal = defineSignal<[LockRequest]>('lockRequest');
 /** Promotion → lock: I am done with the environment, or no longer want it. */
-export const lockReleaseSignal = defineSignal<[{ holder: string }]>('lockRelease');
+export const lockReleaseSignal = defineSignal<[{ holder: string; run?: string }]>('lockRelease');
+/** Promotion → lock: my apply starts (`applying: true`) or has ended; a lost holder that applied is not reverted. */
+export const lockApplyingSignal =
+  defineSignal<[{ holder: string; run?: string; applying: boolean }]>('lockApplying');
 export const lockStateQuery = defineQuery<LockState>('lockState');
 
 /** Lock → promotion: the environment is yours. */

@@ -3,18 +3,22 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
+  sleep,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import {
+  lockApplyingSignal,
   lockGrantedSignal,
   lockReleaseSignal,
   lockRequestSignal,
   lockStateQuery,
   supersededSignal,
+  type LockHolder,
   type LockInput,
   type LockRequest,
   type LockState,
@@ -22,13 +26,17 @@ import {
 import { TIMEOUTS } from './timeouts.js';
 
 const { promotionIsRunning } = proxyActivities<Activities>(TIMEOUTS.lookup);
-const { revertAbandonedBump } = proxyActivities<Activities>(TIMEOUTS.git);
+// The lock's clean-up must finish before anyone else deploys: retried without limit.
+const { revertAbandonedBump } = proxyActivities<Activities>(TIMEOUTS.gitUntilDone);
 
 const MAX_HISTORY_EVENTS = 2_000;
+const DEFAULT_DRAIN_MS = 45_000;
 
-interface Message {
-  to: string;
-  superseded?: { by: string };
+type Message = NonNullable<LockState['outbox']>[number];
+
+/** The same run asking again; requests from runs that predate run ids match on the workflow id alone. */
+function sameRun(a: { holder: string; run?: string }, b: { holder: string; run?: string }): boolean {
+  return a.holder === b.holder && (a.run === undefined || b.run === undefined || a.run === b.run);
 }
 
 /**
@@ -38,9 +46,9 @@ interface Message {
  * periodic liveness check, so it can never deadlock the environment.
  */
 export async function environmentLock(input: LockInput): Promise<void> {
-  let holder: LockState['holder'] = input.carried?.holder;
+  let holder: LockHolder | undefined = input.carried?.holder;
   const queue: LockRequest[] = [...(input.carried?.queue ?? [])];
-  const outbox: Message[] = [];
+  const outbox: Message[] = [...(input.carried?.outbox ?? [])];
 
   const describe = () =>
     setCurrentDetails(
@@ -51,35 +59,40 @@ export async function environmentLock(input: LockInput): Promise<void> {
 
   setHandler(lockStateQuery, () => ({ ...(holder ? { holder } : {}), queue }));
   setHandler(lockRequestSignal, (request) => {
-    if (holder?.holder === request.holder || queue.some((q) => q.holder === request.holder)) return;
+    if ((holder && sameRun(holder, request)) || queue.some((q) => sameRun(q, request))) return;
     const coveredBy = (older: LockRequest) => older.apps.every((app) => request.apps.includes(app));
     const index = queue.findIndex(coveredBy);
     if (index >= 0) {
       const [older] = queue.splice(index, 1, request);
-      if (older) outbox.push({ to: older.holder, superseded: { by: request.holder } });
+      if (older) outbox.push({ to: older.holder, run: older.run, superseded: { by: request.holder } });
     } else if (holder && coveredBy(holder)) {
       // The holder gives way only if it has not started applying; either way the newer one is next.
       queue.unshift(request);
-      outbox.push({ to: holder.holder, superseded: { by: request.holder } });
+      outbox.push({ to: holder.holder, run: holder.run, superseded: { by: request.holder } });
     } else {
       queue.push(request);
     }
     describe();
   });
-  setHandler(lockReleaseSignal, ({ holder: id }) => {
-    if (holder?.holder === id) holder = undefined;
-    const index = queue.findIndex((q) => q.holder === id);
+  setHandler(lockReleaseSignal, (release) => {
+    if (holder && sameRun(holder, release)) holder = undefined;
+    const index = queue.findIndex((q) => sameRun(q, release));
     if (index >= 0) queue.splice(index, 1);
     describe();
+  });
+  setHandler(lockApplyingSignal, ({ applying, ...who }) => {
+    if (!holder || !sameRun(holder, who)) return;
+    holder = { ...holder, applying, applied: true };
   });
 
   /** Signals a promotion; false when it no longer runs (terminated, timed out, finished). */
   async function tell(
     to: string,
     send: (handle: ReturnType<typeof getExternalWorkflowHandle>) => Promise<void>,
+    run?: string,
   ) {
     try {
-      await send(getExternalWorkflowHandle(to));
+      await send(getExternalWorkflowHandle(to, run));
       return true;
     } catch (error) {
       log.warn('promotion did not take the signal; dropping it', { to, error: String(error) });
@@ -91,24 +104,39 @@ export async function environmentLock(input: LockInput): Promise<void> {
    * The holder's liveness matters only while someone waits behind it: checked then, every lease. A
    * holder found gone has its bump reverted before anyone else gets the environment.
    */
-  async function releaseIfGone(current: NonNullable<LockState['holder']>): Promise<void> {
-    if (await promotionIsRunning(current.holder)) return;
+  async function releaseIfGone(current: LockHolder): Promise<void> {
+    const running = current.run
+      ? await promotionIsRunning(current.holder, current.run)
+      : await promotionIsRunning(current.holder);
+    if (running) return;
     // A release that raced the check has already run its handler by now: then nothing is abandoned.
-    if (holder !== current) return;
-    log.warn('holder is gone; reverting its bump and releasing the environment', {
-      holder: current.holder,
-      env: input.env,
-    });
-    if (current.branch && current.valuesFile) {
-      await revertAbandonedBump({
-        repo: input.repo,
-        branch: current.branch,
+    if (holder?.holder !== current.holder || holder.run !== current.run) return;
+    const lost = holder;
+    if (lost.applied && patched('lock-keeps-applied-bump')) {
+      // Its bump may be live: reverting Git would make it lie about the cluster. The next deployment of
+      // the environment reconciles; first let a deploy command still dying on a worker end.
+      log.warn('holder is gone after it started applying; its bump stays, recorded as deployed', {
+        holder: lost.holder,
         env: input.env,
-        valuesFile: current.valuesFile,
-        promotionId: current.holder,
       });
+      if (lost.applying) await sleep(input.drainMs ?? DEFAULT_DRAIN_MS);
+    } else {
+      log.warn('holder is gone; reverting its bump and releasing the environment', {
+        holder: lost.holder,
+        env: input.env,
+      });
+      if (lost.branch && lost.valuesFile) {
+        await revertAbandonedBump({
+          repo: input.repo,
+          branch: lost.branch,
+          env: input.env,
+          valuesFile: lost.valuesFile,
+          promotionId: lost.holder,
+          ...(lost.run ? { run: lost.run } : {}),
+        });
+      }
     }
-    holder = undefined;
+    if (holder === lost) holder = undefined;
   }
 
   describe();
@@ -129,12 +157,15 @@ export async function environmentLock(input: LockInput): Promise<void> {
       const message = outbox.shift();
       if (message?.superseded) {
         const by = message.superseded.by;
-        await tell(message.to, (h) => h.signal(supersededSignal, { env: input.env, by }));
+        await tell(message.to, (h) => h.signal(supersededSignal, { env: input.env, by }), message.run);
       }
     }
     while (!holder && queue.length > 0) {
       const next = queue.shift();
-      if (next && (await tell(next.holder, (h) => h.signal(lockGrantedSignal, { env: input.env })))) {
+      if (
+        next &&
+        (await tell(next.holder, (h) => h.signal(lockGrantedSignal, { env: input.env }), next.run))
+      ) {
         holder = { ...next, since: new Date().toISOString() };
       }
     }
@@ -142,7 +173,7 @@ export async function environmentLock(input: LockInput): Promise<void> {
     if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof environmentLock>({
         ...input,
-        carried: { ...(holder ? { holder } : {}), queue },
+        carried: { ...(holder ? { holder } : {}), queue, ...(outbox.length ? { outbox } : {}) },
       });
     }
   }

@@ -10,13 +10,14 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, Announcement, BumpResult } from '../activities/index.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, type EnvironmentConfig, type PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
-import { environmentLockId } from '../common/ids.js';
+import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { targetEnvironments } from '../common/request.js';
 import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
 import type {
@@ -33,6 +34,7 @@ import type {
 import {
   decideSignal,
   decideUpdate,
+  lockApplyingSignal,
   lockGrantedSignal,
   lockReleaseSignal,
   statusQuery,
@@ -41,6 +43,8 @@ import {
 import { TIMEOUTS } from './timeouts.js';
 
 const { loadPromotion, bumpValues, revertBump } = proxyActivities<Activities>(TIMEOUTS.git);
+const stepGit = proxyActivities<Activities>(TIMEOUTS.gitStep);
+const compensationGit = proxyActivities<Activities>(TIMEOUTS.compensation);
 const { deploy } = proxyActivities<Activities>(TIMEOUTS.deploy);
 const { announce } = proxyActivities<Activities>(TIMEOUTS.notify);
 const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
@@ -89,6 +93,9 @@ function asBadInput(error: unknown): ApplicationFailure | undefined {
 
 const now = () => new Date().toISOString();
 
+/** How often a queued promotion asks its environment's lock again, so a lost lock is rebuilt. */
+const DEFAULT_LOCK_REASSERT_MS = 5 * 60_000;
+
 /**
  * A promotion: moves the requested `app=tag` pairs through the configured environments in order.
  * Per environment: lock → bump commit → diff → approval → apply → announce → unlock. A failure,
@@ -97,6 +104,15 @@ const now = () => new Date().toISOString();
  */
 export async function promote(request: PromotionRequest): Promise<PromotionState> {
   const info = workflowInfo();
+  /**
+   * Runs started from here on identify their run in lock requests and commit trailers, find their own
+   * commits by trailers when compensating, retry compensation until it is done, tell the lock when they
+   * apply, and share one lock per repository however its URL is spelled.
+   */
+  const runScoped = patched('run-scoped-saga');
+  const run = runScoped ? info.runId : undefined;
+  const lockIdOf = (env: string) =>
+    runScoped ? environmentLockId(repositoryKey(request.repo), env) : environmentLockId(request.repo, env);
   const state: PromotionState = {
     id: info.workflowId,
     kind: request.rollback ? 'rollback' : 'promotion',
@@ -221,13 +237,85 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
 
   async function releaseEnvironment(env: string): Promise<void> {
     try {
-      await getExternalWorkflowHandle(environmentLockId(request.repo, env)).signal(lockReleaseSignal, {
+      await getExternalWorkflowHandle(lockIdOf(env)).signal(lockReleaseSignal, {
         holder: state.id,
+        ...(run ? { run } : {}),
       });
     } catch (error) {
       // The lock already dropped us (its liveness check, or it ended): nothing left to release.
       log.warn('environment lock did not take the release', { env, error: String(error) });
     }
+  }
+
+  /** Tells the lock an apply starts or ended, so a holder lost after applying is never reverted by it. */
+  async function tellLockApplying(env: string, applying: boolean): Promise<void> {
+    try {
+      await getExternalWorkflowHandle(lockIdOf(env)).signal(lockApplyingSignal, {
+        holder: state.id,
+        ...(run ? { run } : {}),
+        applying,
+      });
+    } catch (error) {
+      log.warn('environment lock did not take the apply notice', { env, error: String(error) });
+    }
+  }
+
+  /**
+   * Compensation must finish before the environment is released, or the next holder would deploy a
+   * change nobody approved: each step is retried until it succeeds, the attempts visible in the Web UI.
+   */
+  async function untilDone<T>(what: string, step: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        const delaySeconds = Math.min(2 ** attempt, 60);
+        setCurrentDetails(`${what}: ${failureMessage(error)}, attempt ${attempt}; next in ${delaySeconds}s`);
+        log.warn('compensation step failed; retrying', { what, attempt, error: failureMessage(error) });
+        await sleep(delaySeconds * 1000);
+      }
+    }
+  }
+
+  /** Run-scoped compensation: this run's own bump is found by its trailers, whatever the bump activity returned. */
+  async function compensateRun(
+    env: EnvironmentConfig,
+    current: EnvironmentState,
+    applyStarted: boolean,
+    reason: string,
+  ): Promise<void> {
+    const restored = apps.map(({ app }) => `${app} ${tagOf(current.previousTag, app) ?? '?'}`).join(', ');
+    setCurrentDetails(`reverting ${env.name}`);
+    const revert = await untilDone(`reverting ${env.name}`, () =>
+      compensationGit.revertPromotion({
+        promotionId: state.id,
+        ...(run ? { run } : {}),
+        repo: request.repo,
+        branch: config.branch,
+        env: env.name,
+        sinceCommit: state.configCommit ?? '',
+        valuesFile: env.valuesFile,
+        subject: `revert(${env.name}): restore ${restored}`,
+        reason,
+      }),
+    );
+    if (!revert.commit) return;
+    current.revertCommit = revert.commit;
+    if (!applyStarted) return;
+    const revertCommit = revert.commit;
+    setCurrentDetails(`rolling back ${env.name} to ${revertCommit.slice(0, 12)}`);
+    await untilDone(`rolling back ${env.name}`, () =>
+      deploy({
+        repo: request.repo,
+        branch: config.branch,
+        commit: revertCommit,
+        env: env.name,
+        promotionId: state.id,
+        action: 'rollback',
+        deploy: config.deploy,
+      }),
+    );
+    current.rolledBack = true;
   }
 
   /** Undo this promotion's effect on one environment: revert the bump, roll back a started apply. */
@@ -276,14 +364,20 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   async function runEnvironment(env: EnvironmentConfig, current: EnvironmentState): Promise<Outcome> {
     let requested = false;
     let bump: BumpResult | undefined;
+    let bumpStarted = false;
     let applyStarted = false;
+
+    async function undo(reason: string): Promise<void> {
+      if (!runScoped) await compensate(env, current, bump, applyStarted, reason);
+      else if (bumpStarted) await compensateRun(env, current, applyStarted, reason);
+    }
 
     /** Ends the environment without deploying: the bump is reverted and the outcome announced. */
     async function stopBeforeApply(outcome: 'rejected' | 'superseded', reason: string): Promise<Outcome> {
       current.finishedAt = now();
       setStatus(current, outcome, `${env.name}: ${reason}`);
       await CancellationScope.nonCancellable(async () => {
-        await compensate(env, current, bump, false, reason);
+        await undo(reason);
         await announceOutcome(current, outcome, reason);
       });
       return outcome;
@@ -295,20 +389,35 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       const queuedWithHolder = patched('queued-with-holder');
       if (!queuedWithHolder) setStatus(current, 'queued', `waiting for ${env.name} to be free`);
       requested = true;
-      const { holder } = await requestEnvironment({
+      const environmentRequest = {
         repo: request.repo,
         env: env.name,
         holder: state.id,
         apps: appNames,
         branch: config.branch,
         valuesFile: env.valuesFile,
-      });
+        ...(runScoped ? { lockId: lockIdOf(env.name), ...(run ? { run } : {}) } : {}),
+      };
+      const { holder, reassertMs } = await requestEnvironment(environmentRequest);
       if (holder) {
         current.queuedBehind = holder;
         if (queuedWithHolder) setStatus(current, 'queued', `queued for ${env.name} behind ${holder}`);
         else setCurrentDetails(`queued for ${env.name} behind ${holder}`);
       }
-      await condition(() => granted.has(env.name) || supersededBy.has(env.name));
+      const decidedForUs = () => granted.has(env.name) || supersededBy.has(env.name);
+      if (runScoped) {
+        // The lock is a cache of who waits: a lock workflow that was terminated or reset is rebuilt by
+        // its waiters asking again (idempotently) now and then.
+        while (!(await condition(decidedForUs, reassertMs ?? DEFAULT_LOCK_REASSERT_MS))) {
+          const again = await requestEnvironment(environmentRequest);
+          if (again.holder && again.holder !== current.queuedBehind) {
+            current.queuedBehind = again.holder;
+            setStatus(current, 'queued', `queued for ${env.name} behind ${again.holder}`);
+          }
+        }
+      } else {
+        await condition(decidedForUs);
+      }
       delete current.queuedBehind;
       if (!granted.has(env.name)) {
         current.supersededBy = supersededBy.get(env.name);
@@ -316,8 +425,10 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       }
 
       setStatus(current, 'bumping', `committing tags to ${env.valuesFile} for ${env.name}`);
-      bump = await bumpValues({
+      bumpStarted = true;
+      bump = await (runScoped ? stepGit.bumpValues : bumpValues)({
         promotionId: state.id,
+        ...(run ? { run } : {}),
         repo: request.repo,
         branch: config.branch,
         env: env.name,
@@ -381,7 +492,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
 
       applyStarted = true;
       setStatus(current, 'applying', `applying ${env.name} at ${bump.commit.slice(0, 12)}`);
+      if (runScoped) await tellLockApplying(env.name, true);
       current.applyOutput = (await deploy({ ...deployInput, action: 'apply' })).output;
+      if (runScoped) await tellLockApplying(env.name, false);
       current.finishedAt = now();
       setStatus(current, 'succeeded', `${env.name} deployed`);
       await CancellationScope.nonCancellable(() => announceOutcome(current, 'deployed'));
@@ -392,11 +505,12 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       current.finishedAt = now();
       setStatus(current, 'failed', `${env.name} ${cancelled ? 'cancelled' : `failed: ${current.error}`}`);
       await CancellationScope.nonCancellable(async () => {
-        await compensate(env, current, bump, applyStarted, current.error ?? 'failed');
+        await undo(current.error ?? 'failed');
         if (current.revertCommit)
           setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
         // Nothing to announce for an environment this promotion never touched (cancelled while queued).
-        if (bump) await announceOutcome(current, cancelled ? 'cancelled' : 'failed', current.error);
+        if (bump || current.revertCommit)
+          await announceOutcome(current, cancelled ? 'cancelled' : 'failed', current.error);
       });
       return cancelled ? 'cancelled' : 'failed';
     } finally {

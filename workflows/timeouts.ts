@@ -22,6 +22,33 @@ export const TIMEOUTS = {
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
   },
+  /**
+   * Git work that must finish before anyone else may deploy (compensation, the lock's clean-up):
+   * retried without limit, with heartbeats so a dead worker is noticed quickly.
+   */
+  gitUntilDone: {
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  },
+  /** Git work of a promotion step: heartbeats start before any fetch, and a cancel waits for the push to end. */
+  gitStep: {
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 10,
+    },
+  },
+  /** One try of a compensation step; the workflow repeats it until it is done, showing each attempt. */
+  compensation: {
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+  },
   /** Reads of Temporal itself (lock requests, liveness of a holder). */
   lookup: {
     startToCloseTimeout: '30 seconds',

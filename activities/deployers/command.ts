@@ -1,6 +1,12 @@
 import { runCommand, type CommandResult } from '../command.js';
 import { redact, tail } from '../redact.js';
-import type { DeployAction, DeployContext, Deployer, DeployOutcome } from './deployer.js';
+import {
+  DEFAULT_DEPLOY_GRACE_MS,
+  type DeployAction,
+  type DeployContext,
+  type Deployer,
+  type DeployOutcome,
+} from './deployer.js';
 
 export interface CommandDeployConfig {
   diff: string[];
@@ -22,7 +28,7 @@ export function expandPlaceholders(
 export class CommandDeployer implements Deployer {
   constructor(
     private readonly config: CommandDeployConfig,
-    private readonly graceMs = 30_000,
+    private readonly graceMs = DEFAULT_DEPLOY_GRACE_MS,
   ) {}
 
   async run(action: DeployAction, context: DeployContext): Promise<DeployOutcome> {

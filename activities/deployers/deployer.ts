@@ -25,3 +25,6 @@ export interface Deployer {
   /** The commit the environment runs now, when the deployer can tell; lets a retried apply skip done work. */
   deployedCommit?(context: DeployContext): Promise<string | undefined>;
 }
+
+/** How long a cancelled deploy command gets between SIGTERM and SIGKILL, unless configured. */
+export const DEFAULT_DEPLOY_GRACE_MS = 30_000;

@@ -67,7 +67,12 @@ export class TestTemporal {
   /** Runs `fn` while a worker with its own task queue and repository cache serves promotions. */
   async withWorker<T>(
     fn: (ctx: WorkerContext) => Promise<T>,
-    options: { deployGraceMs?: number; lockLeaseMs?: number } = {},
+    options: {
+      deployGraceMs?: number;
+      lockLeaseMs?: number;
+      lockReassertMs?: number;
+      lockDrainMs?: number;
+    } = {},
   ): Promise<T> {
     const taskQueue = `test-${process.pid}-${++counter}`;
     const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
@@ -76,6 +81,9 @@ export class TestTemporal {
       connection: this.env.nativeConnection,
       client: this.env.client,
       lockLeaseMs: options.lockLeaseMs ?? 1_000,
+      lockReassertMs: options.lockReassertMs ?? 3_000,
+      lockDrainMs: options.lockDrainMs ?? 2_000,
+      shutdownGraceMs: 1,
       namespace: this.env.namespace ?? 'default',
       taskQueue,
       cacheDir,
@@ -89,9 +97,14 @@ export class TestTemporal {
       deployGraceMs: options.deployGraceMs,
     });
     try {
-      return await worker.runUntil(fn({ taskQueue, announcements }));
+      return await worker.runUntil(async () => {
+        try {
+          return await fn({ taskQueue, announcements });
+        } finally {
+          await this.endWorkflowsOn(taskQueue);
+        }
+      });
     } finally {
-      await this.endWorkflowsOn(taskQueue);
       await rm(cacheDir, { recursive: true, force: true });
     }
   }

@@ -24,7 +24,8 @@ export async function eventually<T>(
     );
     if (value !== undefined) return value;
     if (Date.now() > deadline) {
-      const why = lastError === undefined ? '' : `; the last check failed with: ${String(lastError)}`;
+      const message = lastError instanceof Error ? lastError.message : JSON.stringify(lastError);
+      const why = lastError === undefined ? '' : `; the last check failed with: ${message}`;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`, { cause: lastError });
     }
     await new Promise((r) => setTimeout(r, intervalMs));

@@ -1,0 +1,285 @@
+import { describe, expect, it } from '@jest/globals';
+import { chmod, rename, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { temporal } from '@temporalio/proto';
+import {
+  cancelPromotion,
+  decide,
+  getStatus,
+  startPromotion,
+  waitFinished,
+  waitForApproval,
+} from '../client/promotions.js';
+import type { PromotionRequest } from '../common/types.js';
+import { freePort } from '../server/ports.js';
+import { TestRepo } from './support/repo.js';
+import { useTemporal } from './support/suite.js';
+import { envStatus, eventually } from './support/wait.js';
+
+/**
+ * The product's one promise under ordinary faults: no failed or unapproved change rides along into a
+ * deploy, and no environment is left stuck. Each test reproduces a fault for real (a push held open by a
+ * hook, a repository gone for a while, a terminated run) and checks what a user would see.
+ */
+const suite = useTemporal();
+let repo: TestRepo;
+
+const MANUAL = { approval: 'manual' } as const;
+const AUTO = { approval: 'auto' } as const;
+
+function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
+  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
+}
+
+const subjects = async () => (await repo.commits()).map((c) => c.subject);
+
+async function currentDetails(id: string): Promise<string | undefined> {
+  const handle = suite.temporal.client.workflow.getHandle(id);
+  return (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
+}
+
+/** A pre-receive hook that holds every push open until the test lets it through. */
+async function holdPushes(): Promise<{
+  started: () => boolean;
+  release: () => Promise<void>;
+  done: () => boolean;
+}> {
+  const marker = (name: string) => join(repo.root, name);
+  await writeFile(
+    join(repo.url, 'hooks', 'pre-receive'),
+    `#!/bin/sh\ntouch '${marker('push-started')}'\nwhile [ ! -f '${marker('push-release')}' ]; do sleep 0.05; done\n`,
+  );
+  await writeFile(join(repo.url, 'hooks', 'post-receive'), `#!/bin/sh\ntouch '${marker('push-done')}'\n`);
+  await chmod(join(repo.url, 'hooks', 'pre-receive'), 0o755);
+  await chmod(join(repo.url, 'hooks', 'post-receive'), 0o755);
+  return {
+    started: () => existsSync(marker('push-started')),
+    release: () => writeFile(marker('push-release'), ''),
+    done: () => existsSync(marker('push-done')),
+  };
+}
+
+describe('a cancel or failure during the bump', () => {
+  it('leaves no commit behind, even when the push lands after the cancel', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'dev', ...AUTO }] });
+    const original = await repo.file('environments/dev.yaml');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const pushes = await holdPushes();
+      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await eventually('the bump to start pushing', () => Promise.resolve(pushes.started() || undefined));
+
+      await cancelPromotion(suite.temporal.client, handle.workflowId);
+      // Either the promotion already gave up on the bump, or it waits for the push to end: both are
+      // states a person could see now. Only then does the push go through.
+      await eventually('the cancel to reach the bump', async () => {
+        const description = await handle.describe();
+        if (description.status.name !== 'RUNNING') return true;
+        const pending = description.raw.pendingActivities ?? [];
+        return (
+          pending.some(
+            (a) =>
+              a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_CANCEL_REQUESTED,
+          ) || undefined
+        );
+      });
+      await pushes.release();
+
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
+      await eventually('the held push to finish', () => Promise.resolve(pushes.done() || undefined));
+      expect(final.status).toBe('cancelled');
+      expect(await repo.file('environments/dev.yaml')).toBe(original);
+      expect(await subjects()).toEqual([
+        'revert(dev): restore api 1.4.0',
+        'feat(dev): update api to 1.5.0',
+        'chore: deployment repository for the shop services',
+      ]);
+      expect(final.environments[0]).toMatchObject({ status: 'reverted' });
+    });
+  });
+});
+
+describe('compensation that cannot finish', () => {
+  it('keeps the environment closed and shows its attempts until the repository is back', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
+      const second = await startPromotion(
+        suite.temporal.client,
+        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
+        { taskQueue },
+      );
+      await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
+
+      const away = `${repo.url}.away`;
+      await rename(repo.url, away);
+      await decide(suite.temporal.client, first.workflowId, {
+        env: 'staging',
+        approved: false,
+        by: 'carol',
+        comment: 'not today',
+      });
+      await eventually('the revert to show its failed attempts', async () => {
+        const details = await currentDetails(first.workflowId);
+        return /reverting staging: .*attempt [2-9]/.test(details ?? '') ? details : undefined;
+      });
+      // Nobody else may deploy staging while its unapproved bump is still in the branch.
+      expect((await getStatus(suite.temporal.client, second.workflowId)).environments[0]?.status).toBe(
+        'queued',
+      );
+
+      await rename(away, repo.url);
+      const rejected = await waitFinished(suite.temporal.client, first.workflowId);
+      expect(rejected.status).toBe('rejected');
+      expect(rejected.environments[0]?.revertCommit).toMatch(/^[0-9a-f]{40}$/);
+      await waitForApproval(suite.temporal.client, second.workflowId, 'staging');
+      await decide(suite.temporal.client, second.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(suite.temporal.client, second.workflowId)).status).toBe('succeeded');
+      expect(await subjects()).toEqual([
+        'feat(staging): update web to 2.1.0',
+        'revert(staging): restore api 1.4.0',
+        'feat(staging): update api to 1.5.0',
+        'chore: deployment repository for the shop services',
+      ]);
+      const live = await repo.live('staging');
+      expect(live).toBe(await repo.file('environments/staging.yaml'));
+      expect(live).toContain('tag: "1.4.0"');
+    });
+  });
+});
+
+describe('runs, not ids', () => {
+  it('re-runs a request whose earlier run was terminated while holding the environment', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const earlier = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, earlier.workflowId, 'staging');
+      await earlier.terminate('operator terminated it');
+
+      const again = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      expect(again.workflowId).toBe(earlier.workflowId);
+      expect(again.firstExecutionRunId).not.toBe(earlier.firstExecutionRunId);
+      await waitForApproval(suite.temporal.client, again.workflowId, 'staging');
+      await decide(suite.temporal.client, again.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      const final = await waitFinished(suite.temporal.client, again.workflowId);
+      expect(final.status).toBe('succeeded');
+
+      const commits = await repo.commits();
+      expect(commits.map((c) => c.subject)).toEqual([
+        'feat(staging): update api to 1.5.0',
+        `revert(staging): undo the bump of ${earlier.workflowId}, which stopped while holding staging`,
+        'feat(staging): update api to 1.5.0',
+        'chore: deployment repository for the shop services',
+      ]);
+      // Each run's commits carry its own run, so the earlier run's revert never hides the later bump.
+      expect(commits[2]?.body).toContain(`Promote-Run: ${earlier.firstExecutionRunId}`);
+      expect(commits[0]?.body).toContain(`Promote-Run: ${again.firstExecutionRunId}`);
+      expect(await repo.live('staging')).toContain('tag: "1.5.0"');
+    });
+  });
+});
+
+describe('a holder lost after it started applying', () => {
+  it('is recorded as deployed, not reverted, and the next promotion reconciles the cluster', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'staging', ...AUTO }] });
+    await writeFile(join(repo.cluster, 'slow-apply'), '30');
+    await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const lost = await startPromotion(suite.temporal.client, request(), { taskQueue });
+        await envStatus(suite.temporal.client, lost.workflowId, 'staging', 'applying');
+        await eventually('the apply to start', async () =>
+          (await repo.deployLog()).some((l) => l.includes(' start staging ')) ? true : undefined,
+        );
+        const next = await startPromotion(
+          suite.temporal.client,
+          request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
+          { taskQueue },
+        );
+        await envStatus(suite.temporal.client, next.workflowId, 'staging', 'queued');
+        await writeFile(join(repo.cluster, 'slow-apply'), '0');
+        await lost.terminate('operator terminated it mid-apply');
+
+        expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
+        expect(await subjects()).toEqual([
+          'feat(staging): update web to 2.1.0',
+          'feat(staging): update api to 1.5.0',
+          'chore: deployment repository for the shop services',
+        ]);
+        const live = await repo.live('staging');
+        expect(live).toBe(await repo.file('environments/staging.yaml'));
+        expect(live).toContain('tag: "1.5.0"');
+        expect(live).toContain('tag: "2.1.0"');
+      },
+      { deployGraceMs: 1_000 },
+    );
+  });
+});
+
+describe('one repository, one lock', () => {
+  it('queues promotions that spell the same repository differently behind each other', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
+      const second = await startPromotion(
+        suite.temporal.client,
+        request({ repo: `file://${repo.url}/`, apps: [{ app: 'web', tag: '2.1.0' }] }),
+        { taskQueue },
+      );
+      const queued = await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
+      expect(queued.environments[0]?.queuedBehind).toBe(first.workflowId);
+      await cancelPromotion(suite.temporal.client, first.workflowId);
+      await waitForApproval(suite.temporal.client, second.workflowId, 'staging');
+    });
+  });
+});
+
+describe('errors classified', () => {
+  let daemon: ResultPromise | undefined;
+
+  function serveOverGit(port: number): ResultPromise {
+    return execa(
+      'git',
+      [
+        'daemon',
+        '--export-all',
+        '--reuseaddr',
+        '--enable=receive-pack',
+        '--listen=127.0.0.1',
+        `--port=${port}`,
+        `--base-path=${repo.root}`,
+        repo.root,
+      ],
+      { reject: false, stdin: 'ignore' },
+    );
+  }
+
+  it('retries a repository that is unreachable for a while instead of failing the promotion', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'dev', ...AUTO }] });
+    const port = await freePort();
+    try {
+      await suite.temporal.withWorker(async ({ taskQueue }) => {
+        const handle = await startPromotion(
+          suite.temporal.client,
+          request({ repo: `git://127.0.0.1:${port}/deployment.git` }),
+          { taskQueue },
+        );
+        // Nothing listens yet: the first reads fail with "connection refused" and are retried.
+        await eventually('a failed attempt to read the repository', async () => {
+          const description = await handle.describe();
+          const pending = description.raw.pendingActivities ?? [];
+          return pending.some((a) => (a.attempt ?? 0) >= 2) || undefined;
+        });
+        daemon = serveOverGit(port);
+        const final = await waitFinished(suite.temporal.client, handle.workflowId);
+        expect(final.status).toBe('succeeded');
+        expect(await repo.live('dev')).toContain('tag: "1.5.0"');
+      });
+    } finally {
+      daemon?.kill('SIGKILL');
+      await daemon?.catch(() => undefined);
+    }
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * Worker settings read from the environment. Durations are milliseconds; anything unset or not a
+ * positive integer keeps the default.
+ */
+
+/** The deploy activity's budget (workflows/timeouts.ts `deploy.startToCloseTimeout`). */
+export const DEPLOY_BUDGET_MS = 2 * 60 * 60_000;
+
+function positiveInteger(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive whole number of milliseconds, not ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+export interface WorkerSettings {
+  /** PROMOTE_LOCK_LEASE_MS: how often an environment lock checks its holder still runs (default 60s). */
+  lockLeaseMs?: number;
+  /** PROMOTE_LOCK_REASSERT_MS: how often a queued promotion asks its lock again (default 5 min). */
+  lockReassertMs?: number;
+  /**
+   * PROMOTE_SHUTDOWN_GRACE_MS: how long a stopping worker lets running activities finish before it
+   * cancels them. By default a whole deploy's budget, so a rollout never cuts an apply; a pod's
+   * `terminationGracePeriodSeconds` must be longer than this.
+   */
+  shutdownGraceMs: number;
+}
+
+export function workerSettingsFromEnv(defaults: { shutdownGraceMs?: number } = {}): WorkerSettings {
+  return {
+    lockLeaseMs: positiveInteger('PROMOTE_LOCK_LEASE_MS'),
+    lockReassertMs: positiveInteger('PROMOTE_LOCK_REASSERT_MS'),
+    shutdownGraceMs:
+      positiveInteger('PROMOTE_SHUTDOWN_GRACE_MS') ?? defaults.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
+  };
+}
