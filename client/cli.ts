@@ -24,6 +24,7 @@ import {
   waitFinished,
 } from './promotions.js';
 import { renderStatus } from './render.js';
+import { resolveRepoLocation } from './repo-location.js';
 import { runDev, runWorker } from './serve.js';
 
 /** What `start` and `rollback` share: where, and how to report. */
@@ -90,9 +91,10 @@ function exitFor(state: PromotionState): number {
 function repoOption(repo: string | undefined): string {
   const value = repo ?? process.env.PROMOTE_REPO;
   if (!value) throw new BadInputError('no repository: pass --repo <git url or path> or set PROMOTE_REPO');
-  const problem = repoProblem(value);
+  const resolved = resolveRepoLocation(value);
+  const problem = repoProblem(resolved);
   if (problem) throw new BadInputError(problem);
-  return value;
+  return resolved;
 }
 
 export function buildRequest(options: StartOptions): PromotionRequest {
