@@ -24,6 +24,8 @@ import {
   waitFinished,
 } from './promotions.js';
 import { renderStatus } from './render.js';
+import { addDiffCommand } from './diff-command.js';
+import { wantsColor } from './diff-view.js';
 import { resolveRepoLocation } from './repo-location.js';
 import { runDev, runWorker } from './serve.js';
 
@@ -304,8 +306,10 @@ export function buildProgram(): Command {
     .action(async (id: string, options: { json?: boolean }) => {
       const client = await connectClient();
       const state = await getStatus(client, id);
-      print(options.json ? JSON.stringify(state, null, 2) : renderStatus(state));
+      print(options.json ? JSON.stringify(state, null, 2) : renderStatus(state, { color: wantsColor() }));
     });
+
+  addDiffCommand(program);
 
   program
     .command('cancel')
