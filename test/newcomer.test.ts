@@ -13,10 +13,13 @@ import { WorkerProcess } from './support/worker-process.js';
  * the worker runs from the project root.
  */
 const suite = useTemporal();
-const workers: WorkerProcess[] = [];
+const workers: { worker: WorkerProcess; taskQueue: string }[] = [];
 
 afterEach(async () => {
-  for (const worker of workers.splice(0)) await worker.stop();
+  for (const { worker, taskQueue } of workers.splice(0)) {
+    await suite.temporal.endWorkflowsOn(taskQueue);
+    await worker.stop();
+  }
 });
 
 function cliIn(cwd: string, taskQueue: string, env: Record<string, string> = {}) {
@@ -169,7 +172,7 @@ describe('the demo repository with a plain worker', () => {
       PROMOTE_CACHE_DIR: join(repo.root, 'worker-cache'),
       PROMOTE_DEMO_CLUSTER: '',
     });
-    workers.push(worker);
+    workers.push({ worker, taskQueue });
     const cli = cliIn(repo.root, taskQueue);
 
     const started = await cli(['start', '--repo', 'deployment.git', '--app', 'api=1.7.0']);
