@@ -10,6 +10,19 @@ export class RepositoryUnreachableError extends Error {
   override readonly name = 'RepositoryUnreachableError';
 }
 
+/**
+ * Names the place the worker tried and what it tried, with git's own reason: its first `fatal:` line
+ * ("… does not appear to be a git repository", "unable to access …"), not the generic advice after it.
+ */
+function unreachable(url: string, branch: string, stderr: string): RepositoryUnreachableError {
+  const lines = stderr.trim().split('\n');
+  const reason = (lines.find((l) => l.startsWith('fatal:')) ?? lines.at(-1) ?? '').replace(/^fatal:\s*/, '');
+  const what = branch === 'HEAD' ? 'its default branch' : `branch ${branch}`;
+  return new RepositoryUnreachableError(
+    redact(`cannot read the repository ${url}: git fetch of ${what} failed: ${reason || 'no reason given'}`),
+  );
+}
+
 export interface GitIdentity {
   name: string;
   email: string;
@@ -56,11 +69,8 @@ export class RepositoryCache {
         });
       } catch (error) {
         // Only what retrying cannot fix is reported as unreachable; a network blip is retried.
-        if (error instanceof GitError && remoteFailure(error) !== 'transient') {
-          throw new RepositoryUnreachableError(
-            `cannot fetch branch ${branch} of ${redact(url)}: ${error.stderr.trim().split('\n').slice(-2).join(' ')}`,
-          );
-        }
+        if (error instanceof GitError && remoteFailure(error) !== 'transient')
+          throw unreachable(url, branch, error.stderr);
         throw error;
       }
       return (await git(['rev-parse', `refs/remotes/origin/${branch}`], { cwd: dir })).trim();

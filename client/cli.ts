@@ -24,6 +24,9 @@ import {
   waitFinished,
 } from './promotions.js';
 import { renderStatus } from './render.js';
+import { addDiffCommand } from './diff-command.js';
+import { wantsColor } from './diff-view.js';
+import { resolveRepoLocation } from './repo-location.js';
 import { runDev, runWorker } from './serve.js';
 
 /** What `start` and `rollback` share: where, and how to report. */
@@ -90,9 +93,10 @@ function exitFor(state: PromotionState): number {
 function repoOption(repo: string | undefined): string {
   const value = repo ?? process.env.PROMOTE_REPO;
   if (!value) throw new BadInputError('no repository: pass --repo <git url or path> or set PROMOTE_REPO');
-  const problem = repoProblem(value);
+  const resolved = resolveRepoLocation(value);
+  const problem = repoProblem(resolved);
   if (problem) throw new BadInputError(problem);
-  return value;
+  return resolved;
 }
 
 export function buildRequest(options: StartOptions): PromotionRequest {
@@ -302,8 +306,10 @@ export function buildProgram(): Command {
     .action(async (id: string, options: { json?: boolean }) => {
       const client = await connectClient();
       const state = await getStatus(client, id);
-      print(options.json ? JSON.stringify(state, null, 2) : renderStatus(state));
+      print(options.json ? JSON.stringify(state, null, 2) : renderStatus(state, { color: wantsColor() }));
     });
+
+  addDiffCommand(program);
 
   program
     .command('cancel')

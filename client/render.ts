@@ -1,4 +1,5 @@
 import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
+import { waitingDiffSection } from './diff-view.js';
 
 function tags(value: TagValue | undefined): string {
   if (value === undefined) return '';
@@ -32,11 +33,12 @@ function envLine(env: EnvironmentState): string {
     : line;
 }
 
-/** The human rendering of `promote status`. */
-export function renderStatus(state: PromotionState): string {
+/** The human rendering of `promote status`, with the diff of an environment waiting for approval. */
+export function renderStatus(state: PromotionState, options: { color?: boolean } = {}): string {
   const apps = state.apps.map((a) => `${a.app}=${a.tag}`).join(', ');
   const lines = [`${state.id}: ${state.status}${apps ? `  (${apps})` : ''}`];
   lines.push(...state.environments.map(envLine));
   if (state.error && state.environments.length === 0) lines.push(`  ${state.error}`);
+  lines.push(...waitingDiffSection(state, options));
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
 import type { PromoteConfig, EnvironmentConfig } from '../config/schema.js';
+import { relativePathProblem } from './repo-location.js';
 import { tagProblem } from './tags.js';
 import type { PromotionRequest } from './types.js';
 
@@ -61,6 +62,8 @@ export function requiredEnvironment(env: string, config: PromoteConfig): Environ
  */
 export function repoProblem(repo: string): string | undefined {
   if (!repo.trim()) return 'the repository must not be empty';
+  const relative = relativePathProblem(repo);
+  if (relative) return relative;
   const match = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(repo);
   const userinfo = match?.[1];
   if (userinfo === undefined) return undefined;

@@ -20,14 +20,14 @@ const say = (message: string) => process.stdout.write(`\n▶ ${message}\n`);
 
 const demoDir = join(PROJECT_ROOT, STATE_DIR_NAME, 'demo');
 const repo = join(demoDir, 'deployment.git');
+// scripts/deploy.sh of the sample repository names this folder, so any worker finds it.
 const cluster = join(demoDir, 'cluster');
-process.env.PROMOTE_DEMO_CLUSTER = cluster;
 
 Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 say(`Creating a sample deployment repository at ${relative(process.cwd(), repo)}`);
 // Every run starts from nothing: a fresh repository, cluster and Temporal database.
 await rm(demoDir, { recursive: true, force: true });
-await createSampleRepo({ dir: repo });
+await createSampleRepo({ dir: repo, cluster });
 await seedSimulatedCluster(repo, cluster);
 
 const port = await freePort(7233);
@@ -107,6 +107,7 @@ try {
 
   if (keep) {
     say('--keep: server and worker stay up for browsing; Ctrl-C stops them');
+    process.stdout.write(`  then promote something yourself: see "Try it yourself" in README.md\n`);
     await new Promise((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);

@@ -1,6 +1,6 @@
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { git } from '../activities/git.js';
 
 export interface SampleEnvironment {
@@ -15,6 +15,8 @@ export interface SampleRepoOptions {
   environments?: SampleEnvironment[];
   /** App name → initial tag. */
   apps?: Record<string, string>;
+  /** The simulated cluster's folder, written into scripts/deploy.sh (default: `cluster` beside `dir`). */
+  cluster?: string;
 }
 
 export const DEFAULT_ENVIRONMENTS: SampleEnvironment[] = [
@@ -90,17 +92,27 @@ slack:
   secretRef: shop-slack
 `;
 
+/** A single-quoted shell word: the folder may hold spaces or quotes. */
+function shellWord(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
 /**
  * SIMULATED CLUSTER. There is no Kubernetes here: "deploying" copies the environment's values file
- * into $PROMOTE_DEMO_CLUSTER/<env>.yaml (the "live" state) and appends a line to deploy.log.
+ * into <cluster>/<env>.yaml (the "live" state) and appends a line to deploy.log. The script runs in
+ * the worker's checkout, far from the demo, so the folder is written into it when the repository is
+ * created: any worker on this machine (`promote dev`, `promote worker`, the demo's) deploys to the
+ * same place. PROMOTE_DEMO_CLUSTER in the worker's environment overrides it.
  * Real repositories point deploy.diff/apply at helmfile instead.
  */
-const DEPLOY_SH = `#!/usr/bin/env bash
+const deploySh = (cluster: string) => `#!/usr/bin/env bash
 # SIMULATED CLUSTER — a stand-in for \`helmfile -e <env> diff|apply\` in this demo repository.
-# "Deploying" copies environments/<env>.yaml to $PROMOTE_DEMO_CLUSTER/<env>.yaml and logs to deploy.log.
+# "Deploying" copies environments/<env>.yaml to <cluster>/<env>.yaml and logs to deploy.log.
 set -euo pipefail
 action="$1"; env="$2"
-cluster="\${PROMOTE_DEMO_CLUSTER:?PROMOTE_DEMO_CLUSTER must point at the simulated cluster folder}"
+# The cluster folder the demo created next to this repository; PROMOTE_DEMO_CLUSTER overrides it.
+default_cluster=${shellWord(cluster)}
+cluster="\${PROMOTE_DEMO_CLUSTER:-$default_cluster}"
 mkdir -p "$cluster"
 live="$cluster/$env.yaml"
 wanted="environments/$env.yaml"
@@ -163,7 +175,7 @@ export async function createSampleRepo(options: SampleRepoOptions): Promise<stri
       'promote.yaml': promoteYaml(environments, Object.keys(apps)),
       'helmfile.yaml': HELMFILE,
       'environments/base.yaml': BASE_VALUES,
-      'scripts/deploy.sh': DEPLOY_SH,
+      'scripts/deploy.sh': deploySh(resolve(options.cluster ?? join(dirname(options.dir), 'cluster'))),
       ...Object.fromEntries(
         environments.map((e) => [`environments/${e.name}.yaml`, valuesYaml(e.name, apps)]),
       ),

@@ -181,7 +181,9 @@ describe('bad input gets a clear error and changes nothing', () => {
         },
       );
       expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/cannot fetch branch HEAD of .*missing\.git/);
+      expect(result.stderr).toMatch(
+        /cannot read the repository .*missing\.git: git fetch of its default branch failed/,
+      );
     });
   });
 
