@@ -2,9 +2,16 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { Client } from '@temporalio/client';
 import type { DeployConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
-import { environmentLockId } from '../common/ids.js';
+import { environmentLockId, repositoryKey } from '../common/ids.js';
+import { PromoteEnv } from '../common/search-attributes.js';
 import type { PromotionRequest, PromotionState } from '../common/types.js';
-import { lockRequestSignal, lockStateQuery, type LockInput } from '../workflows/definitions.js';
+import {
+  lockRequestSignal,
+  lockStateQuery,
+  statusQuery,
+  type LockHolder,
+  type LockInput,
+} from '../workflows/definitions.js';
 import {
   bumpValues,
   revertAbandonedBump,
@@ -217,6 +224,31 @@ export function createActivities(deps: ActivityDeps) {
     /** The lock's clean-up after a holder that died holding the environment: its bump must not ride along. */
     async revertAbandonedBump(input: AbandonedBump): Promise<RevertResult> {
       return heartbeating(() => revertAbandonedBump(deps.cache, input));
+    },
+
+    /**
+     * Who holds the environment according to the promotions themselves: a lock workflow starting with
+     * no state (its predecessor was terminated) must not grant anyone while such a holder may apply.
+     */
+    async findEnvironmentHolder(input: { repo: string; env: string }): Promise<LockHolder | undefined> {
+      const key = repositoryKey(input.repo);
+      if (!/^[a-z0-9-]+$/.test(input.env)) return undefined;
+      const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteEnv.name} = '${input.env}'`;
+      for await (const execution of deps.client.workflow.list({ query })) {
+        const handle = deps.client.workflow.getHandle(execution.workflowId, execution.runId);
+        const state = await handle.query(statusQuery).catch(() => undefined);
+        const env = state?.environments.find((e) => e.name === input.env);
+        if (!state || !env || repositoryKey(state.repo) !== key) continue;
+        if (!['bumping', 'diffing', 'waiting-approval', 'applying'].includes(env.status)) continue;
+        return {
+          holder: execution.workflowId,
+          run: execution.runId,
+          apps: state.apps.map((a) => a.app),
+          since: env.startedAt ?? new Date().toISOString(),
+          ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
+        };
+      }
+      return undefined;
     },
 
     /** Liveness check for a lock holder: that very run, when the lock knows it. */

@@ -12,6 +12,7 @@ import {
   waitFinished,
   waitForApproval,
 } from '../client/promotions.js';
+import { environmentLockId, repositoryKey } from '../common/ids.js';
 import type { PromotionRequest } from '../common/types.js';
 import { freePort } from '../server/ports.js';
 import { TestRepo } from './support/repo.js';
@@ -217,6 +218,34 @@ describe('a holder lost after it started applying', () => {
   });
 });
 
+describe('the environment lock cannot be lost', () => {
+  it('is rebuilt from its holder after being terminated, and grants no second holder meanwhile', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const holder = await startPromotion(suite.temporal.client, request(), { taskQueue });
+      await waitForApproval(suite.temporal.client, holder.workflowId, 'staging');
+      const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
+      await suite.temporal.client.workflow.getHandle(lockId).terminate('lost lock');
+
+      const next = await startPromotion(
+        suite.temporal.client,
+        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
+        { taskQueue },
+      );
+      const queued = await envStatus(suite.temporal.client, next.workflowId, 'staging', 'queued');
+      expect(queued.environments[0]?.queuedBehind).toBe(holder.workflowId);
+
+      await decide(suite.temporal.client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(suite.temporal.client, holder.workflowId)).status).toBe('succeeded');
+      await waitForApproval(suite.temporal.client, next.workflowId, 'staging');
+      await decide(suite.temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
+      const applies = (await repo.deployLog()).filter((l) => / (start|done) staging /.test(l));
+      expect(applies.map((l) => l.split(' ')[1])).toEqual(['start', 'done', 'start', 'done']);
+    });
+  });
+});
+
 describe('one repository, one lock', () => {
   it('queues promotions that spell the same repository differently behind each other', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
@@ -252,7 +281,8 @@ describe('errors classified', () => {
         `--base-path=${repo.root}`,
         repo.root,
       ],
-      { reject: false, stdin: 'ignore' },
+      // Its own process group without pipes: the daemon forks a child per connection, and all must go.
+      { reject: false, stdio: 'ignore', detached: true },
     );
   }
 
@@ -278,8 +308,8 @@ describe('errors classified', () => {
         expect(await repo.live('dev')).toContain('tag: "1.5.0"');
       });
     } finally {
-      daemon?.kill('SIGKILL');
-      await daemon?.catch(() => undefined);
+      if (daemon?.pid) process.kill(-daemon.pid, 'SIGKILL');
+      await daemon;
     }
   });
 });

@@ -25,7 +25,7 @@ import {
 } from './definitions.js';
 import { TIMEOUTS } from './timeouts.js';
 
-const { promotionIsRunning } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { promotionIsRunning, findEnvironmentHolder } = proxyActivities<Activities>(TIMEOUTS.lookup);
 // The lock's clean-up must finish before anyone else deploys: retried without limit.
 const { revertAbandonedBump } = proxyActivities<Activities>(TIMEOUTS.gitUntilDone);
 
@@ -137,6 +137,17 @@ export async function environmentLock(input: LockInput): Promise<void> {
       }
     }
     if (holder === lost) holder = undefined;
+  }
+
+  if (!input.carried && patched('lock-rebuilt-from-holders')) {
+    // A lock starting with no state may replace one that was terminated while someone held the
+    // environment: that holder is found from the promotions themselves before anyone is granted.
+    const found = await findEnvironmentHolder({ repo: input.repo, env: input.env });
+    if (found && !holder) {
+      holder = found;
+      const index = queue.findIndex((q) => sameRun(q, found));
+      if (index >= 0) queue.splice(index, 1);
+    }
   }
 
   describe();
