@@ -6,7 +6,8 @@ import type { EnvironmentStatus, PromotionState } from '../../common/types.js';
 export async function eventually<T>(
   what: string,
   check: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
+  // Generous: on a busy machine a step can take minutes; the test timeout is the real bound.
+  timeoutMs = 180_000,
   intervalMs = 150,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -23,7 +23,7 @@ export class WorkerProcess {
       stdin: 'ignore',
     });
     const worker = new WorkerProcess(child);
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 180_000;
     while (!worker.output.includes('worker polling')) {
       if (child.exitCode !== null || Date.now() > deadline) {
         throw new Error(`worker did not start:\n${worker.output}`);
