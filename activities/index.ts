@@ -29,6 +29,7 @@ import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction } from './deployers/deployer
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import type { Announcement, Notifier } from './notifier.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { redact } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
 
 export interface ActivityDeps {
@@ -185,7 +186,15 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async announce(announcement: Announcement): Promise<void> {
-      await deps.notifier.announce(announcement);
+      try {
+        await deps.notifier.announce(announcement);
+      } catch (error) {
+        // Notifiers retry on their own terms (Slack's Retry-After); once they give up, so do we.
+        throw nonRetryable(
+          redact(error instanceof Error ? error.message : String(error)),
+          FailureType.AnnouncementUndelivered,
+        );
+      }
     },
 
     /** Queues the promotion on the environment's lock workflow, starting it if needed. */

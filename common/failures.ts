@@ -11,6 +11,7 @@ export const FailureType = {
   PromotionFailed: 'PromotionFailed',
   PromotionRejected: 'PromotionRejected',
   PromotionCancelled: 'PromotionCancelled',
+  AnnouncementUndelivered: 'AnnouncementUndelivered',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -93,6 +93,15 @@ export interface EnvironmentState {
   finishedAt?: string;
 }
 
+/** An announcement that could not be delivered: the promotion went on without it. */
+export interface UndeliveredAnnouncement {
+  /** The environment it was about; absent for the promotion's own (root) message. */
+  env?: string;
+  event: string;
+  error: string;
+  at: string;
+}
+
 export interface PromotionState {
   id: string;
   kind: 'promotion' | 'rollback';
@@ -103,6 +112,8 @@ export interface PromotionState {
   /** Commit of promote.yaml this run uses: set once the request is accepted. */
   configCommit?: string;
   environments: EnvironmentState[];
+  /** Announcements that were not delivered (best-effort: they never change the outcome). */
+  undelivered?: UndeliveredAnnouncement[];
   error?: string;
   startedAt: string;
   finishedAt?: string;

@@ -222,7 +222,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     outcome: Announcement['outcome'],
     detail?: string,
   ) {
-    await announce({
+    const announcement: Announcement = {
       promotionId: state.id,
       env: current.name,
       outcome,
@@ -232,7 +232,20 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       }),
       ...(current.commit ? { commit: current.commit } : {}),
       ...(detail ? { detail } : state.kind === 'rollback' ? { detail: 'rollback' } : {}),
-    });
+    };
+    if (!patched('best-effort-announce')) return void (await announce(announcement));
+    // Best-effort: an announcement that cannot be delivered is recorded, never a reason to compensate.
+    try {
+      await announce(announcement);
+    } catch (error) {
+      recordUndelivered(current.name, outcome, error);
+    }
+  }
+
+  function recordUndelivered(env: string | undefined, event: string, error: unknown): void {
+    const entry = { ...(env ? { env } : {}), event, error: failureMessage(error), at: now() };
+    (state.undelivered ??= []).push(entry);
+    log.warn('announcement not delivered', entry);
   }
 
   async function releaseEnvironment(env: string): Promise<void> {

@@ -8,7 +8,7 @@ import {
   DefaultLogger,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import type { Announcement } from '../../activities/notifier.js';
+import type { Announcement, Notifier } from '../../activities/notifier.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { findTool, TEMPORAL_CLI } from '../../server/tools.js';
 import { createPromoteWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
@@ -72,6 +72,7 @@ export class TestTemporal {
       lockLeaseMs?: number;
       lockReassertMs?: number;
       lockDrainMs?: number;
+      notifier?: Notifier;
     } = {},
   ): Promise<T> {
     const taskQueue = `test-${process.pid}-${++counter}`;
@@ -91,7 +92,7 @@ export class TestTemporal {
       notifier: {
         announce: (a) => {
           announcements.push(a);
-          return Promise.resolve();
+          return options.notifier ? options.notifier.announce(a) : Promise.resolve();
         },
       },
       deployGraceMs: options.deployGraceMs,
