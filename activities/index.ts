@@ -27,7 +27,7 @@ import {
 import { createDeployer } from './deployers/index.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
-import type { Announcement, Notifier } from './notifier.js';
+import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { redact } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
@@ -87,6 +87,7 @@ export type {
   BumpResult,
   LoadedPromotion,
   Announcement,
+  AnnouncementEvent,
   PromotionRevert,
   RevertInput,
   RevertResult,
@@ -185,9 +186,9 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    async announce(announcement: Announcement): Promise<void> {
+    async announce(announcement: Announcement): Promise<AnnounceResult> {
       try {
-        await deps.notifier.announce(announcement);
+        return (await deps.notifier.announce(announcement)) ?? {};
       } catch (error) {
         // Notifiers retry on their own terms (Slack's Retry-After); once they give up, so do we.
         throw nonRetryable(

@@ -64,6 +64,8 @@ export interface DecisionInput {
   approved: boolean;
   by: string;
   comment?: string;
+  /** The bump commit the decider saw (a Slack button's proposal): refused once it is no longer current. */
+  commit?: string;
 }
 
 /** A tag per app: a plain string when the promotion moves one app, so the common case reads simply. */
@@ -93,6 +95,12 @@ export interface EnvironmentState {
   finishedAt?: string;
 }
 
+/** A posted message, so later events update it rather than post again (Slack: channel and ts). */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
 /** An announcement that could not be delivered: the promotion went on without it. */
 export interface UndeliveredAnnouncement {
   /** The environment it was about; absent for the promotion's own (root) message. */
@@ -112,6 +120,10 @@ export interface PromotionState {
   /** Commit of promote.yaml this run uses: set once the request is accepted. */
   configCommit?: string;
   environments: EnvironmentState[];
+  /** Messages posted about this promotion (Slack root message, approval requests), so none is posted twice. */
+  messages?: Record<string, MessageRef>;
+  /** Approver name → Slack user id, from promote.yaml: lets the Slack receiver map a button press. */
+  slackUsers?: Record<string, string>;
   /** Announcements that were not delivered (best-effort: they never change the outcome). */
   undelivered?: UndeliveredAnnouncement[];
   error?: string;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
 
 const name = z
   .string()
@@ -43,6 +44,7 @@ export const EnvironmentSchema = z.strictObject({
    * `none` lets it be deployed directly.
    */
   requires: z.string().min(1).optional(),
+  notifications: EnvironmentNotificationsSchema.optional(),
 });
 
 export const AppSchema = z.strictObject({
@@ -71,6 +73,7 @@ export const ConfigSchema = z
       }),
     // A discriminated union so helm/helmfile deployers can join without touching the command one.
     deploy: z.discriminatedUnion('type', [CommandDeploySchema]),
+    notifications: NotificationsSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -85,6 +88,13 @@ export const ConfigSchema = z
       seen.add(env.name);
     });
     config.environments.forEach((env, i) => {
+      if (env.notifications?.slack && !config.notifications?.slack) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', i, 'notifications', 'slack'],
+          message: 'needs notifications.slack at the top level (its users and default channel)',
+        });
+      }
       if (env.requires === undefined || env.requires === 'none') return;
       const target = config.environments.findIndex((e) => e.name === env.requires);
       if (target < 0 || target >= i) {

@@ -7,6 +7,8 @@ export interface SampleEnvironment {
   name: string;
   approval: 'auto' | 'manual';
   approvers?: string[];
+  /** Overrides `notifications.slack.channel` for this environment. */
+  slackChannel?: string;
 }
 
 export interface SampleRepoOptions {
@@ -17,6 +19,8 @@ export interface SampleRepoOptions {
   apps?: Record<string, string>;
   /** The simulated cluster's folder, written into scripts/deploy.sh (default: `cluster` beside `dir`). */
   cluster?: string;
+  /** YAML appended to promote.yaml (e.g. a `notifications:` section). */
+  extraConfig?: string;
 }
 
 export const DEFAULT_ENVIRONMENTS: SampleEnvironment[] = [
@@ -34,7 +38,8 @@ function promoteYaml(environments: SampleEnvironment[], apps: string[]): string 
     .map(
       (e) =>
         `  - name: ${e.name}\n    valuesFile: environments/${e.name}.yaml\n    approval: ${e.approval}\n` +
-        (e.approvers ? `    approvers: [${e.approvers.join(', ')}]\n` : ''),
+        (e.approvers ? `    approvers: [${e.approvers.join(', ')}]\n` : '') +
+        (e.slackChannel ? `    notifications: { slack: { channel: '${e.slackChannel}' } }\n` : ''),
     )
     .join('');
   const appBlocks = apps
@@ -172,7 +177,7 @@ export async function createSampleRepo(options: SampleRepoOptions): Promise<stri
   const work = await mkdtemp(join(tmpdir(), 'promote-seed-'));
   try {
     const files: Record<string, string> = {
-      'promote.yaml': promoteYaml(environments, Object.keys(apps)),
+      'promote.yaml': promoteYaml(environments, Object.keys(apps)) + (options.extraConfig ?? ''),
       'helmfile.yaml': HELMFILE,
       'environments/base.yaml': BASE_VALUES,
       'scripts/deploy.sh': deploySh(resolve(options.cluster ?? join(dirname(options.dir), 'cluster'))),

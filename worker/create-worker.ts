@@ -5,8 +5,9 @@ import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
-import { LogNotifier, type Notifier } from '../activities/notifier.js';
+import type { Notifier } from '../activities/notifier.js';
 import { RepositoryCache } from '../activities/repository.js';
+import { createNotifier } from './notifier.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
 
@@ -44,7 +45,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
   });
   const activities = createActivities({
     cache,
-    notifier: options.notifier ?? new LogNotifier(),
+    notifier: options.notifier ?? createNotifier(options.namespace),
     client: options.client,
     promotionStatus: (id) => getStatus(options.client, id).catch(() => undefined),
     deployGraceMs: options.deployGraceMs,

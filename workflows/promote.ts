@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, Announcement, BumpResult } from '../activities/index.js';
+import type { Activities, BumpResult } from '../activities/index.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, type EnvironmentConfig, type PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
@@ -40,13 +40,13 @@ import {
   statusQuery,
   supersededSignal,
 } from './definitions.js';
+import { Announcer } from './announcer.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const { loadPromotion, bumpValues, revertBump } = proxyActivities<Activities>(TIMEOUTS.git);
 const stepGit = proxyActivities<Activities>(TIMEOUTS.gitStep);
 const compensationGit = proxyActivities<Activities>(TIMEOUTS.compensation);
 const { deploy } = proxyActivities<Activities>(TIMEOUTS.deploy);
-const { announce } = proxyActivities<Activities>(TIMEOUTS.notify);
 const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
 
 /** How one environment ended; anything but succeeded or skipped stops the promotion. */
@@ -138,6 +138,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
     if (env.status !== 'waiting-approval')
       return `${env.name} is not waiting for approval (it is ${env.status})`;
+    if (input.commit && input.commit !== env.commit) {
+      return `this approval request is stale: ${env.name} now proposes ${env.commit?.slice(0, 12) ?? 'nothing'}`;
+    }
     if (env.approvers && !env.approvers.includes(input.by)) {
       return `${input.by} may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`;
     }
@@ -216,37 +219,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     throw asBadInput(error) ?? error;
   }
   const appNames = apps.map((a) => a.app);
-
-  async function announceOutcome(
-    current: EnvironmentState,
-    outcome: Announcement['outcome'],
-    detail?: string,
-  ) {
-    const announcement: Announcement = {
-      promotionId: state.id,
-      env: current.name,
-      outcome,
-      apps: apps.map(({ app, tag }) => {
-        const previousTag = tagOf(current.previousTag, app);
-        return { app, tag, ...(previousTag && previousTag !== tag ? { previousTag } : {}) };
-      }),
-      ...(current.commit ? { commit: current.commit } : {}),
-      ...(detail ? { detail } : state.kind === 'rollback' ? { detail: 'rollback' } : {}),
-    };
-    if (!patched('best-effort-announce')) return void (await announce(announcement));
-    // Best-effort: an announcement that cannot be delivered is recorded, never a reason to compensate.
-    try {
-      await announce(announcement);
-    } catch (error) {
-      recordUndelivered(current.name, outcome, error);
-    }
-  }
-
-  function recordUndelivered(env: string | undefined, event: string, error: unknown): void {
-    const entry = { ...(env ? { env } : {}), event, error: failureMessage(error), at: now() };
-    (state.undelivered ??= []).push(entry);
-    log.warn('announcement not delivered', entry);
-  }
+  const announcer = new Announcer(state, apps, config);
+  await announcer.promotion(targetEnvironments(request, config));
 
   async function releaseEnvironment(env: string): Promise<void> {
     try {
@@ -391,7 +365,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       setStatus(current, outcome, `${env.name}: ${reason}`);
       await CancellationScope.nonCancellable(async () => {
         await undo(reason);
-        await announceOutcome(current, outcome, reason);
+        await announcer.outcome(current, env, outcome, reason);
       });
       return outcome;
     }
@@ -479,10 +453,12 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       };
       setStatus(current, 'diffing', `diffing ${env.name} at ${bump.commit.slice(0, 12)}`);
       current.diff = (await deploy({ ...deployInput, action: 'diff' })).output;
+      await announcer.progress(current, env, 'started');
 
       if (env.approval === 'manual') {
         const who = env.approvers ? env.approvers.join(', ') : 'anyone';
         setStatus(current, 'waiting-approval', `waiting for approval in ${env.name}: ${who}`);
+        await announcer.progress(current, env, 'waiting-approval');
         const decided = await condition(
           () => current.decision !== undefined || supersededBy.has(env.name),
           env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
@@ -510,7 +486,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       if (runScoped) await tellLockApplying(env.name, false);
       current.finishedAt = now();
       setStatus(current, 'succeeded', `${env.name} deployed`);
-      await CancellationScope.nonCancellable(() => announceOutcome(current, 'deployed'));
+      await CancellationScope.nonCancellable(() => announcer.outcome(current, env, 'deployed'));
       return 'succeeded';
     } catch (error) {
       const cancelled = isCancellation(error);
@@ -523,7 +499,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
           setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
         // Nothing to announce for an environment this promotion never touched (cancelled while queued).
         if (bump || current.revertCommit)
-          await announceOutcome(current, cancelled ? 'cancelled' : 'failed', current.error);
+          await announcer.outcome(current, env, cancelled ? 'cancelled' : 'failed', current.error);
       });
       return cancelled ? 'cancelled' : 'failed';
     } finally {
@@ -546,6 +522,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   state.finishedAt = now();
   upsertSearchAttributes([{ key: PromoteState, value: finalStatus }]);
   setCurrentDetails(`promotion ${finalStatus}`);
+  await CancellationScope.nonCancellable(() => announcer.promotion(targetEnvironments(request, config)));
   if (finalStatus === 'succeeded') return state;
 
   const stopped = state.environments.find((e) => e.error || e.supersededBy);

@@ -1,0 +1,234 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { createHmac, randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { startSlackReceiver, type RunningReceiver } from '../client/slack/receiver.js';
+import type { Notifier } from '../activities/notifier.js';
+import type { DecisionInput } from '../common/types.js';
+import { createNotifier } from '../worker/notifier.js';
+import { SlackApiStandIn, type StoredMessage } from './support/slack-api.js';
+import { TestRepo } from './support/repo.js';
+import { useTemporal } from './support/suite.js';
+import { eventually } from './support/wait.js';
+
+const suite = useTemporal();
+const TOKEN = 'xoxb-0000000000-receiver-token';
+const SIGNING_SECRET = 'b0c1d2e3f4a5968778695a4b3c2d1e0f';
+let slack: SlackApiStandIn;
+let receiver: RunningReceiver;
+let updatesSent: DecisionInput[];
+
+beforeEach(async () => {
+  slack = await new SlackApiStandIn(TOKEN).start();
+  updatesSent = [];
+  receiver = await startSlackReceiver({
+    client: suite.temporal.client,
+    botToken: TOKEN,
+    signingSecret: SIGNING_SECRET,
+    slackApiUrl: slack.url,
+    // The production decide, counted: a refused request must not send an Update at all.
+    decide: (client: Client, id: string, input: DecisionInput) => {
+      updatesSent.push(input);
+      return decide(client, id, input);
+    },
+    log: () => undefined,
+  });
+});
+afterEach(async () => {
+  await receiver.stop();
+  await slack.stop();
+});
+
+const quietLog: Notifier = { announce: () => Promise.resolve() };
+
+interface Signed {
+  body: string;
+  timestamp: number;
+  signature: string;
+}
+
+/** Signs a request body as Slack does: v0=HMAC-SHA256(secret, "v0:<timestamp>:<body>"). */
+function sign(payload: unknown, options: { secret?: string; timestamp?: number } = {}): Signed {
+  const body = `payload=${encodeURIComponent(JSON.stringify(payload))}`;
+  const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const signature = `v0=${createHmac('sha256', options.secret ?? SIGNING_SECRET)
+    .update(`v0:${timestamp}:${body}`)
+    .digest('hex')}`;
+  return { body, timestamp, signature };
+}
+
+async function send(request: Signed): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${receiver.port}/slack/events`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-slack-request-timestamp': String(request.timestamp),
+      'x-slack-signature': request.signature,
+    },
+    body: request.body,
+  });
+  await response.text();
+  return response.status;
+}
+
+/** A `block_actions` payload for pressing a button of a posted message, as Slack sends it. */
+function press(message: StoredMessage, actionId: string, user: string, value?: string): unknown {
+  const actions = (message.blocks as { type: string; elements?: { action_id: string; value: string }[] }[])
+    .find((b) => b.type === 'actions')
+    ?.elements?.find((e) => e.action_id === actionId);
+  return {
+    type: 'block_actions',
+    user: { id: user, username: user.toLowerCase(), team_id: 'T0SHOP' },
+    api_app_id: 'A0PROMOTE',
+    token: 'legacy-verification-token',
+    container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+    trigger_id: `${Date.now()}.${randomUUID()}`,
+    team: { id: 'T0SHOP', domain: 'shop' },
+    channel: { id: message.channel, name: 'deploys' },
+    message: { type: 'message', ts: message.ts, text: message.text, blocks: message.blocks },
+    response_url: 'https://hooks.slack.com/actions/T0SHOP/1/abc',
+    actions: [
+      {
+        type: 'button',
+        action_id: actionId,
+        block_id: 'promote_approval',
+        value: value ?? actions?.value,
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
+  };
+}
+
+const hasButtons = (m: StoredMessage | undefined) =>
+  (m?.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions');
+
+function approvalRequest(env: string): StoredMessage | undefined {
+  return slack.messages.find((m) => m.threadTs && m.text.startsWith(`${env} waits for approval`));
+}
+
+describe('approvals from Slack buttons', () => {
+  it('lands a correct approval and refuses forged, stale, replayed and unauthorized ones', async () => {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'staging', approval: 'manual', approvers: ['alice', 'bob'] },
+        { name: 'prod', approval: 'manual', approvers: ['alice'] },
+      ],
+      extraConfig: `notifications:
+  slack:
+    channel: '#deploys'
+    users: { alice: U0ALICE, bob: U0BOB, carol: U0CAROL }
+`,
+    });
+    const notifier = createNotifier(
+      'default',
+      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
+      quietLog,
+    );
+    await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const handle = await startPromotion(
+          suite.temporal.client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        const id = handle.workflowId;
+        const waiting = await waitForApproval(suite.temporal.client, id, 'staging');
+        const request = await eventually('the approval request in Slack', () =>
+          Promise.resolve(approvalRequest('staging')),
+        );
+        expect(hasButtons(request)).toBe(true);
+
+        // Forged: signed with the wrong secret. Stale: correctly signed, but 10 minutes old.
+        expect(
+          await send(sign(press(request, 'promote_approve', 'U0ALICE'), { secret: 'not-the-secret' })),
+        ).toBe(401);
+        const old = Math.floor(Date.now() / 1000) - 600;
+        expect(await send(sign(press(request, 'promote_approve', 'U0ALICE'), { timestamp: old }))).toBe(401);
+
+        // Unknown Slack user; a known user who is not an approver here; a button of an older proposal.
+        const refusals: [unknown, RegExp][] = [
+          [press(request, 'promote_approve', 'U0MALLORY'), /not one of Promote's approvers/],
+          [press(request, 'promote_approve', 'U0CAROL'), /carol may not decide for staging/],
+          [
+            press(
+              request,
+              'promote_approve',
+              'U0ALICE',
+              JSON.stringify({ id, env: 'staging', commit: '0000000000000000000000000000000000000000' }),
+            ),
+            /stale/,
+          ],
+        ];
+        for (const [payload, reason] of refusals) {
+          const before = slack.ephemerals.length;
+          expect(await send(sign(payload))).toBe(200);
+          const ephemeral = await eventually('an ephemeral refusal', () =>
+            Promise.resolve(slack.ephemerals[before]),
+          );
+          expect(ephemeral.text).toMatch(reason);
+        }
+        expect(updatesSent).toEqual([]);
+        expect((await getStatus(suite.temporal.client, id)).environments[0]?.status).toBe('waiting-approval');
+
+        // Alice approves: the Update lands and the buttons give way to the outcome.
+        const approval = sign(press(request, 'promote_approve', 'U0ALICE'));
+        expect(await send(approval)).toBe(200);
+        const prodWaiting = await waitForApproval(suite.temporal.client, id, 'prod');
+        expect(prodWaiting.environments[0]).toMatchObject({
+          status: 'succeeded',
+          decision: { approved: true, by: 'alice' },
+        });
+        expect(updatesSent).toEqual([
+          { env: 'staging', approved: true, by: 'alice', commit: waiting.environments[0]?.commit },
+        ]);
+        await eventually('the buttons replaced', () =>
+          Promise.resolve(hasButtons(approvalRequest('staging')) ? undefined : true),
+        );
+        expect(JSON.stringify(approvalRequest('staging')?.blocks)).toContain('Approved by <@U0ALICE>');
+
+        // The same signed request again, within its 5-minute window: a replay.
+        const ephemeralsBefore = slack.ephemerals.length;
+        expect(await send(approval)).toBe(200);
+        expect(updatesSent).toHaveLength(1);
+        expect(slack.ephemerals).toHaveLength(ephemeralsBefore);
+
+        // Reject in prod: the button opens a modal asking why; the submission rejects.
+        const prodRequest = await eventually('the prod approval request', () =>
+          Promise.resolve(approvalRequest('prod')),
+        );
+        expect(await send(sign(press(prodRequest, 'promote_reject', 'U0ALICE')))).toBe(200);
+        const modal = await eventually('the reject modal', () => Promise.resolve(slack.views[0]));
+        const submission = {
+          type: 'view_submission',
+          team: { id: 'T0SHOP', domain: 'shop' },
+          user: { id: 'U0ALICE', username: 'alice', team_id: 'T0SHOP' },
+          api_app_id: 'A0PROMOTE',
+          token: 'legacy-verification-token',
+          trigger_id: `${Date.now()}.${randomUUID()}`,
+          view: {
+            id: 'V1',
+            type: 'modal',
+            callback_id: modal.view.callback_id,
+            private_metadata: modal.view.private_metadata,
+            state: {
+              values: { reason: { reason: { type: 'plain_text_input', value: 'error budget spent' } } },
+            },
+          },
+        };
+        expect(await send(sign(submission))).toBe(200);
+        const final = await waitFinished(suite.temporal.client, id);
+        expect(final.status).toBe('rejected');
+        expect(final.environments[1]?.decision).toMatchObject({
+          approved: false,
+          by: 'alice',
+          comment: 'error budget spent',
+        });
+        expect(updatesSent).toHaveLength(2);
+        await eventually('the prod buttons replaced', () =>
+          Promise.resolve(hasButtons(approvalRequest('prod')) ? undefined : true),
+        );
+      },
+      { notifier },
+    );
+  });
+});
