@@ -28,6 +28,7 @@ import { addDiffCommand } from './diff-command.js';
 import { wantsColor } from './diff-view.js';
 import { resolveRepoLocation } from './repo-location.js';
 import { runDev, runWorker } from './serve.js';
+import { runSlackReceiver } from './slack/command.js';
 
 /** What `start` and `rollback` share: where, and how to report. */
 interface RunOptions {
@@ -173,6 +174,15 @@ export function buildProgram(): Command {
     .description('run a worker against TEMPORAL_ADDRESS (default localhost:7233)')
     .action(async () => {
       await runWorker();
+    });
+
+  program
+    .command('slack')
+    .description('receive Approve/Reject button presses from Slack (HTTP at /slack/events, or Socket Mode)')
+    .addOption(new Option('--port <port>', 'HTTP port for /slack/events').default(3000).argParser(port))
+    .option('--socket', 'use Socket Mode (SLACK_APP_TOKEN) instead of a public HTTP endpoint')
+    .action(async (options: { port: number; socket?: boolean }) => {
+      await runSlackReceiver(options);
     });
 
   program
