@@ -80,6 +80,7 @@ describe('promote validate: notifications.slack', () => {
     );
     const result = await promoteCli(['validate', file]);
     expect(result.code).toBe(2);
+    expect(result.stderr).not.toContain(TOKEN);
     expect(result.stderr).toMatch(
       /promote\.yaml:6: environments\[0\]\.notifications\.slack\.channel: must be a Slack channel/,
     );
