@@ -231,4 +231,61 @@ describe('approvals from Slack buttons', () => {
       { notifier },
     );
   });
+
+  it('takes approvals over Socket Mode, with the same checks', async () => {
+    const repo = await TestRepo.create({
+      environments: [{ name: 'staging', approval: 'manual', approvers: ['alice'] }],
+      extraConfig: "notifications:\n  slack:\n    channel: '#deploys'\n    users: { alice: U0ALICE }\n",
+    });
+    const socketReceiver = await startSlackReceiver({
+      client: suite.temporal.client,
+      botToken: TOKEN,
+      appToken: slack.appToken,
+      socket: true,
+      slackApiUrl: slack.url,
+      decide: (client: Client, id: string, input: DecisionInput) => {
+        updatesSent.push(input);
+        return decide(client, id, input);
+      },
+      log: () => undefined,
+    });
+    const notifier = createNotifier(
+      'default',
+      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
+      quietLog,
+    );
+    try {
+      await suite.temporal.withWorker(
+        async ({ taskQueue }) => {
+          const handle = await startPromotion(
+            suite.temporal.client,
+            { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+            { taskQueue },
+          );
+          await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
+          const request = await eventually('the approval request in Slack', () =>
+            Promise.resolve(approvalRequest('staging')),
+          );
+          await slack.sendInteractive(press(request, 'promote_approve', 'U0MALLORY'));
+          const refusal = await eventually('an ephemeral refusal', () =>
+            Promise.resolve(slack.ephemerals[0]),
+          );
+          expect(refusal).toMatchObject({
+            user: 'U0MALLORY',
+            text: expect.stringContaining('not one of') as unknown,
+          });
+          expect(updatesSent).toEqual([]);
+
+          await slack.sendInteractive(press(request, 'promote_approve', 'U0ALICE'));
+          const final = await waitFinished(suite.temporal.client, handle.workflowId);
+          expect(final.status).toBe('succeeded');
+          expect(final.environments[0]?.decision).toMatchObject({ approved: true, by: 'alice' });
+          expect(updatesSent).toHaveLength(1);
+        },
+        { notifier },
+      );
+    } finally {
+      await socketReceiver.stop();
+    }
+  });
 });

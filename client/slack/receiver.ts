@@ -76,7 +76,11 @@ export async function startSlackReceiver(
   const decide = options.decide ?? decideUpdate;
   const clientOptions = options.slackApiUrl ? { slackApiUrl: options.slackApiUrl } : {};
   const receiver = options.socket
-    ? new SocketModeReceiver({ appToken: options.appToken ?? '', logLevel: LogLevel.ERROR })
+    ? new SocketModeReceiver({
+        appToken: options.appToken ?? '',
+        logLevel: LogLevel.ERROR,
+        installerOptions: { clientOptions },
+      })
     : new HTTPReceiver({
         signingSecret: options.signingSecret ?? '',
         endpoints: '/slack/events',

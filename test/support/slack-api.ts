@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 /** A message as the stand-in keeps it: what was posted, and every later update. */
 export interface StoredMessage {
@@ -24,6 +25,7 @@ type Fault = FaultKind & { channel?: string };
 
 /**
  * A local stand-in for Slack's Web API, faithful to the parts Promote uses: `auth.test`,
+ * `apps.connections.open` (with a Socket Mode WebSocket),
  * `chat.postMessage`, `chat.update`, `chat.postEphemeral` and `views.open`, form-encoded requests with a
  * bearer token, and Slack's response shapes — `{ok: true, …}`, `{ok: false, error}` with HTTP 200,
  * `429` with `Retry-After`, and `500`s. The real `WebClient` talks to it through `slackApiUrl`.
@@ -37,11 +39,18 @@ export class SlackApiStandIn {
   private readonly faults = new Map<string, Fault[]>();
   private clock = 1_700_000_000;
   private server: Server | undefined;
+  private sockets: WebSocketServer | undefined;
+  private readonly acks = new Map<string, () => void>();
+  private envelopes = 0;
+  /** Socket Mode connections that completed Slack's handshake (a `hello` was sent). */
+  readonly connections: WebSocket[] = [];
 
   constructor(
     readonly token: string,
     /** Channel name → id; ids are accepted as they are. */
     readonly channels: Record<string, string> = { deploys: 'C0DEPLOYS' },
+    /** The app-level token Socket Mode connects with. */
+    readonly appToken = 'xapp-1-A0PROMOTE-0000-socket',
   ) {}
 
   get url(): string {
@@ -52,11 +61,42 @@ export class SlackApiStandIn {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    // Socket Mode: apps.connections.open hands out this URL; Slack says hello, sends envelopes, expects acks.
+    this.sockets = new WebSocketServer({ server: this.server, path: '/link' });
+    this.sockets.on('connection', (socket) => {
+      socket.on('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString('utf8')) as { envelope_id?: string };
+        if (message.envelope_id) this.acks.get(message.envelope_id)?.();
+      });
+      socket.send(
+        JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0PROMOTE' } }),
+      );
+      this.connections.push(socket);
+    });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     return this;
   }
 
+  /** Delivers an interactive payload over Socket Mode; resolves when the app acknowledges it. */
+  async sendInteractive(payload: unknown): Promise<void> {
+    const socket = this.connections.at(-1);
+    if (!socket) throw new Error('no Socket Mode connection');
+    const envelopeId = `env-${++this.envelopes}`;
+    const acked = new Promise<void>((resolve) => this.acks.set(envelopeId, resolve));
+    socket.send(
+      JSON.stringify({
+        envelope_id: envelopeId,
+        type: 'interactive',
+        payload,
+        accepts_response_payload: true,
+      }),
+    );
+    await acked;
+  }
+
   async stop(): Promise<void> {
+    for (const socket of this.connections) socket.terminate();
+    await new Promise<void>((resolve) => (this.sockets ? this.sockets.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -105,6 +145,12 @@ export class SlackApiStandIn {
       return;
     }
     if (fault?.kind === 'error') return json(200, { ok: false, error: fault.error });
+    if (method === 'apps.connections.open') {
+      if (req.headers.authorization !== `Bearer ${this.appToken}`)
+        return json(200, { ok: false, error: 'invalid_auth' });
+      const address = this.server?.address() as AddressInfo;
+      return json(200, { ok: true, url: `ws://127.0.0.1:${address.port}/link` });
+    }
     if (req.headers.authorization !== `Bearer ${this.token}`)
       return json(200, { ok: false, error: 'invalid_auth' });
 
