@@ -204,4 +204,12 @@ describe('Slack Block Kit', () => {
     }
     expect(rendered).toEqual(JSON.parse(readFileSync(file, 'utf8')));
   });
+
+  it('keeps a long failure reason within Slack’s section limit', () => {
+    const message = eventMessage({ ...base, outcome: 'failed', detail: 'x'.repeat(10_000) });
+    for (const block of message.blocks) {
+      const text = (block as { text?: { text?: string } }).text?.text ?? '';
+      expect(text.length).toBeLessThanOrEqual(3_000);
+    }
+  });
 });

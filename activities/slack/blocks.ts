@@ -47,6 +47,11 @@ export function escape(text: string): string {
 
 const short = (commit: string) => commit.slice(0, 12);
 
+/** Slack refuses a section over 3,000 characters (invalid_blocks); a reason's first lines say enough. */
+function clip(text: string, limit = 600): string {
+  return text.length > limit ? `${text.slice(0, limit - 1)}…` : text;
+}
+
 /** A source revision's page, for the usual forges' `https://host/owner/repo` URLs. */
 function sourceLink(source: AppRequest['source']): string | undefined {
   if (!source || !/^https:\/\/[^\s@]+$/.test(source.repo)) return undefined;
@@ -134,7 +139,7 @@ function approvalButtons(a: Announcement): ActionsBlock {
 export function eventMessage(a: Announcement): SlackMessage {
   const env = `*${escape(a.env)}*`;
   const commit = a.commit ? ` at \`${short(a.commit)}\`` : '';
-  const detail = a.detail ? escape(a.detail) : '';
+  const detail = a.detail ? escape(clip(a.detail)) : '';
   const undone = compensation(a);
   const rollback = a.promotion?.kind === 'rollback' || a.detail === 'rollback';
   const lines: Record<Announcement['outcome'], [string, string]> = {

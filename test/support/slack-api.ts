@@ -116,6 +116,15 @@ export class SlackApiStandIn {
     return this.messages.filter((m) => m.threadTs === root.ts);
   }
 
+  /** Slack's limits that a long message would hit: 50 blocks, 3,000 characters of section text. */
+  private blocksValid(blocks: unknown[]): boolean {
+    if (blocks.length > 50) return false;
+    return blocks.every((b) => {
+      const text = (b as { type?: string; text?: { text?: string } }).text?.text;
+      return text === undefined || text.length <= 3_000;
+    });
+  }
+
   private channelId(channel: string | undefined): string | undefined {
     if (!channel) return undefined;
     const name = channel.replace(/^#/, '');
@@ -171,6 +180,7 @@ export class SlackApiStandIn {
         const channel = this.channelId(param('channel'));
         if (!channel) return json(200, { ok: false, error: 'channel_not_found' });
         if (!param('text') && !param('blocks')) return json(200, { ok: false, error: 'no_text' });
+        if (!this.blocksValid(parsed('blocks'))) return json(200, { ok: false, error: 'invalid_blocks' });
         const threadTs = param('thread_ts');
         if (threadTs && !this.messages.some((m) => m.ts === threadTs && m.channel === channel))
           return json(200, { ok: false, error: 'thread_not_found' });
@@ -203,6 +213,7 @@ export class SlackApiStandIn {
           return json(200, { ok: false, error: 'channel_not_found' });
         const message = this.messages.find((m) => m.channel === channel && m.ts === param('ts'));
         if (!message) return json(200, { ok: false, error: 'message_not_found' });
+        if (!this.blocksValid(parsed('blocks'))) return json(200, { ok: false, error: 'invalid_blocks' });
         message.text = param('text') ?? message.text;
         if (param('blocks')) message.blocks = parsed('blocks');
         message.updates++;
