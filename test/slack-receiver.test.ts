@@ -169,6 +169,15 @@ describe('approvals from Slack buttons', () => {
         }
         expect(updatesSent).toEqual([]);
         expect((await getStatus(suite.temporal.client, id)).environments[0]?.status).toBe('waiting-approval');
+        // The workflow itself refuses a decision for a proposal it no longer waits on (a race past the receiver).
+        await expect(
+          decide(suite.temporal.client, id, {
+            env: 'staging',
+            approved: true,
+            by: 'alice',
+            commit: '0000000000000000000000000000000000000000',
+          }),
+        ).rejects.toThrow(/this approval request is stale/);
 
         // Alice approves: the Update lands and the buttons give way to the outcome.
         const approval = sign(press(request, 'promote_approve', 'U0ALICE'));
