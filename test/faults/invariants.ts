@@ -14,6 +14,7 @@ export const INVARIANTS = {
   gitIsDeployed: 'Git equals the deployed state in every environment',
   noDuplicate: 'no duplicate commit',
   noOverlap: 'no overlapping applies',
+  noRideAlong: 'no unapproved change deployed',
 } as const;
 
 export interface PromoteCommit {
@@ -53,7 +54,12 @@ function unrevertedBumps(commits: PromoteCommit[], id: string, env: string): Pro
   return open;
 }
 
-async function checkEnded(run: FaultRun, commits: PromoteCommit[], log: string[]): Promise<Violation[]> {
+async function checkEnded(
+  run: FaultRun,
+  commits: PromoteCommit[],
+  log: string[],
+  final: boolean,
+): Promise<Violation[]> {
   const violations: Violation[] = [];
   const envs = run.environments.map((e) => e.name);
   const applied = (commit: string) => log.some((l) => / apply-done /.test(l) && l.includes(` ${commit} `));
@@ -71,7 +77,9 @@ async function checkEnded(run: FaultRun, commits: PromoteCommit[], log: string[]
           detail: `${id} was terminated by nobody in the scenario`,
         });
       // Terminated on purpose: it could not compensate itself; its bump must not have stayed behind
-      // undeployed (the lock reverts it), and one that was applied counts as deployed.
+      // undeployed (the lock reverts it), and one that was applied counts as deployed. The lock checks
+      // its holder only once someone waits: so this holds after the next promotion, not before.
+      if (!final) continue;
       for (const env of envs) {
         for (const bump of unrevertedBumps(commits, id, env)) {
           if (!applied(bump.hash))
@@ -160,13 +168,72 @@ function checkNoOverlap(log: string[]): Violation[] {
   return log.filter((l) => / overlap-/.test(l)).map((l) => ({ invariant: INVARIANTS.noOverlap, detail: l }));
 }
 
-export async function checkInvariants(run: FaultRun): Promise<Violation[]> {
+/**
+ * The product's one promise, read from what the cluster really applied: every tag in every applied
+ * values file was the environment's initial tag or one a promotion was allowed to deploy there
+ * (approved, or an `auto` environment it was not rejected in). Catches a rejected or unreverted bump
+ * riding along in someone else's apply, which Git-equals-cluster alone cannot see.
+ */
+async function checkNoRideAlong(run: FaultRun, log: string[]): Promise<Violation[]> {
+  const allowed = new Map<string, Set<string>>();
+  const allow = (env: string, app: string, tag: string) => {
+    const key = `${env}/${app}`;
+    allowed.set(key, (allowed.get(key) ?? new Set()).add(tag));
+  };
+  const first = (await promoteCommits(run.repo.url))[0];
+  const tagsAt = async (commit: string, env: string): Promise<Map<string, string>> => {
+    const text = await git(['show', `${commit}:environments/${env}.yaml`], { cwd: run.repo.url });
+    return new Map(
+      [...text.matchAll(/^(\w+):\n(?:.*\n)*?\s+tag: "([^"]+)"/gm)].map((m) => [m[1] ?? '', m[2] ?? '']),
+    );
+  };
+  for (const env of run.environments) {
+    if (first) for (const [app, tag] of await tagsAt(first.hash, env.name)) allow(env.name, app, tag);
+  }
+  for (const id of run.promotions) {
+    const state = await run.status(id).catch(() => undefined);
+    const terminated = run.terminated.has(id);
+    for (const env of run.environments) {
+      const mine = state?.environments.find((e) => e.name === env.name);
+      const ok = terminated
+        ? env.approval === 'auto'
+        : mine !== undefined &&
+          (mine.decision?.approved === true ||
+            (env.approval === 'auto' && mine.status !== 'rejected' && mine.status !== 'superseded'));
+      if (!ok) continue;
+      for (const app of state?.apps ?? []) allow(env.name, app.app, app.tag);
+    }
+  }
+  const violations: Violation[] = [];
+  const seen = new Set<string>();
+  for (const line of log) {
+    const [, event, env = '', commit = ''] = line.split(' ');
+    if ((event !== 'apply-done' && event !== 'rollback-done') || seen.has(`${env} ${commit}`)) continue;
+    seen.add(`${env} ${commit}`);
+    const tags = await tagsAt(commit, env).catch(() => new Map<string, string>());
+    for (const [app, tag] of tags) {
+      if (!allowed.get(`${env}/${app}`)?.has(tag))
+        violations.push({
+          invariant: INVARIANTS.noRideAlong,
+          detail: `${env} applied ${commit.slice(0, 12)} with ${app}=${tag}, which nobody approved for ${env}`,
+        });
+    }
+  }
+  return violations;
+}
+
+/**
+ * `final`: after the next promotion of every environment. Before it, what only the lock repairs when
+ * someone waits (a terminated holder's bump) is not checked yet.
+ */
+export async function checkInvariants(run: FaultRun, final: boolean): Promise<Violation[]> {
   const commits = await promoteCommits(run.repo.url);
   const log = await run.repo.deployLog();
   return [
-    ...(await checkEnded(run, commits, log)),
-    ...(await checkGitIsDeployed(run)),
+    ...(await checkEnded(run, commits, log, final)),
+    ...(final || run.terminated.size === 0 ? await checkGitIsDeployed(run) : []),
     ...checkNoDuplicate(commits),
     ...checkNoOverlap(log),
+    ...(await checkNoRideAlong(run, log)),
   ];
 }

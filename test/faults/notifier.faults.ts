@@ -38,6 +38,7 @@ describe('a notifier that fails', () => {
         `announcements of ${[...failing].join(', ')} fail ${failAlways ? 'every time' : 'on the first try'}`,
       );
       const attempts = new Map<string, number>();
+      let broken = true;
       const worker = await createPromoteWorker({
         connection,
         client: run.client,
@@ -54,7 +55,7 @@ describe('a notifier that fails', () => {
             const key = `${a.promotionId}/${a.env}/${a.outcome}`;
             const n = (attempts.get(key) ?? 0) + 1;
             attempts.set(key, n);
-            if (failing.has(a.outcome) && (failAlways || n === 1))
+            if (broken && failing.has(a.outcome) && (failAlways || n === 1))
               return Promise.reject(new Error(`chat service unavailable (attempt ${n})`));
             return Promise.resolve();
           },
@@ -67,6 +68,10 @@ describe('a notifier that fails', () => {
         await run.verify({
           startWorker: false,
           nextApp: 'api',
+          // The chat service is back for the next promotion.
+          heal: () => {
+            broken = false;
+          },
           extra: async () => {
             const outcomes = [
               [approved, 'succeeded'],

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { rename } from 'node:fs/promises';
 import { decide } from '../../client/promotions.js';
 import { eventually } from '../support/wait.js';
 import { announceSeed, nextSeed } from './seed.js';
 import { FaultRun, FaultServer } from './world.js';
 
 /**
- * The deployment remote unreachable for a while: the bare repository is renamed away (every fetch and
- * push fails as with a network outage) and back. A short outage must be ridden out; a long one (beyond
+ * The deployment remote unreachable for a while: the repository is served by `git daemon` over git://,
+ * which is stopped (connections refused, as in a network outage) and started again. A short outage must be ridden out; a long one (beyond
  * the git retry budget of about 3 minutes) during compensation must not let the next holder deploy a
  * change that was never approved.
  */
@@ -20,12 +19,11 @@ afterAll(async () => {
 });
 
 async function outage(run: FaultRun, until: () => Promise<unknown>): Promise<void> {
-  const away = `${run.repo.url}.unreachable`;
-  await rename(run.repo.url, away);
+  await run.cutNetwork();
   try {
     await until();
   } finally {
-    await rename(away, run.repo.url);
+    await run.restoreNetwork();
   }
 }
 
@@ -41,6 +39,7 @@ describe('the deployment remote unreachable for a while', () => {
         seed,
       });
       try {
+        await run.serveOverNetwork();
         await run.startWorker();
         const seconds = run.random.int(3, 15);
         run.note(`remote unreachable for ${seconds}s from ${point}`);
@@ -83,6 +82,7 @@ describe('the deployment remote unreachable for a while', () => {
         seed,
       });
       try {
+        await run.serveOverNetwork();
         await run.startWorker();
         const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
         await run.reach(id, 'staging', ['waiting-approval']);

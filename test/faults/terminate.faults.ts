@@ -66,7 +66,7 @@ describe('terminate a lock', () => {
         await run.reach(waiter, 'staging', ['queued']);
         await run.sleep(run.random.int(0, 1_500));
         await run.client.workflow
-          .getHandle(environmentLockId(run.repo.url, 'staging'))
+          .getHandle(environmentLockId(run.remoteUrl, 'staging'))
           .terminate(`fault suite, seed ${seed}`);
         run.note('terminated env lock of staging with a holder waiting for approval and one waiter');
         await decide(run.client, holder, {

@@ -1,4 +1,6 @@
 import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execa, type ResultPromise } from 'execa';
+import { freePort } from '../../server/ports.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -80,6 +82,8 @@ export interface VerifyOptions {
   nextTimeoutMs?: number;
   /** False when the scenario runs its own (in-process) worker. */
   startWorker?: boolean;
+  /** Ends the scenario's own fault before the next promotion (files-based faults are cleared anyway). */
+  heal?: () => Promise<void> | void;
   /** Scenario-specific invariants, checked after the faults and before the next promotion. */
   extra?: () => Promise<Violation[]>;
 }
@@ -96,6 +100,8 @@ export class FaultRun {
   readonly notes: string[] = [];
   readonly workers: WorkerProcess[] = [];
   private workerCount = 0;
+  /** `git daemon` serving the repository over git:// when the scenario needs a remote it can cut. */
+  private daemon: { port: number; process: ResultPromise } | undefined;
   /** Approve (true) or reject (false) a waiting environment; by default everything is approved. */
   approver: (id: string, env: string) => boolean = () => true;
 
@@ -134,6 +140,68 @@ export class FaultRun {
 
   get client(): Client {
     return this.server.client;
+  }
+
+  /** The URL promotions use: the bare repository's path, or git:// once `serveOverNetwork` ran. */
+  get remoteUrl(): string {
+    return this.daemon ? `git://127.0.0.1:${this.daemon.port}/deployment.git` : this.repo.url;
+  }
+
+  /**
+   * Serves the repository with `git daemon` so an outage is a real network failure (connection
+   * refused), not a missing repository (which is bad input, rightly not retried).
+   */
+  async serveOverNetwork(port?: number): Promise<void> {
+    let lastOutput = '';
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const chosen = port ?? (await freePort());
+      const child = execa(
+        'git',
+        [
+          'daemon',
+          '--reuseaddr',
+          '--export-all',
+          '--enable=receive-pack',
+          '--listen=127.0.0.1',
+          `--port=${chosen}`,
+          `--base-path=${this.repo.root}`,
+          this.repo.root,
+        ],
+        { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false },
+      );
+      let output = '';
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      this.daemon = { port: chosen, process: child };
+      const ready = await eventually(
+        'git daemon to serve or exit',
+        async () => {
+          if (child.exitCode !== null) return false;
+          const probe = await execa('git', ['ls-remote', this.remoteUrl], { reject: false });
+          return probe.exitCode === 0 ? true : undefined;
+        },
+        30_000,
+        100,
+      );
+      if (ready) return;
+      lastOutput = output;
+      this.daemon = undefined;
+      // Its port was taken between choosing and binding (or, on a restart, not yet released): retry.
+      await this.sleep(500);
+    }
+    throw new Error(`git daemon did not start: ${lastOutput}`);
+  }
+
+  /** The network outage begins: the daemon stops, connections are refused. */
+  async cutNetwork(): Promise<void> {
+    if (!this.daemon) throw new Error('serveOverNetwork first');
+    this.daemon.process.kill('SIGTERM');
+    await this.daemon.process;
+  }
+
+  /** The outage ends: the daemon serves again on the same port. */
+  async restoreNetwork(): Promise<void> {
+    if (!this.daemon) throw new Error('serveOverNetwork first');
+    await this.serveOverNetwork(this.daemon.port);
   }
 
   get label(): string {
@@ -179,7 +247,7 @@ export class FaultRun {
   async start(request: Omit<PromotionRequest, 'repo'>): Promise<string> {
     const handle = await startPromotion(
       this.client,
-      { repo: this.repo.url, ...request },
+      { repo: this.remoteUrl, ...request },
       { taskQueue: this.taskQueue },
     );
     if (!this.promotions.includes(handle.workflowId)) this.promotions.push(handle.workflowId);
@@ -294,9 +362,10 @@ export class FaultRun {
     } catch (error) {
       add([{ invariant: 'each promotion ended succeeded, rejected or compensated', detail: String(error) }]);
     }
-    add(await checkInvariants(this));
+    add(await checkInvariants(this, false));
     if (options.extra) add(await options.extra());
     await this.clearFaults();
+    await options.heal?.();
     if (options.startWorker !== false && this.workers.length === 0) await this.startWorker();
     const next = 'the next promotion of every environment completes';
     try {
@@ -306,7 +375,7 @@ export class FaultRun {
     } catch (error) {
       add([{ invariant: next, detail: String(error) }]);
     }
-    add(await checkInvariants(this));
+    add(await checkInvariants(this, true));
     if (violations.length > 0) {
       const lines = violations.map((v) => `  ✗ ${v.invariant}: ${v.detail}`);
       throw new Error(
@@ -319,6 +388,10 @@ export class FaultRun {
 
   async dispose(): Promise<void> {
     await this.killMachine();
+    if (this.daemon) {
+      this.daemon.process.kill('SIGKILL');
+      await this.daemon.process;
+    }
     for (const id of this.promotions) {
       await this.client.workflow
         .getHandle(id)

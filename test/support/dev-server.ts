@@ -15,9 +15,12 @@ export async function startTestDevServer(options: { dbFile: string; port?: numbe
       return await startDevServer({ port, uiPort: port, dbFile: options.dbFile, ui: false });
     } catch (error) {
       lastError = error;
-      if (!/already in use|exited during start-up|address already in use|bind/i.test(String(error))) throw error;
+      if (!/already in use|exited during start-up|address already in use|bind/i.test(String(error)))
+        throw error;
       await new Promise((r) => setTimeout(r, options.port ? 1_000 : 100));
     }
   }
-  throw new Error(`the dev server did not start after 5 attempts: ${String(lastError)}`, { cause: lastError });
+  throw new Error(`the dev server did not start after 5 attempts: ${String(lastError)}`, {
+    cause: lastError,
+  });
 }
