@@ -14,7 +14,7 @@ import { WorkerProcess } from './support/worker-process.js';
  * process group. Exercised with the real `promote worker` and an apply that ignores SIGTERM and leaves
  * a child that ignores it too: only the SIGKILL of the group can end them.
  */
-const { temporal } = useTemporal();
+const suite = useTemporal();
 let worker: WorkerProcess | undefined;
 let dir: string | undefined;
 
@@ -66,13 +66,13 @@ describe('cancelling a deploy command that ignores SIGTERM', () => {
     await repo.commitFile('promote.yaml', config, 'chore: a stubborn deploy command');
     const taskQueue = `grace-${process.pid}`;
     worker = await WorkerProcess.start({
-      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_ADDRESS: suite.temporal.address,
       PROMOTE_TASK_QUEUE: taskQueue,
       PROMOTE_CACHE_DIR: join(dir, 'cache'),
       PROMOTE_DEMO_CLUSTER: repo.cluster,
     });
     const handle = await startPromotion(
-      temporal.client,
+      suite.temporal.client,
       { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
       { taskQueue },
     );
@@ -85,7 +85,7 @@ describe('cancelling a deploy command that ignores SIGTERM', () => {
     );
     const log = () => readFile(join(repo.cluster, 'grace.log'), 'utf8').catch(() => '');
 
-    await cancelPromotion(temporal.client, handle.workflowId);
+    await cancelPromotion(suite.temporal.client, handle.workflowId);
     // SIGTERM went to the whole group: both got it, and both ignored it.
     await eventually('both to get SIGTERM', async () =>
       /apply got SIGTERM/.test(await log()) && /child got SIGTERM/.test(await log()) ? true : undefined,
@@ -98,7 +98,7 @@ describe('cancelling a deploy command that ignores SIGTERM', () => {
       120_000,
     );
 
-    const final = await waitFinished(temporal.client, handle.workflowId);
+    const final = await waitFinished(suite.temporal.client, handle.workflowId);
     expect(final.status).toBe('cancelled');
     expect(final.environments[0]).toMatchObject({ status: 'reverted', rolledBack: true });
     // Compensation started only once the command had really stopped.

@@ -192,7 +192,8 @@ async function checkNoRideAlong(run: FaultRun, log: string[]): Promise<Violation
   }
   for (const id of run.promotions) {
     const state = await run.status(id).catch(() => undefined);
-    const terminated = run.terminated.has(id);
+    // Terminated, or failed without its state: only what it asked for is known, not its decisions.
+    const terminated = run.terminated.has(id) || !state?.environments.length;
     for (const env of run.environments) {
       const mine = state?.environments.find((e) => e.name === env.name);
       const ok = terminated
@@ -201,7 +202,8 @@ async function checkNoRideAlong(run: FaultRun, log: string[]): Promise<Violation
           (mine.decision?.approved === true ||
             (env.approval === 'auto' && mine.status !== 'rejected' && mine.status !== 'superseded'));
       if (!ok) continue;
-      for (const app of state?.apps ?? []) allow(env.name, app.app, app.tag);
+      const apps = terminated ? (run.requests.get(id)?.apps ?? []) : (state?.apps ?? []);
+      for (const app of apps) allow(env.name, app.app, app.tag);
     }
   }
   const violations: Violation[] = [];

@@ -95,6 +95,8 @@ export interface VerifyOptions {
 export class FaultRun {
   readonly random: Random;
   readonly promotions: string[] = [];
+  /** What each promotion asked for (a terminated one has no state to ask). */
+  readonly requests = new Map<string, Omit<PromotionRequest, 'repo'>>();
   /** Promotions the scenario terminated on purpose (they cannot end by themselves). */
   readonly terminated = new Set<string>();
   readonly notes: string[] = [];
@@ -152,9 +154,9 @@ export class FaultRun {
    * refused), not a missing repository (which is bad input, rightly not retried).
    */
   async serveOverNetwork(port?: number): Promise<void> {
-    let lastOutput = '';
     for (let attempt = 1; attempt <= 10; attempt++) {
       const chosen = port ?? (await freePort());
+      // Its own process group, no pipes: an outage kills it with every connection it is serving.
       const child = execa(
         'git',
         [
@@ -167,35 +169,42 @@ export class FaultRun {
           `--base-path=${this.repo.root}`,
           this.repo.root,
         ],
-        { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', buffer: false },
+        { reject: false, stdio: 'ignore', detached: true },
       );
-      let output = '';
-      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       this.daemon = { port: chosen, process: child };
       const ready = await eventually(
         'git daemon to serve or exit',
         async () => {
           if (child.exitCode !== null) return false;
-          const probe = await execa('git', ['ls-remote', this.remoteUrl], { reject: false });
+          const probe = await execa('git', ['ls-remote', this.remoteUrl], { reject: false, timeout: 10_000 });
           return probe.exitCode === 0 ? true : undefined;
         },
         30_000,
         100,
       );
       if (ready) return;
-      lastOutput = output;
-      this.daemon = undefined;
+      await this.stopDaemon();
       // Its port was taken between choosing and binding (or, on a restart, not yet released): retry.
       await this.sleep(500);
     }
-    throw new Error(`git daemon did not start: ${lastOutput}`);
+    throw new Error(`git daemon did not start on ${port ?? 'a fresh port'} after 10 attempts`);
   }
 
-  /** The network outage begins: the daemon stops, connections are refused. */
+  private async stopDaemon(): Promise<void> {
+    const child = this.daemon?.process;
+    if (!child?.pid) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    await child;
+  }
+
+  /** The network outage begins: the daemon and its connections die, new ones are refused. */
   async cutNetwork(): Promise<void> {
     if (!this.daemon) throw new Error('serveOverNetwork first');
-    this.daemon.process.kill('SIGTERM');
-    await this.daemon.process;
+    await this.stopDaemon();
   }
 
   /** The outage ends: the daemon serves again on the same port. */
@@ -251,6 +260,7 @@ export class FaultRun {
       { taskQueue: this.taskQueue },
     );
     if (!this.promotions.includes(handle.workflowId)) this.promotions.push(handle.workflowId);
+    this.requests.set(handle.workflowId, request);
     return handle.workflowId;
   }
 
@@ -388,10 +398,7 @@ export class FaultRun {
 
   async dispose(): Promise<void> {
     await this.killMachine();
-    if (this.daemon) {
-      this.daemon.process.kill('SIGKILL');
-      await this.daemon.process;
-    }
+    await this.stopDaemon();
     for (const id of this.promotions) {
       await this.client.workflow
         .getHandle(id)
