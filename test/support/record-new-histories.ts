@@ -13,7 +13,7 @@ import {
   waitFinished,
   waitForApproval,
 } from '../../client/promotions.js';
-import { environmentLockId } from '../../common/ids.js';
+import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import type { PromotionRequest } from '../../common/types.js';
 import { findTool, TEMPORAL_TEST_SERVER } from '../../server/tools.js';
 import { createPromoteWorker } from '../../worker/create-worker.js';
@@ -160,7 +160,7 @@ async function recordLockAcrossContinueAsNew(save: Save): Promise<void> {
         { taskQueue },
       );
       await envStatus(client, waiter.workflowId, 'staging', 'queued');
-      const lockId = environmentLockId(repo.url, 'staging');
+      const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
       // The waiter makes the lock check its holder every lease (1s): its history grows past 40 events.
       const firstRun = await eventually('the lock to continue as new', async () => {
         const runs = await lockRuns(client, lockId);
