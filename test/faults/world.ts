@@ -228,6 +228,8 @@ export class FaultRun {
       PROMOTE_CACHE_DIR: join(this.dir, `cache-${++this.workerCount}`),
       PROMOTE_DEMO_CLUSTER: this.repo.cluster,
       PROMOTE_LOCK_LEASE_MS: '1000',
+      // Queued and holding promotions re-assert their lock request this often (a lost lock is rebuilt).
+      PROMOTE_LOCK_REASSERT_MS: '2000',
     };
   }
 
@@ -269,7 +271,7 @@ export class FaultRun {
   }
 
   /** Polls until promotion `id` has `env` in one of `statuses` (the promotion may also have ended). */
-  async reach(id: string, env: string, statuses: string[], timeoutMs = 120_000): Promise<PromotionState> {
+  async reach(id: string, env: string, statuses: string[], timeoutMs = 240_000): Promise<PromotionState> {
     return eventually(
       `${id} to reach ${statuses.join('|')} in ${env}`,
       async () => {
@@ -283,7 +285,7 @@ export class FaultRun {
   }
 
   /** Polls the deploy command's own log until a line matches. */
-  async logged(pattern: RegExp, timeoutMs = 120_000): Promise<string> {
+  async logged(pattern: RegExp, timeoutMs = 240_000): Promise<string> {
     return eventually(
       `the deploy log to show ${String(pattern)}`,
       async () => (await this.repo.deployLog()).find((line) => pattern.test(line)),
