@@ -37,30 +37,45 @@ describe('promote dev', () => {
   it('runs the server, Web UI and a worker, serves a promotion, and stops cleanly on SIGTERM', async () => {
     dir = await mkdtemp(join(tmpdir(), 'promote-dev-'));
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    const [port, uiPort] = [await freePort(), await freePort()];
+    // `freePort` only says a port was free a moment ago; on a shared machine someone may take it before
+    // `promote dev` binds it. A start that fails on a taken port is retried on fresh ports.
+    let port = 0;
+    let uiPort = 0;
     let output = '';
-    dev = execa(
-      process.execPath,
-      [
-        join(PROJECT_ROOT, 'bin', 'promote.js'),
-        'dev',
-        '--port',
-        String(port),
-        '--ui-port',
-        String(uiPort),
-        '--db-file',
-        join(dir, 'temporal.db'),
-      ],
-      {
-        reject: false,
-        buffer: false,
-        env: { PROMOTE_CACHE_DIR: join(dir, 'cache'), PROMOTE_DEMO_CLUSTER: repo.cluster },
-      },
-    );
-    dev.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await eventually('promote dev to be ready', () =>
-      Promise.resolve(output.includes('worker running') ? true : undefined),
-    );
+    let dbFile: string;
+    for (let attempt = 1; ; attempt++) {
+      dbFile = join(dir, `temporal-${attempt}.db`);
+      [port, uiPort] = [await freePort(), await freePort()];
+      output = '';
+      const child = execa(
+        process.execPath,
+        [
+          join(PROJECT_ROOT, 'bin', 'promote.js'),
+          'dev',
+          '--port',
+          String(port),
+          '--ui-port',
+          String(uiPort),
+          '--db-file',
+          dbFile,
+        ],
+        {
+          reject: false,
+          buffer: false,
+          env: { PROMOTE_CACHE_DIR: join(dir, 'cache'), PROMOTE_DEMO_CLUSTER: repo.cluster },
+        },
+      );
+      dev = child;
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const started = await eventually('promote dev to be ready or to exit', () =>
+        Promise.resolve(
+          output.includes('worker running') ? true : child.exitCode !== null ? false : undefined,
+        ),
+      );
+      if (started) break;
+      const portTaken = /already in use|address already in use|bind/i.test(output);
+      if (!portTaken || attempt === 3) throw new Error(`promote dev did not start:\n${output}`);
+    }
     expect(output).toContain(`Web UI: http://localhost:${uiPort}`);
     await eventually('the Web UI to listen', async () => ((await portOpen(uiPort)) ? true : undefined));
 
@@ -70,7 +85,11 @@ describe('promote dev', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'succeeded' });
     // The search attributes were registered: visibility queries on them work.
-    const listed = await promoteCli(['list', '--app', 'api', '--json'], { address: `127.0.0.1:${port}` });
+    // Visibility is eventually consistent: poll until the closed run is listed with its final state.
+    const listed = await eventually('the promotion to be listed as succeeded', async () => {
+      const result = await promoteCli(['list', '--app', 'api', '--json'], { address: `127.0.0.1:${port}` });
+      return result.stdout.includes('"succeeded"') ? result : undefined;
+    });
     expect(JSON.parse(listed.stdout)).toEqual([
       expect.objectContaining({ state: 'succeeded', env: 'dev', apps: ['api=1.5.0'] }),
     ]);
@@ -81,13 +100,16 @@ describe('promote dev', () => {
     expect(output).toContain('stopped');
     expect(await portOpen(port)).toBe(false);
     // State lives in the database file (the resilience tests restart a server on one).
-    expect(existsSync(join(dir, 'temporal.db'))).toBe(true);
+    expect(existsSync(dbFile)).toBe(true);
   });
 
   it('refuses a port that is already taken', async () => {
     dir = await mkdtemp(join(tmpdir(), 'promote-dev-'));
-    const taken = await freePort();
-    const server = (await import('node:net')).createServer().listen(taken, '127.0.0.1');
+    // A port this test holds, chosen by the OS: nobody can take it between choosing and binding.
+    const server = (await import('node:net')).createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const taken = typeof address === 'object' && address ? address.port : 0;
     try {
       const result = await promoteCli(['dev', '--port', String(taken), '--db-file', join(dir, 'x.db')]);
       expect(result.code).toBe(1);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
-import { startDevServer, type DevServer } from '../server/dev-server.js';
-import { freePort } from '../server/ports.js';
+import type { DevServer } from '../server/dev-server.js';
+import { startTestDevServer } from './support/dev-server.js';
 import { TestRepo } from './support/repo.js';
 import { envStatus, eventually } from './support/wait.js';
 import { WorkerProcess } from './support/worker-process.js';
@@ -32,9 +32,9 @@ afterEach(async () => {
 async function setUp(options: Parameters<typeof TestRepo.create>[0]) {
   repo = await TestRepo.create(options);
   dir = await mkdtemp(join(tmpdir(), 'promote-resilience-'));
-  const port = await freePort();
   const dbFile = join(dir, 'temporal.db');
-  server = await startDevServer({ port, uiPort: await freePort(), dbFile, ui: false });
+  server = await startTestDevServer({ dbFile });
+  const port = Number(server.address.split(':').pop());
   connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   let n = 0;
@@ -54,7 +54,7 @@ async function setUp(options: Parameters<typeof TestRepo.create>[0]) {
   };
   const restartServer = async () => {
     await server?.stop();
-    server = await startDevServer({ port, uiPort: await freePort(), dbFile, ui: false });
+    server = await startTestDevServer({ dbFile, port });
   };
   return { client, startWorker, restartServer };
 }

@@ -385,17 +385,26 @@ describe('rollback and list', () => {
       expect((await repo.commits())[0]?.subject).toBe('fix(prod): roll back api to 1.4.0');
       expect(await repo.live('prod')).toContain('tag: "1.4.0"');
 
-      const listed = await cli(['list', '--app', 'api', '--json']);
-      expect(listed.code).toBe(0);
+      // Visibility is eventually consistent: poll until both runs show as closed, then compare.
       // Other tests share this server, so look for this test's two promotions among the rows.
-      const rows = JSON.parse(listed.stdout) as { id: string; state: string; env: string; apps: string[] }[];
-      const mine = rows.filter((r) => r.id === first.workflowId || r.id === id);
+      type Row = { id: string; state: string; env: string; apps: string[] };
+      const mine = await eventually('both promotions to be listed as succeeded', async () => {
+        const listed = await cli(['list', '--app', 'api', '--json']);
+        if (listed.code !== 0) throw new Error(listed.stderr);
+        const rows = (JSON.parse(listed.stdout) as Row[]).filter(
+          (r) => r.id === first.workflowId || r.id === id,
+        );
+        return rows.length === 2 && rows.every((r) => r.state === 'succeeded') ? rows : undefined;
+      });
       expect(mine.map((r) => [r.id, r.state, r.env])).toEqual([
         [id, 'succeeded', 'prod'],
         [first.workflowId, 'succeeded', 'prod'],
       ]);
       expect(mine[0]?.apps).toEqual(['api=1.4.0']);
-      const none = await cli(['list', '--app', 'web', '--state', 'running']);
+      const none = await eventually('no running web promotion to be listed', async () => {
+        const listed = await cli(['list', '--app', 'web', '--state', 'running']);
+        return listed.stdout === 'no promotions match' ? listed : undefined;
+      });
       expect(none.stdout).toBe('no promotions match');
       expect((await cli(['list', '--app', "x' OR 1=1"])).code).toBe(2);
     });

@@ -1,7 +1,11 @@
 // `npm run histories:record`: runs representative promotions on a real server and saves their event
 // histories under test/histories/. test/replay.test.ts replays them against the current workflow code,
-// so a change that would break promotions already running fails CI. Re-record only for a deliberate,
-// patched change, keeping the old files.
+// so a change that would break promotions already running fails CI.
+//
+// Append-only: a history file that exists is never overwritten (its scenario is not even run again),
+// and each new file is appended to test/histories/MANIFEST.json with its sha256. To record the effect
+// of a deliberate, patched change, add a scenario under a NEW file name.
+import { existsSync } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -14,19 +18,34 @@ import {
   cancelPromotion,
 } from '../../client/promotions.js';
 import { environmentLockId } from '../../common/ids.js';
-import { PROJECT_ROOT } from '../../server/tools.js';
 import { TestRepo } from './repo.js';
 import { TestTemporal } from './temporal.js';
 import { envStatus, eventually } from './wait.js';
 import { WorkerProcess } from './worker-process.js';
+import { appendToManifest, HISTORIES_DIR, readManifest } from './history-manifest.js';
+import { recordNewHistories } from './record-new-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
-const out = join(PROJECT_ROOT, 'test', 'histories');
+const out = HISTORIES_DIR;
+const written: string[] = [];
 
-async function save(client: Client, name: string, workflowId: string): Promise<void> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  await writeFile(join(out, `${name}.json`), `${historyToJSON(history)}\n`);
+/** True when `name` still has to be recorded: neither on disk nor in the manifest. */
+function missing(name: string): boolean {
+  const file = `${name}.json`;
+  return !existsSync(join(out, file)) && !readManifest().histories.some((e) => e.file === file);
+}
+
+/** Saves a run's history under a new name; an existing file is left as it is (never overwritten). */
+async function save(client: Client, name: string, workflowId: string, runId?: string): Promise<void> {
+  if (!missing(name)) {
+    process.stdout.write(`kept ${name} (already recorded; histories are append-only)\n`);
+    return;
+  }
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  // 'wx': fail rather than overwrite, even if the file appeared since the check above.
+  await writeFile(join(out, `${name}.json`), `${historyToJSON(history)}\n`, { flag: 'wx' });
+  written.push(`${name}.json`);
   process.stdout.write(`saved ${name} (${history.events?.length ?? 0} events)\n`);
 }
 
@@ -113,7 +132,7 @@ try {
     ],
   ];
   // Resume: the worker (and its deploy command) is SIGKILLed mid-apply and another one finishes.
-  {
+  if (missing('promote-resumed-after-worker-kill')) {
     const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
     const cache = await mkdtemp(join(tmpdir(), 'promote-record-'));
     await writeFile(join(repo.cluster, 'slow-apply'), '3');
@@ -143,7 +162,7 @@ try {
   }
 
   // A holder terminated while holding: the lock reverts its bump and hands the environment on.
-  {
+  if (missing('environment-lock-abandoned-holder')) {
     const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
     await temporal.withWorker(async ({ taskQueue }) => {
       const stuck = await startApi(repo, taskQueue, '1.5.0');
@@ -164,6 +183,7 @@ try {
   }
 
   for (const [name, run] of scenarios) {
+    if (!missing(name) && (name !== 'promote-superseded' || !missing('environment-lock'))) continue;
     const repo = await TestRepo.create();
     try {
       const id = await temporal.withWorker(({ taskQueue }) => run(repo, taskQueue));
@@ -172,6 +192,12 @@ try {
       await repo.remove();
     }
   }
+
+  await recordNewHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
+  appendToManifest(written);
+  process.stdout.write(
+    written.length ? `appended ${written.length} to MANIFEST.json\n` : 'nothing new to record\n',
+  );
 }

@@ -41,12 +41,14 @@ export class TestTemporal {
     readonly bundle: WorkflowBundleWithSourceMap,
   ) {}
 
-  static async start(): Promise<TestTemporal> {
+  /** `extraArgs` go to `temporal server start-dev`, e.g. `--dynamic-config-value` for a server limit. */
+  static async start(options: { extraArgs?: string[] } = {}): Promise<TestTemporal> {
     quietRuntime();
     const env = await TestWorkflowEnvironment.createLocal({
       server: {
         executable: { type: 'existing-path', path: temporalCli() },
         searchAttributes: [...SEARCH_ATTRIBUTES],
+        ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
       },
     });
     const bundle = await bundleWorkflowCode({

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { announceSeed, nextSeed } from './seed.js';
+import { FaultRun, FaultServer } from './world.js';
+
+/**
+ * Concurrent pushers: several promotions of different apps at once (each environment one at a time),
+ * and a person pushing commits to the same branch while they bump and revert.
+ */
+const shared = FaultServer.shared();
+beforeAll(() => {
+  announceSeed('pushers');
+});
+afterAll(async () => {
+  await shared.stop();
+});
+
+const APPS = { api: '1.4.0', web: '2.0.3', auth: '3.1.0', billing: '0.9.0' };
+
+describe('concurrent pushers', () => {
+  it.each([nextSeed()])('concurrent promotions and a person pushing commits [seed %d]', async (seed) => {
+    const server = await shared.server();
+    const run = await FaultRun.create(server, { scenario: 'concurrent pushers', seed, apps: APPS });
+    try {
+      await run.startWorker();
+      const rejects = new Set(Object.keys(APPS).filter(() => run.random.chance(0.3)));
+      run.note(`staging rejected for ${[...rejects].join(', ') || 'none'}`);
+      const ids = await Promise.all(
+        Object.keys(APPS).map((app) => run.start({ apps: [{ app, tag: '5.0.0' }] })),
+      );
+      const appOf = new Map(ids.map((id, i) => [id, Object.keys(APPS)[i] ?? '']));
+      run.approver = (id) => !rejects.has(appOf.get(id) ?? '');
+      // The person: a few commits at seeded moments while the promotions run (not to values files:
+      // the cluster only learns of those at the next apply, which is the next promotion's job).
+      const pushes = run.random.int(3, 8);
+      run.note(`${pushes} commits pushed by a person`);
+      const person = (async () => {
+        for (let i = 0; i < pushes; i++) {
+          await run.sleep(run.random.int(100, 1_500));
+          const path = run.random.pick(['environments/base.yaml', 'docs/notes.md', 'helmfile.yaml']);
+          // A person whose push lost a race pulls and pushes again.
+          for (let attempt = 1; ; attempt++) {
+            const previous = await run.repo.file(path).catch(() => '');
+            try {
+              await run.repo.commitFile(path, `${previous}# note ${i} from a person\n`, `docs: note ${i}`);
+              break;
+            } catch (error) {
+              if (attempt === 5) throw error;
+            }
+          }
+        }
+      })();
+      await Promise.all([person, run.settle()]);
+      await run.verify({ nextApp: 'api' });
+    } finally {
+      await run.dispose();
+    }
+  });
+});

@@ -1,0 +1,421 @@
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execa, type ResultPromise } from 'execa';
+import { freePort } from '../../server/ports.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { decide, getStatus, startPromotion, waitFinished, NotFoundError } from '../../client/promotions.js';
+import type { PromotionRequest, PromotionState } from '../../common/types.js';
+import type { SampleEnvironment } from '../../demo/sample-repo.js';
+import type { DevServer } from '../../server/dev-server.js';
+import { startTestDevServer } from '../support/dev-server.js';
+import { TestRepo } from '../support/repo.js';
+import { eventually } from '../support/wait.js';
+import { WorkerProcess } from '../support/worker-process.js';
+import { FAULT_DEPLOY_SH } from './fault-deploy.js';
+import { checkInvariants, type Violation } from './invariants.js';
+import { rng, type Random } from './seed.js';
+
+/** One dev server per fault file, on its own database file so it can be restarted mid-promotion. */
+export class FaultServer {
+  private constructor(
+    private server: DevServer,
+    readonly dir: string,
+    readonly client: Client,
+    private readonly connection: Connection,
+  ) {}
+
+  static async start(): Promise<FaultServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'promote-faults-'));
+    const server = await startTestDevServer({ dbFile: join(dir, 'temporal.db') });
+    const connection = await Connection.connect({ address: server.address });
+    return new FaultServer(server, dir, new Client({ connection }), connection);
+  }
+
+  /** One server for a file's concurrent runs, started on first use. */
+  static shared(): { server(): Promise<FaultServer>; stop(): Promise<void> } {
+    let started: Promise<FaultServer> | undefined;
+    return {
+      server: () => (started ??= FaultServer.start()),
+      stop: async () => {
+        if (started) await (await started).stop();
+      },
+    };
+  }
+
+  get address(): string {
+    return this.server.address;
+  }
+
+  /** Stops the server and starts it again on the same database file and port (its clients reconnect). */
+  async restart(): Promise<void> {
+    const port = Number(this.server.address.split(':').pop());
+    await this.server.stop();
+    this.server = await startTestDevServer({ dbFile: join(this.dir, 'temporal.db'), port });
+  }
+
+  async stop(): Promise<void> {
+    await this.connection.close();
+    await this.server.stop();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface RunOptions {
+  scenario: string;
+  seed: number;
+  environments?: SampleEnvironment[];
+  apps?: Record<string, string>;
+}
+
+const DEFAULT_ENVS: SampleEnvironment[] = [
+  { name: 'dev', approval: 'auto' },
+  { name: 'staging', approval: 'manual' },
+];
+
+let runCounter = 0;
+
+export interface VerifyOptions {
+  /** The app of the final promotion (default web). */
+  nextApp?: string;
+  settleTimeoutMs?: number;
+  nextTimeoutMs?: number;
+  /** False when the scenario runs its own (in-process) worker. */
+  startWorker?: boolean;
+  /** Ends the scenario's own fault before the next promotion (files-based faults are cleared anyway). */
+  heal?: () => Promise<void> | void;
+  /** Scenario-specific invariants, checked after the faults and before the next promotion. */
+  extra?: () => Promise<Violation[]>;
+}
+
+/**
+ * One seeded fault run: a fresh deployment repository whose deploy commands are the fault suite's
+ * simulated cluster, its own task queue, `promote worker` processes, and the promotions it started.
+ */
+export class FaultRun {
+  readonly random: Random;
+  readonly promotions: string[] = [];
+  /** What each promotion asked for (a terminated one has no state to ask). */
+  readonly requests = new Map<string, Omit<PromotionRequest, 'repo'>>();
+  /** Promotions the scenario terminated on purpose (they cannot end by themselves). */
+  readonly terminated = new Set<string>();
+  readonly notes: string[] = [];
+  readonly workers: WorkerProcess[] = [];
+  private workerCount = 0;
+  /** `git daemon` serving the repository over git:// when the scenario needs a remote it can cut. */
+  private daemon: { port: number; process: ResultPromise } | undefined;
+  /** Approve (true) or reject (false) a waiting environment; by default everything is approved. */
+  approver: (id: string, env: string) => boolean = () => true;
+
+  private constructor(
+    readonly server: FaultServer,
+    readonly options: RunOptions,
+    readonly repo: TestRepo,
+    readonly dir: string,
+    readonly taskQueue: string,
+    readonly environments: SampleEnvironment[],
+  ) {
+    this.random = rng(options.seed);
+  }
+
+  static async create(server: FaultServer, options: RunOptions): Promise<FaultRun> {
+    const environments = options.environments ?? DEFAULT_ENVS;
+    const repo = await TestRepo.create({
+      environments,
+      ...(options.apps ? { apps: options.apps } : {}),
+    });
+    const dir = await mkdtemp(join(tmpdir(), 'promote-fault-run-'));
+    const script = join(dir, 'fault-deploy.sh');
+    await writeFile(script, FAULT_DEPLOY_SH);
+    await chmod(script, 0o755);
+    // The repository's deploy commands become the fault suite's simulated cluster (absolute argv).
+    const config = (await repo.file('promote.yaml')).replace(
+      /deploy:[\s\S]*$/,
+      `deploy:\n  type: command\n${['diff', 'apply', 'rollback', 'status']
+        .map((action) => `  ${action}: ["${script}", "${action}", "{env}"]\n`)
+        .join('')}`,
+    );
+    await repo.commitFile('promote.yaml', config, 'chore: deploy through the fault suite cluster');
+    const taskQueue = `faults-${process.pid}-${++runCounter}`;
+    return new FaultRun(server, options, repo, dir, taskQueue, environments);
+  }
+
+  get client(): Client {
+    return this.server.client;
+  }
+
+  /** The URL promotions use: the bare repository's path, or git:// once `serveOverNetwork` ran. */
+  get remoteUrl(): string {
+    return this.daemon ? `git://127.0.0.1:${this.daemon.port}/deployment.git` : this.repo.url;
+  }
+
+  /**
+   * Serves the repository with `git daemon` so an outage is a real network failure (connection
+   * refused), not a missing repository (which is bad input, rightly not retried).
+   */
+  async serveOverNetwork(port?: number): Promise<void> {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const chosen = port ?? (await freePort());
+      // Its own process group, no pipes: an outage kills it with every connection it is serving.
+      const child = execa(
+        'git',
+        [
+          'daemon',
+          '--reuseaddr',
+          '--export-all',
+          '--enable=receive-pack',
+          '--listen=127.0.0.1',
+          `--port=${chosen}`,
+          `--base-path=${this.repo.root}`,
+          this.repo.root,
+        ],
+        { reject: false, stdio: 'ignore', detached: true },
+      );
+      this.daemon = { port: chosen, process: child };
+      const ready = await eventually(
+        'git daemon to serve or exit',
+        async () => {
+          if (child.exitCode !== null) return false;
+          const probe = await execa('git', ['ls-remote', this.remoteUrl], { reject: false, timeout: 10_000 });
+          return probe.exitCode === 0 ? true : undefined;
+        },
+        30_000,
+        100,
+      );
+      if (ready) return;
+      await this.stopDaemon();
+      // Its port was taken between choosing and binding (or, on a restart, not yet released): retry.
+      await this.sleep(500);
+    }
+    throw new Error(`git daemon did not start on ${port ?? 'a fresh port'} after 10 attempts`);
+  }
+
+  private async stopDaemon(): Promise<void> {
+    const child = this.daemon?.process;
+    if (!child?.pid) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    await child;
+  }
+
+  /** The network outage begins: the daemon and its connections die, new ones are refused. */
+  async cutNetwork(): Promise<void> {
+    if (!this.daemon) throw new Error('serveOverNetwork first');
+    await this.stopDaemon();
+  }
+
+  /** The outage ends: the daemon serves again on the same port. */
+  async restoreNetwork(): Promise<void> {
+    if (!this.daemon) throw new Error('serveOverNetwork first');
+    await this.serveOverNetwork(this.daemon.port);
+  }
+
+  get label(): string {
+    return `${this.options.scenario} [seed ${this.options.seed}]`;
+  }
+
+  note(message: string): void {
+    this.notes.push(message);
+  }
+
+  workerEnv(): Record<string, string> {
+    return {
+      TEMPORAL_ADDRESS: this.server.address,
+      PROMOTE_TASK_QUEUE: this.taskQueue,
+      PROMOTE_CACHE_DIR: join(this.dir, `cache-${++this.workerCount}`),
+      PROMOTE_DEMO_CLUSTER: this.repo.cluster,
+      PROMOTE_LOCK_LEASE_MS: '1000',
+      // Queued and holding promotions re-assert their lock request this often (a lost lock is rebuilt).
+      PROMOTE_LOCK_REASSERT_MS: '2000',
+    };
+  }
+
+  async startWorker(): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.start(this.workerEnv());
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** The machine dies: SIGKILL to every worker of this run and every deploy command still running. */
+  async killMachine(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map((w) => w.kill()));
+    const pids = await readdir(join(this.repo.cluster, 'pids')).catch(() => [] as string[]);
+    for (const pid of pids.map(Number).filter((p) => p > 0)) {
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // Already gone, or not a group leader.
+        }
+      }
+    }
+    await rm(join(this.repo.cluster, 'pids'), { recursive: true, force: true });
+  }
+
+  async start(request: Omit<PromotionRequest, 'repo'>): Promise<string> {
+    const handle = await startPromotion(
+      this.client,
+      { repo: this.remoteUrl, ...request },
+      { taskQueue: this.taskQueue },
+    );
+    if (!this.promotions.includes(handle.workflowId)) this.promotions.push(handle.workflowId);
+    this.requests.set(handle.workflowId, request);
+    return handle.workflowId;
+  }
+
+  async status(id: string): Promise<PromotionState> {
+    return getStatus(this.client, id);
+  }
+
+  /** Polls until promotion `id` has `env` in one of `statuses` (the promotion may also have ended). */
+  async reach(id: string, env: string, statuses: string[], timeoutMs = 240_000): Promise<PromotionState> {
+    return eventually(
+      `${id} to reach ${statuses.join('|')} in ${env}`,
+      async () => {
+        const state = await this.status(id);
+        const current = state.environments.find((e) => e.name === env)?.status;
+        return current && statuses.includes(current) ? state : undefined;
+      },
+      timeoutMs,
+      50,
+    );
+  }
+
+  /** Polls the deploy command's own log until a line matches. */
+  async logged(pattern: RegExp, timeoutMs = 240_000): Promise<string> {
+    return eventually(
+      `the deploy log to show ${String(pattern)}`,
+      async () => (await this.repo.deployLog()).find((line) => pattern.test(line)),
+      timeoutMs,
+      50,
+    );
+  }
+
+  async setFile(name: string, text: string): Promise<void> {
+    await writeFile(join(this.repo.cluster, name), text);
+  }
+
+  async removeFile(name: string): Promise<void> {
+    await rm(join(this.repo.cluster, name), { force: true });
+  }
+
+  /** Clears injected slowness and failures, as after an incident. */
+  async clearFaults(): Promise<void> {
+    for (const file of await readdir(this.repo.cluster)) {
+      if (file.startsWith('delay-') || file.startsWith('fail-apply-')) await this.removeFile(file);
+    }
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+  }
+
+  /**
+   * Drives every promotion of the run to its end: decides each environment that waits for approval
+   * (per `approver`), until all are closed. Terminated ones are closed already.
+   */
+  async settle(timeoutMs = 150_000): Promise<void> {
+    const decided = new Set<string>();
+    await eventually(
+      `every promotion of ${this.label} to end`,
+      async () => {
+        let open = 0;
+        for (const id of this.promotions) {
+          const description = await this.client.workflow.getHandle(id).describe();
+          if (description.status.name !== 'RUNNING') continue;
+          open++;
+          const state = await this.status(id).catch(() => undefined);
+          for (const env of state?.environments ?? []) {
+            const key = `${id}/${env.name}`;
+            if (env.status !== 'waiting-approval' || decided.has(key)) continue;
+            const approved = this.approver(id, env.name);
+            await decide(this.client, id, {
+              env: env.name,
+              approved,
+              by: 'alice',
+              ...(approved ? {} : { comment: `rejected by seed ${this.options.seed}` }),
+            }).catch((error: unknown) => {
+              if (!(error instanceof NotFoundError)) throw error;
+            });
+            decided.add(key);
+          }
+        }
+        return open === 0 ? true : undefined;
+      },
+      timeoutMs,
+      300,
+    );
+  }
+
+  /** The next promotion of every environment: a fresh tag, approved everywhere, must succeed. */
+  async nextPromotion(app: string, timeoutMs = 150_000): Promise<PromotionState> {
+    this.approver = () => true;
+    const id = await this.start({ apps: [{ app, tag: `9.${this.options.seed % 1000}.${runCounter}` }] });
+    await this.settle(timeoutMs);
+    return waitFinished(this.client, id);
+  }
+
+  /**
+   * Checks every invariant, runs the next promotion of every environment, checks again, and throws one
+   * error naming the scenario, its seed and each violated invariant.
+   */
+  async verify(options: VerifyOptions = {}): Promise<void> {
+    const violations: Violation[] = [];
+    const add = (found: Violation[]) => {
+      for (const v of found) {
+        if (!violations.some((w) => w.invariant === v.invariant && w.detail === v.detail)) violations.push(v);
+      }
+    };
+    try {
+      await this.settle(options.settleTimeoutMs);
+    } catch (error) {
+      add([{ invariant: 'each promotion ended succeeded, rejected or compensated', detail: String(error) }]);
+    }
+    add(await checkInvariants(this, false));
+    if (options.extra) add(await options.extra());
+    await this.clearFaults();
+    await options.heal?.();
+    if (options.startWorker !== false && this.workers.length === 0) await this.startWorker();
+    const next = 'the next promotion of every environment completes';
+    try {
+      const state = await this.nextPromotion(options.nextApp ?? 'web', options.nextTimeoutMs);
+      if (state.status !== 'succeeded')
+        add([{ invariant: next, detail: `${state.id} ended ${state.status}: ${state.error ?? ''}` }]);
+    } catch (error) {
+      add([{ invariant: next, detail: String(error) }]);
+    }
+    add(await checkInvariants(this, true));
+    if (violations.length > 0) {
+      const lines = violations.map((v) => `  ✗ ${v.invariant}: ${v.detail}`);
+      throw new Error(
+        `${this.label}: ${violations.length} invariant violation(s)\n${lines.join('\n')}\n` +
+          `  faults injected: ${this.notes.join('; ') || 'none'}\n` +
+          `  replay: FAULT_SEED=${this.options.seed} npm run test:faults -- -t '${this.options.scenario}'`,
+      );
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.killMachine();
+    await this.stopDaemon();
+    for (const id of this.promotions) {
+      await this.client.workflow
+        .getHandle(id)
+        .terminate('fault run finished')
+        .catch(() => undefined);
+    }
+    for await (const execution of this.client.workflow.list({
+      query: `TaskQueue = '${this.taskQueue}' AND ExecutionStatus = 'Running'`,
+    })) {
+      await this.client.workflow
+        .getHandle(execution.workflowId)
+        .terminate('fault run finished')
+        .catch(() => undefined);
+    }
+    await this.repo.remove();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,110 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cancelPromotion, startPromotion, waitFinished } from '../client/promotions.js';
+import { TestRepo } from './support/repo.js';
+import { useTemporal } from './support/suite.js';
+import { eventually } from './support/wait.js';
+import { WorkerProcess } from './support/worker-process.js';
+
+/**
+ * A cancel gives a running deploy command SIGTERM and, after the grace time, SIGKILL — to its whole
+ * process group. Exercised with the real `promote worker` and an apply that ignores SIGTERM and leaves
+ * a child that ignores it too: only the SIGKILL of the group can end them.
+ */
+const suite = useTemporal();
+let worker: WorkerProcess | undefined;
+let dir: string | undefined;
+
+afterEach(async () => {
+  await worker?.kill().catch(() => undefined);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const STUBBORN_DEPLOY = `#!/usr/bin/env bash
+# An apply that ignores SIGTERM and has a child that ignores it too (a helm hook, a kubectl wait).
+action="$1"; env="$2"; cluster="\${PROMOTE_DEMO_CLUSTER:?}"
+alive() { kill -0 "$(cat "$cluster/$1.pid")" 2>/dev/null && echo alive || echo dead; }
+case "$action" in
+  diff) echo "diff of $env" ;;
+  status) cat "$cluster/$env.commit" 2>/dev/null || true ;;
+  rollback)
+    echo "rollback apply:$(alive apply) child:$(alive child)" >> "$cluster/grace.log"
+    cp "environments/$env.yaml" "$cluster/$env.yaml" ;;
+  apply)
+    bash -c 'trap "echo child got SIGTERM >> \\"$0/grace.log\\"" TERM; echo $$ > "$0/child.pid"; while :; do sleep 0.2; done' "$cluster" &
+    trap 'echo apply got SIGTERM >> "$cluster/grace.log"' TERM
+    echo $$ > "$cluster/apply.pid"
+    while :; do sleep 0.2; done ;;
+esac
+`;
+
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('cancelling a deploy command that ignores SIGTERM', () => {
+  it('ends it and its child by SIGKILL of the group after the grace time, then compensates', async () => {
+    const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    dir = await mkdtemp(join(tmpdir(), 'promote-grace-'));
+    const script = join(dir, 'stubborn-deploy.sh');
+    await writeFile(script, STUBBORN_DEPLOY);
+    await chmod(script, 0o755);
+    const config = (await repo.file('promote.yaml')).replace(
+      /deploy:[\s\S]*$/,
+      `deploy:\n  type: command\n${['diff', 'apply', 'rollback', 'status']
+        .map((action) => `  ${action}: ["${script}", "${action}", "{env}"]\n`)
+        .join('')}`,
+    );
+    await repo.commitFile('promote.yaml', config, 'chore: a stubborn deploy command');
+    const taskQueue = `grace-${process.pid}`;
+    worker = await WorkerProcess.start({
+      TEMPORAL_ADDRESS: suite.temporal.address,
+      PROMOTE_TASK_QUEUE: taskQueue,
+      PROMOTE_CACHE_DIR: join(dir, 'cache'),
+      PROMOTE_DEMO_CLUSTER: repo.cluster,
+    });
+    const handle = await startPromotion(
+      suite.temporal.client,
+      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+      { taskQueue },
+    );
+    const pidOf = async (name: string) =>
+      Number((await readFile(join(repo.cluster, `${name}.pid`), 'utf8')).trim());
+    const pids = await eventually('the apply and its child to run', async () =>
+      existsSync(join(repo.cluster, 'apply.pid')) && existsSync(join(repo.cluster, 'child.pid'))
+        ? { apply: await pidOf('apply'), child: await pidOf('child') }
+        : undefined,
+    );
+    const log = () => readFile(join(repo.cluster, 'grace.log'), 'utf8').catch(() => '');
+
+    await cancelPromotion(suite.temporal.client, handle.workflowId);
+    // SIGTERM went to the whole group: both got it, and both ignored it.
+    await eventually('both to get SIGTERM', async () =>
+      /apply got SIGTERM/.test(await log()) && /child got SIGTERM/.test(await log()) ? true : undefined,
+    );
+    expect([running(pids.apply), running(pids.child)]).toEqual([true, true]);
+    // Only a SIGKILL can end them now: the group's, after the grace time.
+    await eventually(
+      'the apply and its child to be killed',
+      () => Promise.resolve(!running(pids.apply) && !running(pids.child) ? true : undefined),
+      120_000,
+    );
+
+    const final = await waitFinished(suite.temporal.client, handle.workflowId);
+    expect(final.status).toBe('cancelled');
+    expect(final.environments[0]).toMatchObject({ status: 'reverted', rolledBack: true });
+    // Compensation started only once the command had really stopped.
+    expect((await log()).split('\n').filter((l) => l.startsWith('rollback'))).toEqual([
+      'rollback apply:dead child:dead',
+    ]);
+    expect(await repo.live('dev')).toBe(await repo.file('environments/dev.yaml'));
+  }, 240_000);
+});

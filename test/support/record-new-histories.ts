@@ -1,0 +1,241 @@
+// The histories added for issue 6, recorded from the workflow code as it was before that issue's fixes:
+// the fixes must keep exactly these runs replayable. Each scenario runs only when its file is missing.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import protos from '@temporalio/proto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import {
+  cancelPromotion,
+  decide,
+  startPromotion,
+  waitFinished,
+  waitForApproval,
+} from '../../client/promotions.js';
+import { environmentLockId, repositoryKey } from '../../common/ids.js';
+import type { PromotionRequest } from '../../common/types.js';
+import { findTool, TEMPORAL_TEST_SERVER } from '../../server/tools.js';
+import { createPromoteWorker } from '../../worker/create-worker.js';
+const proto = protos.temporal;
+import { decideSignal } from '../../workflows/definitions.js';
+import { TestRepo } from './repo.js';
+import { TestTemporal } from './temporal.js';
+import { envStatus, eventually } from './wait.js';
+
+type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
+
+const staging = [{ name: 'staging', approval: 'manual' as const }];
+const devAndStaging = [
+  { name: 'dev', approval: 'auto' as const },
+  { name: 'staging', approval: 'manual' as const },
+];
+
+export async function recordNewHistories(
+  temporal: TestTemporal,
+  save: Save,
+  missing: (name: string) => boolean,
+): Promise<void> {
+  const client = temporal.client;
+  const start = (repo: TestRepo, taskQueue: string, request: Omit<PromotionRequest, 'repo'>) =>
+    startPromotion(client, { repo: repo.url, ...request }, { taskQueue });
+
+  /** One scenario on a fresh repository and worker, run only when its history is missing. */
+  async function scenario(
+    name: string,
+    options: Parameters<typeof TestRepo.create>[0],
+    run: (repo: TestRepo, taskQueue: string) => Promise<string>,
+  ): Promise<void> {
+    if (!missing(name)) return;
+    const repo = await TestRepo.create(options);
+    try {
+      await temporal.withWorker(async ({ taskQueue }) => {
+        const id = await run(repo, taskQueue);
+        await save(client, name, id);
+      });
+    } finally {
+      await repo.remove();
+    }
+  }
+
+  // Still waiting: the history ends mid-run, as a run in flight during a deploy of new workflow code.
+  await scenario('promote-waiting-for-approval', {}, async (repo, taskQueue) => {
+    const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+    await waitForApproval(client, h.workflowId, 'staging');
+    return h.workflowId;
+  });
+
+  // A webhook's decision: the decideSignal instead of the update.
+  await scenario('promote-decided-by-signal', { environments: staging }, async (repo, taskQueue) => {
+    const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+    await waitForApproval(client, h.workflowId, 'staging');
+    await client.workflow
+      .getHandle(h.workflowId)
+      .signal(decideSignal, { env: 'staging', approved: true, by: 'carol', comment: 'via webhook' });
+    await waitFinished(client, h.workflowId);
+    return h.workflowId;
+  });
+
+  // A rollback of dev to the tag it ran before the promotion just made.
+  await scenario(
+    'promote-rollback',
+    { environments: [{ name: 'dev', approval: 'auto' }] },
+    async (repo, taskQueue) => {
+      const first = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+      await waitFinished(client, first.workflowId);
+      const h = await start(repo, taskQueue, { apps: [], rollback: { env: 'dev', app: 'api' } });
+      await waitFinished(client, h.workflowId);
+      return h.workflowId;
+    },
+  );
+
+  // `--only staging`, its requirement (dev runs the tags) met by an earlier promotion.
+  await scenario('promote-only', { environments: devAndStaging }, async (repo, taskQueue) => {
+    const toDev = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }], to: 'dev' });
+    await waitFinished(client, toDev.workflowId);
+    const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }], only: 'staging' });
+    await waitForApproval(client, h.workflowId, 'staging');
+    await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
+    await waitFinished(client, h.workflowId);
+    return h.workflowId;
+  });
+
+  // Cancelled while queued behind another promotion (of another app, so no supersede).
+  await scenario('promote-cancelled-while-queued', { environments: staging }, async (repo, taskQueue) => {
+    const holder = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+    await waitForApproval(client, holder.workflowId, 'staging');
+    const h = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
+    await envStatus(client, h.workflowId, 'staging', 'queued');
+    await cancelPromotion(client, h.workflowId);
+    await waitFinished(client, h.workflowId);
+    await cancelPromotion(client, holder.workflowId);
+    await waitFinished(client, holder.workflowId);
+    return h.workflowId;
+  });
+
+  // Cancelled while the deploy command applies: SIGTERM, compensation, rollback.
+  await scenario(
+    'promote-cancelled-during-apply',
+    { environments: [{ name: 'dev', approval: 'auto' }] },
+    async (repo, taskQueue) => {
+      await writeFile(join(repo.cluster, 'slow-apply'), '60');
+      const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+      await envStatus(client, h.workflowId, 'dev', 'applying');
+      await eventually('apply to start', async () =>
+        (await repo.deployLog()).length > 0 ? true : undefined,
+      );
+      await cancelPromotion(client, h.workflowId);
+      await waitFinished(client, h.workflowId);
+      return h.workflowId;
+    },
+  );
+
+  if (missing('environment-lock-continued-as-new') || missing('environment-lock-after-continue-as-new'))
+    await recordLockAcrossContinueAsNew(save);
+  if (missing('promote-approval-timed-out')) await recordApprovalTimeout(save, temporal.bundle);
+}
+
+/**
+ * The lock continues-as-new when the server suggests it. A dev server told to suggest it after 40 events
+ * (a server setting, not a workflow change) makes the lock do so while it has a holder and a waiter, so
+ * both cross into the new run. Saved: the first run (ending in continue-as-new) and the last one.
+ */
+async function recordLockAcrossContinueAsNew(save: Save): Promise<void> {
+  const temporal = await TestTemporal.start({
+    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
+  });
+  const client = temporal.client;
+  const repo = await TestRepo.create({ environments: staging });
+  try {
+    await temporal.withWorker(async ({ taskQueue }) => {
+      const holder = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      await waitForApproval(client, holder.workflowId, 'staging');
+      const waiter = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, waiter.workflowId, 'staging', 'queued');
+      const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
+      // The waiter makes the lock check its holder every lease (1s): its history grows past 40 events.
+      const firstRun = await eventually('the lock to continue as new', async () => {
+        const runs = await lockRuns(client, lockId);
+        return runs.length > 1 ? runs[0] : undefined;
+      });
+      await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      await waitFinished(client, holder.workflowId);
+      await waitForApproval(client, waiter.workflowId, 'staging');
+      await decide(client, waiter.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      await waitFinished(client, waiter.workflowId);
+      await save(client, 'environment-lock-continued-as-new', lockId, firstRun);
+      const runs = await lockRuns(client, lockId);
+      await save(client, 'environment-lock-after-continue-as-new', lockId, runs[runs.length - 1]);
+    });
+  } finally {
+    await repo.remove();
+    await temporal.teardown();
+  }
+}
+
+/** The run ids of one lock workflow, first to last, followed through each run's continued-from link. */
+async function lockRuns(client: Client, workflowId: string): Promise<string[]> {
+  const runs: string[] = [];
+  let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
+  while (runId) {
+    runs.unshift(runId);
+    const history: protos.temporal.api.history.v1.IHistory = await client.workflow
+      .getHandle(workflowId, runId)
+      .fetchHistory();
+    const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
+    runId = started?.continuedExecutionRunId || undefined;
+  }
+  return runs;
+}
+
+/** An approval nobody gives, on the time-skipping test server: the 72h timer fires, the bump is reverted. */
+async function recordApprovalTimeout(save: Save, temporalBundle: TestTemporal['bundle']): Promise<void> {
+  const path = findTool(TEMPORAL_TEST_SERVER);
+  if (!path) throw new Error('temporal-test-server not found: run `npm test`, which installs it');
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path } },
+  });
+  const repo = await TestRepo.create({ environments: [{ name: 'prod', approval: 'manual' }] });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+  try {
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: {
+        PromoteApps: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+        PromoteEnv: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        PromoteState: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+      },
+    });
+    const worker = await createPromoteWorker({
+      connection: env.nativeConnection,
+      client: env.client,
+      namespace: env.namespace ?? 'default',
+      taskQueue: 'timeouts',
+      cacheDir,
+      workflowBundle: temporalBundle,
+      notifier: { announce: () => Promise.resolve() },
+    });
+    await worker.runUntil(async () => {
+      const h = await startPromotion(
+        env.client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue: 'timeouts' },
+      );
+      await waitForApproval(env.client, h.workflowId, 'prod');
+      await h.result().catch(() => undefined);
+      await save(env.client, 'promote-approval-timed-out', h.workflowId);
+    });
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+    await repo.remove();
+    await env.teardown();
+  }
+}
