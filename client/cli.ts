@@ -14,6 +14,7 @@ import {
 import { listPromotions, noMatch, renderList, type ListOptions } from './list.js';
 import { connectForCli as connectClient } from './errors.js';
 import { watchPromotion } from './watch.js';
+import { readOverview, renderOverview } from './overview.js';
 import {
   BadInputError,
   cancelPromotion,
@@ -283,6 +284,17 @@ export function buildProgram(): Command {
             ? renderList(rows)
             : await noMatch(client, options),
       );
+    });
+
+  program
+    .command('overview')
+    .description('app × environment matrix: tags in Git, drift from what runs, last promotion of each')
+    .option('--repo <url>', 'deployment repository: git URL or path (default $PROMOTE_REPO)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { repo?: string; json?: boolean }) => {
+      const repo = repoOption(options.repo);
+      const overview = await readOverview(await connectClient(), repo);
+      print(options.json ? JSON.stringify(overview, null, 2) : renderOverview(overview));
     });
 
   program
