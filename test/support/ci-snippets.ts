@@ -77,11 +77,9 @@ export async function runGithubAction(
     env: { ...env, ...stepEnv, GITHUB_OUTPUT: outputFile, PATH: `${bin}:${process.env.PATH ?? ''}` },
     timeout: 180_000,
   });
-  return {
-    code: result.exitCode ?? -1,
-    output: result.all ?? '',
-    outputs: dotenv(await readFile(outputFile, 'utf8')),
-  };
+  const outputs = dotenv(await readFile(outputFile, 'utf8'));
+  await Promise.all([dir, bin].map((d) => rm(d, { recursive: true, force: true })));
+  return { code: result.exitCode ?? -1, output: result.all ?? '', outputs };
 }
 
 const shellQuote = (value: string) => `'${value.replaceAll("'", `'\\''`)}'`;
