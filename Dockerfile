@@ -56,6 +56,6 @@ USER 10001:10001
 EXPOSE 8080 9464
 HEALTHCHECK --interval=30s --timeout=3s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PROMOTE_HEALTH_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# tini forwards SIGTERM to the worker, which then drains for PROMOTE_SHUTDOWN_GRACE.
+# tini forwards SIGTERM to the worker, which then drains for PROMOTE_SHUTDOWN_GRACE_MS.
 ENTRYPOINT ["tini", "--", "promote"]
 CMD ["worker"]

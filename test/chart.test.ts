@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call --
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument --
    rendered manifests are plain data, checked field by field */
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { parseAllDocuments } from 'yaml';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { DEFAULT_BUNDLE_PATH } from '../worker/bundle.js';
-import { shutdownGraceTime } from '../worker/settings.js';
+import { workerSettingsFromEnv } from '../worker/settings.js';
 import { helmBinary } from './support/helm.js';
 
 const CHART = join(PROJECT_ROOT, 'charts', 'promote');
@@ -75,8 +75,13 @@ describe('the Helm chart', () => {
       readOnlyRootFilesystem: true,
       allowPrivilegeEscalation: false,
     });
-    // The worker reads PROMOTE_SHUTDOWN_GRACE with the same parser the test uses.
-    const graceMs = shutdownGraceTime(config.data.PROMOTE_SHUTDOWN_GRACE);
+    // The worker reads PROMOTE_SHUTDOWN_GRACE_MS with the code the test calls here.
+    const saved = process.env.PROMOTE_SHUTDOWN_GRACE_MS;
+    process.env.PROMOTE_SHUTDOWN_GRACE_MS = config.data.PROMOTE_SHUTDOWN_GRACE_MS;
+    const graceMs = workerSettingsFromEnv().shutdownGraceMs;
+    if (saved === undefined) delete process.env.PROMOTE_SHUTDOWN_GRACE_MS;
+    else process.env.PROMOTE_SHUTDOWN_GRACE_MS = saved;
+    expect(graceMs).toBe(7_200_000);
     expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });

@@ -10,8 +10,6 @@ export interface HealthServer {
 export interface HealthSources {
   /** The worker's state, read at each probe. */
   state: () => State;
-  /** Prometheus text for /metrics, if promotion metrics are on. */
-  metrics?: () => Promise<string>;
 }
 
 /**
@@ -25,8 +23,8 @@ export function startHealthServer(
 ): Promise<HealthServer> {
   const server: Server = createServer((request, response) => {
     const state = sources.state();
-    const reply = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
-      response.writeHead(code, { 'content-type': type });
+    const reply = (code: number, body: string) => {
+      response.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' });
       response.end(body);
     };
     switch (request.url) {
@@ -34,15 +32,8 @@ export function startHealthServer(
         return reply(state === 'FAILED' || state === 'STOPPED' ? 503 : 200, `${state}\n`);
       case '/readyz':
         return reply(state === 'RUNNING' ? 200 : 503, `${state}\n`);
-      case '/metrics':
-        if (!sources.metrics) return reply(404, 'promotion metrics are off\n');
-        sources.metrics().then(
-          (text) => reply(200, text, 'text/plain; version=0.0.4; charset=utf-8'),
-          (error: unknown) => reply(500, `${String(error)}\n`),
-        );
-        return;
       default:
-        return reply(404, 'not found: try /healthz, /readyz or /metrics\n');
+        return reply(404, 'not found: try /healthz or /readyz (metrics: PROMOTE_PROMETHEUS_ADDRESS)\n');
     }
   });
   return new Promise((resolve, reject) => {
