@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import { startDevServer, type DevServer } from '../server/dev-server.js';
