@@ -83,6 +83,7 @@ export async function watchPromotion(
   const append = options.json || terminal ? undefined : new AppendView(out);
   let lastJson = '';
   let unanswered = 0;
+  let first = true;
   for (;;) {
     let state: PromotionState;
     try {
@@ -108,9 +109,11 @@ export async function watchPromotion(
     } else if (terminal) {
       terminal.draw(progressBlock(state, now));
     } else {
-      append?.update(state, now);
+      // A promotion already over gets its summary once, not a replay of lines for changes never seen.
+      if (!(done && first)) append?.update(state, now);
       if (done) out.write(`${progressBlock(state, now).join('\n')}\n`);
     }
+    first = false;
     if (done) return state;
     await sleep(interval);
   }
