@@ -67,7 +67,7 @@ describe('promote overview', () => {
         taskQueue,
       });
       expect(result.code).toBe(2);
-      expect(result.stderr).toMatch(/cannot fetch branch HEAD of .*missing\.git/);
+      expect(result.stderr).toMatch(/cannot read the repository .*missing\.git/);
     });
   });
 });

@@ -11,6 +11,11 @@ export function prometheusAddress(value = process.env.PROMOTE_PROMETHEUS_ADDRESS
   return value;
 }
 
+/** Steps last from a second (a bump) to days (an approval): seconds, not the runtime's millisecond buckets. */
+const BUCKETS = {
+  promote_step_duration: [0.5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 72 * 3600],
+};
+
 /**
  * The process-wide Temporal runtime of `promote worker` / `promote dev`: JSON or plain logs, and
  * Prometheus metrics when asked for. Signal handling stays with Promote, which orders the shutdown.
@@ -20,7 +25,9 @@ export function installWorkerRuntime(): void {
   const options: RuntimeOptions = {
     shutdownSignals: [],
     logger: jsonLogs() ? new JsonLogger('INFO') : new DefaultLogger('INFO'),
-    ...(bindAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress } } } } : {}),
+    ...(bindAddress
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress, histogramBucketOverrides: BUCKETS } } } }
+      : {}),
   };
   Runtime.install(options);
 }

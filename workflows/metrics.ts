@@ -40,11 +40,18 @@ export function promotionMetrics() {
   const on = () => (enabled ??= patched(METRICS_PATCH));
 
   return {
-    /** Called at every step change of an environment. */
-    step(env: string, status: EnvironmentStatus): void {
+    /**
+     * Called at every step change of an environment. Its first step comes after the lock was granted,
+     * so the time since the environment started is the queue wait, contested or not.
+     */
+    step(env: string, status: EnvironmentStatus, envStartedAt?: string): void {
       if (!on()) return;
       const now = Date.now();
-      const previous = current.get(env);
+      const previous =
+        current.get(env) ??
+        (envStartedAt && status !== 'queued'
+          ? { status: 'queued' as const, since: Date.parse(envStartedAt) }
+          : undefined);
       if (previous && previous.status !== status) {
         steps.record((now - previous.since) / 1000, { env, step: previous.status });
       }

@@ -188,7 +188,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   setHandler(supersededSignal, ({ env, by }) => void supersededBy.set(env, by));
 
   function setStatus(env: EnvironmentState, status: EnvironmentStatus, details: string): void {
-    metrics.step(env.name, status);
+    metrics.step(env.name, status, env.startedAt);
     env.status = status;
     if (status === 'waiting-approval') state.status = 'waiting-approval';
     else if (state.status === 'waiting-approval') state.status = 'running';
