@@ -27,6 +27,8 @@ import {
 import { createDeployer } from './deployers/index.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
+import { readOverview } from './overview.js';
+import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { redact } from './redact.js';
@@ -184,6 +186,14 @@ export function createActivities(deps: ActivityDeps) {
       } finally {
         clearInterval(timer);
       }
+    },
+
+    /** `promote overview`: tags in Git, deployed tags where the deployer can tell. */
+    async readOverview(input: { repo: string }): Promise<Overview> {
+      return readOverview(deps.cache, input, {
+        graceMs: deps.deployGraceMs,
+        signal: Context.current().cancellationSignal,
+      });
     },
 
     async announce(announcement: Announcement): Promise<AnnounceResult> {

@@ -11,8 +11,10 @@ import {
   type PromotionRequest,
   type PromotionState,
 } from '../common/types.js';
-import { listPromotions, renderList, type ListOptions } from './list.js';
-import { connectClient } from '../worker/connection.js';
+import { listPromotions, noMatch, renderList, type ListOptions } from './list.js';
+import { connectForCli as connectClient } from './errors.js';
+import { watchPromotion } from './watch.js';
+import { readOverview, renderOverview } from './overview.js';
 import {
   BadInputError,
   cancelPromotion,
@@ -146,10 +148,16 @@ async function runStart(
     print(options.json ? JSON.stringify({ id: handle.workflowId }) : handle.workflowId);
     return;
   }
-  if (!options.json) process.stderr.write(`started ${handle.workflowId}; waiting for it to finish…\n`);
-  const state = await waitFinished(client, handle.workflowId);
-  print(options.json ? JSON.stringify(state) : renderStatus(state));
-  process.exitCode = exitFor(state);
+  if (options.json) {
+    const state = await waitFinished(client, handle.workflowId);
+    print(JSON.stringify(state));
+    process.exitCode = exitFor(state);
+    return;
+  }
+  process.stderr.write(
+    `started ${handle.workflowId}; following it (Ctrl-C stops following, not the promotion)\n`,
+  );
+  process.exitCode = exitFor(await watchPromotion(client, handle.workflowId));
 }
 
 export function buildProgram(): Command {
@@ -269,7 +277,24 @@ export function buildProgram(): Command {
     .action(async (options: ListOptions & { json?: boolean }) => {
       const client = await connectClient();
       const rows = await listPromotions(client, options);
-      print(options.json ? JSON.stringify(rows, null, 2) : renderList(rows));
+      print(
+        options.json
+          ? JSON.stringify(rows, null, 2)
+          : rows.length
+            ? renderList(rows)
+            : await noMatch(client, options),
+      );
+    });
+
+  program
+    .command('overview')
+    .description('app × environment matrix: tags in Git, drift from what runs, last promotion of each')
+    .option('--repo <url>', 'deployment repository: git URL or path (default $PROMOTE_REPO)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { repo?: string; json?: boolean }) => {
+      const repo = repoOption(options.repo);
+      const overview = await readOverview(await connectClient(), repo);
+      print(options.json ? JSON.stringify(overview, null, 2) : renderOverview(overview));
     });
 
   program
@@ -320,6 +345,16 @@ export function buildProgram(): Command {
     });
 
   addDiffCommand(program);
+
+  program
+    .command('watch')
+    .description('follow a promotion live until it ends; exit 0 if it succeeded, 1 otherwise')
+    .argument('<id>', 'promotion id')
+    .option('--json', 'one JSON state per line at each change; the last line is the final state')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const client = await connectClient();
+      process.exitCode = exitFor(await watchPromotion(client, id, options));
+    });
 
   program
     .command('cancel')

@@ -74,3 +74,26 @@ export function renderList(rows: PromotionRow[]): string {
     .map((r) => `${r.id.padEnd(48)} ${r.state.padEnd(17)} ${(r.env ?? '').padEnd(10)} ${r.apps.join(' ')}`)
     .join('\n');
 }
+
+/** The app names promotions were started for (most recent first): what `--app` may name. */
+export async function knownApps(client: Client, scan = 200): Promise<string[]> {
+  const apps = new Set<string>();
+  let seen = 0;
+  for await (const execution of client.workflow.list({ query: "WorkflowType = 'promote'" })) {
+    for (const app of execution.typedSearchAttributes.get(PromoteApps) ?? []) {
+      if (!app.includes('=')) apps.add(app);
+    }
+    if (++seen >= scan) break;
+  }
+  return [...apps].sort();
+}
+
+/** An empty list with an app filter most often means a typo: name the apps that do exist. */
+export async function noMatch(client: Client, options: ListOptions): Promise<string> {
+  if (!options.app) return 'no promotions match';
+  const apps = await knownApps(client);
+  if (apps.includes(options.app)) return 'no promotions match';
+  return apps.length === 0
+    ? `no promotions of app "${options.app}": no promotion has been started yet`
+    : `no promotions of app "${options.app}"; known apps: ${apps.join(', ')}`;
+}

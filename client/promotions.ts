@@ -25,6 +25,10 @@ export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
 
+function unknownId(id: string, kind = ''): string {
+  return `no ${kind}promotion with id ${id}: \`promote list\` shows recent ones (\`promote list --app APP\` filters)`;
+}
+
 export function promotionSummary(request: PromotionRequest): string {
   if (request.rollback) {
     const { app, env, toTag } = request.rollback;
@@ -80,7 +84,7 @@ export async function getStatus(client: Client, id: string): Promise<PromotionSt
   try {
     description = await handle.describe();
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no promotion with id ${id}`);
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(unknownId(id));
     throw error;
   }
   if (description.status.name === 'RUNNING') return handle.query(statusQuery);
@@ -178,7 +182,7 @@ export async function decide(client: Client, id: string, input: DecisionInput): 
       const cause = error.cause;
       throw new BadInputError(cause instanceof Error ? cause.message : error.message);
     }
-    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no running promotion with id ${id}`);
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(unknownId(id, 'running '));
     throw error;
   }
 }
@@ -187,7 +191,7 @@ export async function cancelPromotion(client: Client, id: string): Promise<void>
   try {
     await client.workflow.getHandle(id).cancel();
   } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(`no running promotion with id ${id}`);
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(unknownId(id, 'running '));
     throw error;
   }
 }

@@ -1,15 +1,17 @@
 import { resolve } from 'node:path';
-import { Runtime } from '@temporalio/worker';
 import { startDevServer } from '../server/dev-server.js';
 import { connectClient, connectWorker } from '../worker/connection.js';
 import { createPromoteWorker } from '../worker/create-worker.js';
-import { workerSettingsFromEnv } from '../worker/settings.js';
+import { startHealthServer } from '../worker/health.js';
+import { workflowSource } from '../worker/bundle.js';
+import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
+import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
 const DEV_SHUTDOWN_GRACE_MS = 30_000;
 
 function logLine(message: string): void {
-  process.stderr.write(`[promote] ${message}\n`);
+  workerLog(message);
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -28,20 +30,31 @@ function shutdownRequested(): Promise<string> {
 // The SDK's runtime would otherwise install its own signal handlers and stop workers on its own schedule;
 // `promote dev` orders the shutdown itself: worker first (finishing its tasks), then the server.
 function installRuntime(): void {
-  Runtime.install({ shutdownSignals: [] });
+  installWorkerRuntime();
 }
 
 export async function runWorker(): Promise<void> {
   installRuntime();
   const { connection, namespace } = await connectWorker();
   const client = await connectClient();
+  const source = workflowSource();
+  logLine(
+    source.workflowBundle && 'codePath' in source.workflowBundle
+      ? `workflow code from the bundle ${source.workflowBundle.codePath}`
+      : 'bundling the workflow code (no pre-built bundle)',
+  );
   const worker = await createPromoteWorker({ connection, namespace, client, ...workerSettingsFromEnv() });
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
+  const port = healthPort();
+  const health =
+    port === undefined ? undefined : await startHealthServer(port, { state: () => worker.getState() });
+  if (health) logLine(`health on :${health.port} (/healthz, /readyz)`);
   const running = worker.run();
   const signal = await Promise.race([shutdownRequested(), running.then(() => 'worker stopped')]);
   logLine(`${signal}: stopping the worker…`);
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
+  await health?.close();
   await connection.close();
 }
 

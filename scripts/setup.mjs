@@ -74,3 +74,22 @@ if (!existsSync(buildStamp) || statSync(buildStamp).mtimeMs < sourcesNewest) {
 
 // 3. The Temporal CLI (dev server) and, for time-skipping tests, the test server.
 run(process.execPath, [join(root, 'dist', 'server', 'install-cli.js')]);
+
+// 4. Chromium for the Web UI test (Debian's package, driven by playwright-core): `npm test` only.
+const chromium = process.env.PROMOTE_CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (process.env.npm_lifecycle_event === 'test' && !existsSync(chromium)) {
+  log('installing chromium with apt-get for the Web UI test…');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', '--no-install-recommends', 'chromium'],
+  ]) {
+    const result = spawnSync('apt-get', args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    if (result.status !== 0) {
+      process.stderr.write(
+        `[setup] 'apt-get ${args.join(' ')}' failed: install Debian's chromium (root) or set PROMOTE_CHROMIUM_PATH\n`,
+      );
+      process.exit(1);
+    }
+  }
+}

@@ -16,9 +16,14 @@ export function connectionConfig(overrides: { address?: string } = {}) {
   };
 }
 
-export async function connectClient(overrides: { address?: string } = {}): Promise<Client> {
+export async function connectClient(
+  overrides: { address?: string; connectTimeoutMs?: number } = {},
+): Promise<Client> {
   const { connectionOptions, namespace } = connectionConfig(overrides);
-  const connection = await Connection.connect(connectionOptions);
+  const connection = await Connection.connect({
+    ...connectionOptions,
+    ...(overrides.connectTimeoutMs ? { connectTimeout: overrides.connectTimeoutMs } : {}),
+  });
   return new Client({ connection, namespace: overrides.address ? 'default' : namespace });
 }
 

@@ -1,6 +1,5 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { getStatus } from '../client/promotions.js';
@@ -10,8 +9,9 @@ import { RepositoryCache } from '../activities/repository.js';
 import { createNotifier } from './notifier.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
+import { workflowSource } from './bundle.js';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+export { WORKFLOWS_PATH } from './bundle.js';
 
 export interface PromoteWorkerOptions {
   connection: NativeConnection;
@@ -59,8 +59,6 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
-    ...(options.workflowBundle
-      ? { workflowBundle: options.workflowBundle }
-      : { workflowsPath: WORKFLOWS_PATH }),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : workflowSource()),
   });
 }

@@ -37,3 +37,12 @@ export function workerSettingsFromEnv(defaults: { shutdownGraceMs?: number } = {
       positiveInteger('PROMOTE_SHUTDOWN_GRACE_MS') ?? defaults.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
   };
 }
+
+/** PROMOTE_HEALTH_PORT: serve /healthz and /readyz on this port; unset: no health server. */
+export function healthPort(value = process.env.PROMOTE_HEALTH_PORT): number | undefined {
+  if (!value) return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PROMOTE_HEALTH_PORT=${JSON.stringify(value)} is not a port number`);
+  return port;
+}

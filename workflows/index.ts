@@ -1,2 +1,3 @@
 export { promote } from './promote.js';
 export { environmentLock } from './environment-lock.js';
+export { overview } from './overview.js';

@@ -41,6 +41,7 @@ import {
   supersededSignal,
 } from './definitions.js';
 import { Announcer } from './announcer.js';
+import { promotionMetrics } from './metrics.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const { loadPromotion, bumpValues, revertBump } = proxyActivities<Activities>(TIMEOUTS.git);
@@ -123,6 +124,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     environments: [],
     startedAt: new Date(info.startTime).toISOString(),
   };
+  const metrics = promotionMetrics();
   const granted = new Set<string>();
   const supersededBy = new Map<string, string>();
 
@@ -186,6 +188,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   setHandler(supersededSignal, ({ env, by }) => void supersededBy.set(env, by));
 
   function setStatus(env: EnvironmentState, status: EnvironmentStatus, details: string): void {
+    metrics.step(env.name, status, env.startedAt);
     env.status = status;
     if (status === 'waiting-approval') state.status = 'waiting-approval';
     else if (state.status === 'waiting-approval') state.status = 'running';
@@ -520,6 +523,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
 
   state.status = finalStatus;
   state.finishedAt = now();
+  metrics.promotion(finalStatus);
   upsertSearchAttributes([{ key: PromoteState, value: finalStatus }]);
   setCurrentDetails(`promotion ${finalStatus}`);
   await CancellationScope.nonCancellable(() => announcer.promotion(targetEnvironments(request, config)));

@@ -1,0 +1,67 @@
+import { createConnection } from 'node:net';
+import type { Client } from '@temporalio/client';
+import { connectClient, connectionConfig } from '../worker/connection.js';
+
+/** The CLI fails fast: a person at a terminal (or a CI job) should learn within 2 s that nothing is listening. */
+export const CLI_CONNECT_TIMEOUT_MS = 2_000;
+
+/** Exit code 1 territory: nothing was asked of the server because there was none to ask. */
+export class ServerUnreachableError extends Error {
+  override readonly name = 'ServerUnreachableError';
+  constructor(
+    readonly address: string,
+    cause: unknown,
+  ) {
+    super(
+      [
+        `cannot reach the Temporal server at ${address} (${reason(cause)}).`,
+        '  Start one on this machine with `promote dev`, or point the CLI at yours with',
+        '  TEMPORAL_ADDRESS=host:7233 (and TEMPORAL_NAMESPACE / TEMPORAL_API_KEY for Temporal Cloud).',
+      ].join('\n'),
+    );
+  }
+}
+
+function reason(cause: unknown): string {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  // The SDK's wording ("Failed to connect before the deadline") says nothing a person can act on.
+  return /deadline/i.test(message) ? `no answer within ${CLI_CONNECT_TIMEOUT_MS / 1000}s` : message;
+}
+
+/**
+ * A plain TCP probe first: a refused port or an unknown host is known at once, where the gRPC client
+ * would keep retrying until its deadline. Anything else (a proxy, TLS, slow network) is left to gRPC.
+ */
+function refused(address: string): Promise<string | undefined> {
+  const match = /^(.*):(\d+)$/.exec(address);
+  if (!match) return Promise.resolve(undefined);
+  const host = (match[1] ?? '').replace(/^\[(.*)\]$/, '$1');
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port: Number(match[2]) });
+    const done = (result: string | undefined) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.setTimeout(CLI_CONNECT_TIMEOUT_MS, () => done(undefined));
+    socket.once('connect', () => done(undefined));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      done(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'].includes(error.code ?? '') ? error.code : undefined),
+    );
+  });
+}
+
+/** `connectClient` with a short deadline and an error that says what to do. */
+export async function connectForCli(): Promise<Client> {
+  const { connectionOptions } = connectionConfig();
+  const code = await refused(connectionOptions.address);
+  if (code)
+    throw new ServerUnreachableError(
+      connectionOptions.address,
+      new Error(code === 'ECONNREFUSED' ? 'connection refused' : `unknown host (${code})`),
+    );
+  try {
+    return await connectClient({ connectTimeoutMs: CLI_CONNECT_TIMEOUT_MS });
+  } catch (error) {
+    throw new ServerUnreachableError(connectionOptions.address, error);
+  }
+}

@@ -1,0 +1,146 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument --
+   rendered manifests are plain data, checked field by field */
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parseAllDocuments } from 'yaml';
+import { PROJECT_ROOT } from '../server/tools.js';
+import { DEFAULT_BUNDLE_PATH } from '../worker/bundle.js';
+import { workerSettingsFromEnv } from '../worker/settings.js';
+import { helmBinary } from './support/helm.js';
+
+const CHART = join(PROJECT_ROOT, 'charts', 'promote');
+let helm: string;
+
+// The first run builds helm from source: minutes on a busy two-core machine, then a stamp check.
+beforeAll(async () => {
+  helm = await helmBinary();
+}, 1_800_000);
+
+interface Manifest {
+  kind: string;
+  metadata: { name: string };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+
+async function template(...set: string[]): Promise<Manifest[]> {
+  const { stdout } = await execa(helm, ['template', 'rel', CHART, ...set.flatMap((s) => ['--set', s])]);
+  return parseAllDocuments(stdout)
+    .map((d) => d.toJS() as Manifest | null)
+    .filter((m): m is Manifest => m !== null);
+}
+
+function find(manifests: Manifest[], kind: string, name: string): any {
+  const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
+  if (!found)
+    throw new Error(
+      `no ${kind} ${name} in ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`,
+    );
+  return found;
+}
+
+describe('the Helm chart', () => {
+  it('passes helm lint --strict with every option on', async () => {
+    const result = await execa(helm, [
+      'lint',
+      '--strict',
+      CHART,
+      '--set',
+      'receiver.enabled=true',
+      '--set',
+      'worker.prometheus.enabled=true',
+      '--set',
+      'git.sshSecret=deploy-key',
+      '--set',
+      'temporal.apiKeySecret.name=temporal-cloud',
+      '--set',
+      'temporal.tlsSecret=temporal-mtls',
+      '--set',
+      'worker.otlpEndpoint=http://otel:4317',
+    ]);
+    expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
+  });
+
+  it('renders a non-root worker whose pod outlives its shutdown grace, with probes on the health server', async () => {
+    const manifests = await template('temporal.apiKeySecret.name=temporal-cloud', 'receiver.enabled=true');
+    const config = find(manifests, 'ConfigMap', 'rel-promote');
+    const worker = find(manifests, 'Deployment', 'rel-promote-worker');
+    const pod = worker.spec.template.spec;
+    const container = pod.containers[0];
+
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+    expect(container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    // The worker reads PROMOTE_SHUTDOWN_GRACE_MS with the code the test calls here.
+    const saved = process.env.PROMOTE_SHUTDOWN_GRACE_MS;
+    process.env.PROMOTE_SHUTDOWN_GRACE_MS = config.data.PROMOTE_SHUTDOWN_GRACE_MS;
+    const graceMs = workerSettingsFromEnv().shutdownGraceMs;
+    if (saved === undefined) delete process.env.PROMOTE_SHUTDOWN_GRACE_MS;
+    else process.env.PROMOTE_SHUTDOWN_GRACE_MS = saved;
+    expect(graceMs).toBe(7_200_000);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(graceMs);
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'health' });
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'health' });
+    expect(container.ports).toContainEqual({
+      name: 'health',
+      containerPort: Number(config.data.PROMOTE_HEALTH_PORT),
+    });
+    expect(container.envFrom).toContainEqual({ configMapRef: { name: 'rel-promote' } });
+    // Secrets are referenced, never rendered into the manifests.
+    expect(container.env).toContainEqual({
+      name: 'TEMPORAL_API_KEY',
+      valueFrom: { secretKeyRef: { name: 'temporal-cloud', key: 'TEMPORAL_API_KEY' } },
+    });
+    expect(pod.serviceAccountName).toBe(find(manifests, 'ServiceAccount', 'rel-promote').metadata.name);
+
+    for (const component of ['worker', 'receiver']) {
+      const pdb = find(manifests, 'PodDisruptionBudget', `rel-promote-${component}`);
+      const deployment = find(manifests, 'Deployment', `rel-promote-${component}`);
+      expect(deployment.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+    }
+    const receiver = find(manifests, 'Deployment', 'rel-promote-receiver');
+    expect(find(manifests, 'Service', 'rel-promote-receiver').spec.selector).toEqual(
+      receiver.spec.template.metadata.labels,
+    );
+  });
+
+  it('refuses a termination grace that does not outlast the worker shutdown grace', async () => {
+    const result = await execa(
+      helm,
+      [
+        'template',
+        'rel',
+        CHART,
+        '--set',
+        'worker.shutdownGraceSeconds=120',
+        '--set',
+        'worker.terminationGracePeriodSeconds=60',
+      ],
+      { reject: false },
+    );
+    expect(result.exitCode).not.toBe(0);
+    expect(result.stderr).toContain(
+      'worker.terminationGracePeriodSeconds (60) must be longer than worker.shutdownGraceSeconds (120)',
+    );
+  });
+
+  it('keeps the Dockerfile in step with what the tests run', async () => {
+    // No Docker engine here: the image cannot be built, so its contract with the code is checked instead.
+    const dockerfile = await readFile(join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+    const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect(pkg.scripts.bundle).toContain('node dist/worker/bundle.js');
+    expect(dockerfile).toContain('node dist/worker/bundle.js dist/workflow-bundle.js');
+    expect(DEFAULT_BUNDLE_PATH.endsWith(join('dist', 'workflow-bundle.js'))).toBe(true);
+    expect(dockerfile).toMatch(/PROMOTE_WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
+    expect(dockerfile).toMatch(/^USER 10001/m);
+    expect(dockerfile).toMatch(/git openssh-client/);
+    expect(dockerfile).toMatch(/\/usr\/local\/bin\/helm \/usr\/local\/bin\/helmfile/);
+    expect(dockerfile).toContain('/healthz');
+  });
+});

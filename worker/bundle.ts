@@ -1,0 +1,71 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+
+/** Where the build (the Dockerfile's build stage, `npm run bundle`) leaves the pre-built workflow bundle. */
+export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+
+/** Workflow modules bundled with the workflow code (interceptors run inside the workflow sandbox). */
+export function workflowInterceptorModules(): string[] {
+  return [];
+}
+
+/** Newest compiled file the workflow bundle is made of: a bundle older than it is stale. */
+function newestWorkflowInput(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = resolve(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.js')) newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  };
+  for (const dir of ['workflows', 'common', 'config'])
+    walk(fileURLToPath(new URL(`../${dir}`, import.meta.url)));
+  return newest;
+}
+
+/**
+ * The workflow code a worker runs: a pre-built bundle when one is present (PROMOTE_WORKFLOW_BUNDLE, or
+ * the build's default path), so a container starts in a second without webpack; else the sources,
+ * bundled at start-up as in development.
+ */
+export function workflowSource(
+  bundlePath = process.env.PROMOTE_WORKFLOW_BUNDLE ?? DEFAULT_BUNDLE_PATH,
+): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'> {
+  if (process.env.PROMOTE_WORKFLOW_BUNDLE && !existsSync(bundlePath)) {
+    // An explicit path that is missing is a packaging mistake: better to fail than to bundle silently.
+    throw new Error(`PROMOTE_WORKFLOW_BUNDLE=${bundlePath} does not exist`);
+  }
+  // The default bundle is used only while it is newer than the compiled workflows, so a developer who
+  // rebuilt after `npm run bundle` never runs stale workflow code; an explicit path is always used.
+  const usable =
+    existsSync(bundlePath) &&
+    (process.env.PROMOTE_WORKFLOW_BUNDLE !== undefined ||
+      statSync(bundlePath).mtimeMs >= newestWorkflowInput());
+  if (usable) return { workflowBundle: { codePath: resolve(bundlePath) } };
+  return { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: workflowInterceptorModules() } };
+}
+
+/** Bundles the workflow code (what `bundleWorkflowCode` would do at every worker start) into one file. */
+export async function writeWorkflowBundle(outFile = DEFAULT_BUNDLE_PATH): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: workflowInterceptorModules(),
+    logger: new DefaultLogger('WARN'),
+  });
+  await mkdir(dirname(outFile), { recursive: true });
+  await writeFile(outFile, code);
+  return outFile;
+}
+
+// `node dist/worker/bundle.js [OUT]`: the build step of the container image.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const out = await writeWorkflowBundle(process.argv[2] ? resolve(process.argv[2]) : DEFAULT_BUNDLE_PATH);
+  process.stderr.write(`workflow bundle written to ${out}\n`);
+}
