@@ -106,6 +106,8 @@ describe('the Helm chart', () => {
     expect(find(manifests, 'Service', 'rel-promote-receiver').spec.selector).toEqual(
       receiver.spec.template.metadata.labels,
     );
+    // The receiver is `promote slack`, listening where its Service sends Slack's requests.
+    expect(receiver.spec.template.spec.containers[0].args).toEqual(['slack', '--port', '8090']);
   });
 
   it('refuses a termination grace that does not outlast the worker shutdown grace', async () => {
