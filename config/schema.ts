@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
+import { HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
 
 const name = z
   .string()
@@ -72,7 +73,7 @@ export const ConfigSchema = z
         message: 'must define at least one app',
       }),
     // A discriminated union so helm/helmfile deployers can join without touching the command one.
-    deploy: z.discriminatedUnion('type', [CommandDeploySchema]),
+    deploy: z.discriminatedUnion('type', [CommandDeploySchema, HelmDeploySchema, HelmfileDeploySchema]),
     notifications: NotificationsSchema.optional(),
   })
   .superRefine((config, ctx) => {
