@@ -106,6 +106,10 @@ export interface EnvironmentState {
   repaired?: string[];
   /** helm/helmfile: deployed tags that differed from Git before the bump. */
   drift?: string[];
+  /** helm/helmfile: the tags the cluster ran before the apply (read at the diff). */
+  observedPreviousTag?: TagValue;
+  /** helm/helmfile: the tags the cluster runs after the apply. */
+  observedTag?: TagValue;
   error?: string;
   startedAt?: string;
   finishedAt?: string;

@@ -76,12 +76,13 @@ function valueAt(values: unknown, path: string[]): unknown {
 
 /**
  * A release's values hold an app's tag at its `tagPath` (one values file for the whole environment),
- * or at the path without its first key (a release per app, fed `api.image.tag` as `image.tag`).
+ * or, in a release named after the app, at the path without its first key (`api.image.tag` fed to
+ * release `api` as `image.tag`, the usual helmfile layout).
  */
-export function tagIn(values: unknown, tagPath: string): string | undefined {
-  const path = tagPath.split('.');
-  for (const candidate of [path, path.slice(1)]) {
-    if (candidate.length === 0) continue;
+export function tagIn(values: unknown, tagPath: string, release: string): string | undefined {
+  const [first, ...rest] = tagPath.split('.');
+  const candidates = [tagPath.split('.'), ...(first === release && rest.length > 0 ? [rest] : [])];
+  for (const candidate of candidates) {
     const value = valueAt(values, candidate);
     if (typeof value === 'string' || typeof value === 'number') return String(value);
   }
@@ -149,7 +150,7 @@ export class ReleaseState {
     const values = await this.helm.values(ref);
     const tags: Record<string, string> = {};
     for (const { app, tagPath } of expected) {
-      const tag = tagIn(values, tagPath);
+      const tag = tagIn(values, tagPath, ref.name);
       if (tag !== undefined) tags[app] = tag;
     }
     return tags;
