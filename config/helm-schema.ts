@@ -7,12 +7,9 @@ const argv = z.array(z.string()).min(1, 'must name a command');
 /** Helm's own duration syntax (`--timeout`), e.g. 90s, 5m, 1h. */
 const helmDuration = z.string().regex(/^[1-9][0-9]*(s|m|h)$/, 'must be a duration such as 90s, 5m or 1h');
 
-const k8sName = z
-  .string()
-  .regex(
-    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?|\{env\})+$/,
-    'must be a lower-case DNS label (letters, digits, dashes), optionally with {env}',
-  );
+const k8sName = z.string().refine((s) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s.replaceAll('{env}', 'x')), {
+  message: 'must be a lower-case DNS label (letters, digits, dashes), optionally with {env}',
+});
 
 /** What each environment may override: where its releases go, and its smoke test. */
 const HelmTargetSchema = z.strictObject({
