@@ -36,7 +36,8 @@ export const CLUSTER_TOOLS: Record<ClusterToolName, GoTool> = {
   helmfile: {
     name: 'helmfile',
     version: HELMFILE_VERSION,
-    install: `github.com/helmfile/helmfile@${HELMFILE_VERSION}`,
+    // Its go.mod has replace directives too, so `go install` refuses it: same main, in a wrapper module.
+    wrapper: helmfileWrapper,
     ldflags: [`-X go.szostok.io/version.version=${HELMFILE_VERSION}`],
     envVar: 'PROMOTE_HELMFILE_PATH',
   },
@@ -91,6 +92,28 @@ function binDir(tool: GoTool): string {
 
 function binPath(tool: GoTool): string {
   return join(binDir(tool), tool.name);
+}
+
+/** Downloads a module (into the tools folder's cache) and returns its go.mod path and source folder. */
+async function download(module: string): Promise<{ GoMod: string; Dir: string }> {
+  const result = await execa('go', ['mod', 'download', '-json', module], { env: goEnv(), reject: false });
+  if (result.exitCode !== 0)
+    throw new ToolMissingError(`go mod download ${module} failed: ${result.stdout || result.stderr}`);
+  return JSON.parse(result.stdout) as { GoMod: string; Dir: string };
+}
+
+/** helmfile's own main.go, with its go.mod's replace directives copied as they are. */
+async function helmfileWrapper(): Promise<{ goMod: string; mainGo: string }> {
+  const info = await download(`github.com/helmfile/helmfile@${HELMFILE_VERSION}`);
+  const block = /^replace \(\n([\s\S]*?)^\)/m.exec(readFileSync(info.GoMod, 'utf8'))?.[1] ?? '';
+  const replaces = block
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.includes('=>') && !line.startsWith('//'));
+  const goMod =
+    `module promote.local/helmfile\n\ngo 1.24\n\nrequire github.com/helmfile/helmfile ${HELMFILE_VERSION}\n\n` +
+    (replaces.length ? `replace (\n${replaces.map((r) => `\t${r}`).join('\n')}\n)\n` : '');
+  return { goMod, mainGo: readFileSync(join(info.Dir, 'main.go'), 'utf8') };
 }
 
 /** The wrapper module of kube-apiserver: k8s.io/kubernetes plus its staging modules pinned by `replace`. */
