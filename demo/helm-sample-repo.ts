@@ -47,7 +47,7 @@ metadata:
     app: {{ $name }}
 spec:
   replicas: {{ $app.replicas | default 1 }}
-  # Paused counts as ready for helm --wait; see ${STALL_CONFIGMAP} in the repository's README.
+  # With no controller-manager, only a paused Deployment counts as ready for helm --wait.
   paused: {{ not $stall }}
   selector:
     matchLabels:

@@ -166,8 +166,8 @@ abstract class ReleaseDeployer implements Deployer {
     const report: ReleaseReport[] = [];
     const diffs: string[] = [];
     for (const release of releases) {
-      const deployed = await state.deployedRevision(release);
-      const tags = deployed ? await state.tags(release, carried(release, gitBefore)) : {};
+      const deployed = await state.currentRevision(release);
+      const tags = deployed ? await state.tags(release, carried(release, gitBefore), deployed.revision) : {};
       report.push({
         release: release.name,
         namespace: release.namespace,
@@ -206,7 +206,7 @@ abstract class ReleaseDeployer implements Deployer {
     for (const release of releases) {
       const fixed = await state.repair(release, this.config.pendingInstall, target.timeout);
       if (fixed) repaired[release.name] = fixed;
-      before[release.name] = (await state.deployedRevision(release))?.revision ?? 0;
+      before[release.name] = (await state.currentRevision(release))?.revision ?? 0;
     }
     const marker = formatMarker({
       id: context.promotionId,
@@ -281,8 +281,9 @@ abstract class ReleaseDeployer implements Deployer {
     const expected = this.expectedTags(context);
     const tags: Record<string, string> = {};
     for (const release of await this.releases(context, helm)) {
-      if (!(await state.deployedRevision(release))) continue;
-      Object.assign(tags, await state.tags(release, carried(release, expected)));
+      const current = await state.currentRevision(release);
+      if (current)
+        Object.assign(tags, await state.tags(release, carried(release, expected), current.revision));
     }
     return tags;
   }

@@ -99,7 +99,15 @@ export class ReleaseState {
     return this.helm.history(ref);
   }
 
-  /** The revision that runs now: the latest, when it is deployed. */
+  /**
+   * The revision that runs now, as Helm sees it: the newest `deployed` one. After a failed upgrade the
+   * one before stays `deployed`, so this can be older than the latest revision.
+   */
+  async currentRevision(ref: ReleaseRef): Promise<Revision | undefined> {
+    return [...(await this.helm.history(ref))].reverse().find((r) => r.status === 'deployed');
+  }
+
+  /** The latest revision, when it is deployed: a pending or failed latest revision means "not done". */
   async deployedRevision(ref: ReleaseRef): Promise<Revision | undefined> {
     const last = latest(await this.helm.history(ref));
     return last?.status === 'deployed' ? last : undefined;
@@ -146,8 +154,12 @@ export class ReleaseState {
   }
 
   /** The tags the release carries now, for the apps given. */
-  async tags(ref: ReleaseRef, expected: readonly ExpectedTag[]): Promise<Record<string, string>> {
-    const values = await this.helm.values(ref);
+  async tags(
+    ref: ReleaseRef,
+    expected: readonly ExpectedTag[],
+    revision?: number,
+  ): Promise<Record<string, string>> {
+    const values = await this.helm.values(ref, revision);
     const tags: Record<string, string> = {};
     for (const { app, tagPath } of expected) {
       const tag = tagIn(values, tagPath, ref.name);
@@ -189,19 +201,33 @@ export class ReleaseState {
   }
 
   /**
-   * Compensation: back to the revision recorded before this promotion's apply, read from the marker
-   * of its first revision. Idempotent: nothing to do when no revision of ours exists or the release
-   * already runs a rollback made after it.
+   * Compensation: back to the revision that ran before this promotion's apply. A successful upgrade
+   * recorded it in its marker; a failed, cancelled or killed one loses its description, but Helm then
+   * leaves that revision `deployed` (it is superseded only by a success), so it is the last deployed
+   * one before the latest. Idempotent: a release already rolled back, or untouched, is left alone.
    */
   async rollbackRecorded(ref: ReleaseRef, id: string, env: string, timeout: string): Promise<string> {
     const history = await this.helm.history(ref);
+    const last = latest(history);
     const ours = history.find((r) => {
       const marker = parseMarker(r.description);
       return marker?.id === id && marker.env === env;
     });
-    if (!ours) return `${ref.name}: no revision of this promotion, nothing to roll back`;
-    const before = parseMarker(ours.description)?.before[ref.name] ?? 0;
-    const last = latest(history);
+    let before: number;
+    if (ours) {
+      before = parseMarker(ours.description)?.before[ref.name] ?? 0;
+      if (
+        last &&
+        last.revision > ours.revision &&
+        last.status === 'deployed' &&
+        last.description === `Rollback to ${before}`
+      )
+        return `${ref.name}: already rolled back to revision ${before}`;
+    } else if (last && (last.status === 'failed' || PENDING_STATUSES.includes(last.status))) {
+      before = lastGood(history)?.revision ?? 0;
+    } else {
+      return `${ref.name}: no revision of this promotion, nothing to roll back`;
+    }
     if (before === 0) {
       if (!last) return `${ref.name}: already uninstalled`;
       await this.helm.check([
@@ -214,18 +240,16 @@ export class ReleaseState {
       ]);
       return `${ref.name}: installed by this promotion, uninstalled`;
     }
-    if (
-      last &&
-      last.revision > ours.revision &&
-      last.status === 'deployed' &&
-      last.description === `Rollback to ${before}`
-    )
-      return `${ref.name}: already rolled back to revision ${before}`;
-    await this.helm.check(
-      ['rollback', ref.name, String(before), ...HelmClient.scope(ref), '--wait', '--timeout', timeout],
-      { cancellable: false },
-    );
-    return `${ref.name}: rolled back to revision ${before}, recorded before this promotion's apply`;
+    await this.helm.check([
+      'rollback',
+      ref.name,
+      String(before),
+      ...HelmClient.scope(ref),
+      '--wait',
+      '--timeout',
+      timeout,
+    ]);
+    return `${ref.name}: rolled back to revision ${before}, the one that ran before this promotion's apply`;
   }
 
   /** The commit a release runs, from the marker of its latest revision when that one is deployed. */

@@ -98,7 +98,7 @@ describe('deploy.type: helm against a real API server', () => {
         const waiting = await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         const staging = waiting.environments[1];
         // Nothing deployed yet in staging: the whole rendered release is the diff, Secret data masked.
-        expect(staging?.diff).toContain('+          image: registry.example.com/shop/api:1.5.0');
+        expect(staging?.diff).toContain('+        - image: registry.example.com/shop/api:1.5.0');
         expect(staging?.diff).toMatch(/apiKey: <masked sha256:[0-9a-f]{8}>/);
         expect(staging?.diff).not.toMatch(/apiKey: "?[0-9a-f]{64}/);
         await decide(suite.temporal.client, handle.workflowId, {
@@ -135,10 +135,10 @@ describe('deploy.type: helm against a real API server', () => {
         });
         const second = await waitForApproval(suite.temporal.client, next.workflowId, 'staging');
         expect(second.environments[1]?.diff).toContain(
-          '-          image: registry.example.com/shop/api:1.5.0',
+          '-        - image: registry.example.com/shop/api:1.5.0',
         );
         expect(second.environments[1]?.diff).toContain(
-          '+          image: registry.example.com/shop/api:1.6.0',
+          '+        - image: registry.example.com/shop/api:1.6.0',
         );
         await decide(suite.temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'alice' });
         expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
@@ -149,7 +149,7 @@ describe('deploy.type: helm against a real API server', () => {
   });
 
   it('rolls a failing upgrade back to the revision recorded before the apply', async () => {
-    const repo = await helmRepo({ timeout: '5s' });
+    const repo = await helmRepo({ timeout: '20s' });
     expect((await promoteInProcess(repo, { api: '1.5.0' })).final.status).toBe('succeeded');
     await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
 
