@@ -65,3 +65,24 @@ export const HelmfileDeploySchema = z.strictObject({
 export type HelmDeployConfig = z.infer<typeof HelmDeploySchema>;
 export type HelmfileDeployConfig = z.infer<typeof HelmfileDeploySchema>;
 export type HelmTarget = z.infer<typeof HelmTargetSchema>;
+
+/** Names in the helm/helmfile settings that must match the environments and apps of promote.yaml. */
+export function helmDeployProblems(
+  deploy: { type: string; environments?: Record<string, unknown>; releases?: { apps?: string[] }[] },
+  environments: ReadonlySet<string>,
+  apps: ReadonlySet<string>,
+): { path: (string | number)[]; message: string }[] {
+  if (deploy.type === 'command') return [];
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  for (const env of Object.keys(deploy.environments ?? {})) {
+    if (!environments.has(env))
+      problems.push({ path: ['deploy', 'environments', env], message: `unknown environment "${env}"` });
+  }
+  (deploy.releases ?? []).forEach((release, i) => {
+    (release.apps ?? []).forEach((app, j) => {
+      if (!apps.has(app))
+        problems.push({ path: ['deploy', 'releases', i, 'apps', j], message: `unknown app "${app}"` });
+    });
+  });
+  return problems;
+}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
-import { HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
+import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
 
 const name = z
   .string()
@@ -106,6 +106,8 @@ export const ConfigSchema = z
         });
       }
     });
+    for (const problem of helmDeployProblems(config.deploy, seen, new Set(Object.keys(config.apps))))
+      ctx.addIssue({ code: 'custom', ...problem });
   });
 
 export type PromoteConfig = z.infer<typeof ConfigSchema>;

@@ -43,6 +43,15 @@ describe('deploy.type: helm config', () => {
     expect(parse).toThrow('promote.yaml:10: deploy.releases: must list at least one release');
   });
 
+  it('refuses overrides for unknown environments and releases of unknown apps', () => {
+    const parse = () =>
+      parseConfig(
+        `${base}deploy:\n  type: helm\n  releases:\n    - name: shop\n      chart: c\n      apps: [web]\n  environments:\n    prod: {}\n`,
+      );
+    expect(parse).toThrow('deploy.environments.prod: unknown environment "prod"');
+    expect(parse).toThrow('deploy.releases[0].apps[0]: unknown app "web"');
+  });
+
   it('accepts helmfile with sync', () => {
     expect(parseConfig(`${base}deploy:\n  type: helmfile\n  command: sync\n`).deploy).toMatchObject({
       type: 'helmfile',
@@ -112,7 +121,7 @@ spec:
     expect(diff).toContain('--- shop (deployed)');
     expect(diff).toContain('-        - image: shop/api:1.4.0');
     expect(diff).toContain('+        - image: shop/api:1.5.0');
-    expect(diff).toMatch(/[-+]  apiKey: <masked sha256:[0-9a-f]{8}>/);
+    expect(diff).toMatch(/[-+] {2}apiKey: <masked sha256:[0-9a-f]{8}>/);
     expect(diff).not.toContain('s3cr3t');
   });
 
