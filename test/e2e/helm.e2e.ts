@@ -10,7 +10,7 @@ import {
   waitFinished,
   waitForApproval,
 } from '../../client/promotions.js';
-import type { PromotionRequest } from '../../common/types.js';
+import type { PromotionRequest, PromotionState } from '../../common/types.js';
 import {
   createHelmSampleRepo,
   STALL_CONFIGMAP,
@@ -38,6 +38,8 @@ interface Repo {
 async function helmRepo(options: Partial<Omit<HelmSampleOptions, 'dir'>> = {}): Promise<Repo> {
   const prefix = kube.cluster.prefix();
   const dir = join(await mkdtemp(join(tmpdir(), 'promote-helm-')), 'deployment.git');
+  const repo = { url: dir, ns: (env: string) => `${prefix}${env}` };
+  currentRepo = repo;
   await createHelmSampleRepo({
     dir,
     environments: [{ name: 'dev', approval: 'auto' }],
@@ -47,7 +49,7 @@ async function helmRepo(options: Partial<Omit<HelmSampleOptions, 'dir'>> = {}): 
     timeout: '60s',
     ...options,
   });
-  return { url: dir, ns: (env) => `${prefix}${env}` };
+  return repo;
 }
 
 function request(
@@ -67,18 +69,35 @@ function tagOf(values: Record<string, unknown>, app: string): unknown {
   return ((values[app] as { image?: { tag?: unknown } } | undefined)?.image ?? {}).tag;
 }
 
-async function promoteInProcess(
-  repo: Repo,
-  tags: Record<string, string>,
-  extra: Partial<PromotionRequest> = {},
-) {
+interface Promoter {
+  promote(tags: Record<string, string>): Promise<PromotionState>;
+  announcements: Announcement[];
+  taskQueue: string;
+}
+
+/**
+ * One in-process worker for the whole test: environment lock workflows live on its task queue, so every
+ * promotion of the test must be served by it.
+ */
+async function withHelmWorker<T>(fn: (p: Promoter) => Promise<T>, options: { deployGraceMs?: number } = {}) {
   return suite.temporal.withWorker(
-    async ({ taskQueue, announcements }) => {
-      const handle = await startPromotion(suite.temporal.client, request(repo, tags, extra), { taskQueue });
-      return { final: await waitFinished(suite.temporal.client, handle.workflowId), announcements };
-    },
-    { deployEnv: kube.cluster.env },
+    async ({ taskQueue, announcements }) =>
+      fn({
+        taskQueue,
+        announcements,
+        promote: async (tags) => {
+          const handle = await startPromotion(suite.temporal.client, currentRequest(tags), { taskQueue });
+          return waitFinished(suite.temporal.client, handle.workflowId);
+        },
+      }),
+    { deployEnv: kube.cluster.env, ...options },
   );
+}
+
+let currentRepo: Repo | undefined;
+function currentRequest(tags: Record<string, string>): PromotionRequest {
+  if (!currentRepo) throw new Error('no repository yet');
+  return request(currentRepo, tags);
 }
 
 describe('deploy.type: helm against a real API server', () => {
@@ -149,113 +168,127 @@ describe('deploy.type: helm against a real API server', () => {
   });
 
   it('rolls a failing upgrade back to the revision recorded before the apply', async () => {
-    const repo = await helmRepo({ timeout: '20s' });
-    expect((await promoteInProcess(repo, { api: '1.5.0' })).final.status).toBe('succeeded');
-    await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
+    await withHelmWorker(async (w) => {
+      const repo = await helmRepo({ timeout: '20s' });
+      expect((await w.promote({ api: '1.5.0' })).status).toBe('succeeded');
+      await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
 
-    const { final, announcements } = await promoteInProcess(repo, { api: '1.6.0' });
+      const final = await w.promote({ api: '1.6.0' });
+      const announcements = w.announcements;
 
-    expect(final.status).toBe('failed');
-    expect(final.environments[0]).toMatchObject({ status: 'reverted', rolledBack: true });
-    expect(final.environments[0]?.error).toMatch(/timed out|context deadline/i);
-    const history = await kube.cluster.history('shop', repo.ns('dev'));
-    expect(history.map((r) => r.status)).toEqual(['superseded', 'failed', 'deployed']);
-    expect(history.at(-1)?.description).toBe('Rollback to 1');
-    expect(tagOf(await kube.cluster.values('shop', repo.ns('dev')), 'api')).toBe('1.5.0');
-    expect(announcements.at(-1)).toMatchObject({ outcome: 'failed', apps: [{ app: 'api', tag: '1.6.0' }] });
+      expect(final.status).toBe('failed');
+      expect(final.environments[0]).toMatchObject({ status: 'reverted', rolledBack: true });
+      expect(final.environments[0]?.error).toMatch(/timed out|context deadline/i);
+      const history = await kube.cluster.history('shop', repo.ns('dev'));
+      expect(history.map((r) => r.status)).toEqual(['superseded', 'failed', 'deployed']);
+      expect(history.at(-1)?.description).toBe('Rollback to 1');
+      expect(tagOf(await kube.cluster.values('shop', repo.ns('dev')), 'api')).toBe('1.5.0');
+      expect(announcements.at(-1)).toMatchObject({ outcome: 'failed', apps: [{ app: 'api', tag: '1.6.0' }] });
+    });
   });
 
   it('repairs a release a person left pending-upgrade, then deploys', async () => {
-    const repo = await helmRepo();
-    expect((await promoteInProcess(repo, { api: '1.5.0' })).final.status).toBe('succeeded');
-    // A person's `helm upgrade --wait` dies mid-rollout (Ctrl-C twice, a closed laptop): SIGKILL.
-    await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
-    const checkout = await mkdtemp(join(tmpdir(), 'promote-person-'));
-    const { execa } = await import('execa');
-    await execa('git', ['clone', '--quiet', repo.url, checkout]);
-    const person = execa(
-      kube.cluster.local.tools.helm,
-      [
-        'upgrade',
-        'shop',
-        'charts/shop',
-        '-n',
-        repo.ns('dev'),
-        '-f',
-        'environments/dev.yaml',
-        '--set',
-        'api.replicas=2',
-        '--wait',
-        '--timeout',
-        '10m',
-      ],
-      { cwd: checkout, env: kube.cluster.env, reject: false },
-    );
-    await eventually('the person’s upgrade to be pending', async () =>
-      (await kube.cluster.latest('shop', repo.ns('dev')))?.status === 'pending-upgrade' ? true : undefined,
-    );
-    person.kill('SIGKILL');
-    await person;
-    await kube.cluster.resumeRollouts(repo.ns('dev'), STALL_CONFIGMAP);
-    expect((await kube.cluster.latest('shop', repo.ns('dev')))?.status).toBe('pending-upgrade');
+    await withHelmWorker(async (w) => {
+      const repo = await helmRepo();
+      expect((await w.promote({ api: '1.5.0' })).status).toBe('succeeded');
+      // A person's `helm upgrade --wait` dies mid-rollout (Ctrl-C twice, a closed laptop): SIGKILL.
+      await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
+      const checkout = await mkdtemp(join(tmpdir(), 'promote-person-'));
+      const { execa } = await import('execa');
+      await execa('git', ['clone', '--quiet', repo.url, checkout]);
+      const person = execa(
+        kube.cluster.local.tools.helm,
+        [
+          'upgrade',
+          'shop',
+          'charts/shop',
+          '-n',
+          repo.ns('dev'),
+          '-f',
+          'environments/dev.yaml',
+          '--set',
+          'api.replicas=2',
+          '--wait',
+          '--timeout',
+          '10m',
+        ],
+        { cwd: checkout, env: kube.cluster.env, reject: false },
+      );
+      await eventually('the person’s upgrade to be pending', async () =>
+        (await kube.cluster.latest('shop', repo.ns('dev')))?.status === 'pending-upgrade' ? true : undefined,
+      );
+      person.kill('SIGKILL');
+      await person;
+      await kube.cluster.resumeRollouts(repo.ns('dev'), STALL_CONFIGMAP);
+      expect((await kube.cluster.latest('shop', repo.ns('dev')))?.status).toBe('pending-upgrade');
 
-    const { final, announcements } = await promoteInProcess(repo, { api: '1.6.0' });
+      const final = await w.promote({ api: '1.6.0' });
+      const announcements = w.announcements;
 
-    expect(final.status).toBe('succeeded');
-    expect(final.environments[0]?.repaired).toEqual([
-      'shop was pending-upgrade at revision 2: rolled back to revision 1',
-    ]);
-    const history = await kube.cluster.history('shop', repo.ns('dev'));
-    // The person's revision stays pending-upgrade in history: the latest revision decides.
-    expect(history.map((r) => r.status)).toEqual(['superseded', 'pending-upgrade', 'superseded', 'deployed']);
-    expect(tagOf(await kube.cluster.values('shop', repo.ns('dev')), 'api')).toBe('1.6.0');
-    expect(announcements.at(-1)).toMatchObject({
-      outcome: 'deployed',
-      apps: [{ app: 'api', tag: '1.6.0', previousTag: '1.5.0' }],
-      repaired: ['shop was pending-upgrade at revision 2: rolled back to revision 1'],
+      expect(final.status).toBe('succeeded');
+      expect(final.environments[0]?.repaired).toEqual([
+        'shop was pending-upgrade at revision 2: rolled back to revision 1',
+      ]);
+      const history = await kube.cluster.history('shop', repo.ns('dev'));
+      // The person's revision stays pending-upgrade in history: the latest revision decides.
+      expect(history.map((r) => r.status)).toEqual([
+        'superseded',
+        'pending-upgrade',
+        'superseded',
+        'deployed',
+      ]);
+      expect(tagOf(await kube.cluster.values('shop', repo.ns('dev')), 'api')).toBe('1.6.0');
+      expect(announcements.at(-1)).toMatchObject({
+        outcome: 'deployed',
+        apps: [{ app: 'api', tag: '1.6.0', previousTag: '1.5.0' }],
+        repaired: ['shop was pending-upgrade at revision 2: rolled back to revision 1'],
+      });
     });
   });
 
   it('reports drift after a manual helm upgrade --set', async () => {
-    const repo = await helmRepo();
-    expect((await promoteInProcess(repo, { api: '1.5.0' })).final.status).toBe('succeeded');
-    const checkout = await mkdtemp(join(tmpdir(), 'promote-person-'));
-    const { execa } = await import('execa');
-    await execa('git', ['clone', '--quiet', repo.url, checkout]);
-    await kube.cluster.helm([
-      'upgrade',
-      'shop',
-      join(checkout, 'charts/shop'),
-      '-n',
-      repo.ns('dev'),
-      '-f',
-      join(checkout, 'environments/dev.yaml'),
-      '--set',
-      'api.image.tag=1.5.1-hotfix',
-      '--wait',
-    ]);
+    await withHelmWorker(async (w) => {
+      const repo = await helmRepo();
+      expect((await w.promote({ api: '1.5.0' })).status).toBe('succeeded');
+      const checkout = await mkdtemp(join(tmpdir(), 'promote-person-'));
+      const { execa } = await import('execa');
+      await execa('git', ['clone', '--quiet', repo.url, checkout]);
+      await kube.cluster.helm([
+        'upgrade',
+        'shop',
+        join(checkout, 'charts/shop'),
+        '-n',
+        repo.ns('dev'),
+        '-f',
+        join(checkout, 'environments/dev.yaml'),
+        '--set',
+        'api.image.tag=1.5.1-hotfix',
+        '--wait',
+      ]);
 
-    const { final, announcements } = await promoteInProcess(repo, { api: '1.6.0' });
+      const final = await w.promote({ api: '1.6.0' });
+      const announcements = w.announcements;
 
-    expect(final.status).toBe('succeeded');
-    const drift = 'dev runs api 1.5.1-hotfix but Git says 1.5.0 (release shop)';
-    expect(final.environments[0]?.drift).toEqual([drift]);
-    expect(final.environments[0]?.diff).toContain(`drift: ${drift}`);
-    // Observed, not assumed: the announcement names what really ran before.
-    expect(announcements.at(-1)).toMatchObject({
-      apps: [{ app: 'api', tag: '1.6.0', previousTag: '1.5.1-hotfix' }],
-      drift: [drift],
+      expect(final.status).toBe('succeeded');
+      const drift = 'dev runs api 1.5.1-hotfix but Git says 1.5.0 (release shop)';
+      expect(final.environments[0]?.drift).toEqual([drift]);
+      expect(final.environments[0]?.diff).toContain(`drift: ${drift}`);
+      // Observed, not assumed: the announcement names what really ran before.
+      expect(announcements.at(-1)).toMatchObject({
+        apps: [{ app: 'api', tag: '1.6.0', previousTag: '1.5.1-hotfix' }],
+        drift: [drift],
+      });
     });
   });
 
   it('cancels a stalled upgrade: helm gets SIGTERM, the release ends failed, then is rolled back', async () => {
     const repo = await helmRepo({ timeout: '10m' });
-    expect((await promoteInProcess(repo, { api: '1.5.0' })).final.status).toBe('succeeded');
-    await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
-    await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
+    await withHelmWorker(
+      async (w) => {
+        expect((await w.promote({ api: '1.5.0' })).status).toBe('succeeded');
+        await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
         const handle = await startPromotion(suite.temporal.client, request(repo, { api: '1.6.0' }), {
-          taskQueue,
+          taskQueue: w.taskQueue,
         });
         await envStatus(suite.temporal.client, handle.workflowId, 'dev', 'applying');
         await eventually('the upgrade to be pending', async () =>
@@ -272,7 +305,7 @@ describe('deploy.type: helm against a real API server', () => {
           error: 'cancelled',
         });
       },
-      { deployEnv: kube.cluster.env, deployGraceMs: 20_000 },
+      { deployGraceMs: 20_000 },
     );
     const history = await kube.cluster.history('shop', repo.ns('dev'));
     // SIGTERM let helm mark its revision failed instead of leaving it pending.
@@ -289,9 +322,6 @@ describe('a worker SIGKILLed mid-upgrade', () => {
         { name: 'staging', approval: 'auto' },
       ],
     });
-    expect((await promoteInProcess(repo, { api: '1.5.0' })).final.status).toBe('succeeded');
-    await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
-
     const dir = await mkdtemp(join(tmpdir(), 'promote-kill-'));
     const workerEnv = (n: number) => ({
       ...kube.cluster.env,
@@ -300,7 +330,11 @@ describe('a worker SIGKILLed mid-upgrade', () => {
       PROMOTE_CACHE_DIR: join(dir, `cache-${n}`),
       PROMOTE_LOCK_LEASE_MS: '1000',
     });
+    const queue = { taskQueue: `helm-kill-${process.pid}` };
     const first = await WorkerProcess.start(workerEnv(1));
+    const installed = await startPromotion(suite.temporal.client, request(repo, { api: '1.5.0' }), queue);
+    expect((await waitFinished(suite.temporal.client, installed.workflowId)).status).toBe('succeeded');
+    await kube.cluster.stallRollouts(repo.ns('dev'), STALL_CONFIGMAP);
     const handle = await startPromotion(suite.temporal.client, request(repo, { api: '1.6.0' }), {
       taskQueue: `helm-kill-${process.pid}`,
     });
@@ -354,22 +388,25 @@ describe('a worker SIGKILLed mid-upgrade', () => {
 
 describe('deploy.type: helmfile', () => {
   it('syncs two releases in one environment and verifies each carries its tag', async () => {
-    const repo = await helmRepo({ type: 'helmfile', apps: { api: '1.4.0', web: '2.0.3' } });
+    await withHelmWorker(async (w) => {
+      const repo = await helmRepo({ type: 'helmfile', apps: { api: '1.4.0', web: '2.0.3' } });
 
-    const { final, announcements } = await promoteInProcess(repo, { api: '1.5.0', web: '2.1.0' });
+      const final = await w.promote({ api: '1.5.0', web: '2.1.0' });
+      const announcements = w.announcements;
 
-    expect(final.status).toBe('succeeded');
-    expect(final.environments[0]?.releases?.map((r) => [r.release, r.status, r.tags])).toEqual([
-      ['api', 'deployed', { api: '1.5.0' }],
-      ['web', 'deployed', { web: '2.1.0' }],
-    ]);
-    const api = await kube.cluster.values('api', repo.ns('dev'));
-    expect((api.image as { tag: string }).tag).toBe('1.5.0');
-    const web = await kube.cluster.values('web', repo.ns('dev'));
-    expect((web.image as { tag: string }).tag).toBe('2.1.0');
-    expect(announcements.at(-1)?.apps).toEqual([
-      { app: 'api', tag: '1.5.0', previousTag: '1.4.0' },
-      { app: 'web', tag: '2.1.0', previousTag: '2.0.3' },
-    ]);
+      expect(final.status).toBe('succeeded');
+      expect(final.environments[0]?.releases?.map((r) => [r.release, r.status, r.tags])).toEqual([
+        ['api', 'deployed', { api: '1.5.0' }],
+        ['web', 'deployed', { web: '2.1.0' }],
+      ]);
+      const api = await kube.cluster.values('api', repo.ns('dev'));
+      expect((api.image as { tag: string }).tag).toBe('1.5.0');
+      const web = await kube.cluster.values('web', repo.ns('dev'));
+      expect((web.image as { tag: string }).tag).toBe('2.1.0');
+      expect(announcements.at(-1)?.apps).toEqual([
+        { app: 'api', tag: '1.5.0', previousTag: '1.4.0' },
+        { app: 'web', tag: '2.1.0', previousTag: '2.0.3' },
+      ]);
+    });
   });
 });
