@@ -165,7 +165,10 @@ func main() {
 
 export interface BuildOptions {
   log?: (message: string) => void;
-  /** `go build -p`: parallel compile jobs (default 1 — the machine is shared and kube-apiserver peaks at ~2 GB). */
+  /**
+   * `go build -p`: parallel compile jobs (default `$PROMOTE_GO_BUILD_JOBS` or 1: a shared machine, and
+   * kube-apiserver peaks at ~2 GB per job).
+   */
   parallelism?: number;
 }
 
@@ -174,7 +177,7 @@ async function build(tool: GoTool, options: BuildOptions): Promise<void> {
   const out = binPath(tool);
   mkdirSync(binDir(tool), { recursive: true });
   const ldflags = ['-s', '-w', ...(tool.ldflags ?? [])].join(' ');
-  const p = String(options.parallelism ?? 1);
+  const p = String(options.parallelism ?? (Number(process.env.PROMOTE_GO_BUILD_JOBS) || 1));
   const started = Date.now();
   options.log?.(`building ${tool.name} ${tool.version} (cold: minutes; cached: seconds)…`);
   let result;
