@@ -25,7 +25,7 @@ import {
   type RevertResult,
 } from './bump.js';
 import { createDeployer } from './deployers/index.js';
-import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction } from './deployers/deployer.js';
+import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
@@ -43,6 +43,8 @@ export interface ActivityDeps {
   promotionStatus: (id: string) => Promise<PromotionState | undefined>;
   /** How long a cancelled deploy command gets between SIGTERM and SIGKILL. */
   deployGraceMs?: number;
+  /** Extra environment for helm/helmfile deployers (e.g. KUBECONFIG); the worker's own otherwise. */
+  deployEnv?: Record<string, string>;
   heartbeatIntervalMs?: number;
   /** How often an environment lock checks that its holder still runs. */
   lockLeaseMs?: number;
@@ -69,6 +71,8 @@ export interface DeployResult {
   output: string;
   /** True when the environment already ran this commit, so nothing was run. */
   alreadyDeployed?: boolean;
+  /** helm/helmfile: releases, repairs and drift as observed on the cluster. */
+  report?: DeployReport;
 }
 
 export interface EnvironmentRequest {
@@ -178,7 +182,7 @@ export function createActivities(deps: ActivityDeps) {
       const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
       try {
         await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
-        const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs });
+        const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
         return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
           const deployContext = {
             env: input.env,
@@ -190,9 +194,11 @@ export function createActivities(deps: ActivityDeps) {
           };
           // A retried apply (its worker died mid-way) must not deploy twice what is already live.
           if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
+            const tags = await deployer.observedTags?.(deployContext);
             return {
               output: `${input.env} already runs ${input.commit}; nothing to apply`,
               alreadyDeployed: true,
+              ...(tags ? { report: { releases: [], tags } } : {}),
             };
           }
           const outcome = await deployer.run(input.action, deployContext);
@@ -202,7 +208,7 @@ export function createActivities(deps: ActivityDeps) {
               outcome.output,
             ]);
           }
-          return { output: outcome.output };
+          return { output: outcome.output, ...(outcome.report ? { report: outcome.report } : {}) };
         });
       } finally {
         clearInterval(timer);

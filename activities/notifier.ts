@@ -45,6 +45,10 @@ export interface Announcement {
   decidedBy?: string;
   decidedBySlackId?: string;
   decisionComment?: string;
+  /** helm/helmfile: releases found pending and repaired before the apply. */
+  repaired?: string[];
+  /** helm/helmfile: deployed tags that differed from Git before this promotion. */
+  drift?: string[];
 }
 
 /** New or updated message references to keep in workflow state. */
@@ -72,7 +76,11 @@ export function announcementText(a: Announcement): string {
     repaired: 'Repaired',
     drift: 'Drift found for',
   }[a.outcome];
-  return `${verb} ${apps}${a.env ? ` in ${a.env}` : ''}${a.commit ? ` (${a.commit.slice(0, 12)})` : ''}${a.detail ? `: ${a.detail}` : ''}`;
+  const notes = [
+    ...(a.repaired ?? []).map((r) => `repaired: ${r}`),
+    ...(a.drift ?? []).map((d) => `drift: ${d}`),
+  ];
+  return `${verb} ${apps}${a.env ? ` in ${a.env}` : ''}${a.commit ? ` (${a.commit.slice(0, 12)})` : ''}${a.detail ? `: ${a.detail}` : ''}${notes.length ? ` [${notes.join('; ')}]` : ''}`;
 }
 
 /** Writes one JSON line per announcement: structured for log pipelines, readable in a terminal. */

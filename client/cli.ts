@@ -173,9 +173,18 @@ export function buildProgram(): Command {
     .addOption(new Option('--ui-port <port>', 'Web UI port').default(8233).argParser(port))
     .option('--no-worker', 'run the server alone')
     .option('--db-file <path>', 'SQLite file that keeps workflows across restarts', '.promote/temporal.db')
-    .action(async (options: { port: number; uiPort: number; worker: boolean; dbFile: string }) => {
-      await runDev(options);
-    });
+    .option('--cluster', 'also run a local Kubernetes API server (etcd + kube-apiserver) for helm deploys')
+    .action(
+      async (options: {
+        port: number;
+        uiPort: number;
+        worker: boolean;
+        dbFile: string;
+        cluster?: boolean;
+      }) => {
+        await runDev(options);
+      },
+    );
 
   program
     .command('worker')

@@ -1,5 +1,7 @@
-import { resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { startDevServer } from '../server/dev-server.js';
+import { startLocalCluster } from '../server/local-cluster.js';
 import { connectClient, connectWorker } from '../worker/connection.js';
 import { createPromoteWorker } from '../worker/create-worker.js';
 import { startHealthServer } from '../worker/health.js';
@@ -63,9 +65,12 @@ export async function runDev(options: {
   uiPort: number;
   worker: boolean;
   dbFile: string;
+  cluster?: boolean;
 }): Promise<void> {
   installRuntime();
   const dbFile = resolve(options.dbFile);
+  // A throw-away control plane beside the state file: the same tooling as `npm run test:e2e`.
+  const cluster = options.cluster ? await startDevCluster(dirname(dbFile)) : undefined;
   const server = await startDevServer({ port: options.port, uiPort: options.uiPort, dbFile, log: logLine });
   logLine(`Temporal dev server on ${server.address} (state in ${dbFile})`);
   logLine(`Web UI: ${server.uiUrl}`);
@@ -80,6 +85,7 @@ export async function runDev(options: {
       namespace: 'default',
       client,
       ...workerSettingsFromEnv({ shutdownGraceMs: DEV_SHUTDOWN_GRACE_MS }),
+      ...(cluster ? { deployEnv: cluster.env } : {}),
     });
     running = worker.run();
     logLine('worker running; Ctrl-C stops everything');
@@ -94,5 +100,15 @@ export async function runDev(options: {
   await running?.catch((error: unknown) => logLine(`worker: ${String(error)}`));
   await connection?.close();
   await server.stop();
+  await cluster?.stop();
   logLine('stopped');
+}
+
+async function startDevCluster(stateDir: string) {
+  const dir = join(stateDir, 'cluster');
+  rmSync(dir, { recursive: true, force: true });
+  logLine('starting a local Kubernetes API server (the first run builds it from source: minutes)…');
+  const cluster = await startLocalCluster({ dir, log: logLine });
+  logLine(`Kubernetes API server on ${cluster.server}; KUBECONFIG=${cluster.kubeconfig}`);
+  return cluster;
 }

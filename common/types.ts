@@ -71,6 +71,16 @@ export interface DecisionInput {
 /** A tag per app: a plain string when the promotion moves one app, so the common case reads simply. */
 export type TagValue = string | Record<string, string>;
 
+export interface ObservedRelease {
+  release: string;
+  namespace: string;
+  revisionBefore?: number;
+  revision?: number;
+  status?: string;
+  repaired?: string;
+  tags?: Record<string, string>;
+}
+
 export interface EnvironmentState {
   name: string;
   status: EnvironmentStatus;
@@ -90,6 +100,16 @@ export interface EnvironmentState {
   revertCommit?: string;
   /** True once the deployment itself was rolled back. */
   rolledBack?: boolean;
+  /** helm/helmfile: the releases as observed by the last diff or apply (revisions, tags, repairs). */
+  releases?: ObservedRelease[];
+  /** helm/helmfile: pending releases repaired before the apply, e.g. "api was pending-upgrade…". */
+  repaired?: string[];
+  /** helm/helmfile: deployed tags that differed from Git before the bump. */
+  drift?: string[];
+  /** helm/helmfile: the tags the cluster ran before the apply (read at the diff). */
+  observedPreviousTag?: TagValue;
+  /** helm/helmfile: the tags the cluster runs after the apply. */
+  observedTag?: TagValue;
   error?: string;
   startedAt?: string;
   finishedAt?: string;

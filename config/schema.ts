@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
+import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
 
 const name = z
   .string()
@@ -72,7 +73,7 @@ export const ConfigSchema = z
         message: 'must define at least one app',
       }),
     // A discriminated union so helm/helmfile deployers can join without touching the command one.
-    deploy: z.discriminatedUnion('type', [CommandDeploySchema]),
+    deploy: z.discriminatedUnion('type', [CommandDeploySchema, HelmDeploySchema, HelmfileDeploySchema]),
     notifications: NotificationsSchema.optional(),
   })
   .superRefine((config, ctx) => {
@@ -105,6 +106,8 @@ export const ConfigSchema = z
         });
       }
     });
+    for (const problem of helmDeployProblems(config.deploy, seen, new Set(Object.keys(config.apps))))
+      ctx.addIssue({ code: 'custom', ...problem });
   });
 
 export type PromoteConfig = z.infer<typeof ConfigSchema>;

@@ -13,9 +13,13 @@ import { freePort } from '../server/ports.js';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { NativeConnection } from '@temporalio/worker';
 import { createPromoteWorker } from '../worker/create-worker.js';
-import { createSampleRepo, seedSimulatedCluster } from './sample-repo.js';
+import { startLocalCluster, type LocalCluster } from '../server/local-cluster.js';
+import { createHelmSampleRepo } from './helm-sample-repo.js';
+import { createSampleRepo, DEFAULT_APPS, DEFAULT_ENVIRONMENTS, seedSimulatedCluster } from './sample-repo.js';
 
 const keep = process.argv.includes('--keep');
+/** --cluster: a real API server and helm instead of the simulated cluster. */
+const withCluster = process.argv.includes('--cluster');
 const say = (message: string) => process.stdout.write(`\n▶ ${message}\n`);
 
 const demoDir = join(PROJECT_ROOT, STATE_DIR_NAME, 'demo');
@@ -27,8 +31,24 @@ Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
 say(`Creating a sample deployment repository at ${relative(process.cwd(), repo)}`);
 // Every run starts from nothing: a fresh repository, cluster and Temporal database.
 await rm(demoDir, { recursive: true, force: true });
-await createSampleRepo({ dir: repo, cluster });
-await seedSimulatedCluster(repo, cluster);
+let kube: LocalCluster | undefined;
+if (withCluster) {
+  say('Starting a local Kubernetes API server (etcd + kube-apiserver; the first run builds them: minutes)');
+  kube = await startLocalCluster({
+    dir: join(demoDir, 'kube'),
+    log: (m) => process.stdout.write(`  ${m}\n`),
+  });
+  process.stdout.write(`  KUBECONFIG=${kube.kubeconfig}\n`);
+  await createHelmSampleRepo({
+    dir: repo,
+    environments: DEFAULT_ENVIRONMENTS,
+    apps: DEFAULT_APPS,
+    type: 'helm',
+  });
+} else {
+  await createSampleRepo({ dir: repo, cluster });
+  await seedSimulatedCluster(repo, cluster);
+}
 
 const port = await freePort(7233);
 const uiPort = await freePort(port === 7233 ? 8233 : undefined);
@@ -42,6 +62,7 @@ const worker = await createPromoteWorker({
   client,
   namespace: 'default',
   cacheDir: join(demoDir, 'worker-cache'),
+  ...(kube ? { deployEnv: kube.env } : {}),
   notifier: new LogNotifier((line) => {
     const announcement = JSON.parse(line) as Announcement;
     process.stdout.write(`  📣 ${announcementText(announcement)}\n`);
@@ -96,6 +117,11 @@ try {
   say('Deployment repository history (git log --stat)');
   const history = await git(['log', '--stat', '--format=%n%h %s%n%b', 'main'], { cwd: repo });
   process.stdout.write(`${history.replace(/\n{3,}/g, '\n\n').trim()}\n`);
+  if (kube) {
+    say('What the cluster runs (helm list -A)');
+    const { execa } = await import('execa');
+    process.stdout.write(`${(await execa(kube.tools.helm, ['list', '-A'], { env: kube.env })).stdout}\n`);
+  }
   say('Final status');
   process.stdout.write(`${renderStatus(final)}\n${renderStatus(rejected)}\n`);
   say('Temporal Web UI');
@@ -121,5 +147,6 @@ try {
   await workerRun;
   await workerConnection.close();
   await server.stop();
+  await kube?.stop();
 }
 process.exit(exitCode);

@@ -25,6 +25,8 @@ export interface PromoteWorkerOptions {
   /** A pre-built bundle (tests build it once); by default the worker bundles the workflows itself. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   deployGraceMs?: number;
+  /** Extra environment for helm/helmfile (e.g. KUBECONFIG of a local cluster). */
+  deployEnv?: Record<string, string>;
   lockLeaseMs?: number;
   lockReassertMs?: number;
   lockDrainMs?: number;
@@ -49,6 +51,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     client: options.client,
     promotionStatus: (id) => getStatus(options.client, id).catch(() => undefined),
     deployGraceMs: options.deployGraceMs,
+    deployEnv: options.deployEnv,
     lockLeaseMs: options.lockLeaseMs,
     lockReassertMs: options.lockReassertMs,
     lockDrainMs: options.lockDrainMs,

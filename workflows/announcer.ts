@@ -54,11 +54,15 @@ export class Announcer {
       promotionId: state.id,
       env: current?.name ?? '',
       outcome,
-      apps: this.apps.map(({ app, tag }) => {
-        const previousTag = tagOf(current?.previousTag, app);
+      apps: this.apps.map(({ app, tag: requested }) => {
+        // What the cluster ran and runs, where the deployer read it (helm/helmfile); Git's otherwise.
+        const previousTag = tagOf(current?.observedPreviousTag, app) ?? tagOf(current?.previousTag, app);
+        const tag = (outcome === 'deployed' ? tagOf(current?.observedTag, app) : undefined) ?? requested;
         return { app, tag, ...(previousTag && previousTag !== tag ? { previousTag } : {}) };
       }),
       ...(current?.commit ? { commit: current.commit } : {}),
+      ...(current?.repaired ? { repaired: current.repaired } : {}),
+      ...(current?.drift ? { drift: current.drift } : {}),
       ...(detail ? { detail } : state.kind === 'rollback' ? { detail: 'rollback' } : {}),
       ...(this.threaded && channel
         ? {

@@ -14,7 +14,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, BumpResult } from '../activities/index.js';
+import type { Activities, BumpResult, DeployResult } from '../activities/index.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, type EnvironmentConfig, type PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
@@ -224,6 +224,21 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   const appNames = apps.map((a) => a.app);
   const announcer = new Announcer(state, apps, config);
   await announcer.promotion(targetEnvironments(request, config));
+
+  /** helm/helmfile report what they observed on the cluster; command deployers report nothing. */
+  function recordObserved(current: EnvironmentState, result: DeployResult, step: 'diff' | 'apply'): void {
+    const report = result.report;
+    if (!report || !patched('helm-deploy-report')) return;
+    if (report.releases.length > 0) current.releases = report.releases;
+    const tags = report.tags && Object.keys(report.tags).length > 0 ? tagValue(report.tags) : undefined;
+    if (step === 'diff') {
+      if (tags) current.observedPreviousTag = tags;
+      if (report.drift) current.drift = report.drift;
+    } else {
+      if (tags) current.observedTag = tags;
+      if (report.repaired) current.repaired = report.repaired;
+    }
+  }
 
   async function releaseEnvironment(env: string): Promise<void> {
     try {
@@ -455,7 +470,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         deploy: config.deploy,
       };
       setStatus(current, 'diffing', `diffing ${env.name} at ${bump.commit.slice(0, 12)}`);
-      current.diff = (await deploy({ ...deployInput, action: 'diff' })).output;
+      const diffed = await deploy({ ...deployInput, action: 'diff' });
+      current.diff = diffed.output;
+      recordObserved(current, diffed, 'diff');
       await announcer.progress(current, env, 'started');
 
       if (env.approval === 'manual') {
@@ -485,7 +502,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       applyStarted = true;
       setStatus(current, 'applying', `applying ${env.name} at ${bump.commit.slice(0, 12)}`);
       if (runScoped) await tellLockApplying(env.name, true);
-      current.applyOutput = (await deploy({ ...deployInput, action: 'apply' })).output;
+      const applied = await deploy({ ...deployInput, action: 'apply' });
+      current.applyOutput = applied.output;
+      recordObserved(current, applied, 'apply');
       if (runScoped) await tellLockApplying(env.name, false);
       current.finishedAt = now();
       setStatus(current, 'succeeded', `${env.name} deployed`);

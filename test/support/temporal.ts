@@ -75,6 +75,7 @@ export class TestTemporal {
       lockReassertMs?: number;
       lockDrainMs?: number;
       notifier?: Notifier;
+      deployEnv?: Record<string, string>;
     } = {},
   ): Promise<T> {
     const taskQueue = `test-${process.pid}-${++counter}`;
@@ -98,6 +99,7 @@ export class TestTemporal {
         },
       },
       deployGraceMs: options.deployGraceMs,
+      deployEnv: options.deployEnv,
     });
     try {
       return await worker.runUntil(async () => {
