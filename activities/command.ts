@@ -26,6 +26,20 @@ export interface CommandResult {
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
+const GROUP_EXIT_WAIT_MS = 5_000;
+
+/** Resolves once no process of the group is left (killed ones included, until they are reaped). */
+async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return; // ESRCH: the whole group is gone.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 /**
  * Runs one command from an argv array (never through a shell) and returns its bounded output.
@@ -75,6 +89,9 @@ export async function runCommand(argv: readonly string[], options: CommandOption
 
   const result = await child;
   clearTimeout(forceKill);
+  // The command itself has exited; what it started may still be dying. A caller that compensates next
+  // must not race a process of the cancelled command, so wait (bounded) until its group is gone.
+  if (options.signal?.aborted && child.pid) await groupGone(child.pid, GROUP_EXIT_WAIT_MS);
   options.signal?.removeEventListener('abort', onAbort);
   const cancelled = options.signal?.aborted === true && result.exitCode !== 0;
   const failedToStart =
