@@ -6,7 +6,9 @@ import { repoProblem, requestProblems, requiredEnvironment, targetEnvironments }
 import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
 import { commitThatSet, previousTag } from './history.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
-import { readScalars, ValuesKeyError } from './values-file.js';
+import { valueOptions } from '../common/app-values.js';
+import { readAppTag } from './formats/app-values.js';
+import { hasKey, ValuesKeyError } from './values-file.js';
 import { redact } from './redact.js';
 
 export interface LoadedPromotion {
@@ -64,21 +66,20 @@ export async function loadPromotion(
         FailureType.ValuesKeyMissing,
       );
     }
-    const tagPath = (app: string) => config.apps[app]?.tagPath ?? '';
-    // Revision paths are written only when a source is given, so only then must they exist.
-    const revisionPaths = withRevisions
-      ? apps.flatMap(({ app, source: upstream }) => {
-          const revisionPath = config.apps[app]?.revisionPath;
-          return upstream && revisionPath ? [revisionPath] : [];
-        })
-      : [];
+    const read = (app: string) => ({
+      tagPath: config.apps[app]?.tagPath ?? '',
+      ...valueOptions(config.apps[app]),
+    });
     try {
-      const values = readScalars(
-        source,
-        [...apps.map(({ app }) => tagPath(app)), ...revisionPaths],
-        env.valuesFile,
-      );
-      return Object.fromEntries(apps.map(({ app }) => [app, values.get(tagPath(app)) ?? '']));
+      // Revision paths are written only when a source is given, so only then must they exist.
+      for (const { app, source: upstream } of withRevisions ? apps : []) {
+        const { revisionPath, document, create } = config.apps[app] ?? {};
+        const at = { path: revisionPath ?? '', ...(document !== undefined ? { document } : {}) };
+        if (upstream && revisionPath && !create && !hasKey(source, at, env.valuesFile)) {
+          throw new ValuesKeyError(`${env.valuesFile} has no key ${revisionPath}`);
+        }
+      }
+      return Object.fromEntries(apps.map(({ app }) => [app, readAppTag(source, read(app), env.valuesFile)]));
     } catch (error) {
       if (error instanceof ValuesKeyError) throw badInput(error.message, FailureType.ValuesKeyMissing);
       throw error;
@@ -118,6 +119,7 @@ async function rollbackTarget(
     branch: config.branch,
     valuesFile: envConfig?.valuesFile ?? '',
     tagPath: config.apps[app]?.tagPath ?? '',
+    ...valueOptions(config.apps[app]),
     current,
   });
   if (!tag) {
@@ -157,6 +159,7 @@ async function checkRequirement(
       branch: config.branch,
       valuesFile: required.valuesFile,
       tagPath: config.apps[app]?.tagPath ?? '',
+      ...valueOptions(config.apps[app]),
       current: tag,
     });
     if (!setter?.promotionId || setter.action !== 'bump') continue;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { keyPathProblem, parseSelector } from '../common/key-path.js';
 
 const name = z
   .string()
@@ -14,7 +15,27 @@ const repoPath = z
     message: 'must be a path inside the repository (relative, without "..")',
   });
 
-const keyPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted key path such as a.image.tag');
+const keyPath = z.string().superRefine((path, ctx) => {
+  const problem = keyPathProblem(path);
+  if (problem) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a key path such as a.image.tag or services[name=api].image.tag (${problem})`,
+    });
+  }
+});
+
+/** A document of a multi-document values file: its index, or `field.path=value`. */
+const documentSelector = z.union([
+  z.number().int().min(0),
+  z.string().refine((s) => {
+    try {
+      return parseSelector(s, s).kind === 'match';
+    } catch {
+      return false;
+    }
+  }, 'must be a document index or a field.path=value selector such as metadata.name=api'),
+]);
 
 const argv = z.array(z.string()).min(1, 'must name a command');
 
@@ -45,10 +66,33 @@ export const EnvironmentSchema = z.strictObject({
   requires: z.string().min(1).optional(),
 });
 
-export const AppSchema = z.strictObject({
-  tagPath: keyPath,
-  revisionPath: keyPath.optional(),
-});
+export const AppSchema = z
+  .strictObject({
+    tagPath: keyPath.optional(),
+    revisionPath: keyPath.optional(),
+    /** Where the digest of `tag@sha256:…` goes (the tag path then gets the tag alone). */
+    digestPath: keyPath.optional(),
+    /** A kustomization.yaml `images:` entry by name: sets its `newTag` (and `digest`). */
+    kustomizeImage: z
+      .string()
+      .regex(/^[^\]\s]+$/, 'must be an image name')
+      .optional(),
+    /** Which document of a multi-document values file holds the app's values. */
+    document: documentSelector.optional(),
+    /** Create the keys when a values file lacks them instead of failing. */
+    create: z.boolean().optional(),
+  })
+  .superRefine((app, ctx) => {
+    if ((app.tagPath === undefined) === (app.kustomizeImage === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tagPath'], message: 'give either tagPath or kustomizeImage' });
+    }
+  })
+  // Kustomize is a key path like any other: later steps only see tag and digest paths.
+  .transform(({ kustomizeImage, ...app }) => ({
+    ...app,
+    tagPath: app.tagPath ?? `images[name=${kustomizeImage}].newTag`,
+    ...(kustomizeImage ? { digestPath: app.digestPath ?? `images[name=${kustomizeImage}].digest` } : {}),
+  }));
 
 export const CommandDeploySchema = z.strictObject({
   type: z.literal('command'),
@@ -100,3 +144,4 @@ export const ConfigSchema = z
 export type PromoteConfig = z.infer<typeof ConfigSchema>;
 export type EnvironmentConfig = PromoteConfig['environments'][number];
 export type DeployConfig = PromoteConfig['deploy'];
+export type AppConfig = PromoteConfig['apps'][string];
