@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git, isNonFastForward } from './git.js';
+import { git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import type { RepositoryCache } from './repository.js';
 import type { ValueOptions } from '../common/app-values.js';
 import { appScalarEdits, changesBetween, readAppTag } from './formats/app-values.js';
@@ -172,8 +172,9 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
       try {
         await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
       } catch (error) {
-        if (isNonFastForward(error) && attempt < MAX_PUSH_ATTEMPTS) return undefined;
-        throw error;
+        if (!isNonFastForward(error)) throw error;
+        if (attempt < MAX_PUSH_ATTEMPTS) return undefined;
+        throw new PushConflictError(input.repo, input.branch, MAX_PUSH_ATTEMPTS);
       }
       return { commit, changes, before: source };
     });
@@ -181,6 +182,7 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
       if (outcome.changes.length > 0) await cache.fetch(input.repo, input.branch);
       return outcome;
     }
+    await pushBackoff(attempt);
     head = await cache.fetch(input.repo, input.branch);
     const own = await input.findOwn();
     if (own) return { own };

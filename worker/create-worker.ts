@@ -6,6 +6,7 @@ import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from 
 import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import { LogNotifier, type Notifier } from '../activities/notifier.js';
+import { gitAuthFromEnv } from '../activities/git-auth.js';
 import { RepositoryCache } from '../activities/repository.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
@@ -38,10 +39,14 @@ export function defaultCacheDir(): string {
 }
 
 export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
-  const cache = new RepositoryCache(options.cacheDir ?? defaultCacheDir(), {
-    name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
-    email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
-  });
+  const cache = new RepositoryCache(
+    options.cacheDir ?? defaultCacheDir(),
+    {
+      name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
+      email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
+    },
+    gitAuthFromEnv(),
+  );
   const activities = createActivities({
     cache,
     notifier: options.notifier ?? new LogNotifier(),
