@@ -4,6 +4,7 @@ import { git, isNonFastForward, pushBackoff, PushConflictError } from './git.js'
 import type { RepositoryCache } from './repository.js';
 import type { ValueOptions } from '../common/app-values.js';
 import { appScalarEdits, changesBetween, readAppTag } from './formats/app-values.js';
+import { findGitHubPromotionCommit } from './providers/github-history.js';
 import {
   locatorKey,
   readScalars,
@@ -116,6 +117,8 @@ export async function findPromotionCommit(
   key: PromotionCommitKey,
   action: 'bump' | 'revert',
 ): Promise<string | undefined> {
+  const github = cache.gitHub(key.repo);
+  if (github) return findGitHubPromotionCommit(github, key, action);
   const field = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2c)`;
   const format = `%H%x1f${field(TRAILER.id)}%x1f${field(TRAILER.env)}%x1f${field(TRAILER.action)}%x1f${field(TRAILER.run)}`;
   const range = key.sinceCommit
@@ -155,6 +158,8 @@ type FileCommitOutcome = { commit: string; changes: ScalarChange[]; before: stri
  * edit is computed again on top of their commit (bounded), so their change is never overwritten.
  */
 async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promise<FileCommitOutcome> {
+  const github = cache.gitHub(input.repo);
+  if (github) return github.commitFileEdit({ ...input, path: input.valuesFile });
   let head = input.head;
   for (let attempt = 1; ; attempt++) {
     const outcome = await cache.withWorktree(input.repo, head, async (dir) => {

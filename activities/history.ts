@@ -1,4 +1,5 @@
 import { TRAILER } from './bump.js';
+import { trailerLog } from './providers/github-history.js';
 import type { RepositoryCache } from './repository.js';
 import type { ValueOptions } from '../common/app-values.js';
 import { readAppTag } from './formats/app-values.js';
@@ -20,6 +21,8 @@ export async function commitsTouching(
   path: string,
   limit = 200,
 ): Promise<HistoryCommit[]> {
+  const github = cache.gitHub(repo);
+  if (github) return trailerLog(github, { branch, path, limit, keys: TRAILER });
   const log = await cache.git(repo, [
     'log',
     `-n${limit}`,

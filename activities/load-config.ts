@@ -8,6 +8,7 @@ import { commitThatSet, previousTag } from './history.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { valueOptions } from '../common/app-values.js';
 import { readAppTag } from './formats/app-values.js';
+import { parseGitHubSpec } from '../common/repo-spec.js';
 import { hasKey, ValuesKeyError } from './values-file.js';
 import { redact } from './redact.js';
 
@@ -53,6 +54,8 @@ export async function loadPromotion(
     config = await readConfig(cache, request.repo, commit, repo);
   }
 
+  const hostProblem = repositoryProblem(request.repo, config);
+  if (hostProblem) throw badInput(hostProblem, FailureType.InvalidRequest);
   const problems = requestProblems(request, config);
   if (problems.length > 0) throw badInput(problems.join('; '), FailureType.InvalidRequest);
 
@@ -190,4 +193,18 @@ async function readConfig(
     if (error instanceof ConfigError) throw badInput(error.message, FailureType.InvalidConfig);
     throw error;
   }
+}
+
+/** promote.yaml's `repository:` must agree with how the promotion addresses the repository. */
+function repositoryProblem(repo: string, config: PromoteConfig): string | undefined {
+  const declared = config.repository;
+  const spec = parseGitHubSpec(repo);
+  if (declared?.provider !== 'github') return undefined;
+  if (!spec) {
+    return `promote.yaml says this repository is on GitHub (${declared.owner}/${declared.repo}): start promotions with --repo github:${declared.owner}/${declared.repo}, so the worker uses the GitHub API`;
+  }
+  if (spec.owner !== declared.owner || spec.repo !== declared.repo) {
+    return `promote.yaml says this repository is github:${declared.owner}/${declared.repo}, not ${repo}`;
+  }
+  return undefined;
 }

@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, GitError, remoteFailure } from './git.js';
 import { gitAuthConfig, type GitAuth } from './git-auth.js';
+import { parseGitHubSpec } from '../common/repo-spec.js';
+import { GitHubError, type GitHubRepository } from './providers/github.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { redact } from './redact.js';
 
@@ -35,6 +37,8 @@ function unreachable(url: string, branch: string, stderr: string): RepositoryUnr
 const CORRUPT_MIRROR =
   /not a git repository|bad config|corrupt|bad object|unable to read|missing (blob|tree|commit) |did not send all necessary objects|invalid sha1 pointer|broken link|bad ref|unable to parse|fatal: bad revision/i;
 
+export type GitHubFactory = (spec: { owner: string; repo: string }) => GitHubRepository;
+
 export interface GitIdentity {
   name: string;
   email: string;
@@ -50,11 +54,32 @@ export class RepositoryCache {
   /** Mirrors whose auth config this process has written. */
   private readonly configured = new Set<string>();
 
+  private readonly gitHubRepos = new Map<string, GitHubRepository>();
+
   constructor(
     readonly cacheDir: string,
     readonly identity: GitIdentity,
     readonly auth: GitAuth = {},
+    /** Builds the API client for `github:owner/repo` repositories; absent when the worker has no GitHub credentials. */
+    private readonly githubFactory?: GitHubFactory,
   ) {}
+
+  /**
+   * The GitHub provider for a `github:owner/repo` repository (no clone: reads and commits go through
+   * the API), or undefined for git remotes, which this cache mirrors.
+   */
+  gitHub(url: string): GitHubRepository | undefined {
+    const spec = parseGitHubSpec(url);
+    if (!spec) return undefined;
+    if (!this.githubFactory) {
+      throw new RepositoryUnreachableError(
+        `${url} is on GitHub, but this worker has no GitHub credentials: set GITHUB_TOKEN, or PROMOTE_GITHUB_APP_ID, PROMOTE_GITHUB_APP_PRIVATE_KEY and PROMOTE_GITHUB_INSTALLATION_ID`,
+      );
+    }
+    const known = this.gitHubRepos.get(url) ?? this.githubFactory(spec);
+    this.gitHubRepos.set(url, known);
+    return known;
+  }
 
   mirrorDir(url: string): string {
     const slug = url.replace(/[^A-Za-z0-9]+/g, '-').slice(-40);
@@ -67,6 +92,14 @@ export class RepositoryCache {
    * disk trouble) is removed and cloned again once; the remote being unreachable is reported as such.
    */
   async fetch(url: string, branch: string): Promise<string> {
+    const github = this.gitHub(url);
+    if (github) {
+      return github.head(branch).catch((error: unknown) => {
+        if (error instanceof GitHubError)
+          throw new RepositoryUnreachableError(`cannot read branch ${branch}: ${error.message}`);
+        throw error;
+      });
+    }
     const dir = this.mirrorDir(url);
     return this.mutex.run(dir, async () => {
       try {
@@ -127,6 +160,7 @@ export class RepositoryCache {
 
   /** Makes sure `commit` is in the mirror, fetching only when this worker has not seen it yet. */
   async ensureCommit(url: string, branch: string, commit: string): Promise<void> {
+    if (this.gitHub(url)) return;
     const known = await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: this.mirrorDir(url) }).then(
       () => true,
       () => false,
@@ -135,6 +169,8 @@ export class RepositoryCache {
   }
 
   async readFile(url: string, commit: string, path: string): Promise<string | undefined> {
+    const github = this.gitHub(url);
+    if (github) return github.readFile(commit, path);
     try {
       return await git(['show', `${commit}:${path}`], { cwd: this.mirrorDir(url) });
     } catch (error) {
@@ -155,6 +191,8 @@ export class RepositoryCache {
 
   /** Runs `work` in a fresh detached worktree at `commit`, removed afterwards whatever happens. */
   async withWorktree<T>(url: string, commit: string, work: (dir: string) => Promise<T>): Promise<T> {
+    const github = this.gitHub(url);
+    if (github) return github.withCheckout(commit, this.cacheDir, work);
     const mirror = this.mirrorDir(url);
     await mkdir(this.cacheDir, { recursive: true });
     const dir = await mkdtemp(join(this.cacheDir, 'worktree-'));

@@ -94,6 +94,18 @@ export const AppSchema = z
     ...(kustomizeImage ? { digestPath: app.digestPath ?? `images[name=${kustomizeImage}].digest` } : {}),
   }));
 
+/** Where the repository is hosted: plain git (the default), or GitHub through its API. */
+export const RepositorySchema = z.discriminatedUnion('provider', [
+  z.strictObject({ provider: z.literal('git') }),
+  z.strictObject({
+    provider: z.literal('github'),
+    owner: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a GitHub owner'),
+    repo: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a GitHub repository name'),
+    /** An enterprise server's API, e.g. https://ghe.example.com/api/v3 (the worker's PROMOTE_GITHUB_API_URL). */
+    baseUrl: z.url().optional(),
+  }),
+]);
+
 export const CommandDeploySchema = z.strictObject({
   type: z.literal('command'),
   diff: argv,
@@ -107,6 +119,7 @@ export const CommandDeploySchema = z.strictObject({
 export const ConfigSchema = z
   .strictObject({
     branch: z.string().min(1).default('main'),
+    repository: RepositorySchema.optional(),
     environments: z.array(EnvironmentSchema).min(1, 'must list at least one environment'),
     apps: z
       .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), AppSchema)

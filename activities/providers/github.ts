@@ -1,3 +1,5 @@
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createAppAuth } from '@octokit/auth-app';
 import Bottleneck from 'bottleneck';
 import { Octokit, RequestError } from 'octokit';
@@ -149,7 +151,15 @@ export class GitHubRepository {
     return ref.data.object.sha;
   }
 
+  /** The file at `commit` (a SHA, branch, or `<sha>^` for its first parent); undefined when absent. */
   async readFile(commit: string, path: string): Promise<string | undefined> {
+    if (commit.endsWith('^')) {
+      const { data } = await this.call(`reading commit ${commit.slice(0, 12)}`, () =>
+        this.octokit.rest.git.getCommit({ ...this.repo, commit_sha: commit.slice(0, -1) }),
+      );
+      const parent = data.parents[0]?.sha;
+      return parent ? this.readFile(parent, path) : undefined;
+    }
     try {
       const response = await this.call(`reading ${path} at ${commit.slice(0, 12)}`, () =>
         this.octokit.rest.repos.getContent({ ...this.repo, path, ref: commit }),
@@ -249,6 +259,39 @@ export class GitHubRepository {
       }),
     );
     return commit.data.sha;
+  }
+
+  /**
+   * Runs `work` in a directory holding the repository's files at `commit` (from the tree and blob
+   * API, modes kept: deploy scripts stay executable), removed afterwards whatever happens.
+   */
+  async withCheckout<T>(commit: string, parentDir: string, work: (dir: string) => Promise<T>): Promise<T> {
+    await mkdir(parentDir, { recursive: true });
+    const dir = await mkdtemp(join(parentDir, 'checkout-'));
+    try {
+      const { data: head } = await this.call(`reading commit ${commit.slice(0, 12)}`, () =>
+        this.octokit.rest.git.getCommit({ ...this.repo, commit_sha: commit }),
+      );
+      const { data: tree } = await this.call('reading the tree', () =>
+        this.octokit.rest.git.getTree({ ...this.repo, tree_sha: head.tree.sha, recursive: 'true' }),
+      );
+      for (const entry of tree.tree) {
+        if (entry.type !== 'blob' || !entry.path || !entry.sha) continue;
+        const sha = entry.sha;
+        const { data: blob } = await this.call(`reading ${entry.path}`, () =>
+          this.octokit.rest.git.getBlob({ ...this.repo, file_sha: sha }),
+        );
+        const file = join(dir, entry.path);
+        const content = Buffer.from(blob.content, blob.encoding === 'base64' ? 'base64' : 'utf8');
+        await mkdir(dirname(file), { recursive: true });
+        if (entry.mode === '120000') await symlink(content.toString(), file);
+        else await writeFile(file, content);
+        if (entry.mode === '100755') await chmod(file, 0o755);
+      }
+      return await work(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 
   async createBranch(name: string, sha: string): Promise<void> {

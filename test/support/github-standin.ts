@@ -164,6 +164,34 @@ export class GitHubStandIn {
     if ((match = m(/^\/git\/commits\/([0-9a-f]{40})$/)) && method === 'GET') {
       return this.sendCommit(res, match[1] ?? '');
     }
+    if ((match = m(/^\/git\/trees\/([0-9a-f]{40})$/)) && method === 'GET') {
+      const recursive = url.searchParams.has('recursive');
+      const listing = await this.git([
+        'ls-tree',
+        ...(recursive ? ['-r'] : []),
+        '--full-tree',
+        match[1] ?? '',
+      ]).catch(() => undefined);
+      if (listing === undefined) return send(res, 404, { message: 'Not Found' });
+      const tree = listing
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [meta = '', path = ''] = line.split('\t');
+          const [mode, type, sha] = meta.split(' ');
+          return { path, mode, type, sha };
+        });
+      return send(res, 200, { sha: match[1], tree, truncated: false });
+    }
+    if ((match = m(/^\/git\/blobs\/([0-9a-f]{40})$/)) && method === 'GET') {
+      const content = await this.git(['cat-file', 'blob', match[1] ?? '']).catch(() => undefined);
+      if (content === undefined) return send(res, 404, { message: 'Not Found' });
+      return send(res, 200, {
+        sha: match[1],
+        encoding: 'base64',
+        content: Buffer.from(content).toString('base64'),
+      });
+    }
     if (route === '/commits' && method === 'GET') {
       const ref = url.searchParams.get('sha') ?? (await this.defaultBranch());
       const perPage = Number(url.searchParams.get('per_page') ?? 30);

@@ -12,6 +12,7 @@ import type { Announcement } from '../../activities/notifier.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { findTool, TEMPORAL_CLI } from '../../server/tools.js';
 import { createPromoteWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import type { GitHubFactory } from '../../activities/repository.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -72,6 +73,7 @@ export class TestTemporal {
       lockLeaseMs?: number;
       lockReassertMs?: number;
       lockDrainMs?: number;
+      github?: GitHubFactory;
     } = {},
   ): Promise<T> {
     const taskQueue = `test-${process.pid}-${++counter}`;
@@ -95,6 +97,7 @@ export class TestTemporal {
         },
       },
       deployGraceMs: options.deployGraceMs,
+      ...(options.github ? { github: options.github } : {}),
     });
     try {
       return await worker.runUntil(async () => {
