@@ -1,10 +1,20 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git, isNonFastForward } from './git.js';
+import { git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import type { RepositoryCache } from './repository.js';
-import { readScalars, scalarsByPath, setScalars, type ScalarChange, type ScalarEdit } from './values-file.js';
+import type { ValueOptions } from '../common/app-values.js';
+import { appScalarEdits, changesBetween, readAppTag } from './formats/app-values.js';
+import { findGitHubPromotionCommit } from './providers/github-history.js';
+import {
+  locatorKey,
+  readScalars,
+  scalarChangesBetween,
+  setScalars,
+  type ScalarChange,
+  type ScalarEdit,
+} from './values-file.js';
 
-export interface BumpEdit {
+export interface BumpEdit extends ValueOptions {
   app: string;
   tagPath: string;
   tag: string;
@@ -98,10 +108,7 @@ export function bumpMessage(input: BumpInput): string {
 }
 
 function scalarEdits(edits: readonly BumpEdit[]): ScalarEdit[] {
-  return edits.flatMap((e) => [
-    { path: e.tagPath, value: e.tag },
-    ...(e.revisionPath && e.revision ? [{ path: e.revisionPath, value: e.revision }] : []),
-  ]);
+  return edits.flatMap(appScalarEdits);
 }
 
 /** Finds a commit on the branch that this promotion already made for this environment and action. */
@@ -110,6 +117,8 @@ export async function findPromotionCommit(
   key: PromotionCommitKey,
   action: 'bump' | 'revert',
 ): Promise<string | undefined> {
+  const github = cache.gitHub(key.repo);
+  if (github) return findGitHubPromotionCommit(github, key, action);
   const field = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2c)`;
   const format = `%H%x1f${field(TRAILER.id)}%x1f${field(TRAILER.env)}%x1f${field(TRAILER.action)}%x1f${field(TRAILER.run)}`;
   const range = key.sinceCommit
@@ -149,6 +158,8 @@ type FileCommitOutcome = { commit: string; changes: ScalarChange[]; before: stri
  * edit is computed again on top of their commit (bounded), so their change is never overwritten.
  */
 async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promise<FileCommitOutcome> {
+  const github = cache.gitHub(input.repo);
+  if (github) return github.commitFileEdit({ ...input, path: input.valuesFile });
   let head = input.head;
   for (let attempt = 1; ; attempt++) {
     const outcome = await cache.withWorktree(input.repo, head, async (dir) => {
@@ -166,8 +177,9 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
       try {
         await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
       } catch (error) {
-        if (isNonFastForward(error) && attempt < MAX_PUSH_ATTEMPTS) return undefined;
-        throw error;
+        if (!isNonFastForward(error)) throw error;
+        if (attempt < MAX_PUSH_ATTEMPTS) return undefined;
+        throw new PushConflictError(input.repo, input.branch, MAX_PUSH_ATTEMPTS);
       }
       return { commit, changes, before: source };
     });
@@ -175,14 +187,15 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
       if (outcome.changes.length > 0) await cache.fetch(input.repo, input.branch);
       return outcome;
     }
+    await pushBackoff(attempt);
     head = await cache.fetch(input.repo, input.branch);
     const own = await input.findOwn();
     if (own) return { own };
   }
 }
 
-function tagsFrom(values: Map<string, string>, edits: readonly BumpEdit[]): Record<string, string> {
-  return Object.fromEntries(edits.map((e) => [e.app, values.get(e.tagPath) ?? '']));
+function tagsFrom(source: string, edits: readonly BumpEdit[], file: string): Record<string, string> {
+  return Object.fromEntries(edits.map((e) => [e.app, readAppTag(source, e, file)]));
 }
 
 /**
@@ -191,20 +204,17 @@ function tagsFrom(values: Map<string, string>, edits: readonly BumpEdit[]): Reco
  */
 export async function bumpValues(cache: RepositoryCache, input: BumpInput): Promise<BumpResult> {
   const head = await cache.fetch(input.repo, input.branch);
-  const tagPaths = input.edits.map((e) => e.tagPath);
 
   const fromEarlier = async (earlier: string): Promise<BumpResult> => {
-    const read = async (rev: string) =>
-      readScalars(
-        (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '',
-        scalarEdits(input.edits).map((e) => e.path),
-        input.valuesFile,
-      );
+    const read = async (rev: string) => (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '';
     const [before, after] = [await read(`${earlier}^`), await read(earlier)];
-    const changes = [...after.keys()]
-      .filter((path) => before.get(path) !== after.get(path))
-      .map((path) => ({ path, before: before.get(path), after: after.get(path) ?? '' }));
-    return { commit: earlier, changed: true, changes, previousTags: tagsFrom(before, input.edits) };
+    const changes = changesBetween(before, after, scalarEdits(input.edits), input.valuesFile);
+    return {
+      commit: earlier,
+      changed: true,
+      changes,
+      previousTags: tagsFrom(before, input.edits, input.valuesFile),
+    };
   };
   const earlier = await findPromotionCommit(cache, input, 'bump');
   if (earlier) return fromEarlier(earlier);
@@ -219,7 +229,7 @@ export async function bumpValues(cache: RepositoryCache, input: BumpInput): Prom
     findOwn: () => findPromotionCommit(cache, input, 'bump'),
   });
   if ('own' in result) return fromEarlier(result.own);
-  const previousTags = tagsFrom(readScalars(result.before, tagPaths, input.valuesFile), input.edits);
+  const previousTags = tagsFrom(result.before, input.edits, input.valuesFile);
   return { commit: result.commit, changed: result.changes.length > 0, changes: result.changes, previousTags };
 }
 
@@ -240,17 +250,12 @@ export async function revertBump(cache: RepositoryCache, input: RevertInput): Pr
     valuesFile: input.valuesFile,
     message,
     edit: (source) => {
-      const current = readScalars(
-        source,
-        input.changes.map((c) => c.path),
-        input.valuesFile,
-      );
-      const restorable = input.changes.filter(
-        (c) => c.before !== undefined && current.get(c.path) === c.after,
-      );
+      const current = readScalars(source, input.changes, input.valuesFile);
+      // A key the bump created (before: undefined) is emptied: charts and kustomize read '' as unset.
+      const restorable = input.changes.filter((c) => current.get(locatorKey(c)) === c.after);
       return setScalars(
         source,
-        restorable.map((c) => ({ path: c.path, value: c.before ?? '' })),
+        restorable.map((c) => ({ path: c.path, value: c.before ?? '', document: c.document })),
         input.valuesFile,
       );
     },
@@ -288,11 +293,7 @@ export async function revertPromotion(cache: RepositoryCache, input: PromotionRe
   if (!bump) return { restored: [] };
   const earlier = await findPromotionCommit(cache, input, 'revert');
   if (earlier) return { commit: earlier, restored: [] };
-  const read = async (rev: string) =>
-    scalarsByPath((await cache.readFile(input.repo, rev, input.valuesFile)) ?? '', input.valuesFile);
-  const [before, after] = [await read(`${bump}^`), await read(bump)];
-  const changes = [...after]
-    .filter(([path, value]) => before.get(path) !== value)
-    .map(([path, value]) => ({ path, before: before.get(path), after: value }));
+  const read = async (rev: string) => (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '';
+  const changes = scalarChangesBetween(await read(`${bump}^`), await read(bump), input.valuesFile);
   return revertBump(cache, { ...input, changes, bumpCommit: bump });
 }

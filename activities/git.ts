@@ -38,9 +38,31 @@ export async function git(args: readonly string[], options: GitOptions): Promise
   return result.stdout;
 }
 
+/** The branch moved under every push attempt: bounded, so a busy branch fails clearly instead of spinning. */
+export class PushConflictError extends Error {
+  override readonly name = 'PushConflictError';
+  constructor(repo: string, branch: string, attempts: number) {
+    super(
+      redact(
+        `${repo}: branch ${branch} moved before each of ${attempts} push attempts (others keep pushing); the edit was re-applied each time and is retried later`,
+      ),
+    );
+  }
+}
+
+/** Waits a random, growing while before retrying a lost push race, so racing pushers spread out. */
+export function pushBackoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(2_000, 50 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export function isNonFastForward(error: unknown): boolean {
   return (
-    error instanceof GitError && /non-fast-forward|fetch first|\[rejected\]|stale info/.test(error.stderr)
+    // A push that loses the race on the remote's ref lock is the same race as a non-fast-forward.
+    error instanceof GitError &&
+    /non-fast-forward|fetch first|\[rejected\]|stale info|cannot lock ref|failed to update ref/.test(
+      error.stderr,
+    )
   );
 }
 

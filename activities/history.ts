@@ -1,6 +1,8 @@
 import { TRAILER } from './bump.js';
+import { trailerLog } from './providers/github-history.js';
 import type { RepositoryCache } from './repository.js';
-import { readScalars } from './values-file.js';
+import type { ValueOptions } from '../common/app-values.js';
+import { readAppTag } from './formats/app-values.js';
 
 const TRAILER_FORMAT = `%H%x1f%(trailers:key=${TRAILER.id},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER.env},valueonly,separator=%x2c)%x1f%(trailers:key=${TRAILER.action},valueonly,separator=%x2c)`;
 
@@ -19,6 +21,8 @@ export async function commitsTouching(
   path: string,
   limit = 200,
 ): Promise<HistoryCommit[]> {
+  const github = cache.gitHub(repo);
+  if (github) return trailerLog(github, { branch, path, limit, keys: TRAILER });
   const log = await cache.git(repo, [
     'log',
     `-n${limit}`,
@@ -46,24 +50,24 @@ async function tagAt(
   repo: string,
   commit: string,
   valuesFile: string,
-  tagPath: string,
+  app: TagLocation,
 ) {
   const text = await cache.readFile(repo, commit, valuesFile);
   if (text === undefined) return undefined;
   try {
-    return readScalars(text, [tagPath], valuesFile).get(tagPath);
+    return readAppTag(text, { ...app, create: false }, valuesFile);
   } catch {
     return undefined;
   }
 }
 
+type TagLocation = ValueOptions & { tagPath: string };
+type TagQuery = TagLocation & { repo: string; branch: string; valuesFile: string; current: string };
+
 /** The tag the values file held before its current one: what a rollback returns to. */
-export async function previousTag(
-  cache: RepositoryCache,
-  input: { repo: string; branch: string; valuesFile: string; tagPath: string; current: string },
-): Promise<string | undefined> {
+export async function previousTag(cache: RepositoryCache, input: TagQuery): Promise<string | undefined> {
   for (const commit of await commitsTouching(cache, input.repo, input.branch, input.valuesFile)) {
-    const tag = await tagAt(cache, input.repo, `${commit.hash}^`, input.valuesFile, input.tagPath);
+    const tag = await tagAt(cache, input.repo, `${commit.hash}^`, input.valuesFile, input);
     if (tag !== undefined && tag !== input.current) return tag;
   }
   return undefined;
@@ -72,11 +76,11 @@ export async function previousTag(
 /** The newest commit that set `tagPath` to its current value in `valuesFile`. */
 export async function commitThatSet(
   cache: RepositoryCache,
-  input: { repo: string; branch: string; valuesFile: string; tagPath: string; current: string },
+  input: TagQuery,
 ): Promise<HistoryCommit | undefined> {
   let introducing: HistoryCommit | undefined;
   for (const commit of await commitsTouching(cache, input.repo, input.branch, input.valuesFile)) {
-    const tag = await tagAt(cache, input.repo, commit.hash, input.valuesFile, input.tagPath);
+    const tag = await tagAt(cache, input.repo, commit.hash, input.valuesFile, input);
     if (tag !== input.current) break;
     introducing = commit;
   }

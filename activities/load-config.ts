@@ -6,7 +6,10 @@ import { repoProblem, requestProblems, requiredEnvironment, targetEnvironments }
 import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
 import { commitThatSet, previousTag } from './history.js';
 import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
-import { readScalars, ValuesKeyError } from './values-file.js';
+import { valueOptions } from '../common/app-values.js';
+import { readAppTag } from './formats/app-values.js';
+import { parseGitHubSpec } from '../common/repo-spec.js';
+import { hasKey, ValuesKeyError } from './values-file.js';
 import { redact } from './redact.js';
 
 export interface LoadedPromotion {
@@ -51,6 +54,8 @@ export async function loadPromotion(
     config = await readConfig(cache, request.repo, commit, repo);
   }
 
+  const hostProblem = repositoryProblem(request.repo, config);
+  if (hostProblem) throw badInput(hostProblem, FailureType.InvalidRequest);
   const problems = requestProblems(request, config);
   if (problems.length > 0) throw badInput(problems.join('; '), FailureType.InvalidRequest);
 
@@ -64,21 +69,20 @@ export async function loadPromotion(
         FailureType.ValuesKeyMissing,
       );
     }
-    const tagPath = (app: string) => config.apps[app]?.tagPath ?? '';
-    // Revision paths are written only when a source is given, so only then must they exist.
-    const revisionPaths = withRevisions
-      ? apps.flatMap(({ app, source: upstream }) => {
-          const revisionPath = config.apps[app]?.revisionPath;
-          return upstream && revisionPath ? [revisionPath] : [];
-        })
-      : [];
+    const read = (app: string) => ({
+      tagPath: config.apps[app]?.tagPath ?? '',
+      ...valueOptions(config.apps[app]),
+    });
     try {
-      const values = readScalars(
-        source,
-        [...apps.map(({ app }) => tagPath(app)), ...revisionPaths],
-        env.valuesFile,
-      );
-      return Object.fromEntries(apps.map(({ app }) => [app, values.get(tagPath(app)) ?? '']));
+      // Revision paths are written only when a source is given, so only then must they exist.
+      for (const { app, source: upstream } of withRevisions ? apps : []) {
+        const { revisionPath, document, create } = config.apps[app] ?? {};
+        const at = { path: revisionPath ?? '', ...(document !== undefined ? { document } : {}) };
+        if (upstream && revisionPath && !create && !hasKey(source, at, env.valuesFile)) {
+          throw new ValuesKeyError(`${env.valuesFile} has no key ${revisionPath}`);
+        }
+      }
+      return Object.fromEntries(apps.map(({ app }) => [app, readAppTag(source, read(app), env.valuesFile)]));
     } catch (error) {
       if (error instanceof ValuesKeyError) throw badInput(error.message, FailureType.ValuesKeyMissing);
       throw error;
@@ -118,6 +122,7 @@ async function rollbackTarget(
     branch: config.branch,
     valuesFile: envConfig?.valuesFile ?? '',
     tagPath: config.apps[app]?.tagPath ?? '',
+    ...valueOptions(config.apps[app]),
     current,
   });
   if (!tag) {
@@ -157,6 +162,7 @@ async function checkRequirement(
       branch: config.branch,
       valuesFile: required.valuesFile,
       tagPath: config.apps[app]?.tagPath ?? '',
+      ...valueOptions(config.apps[app]),
       current: tag,
     });
     if (!setter?.promotionId || setter.action !== 'bump') continue;
@@ -187,4 +193,18 @@ async function readConfig(
     if (error instanceof ConfigError) throw badInput(error.message, FailureType.InvalidConfig);
     throw error;
   }
+}
+
+/** promote.yaml's `repository:` must agree with how the promotion addresses the repository. */
+function repositoryProblem(repo: string, config: PromoteConfig): string | undefined {
+  const declared = config.repository;
+  const spec = parseGitHubSpec(repo);
+  if (declared?.provider !== 'github') return undefined;
+  if (!spec) {
+    return `promote.yaml says this repository is on GitHub (${declared.owner}/${declared.repo}): start promotions with --repo github:${declared.owner}/${declared.repo}, so the worker uses the GitHub API`;
+  }
+  if (spec.owner !== declared.owner || spec.repo !== declared.repo) {
+    return `promote.yaml says this repository is github:${declared.owner}/${declared.repo}, not ${repo}`;
+  }
+  return undefined;
 }

@@ -3,6 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, GitError, remoteFailure } from './git.js';
+import { gitAuthConfig, type GitAuth } from './git-auth.js';
+import { parseGitHubSpec } from '../common/repo-spec.js';
+import { GitHubError, type GitHubRepository } from './providers/github.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { redact } from './redact.js';
 
@@ -12,16 +15,29 @@ export class RepositoryUnreachableError extends Error {
 
 /**
  * Names the place the worker tried and what it tried, with git's own reason: its first `fatal:` line
- * ("… does not appear to be a git repository", "unable to access …"), not the generic advice after it.
+ * ("… does not appear to be a git repository", "unable to access …"), or the line before git's generic
+ * advice ("Host key verification failed."), not the advice itself.
  */
 function unreachable(url: string, branch: string, stderr: string): RepositoryUnreachableError {
-  const lines = stderr.trim().split('\n');
-  const reason = (lines.find((l) => l.startsWith('fatal:')) ?? lines.at(-1) ?? '').replace(/^fatal:\s*/, '');
+  const generic =
+    /^(fatal: )?(Could not read from remote repository\.|Please make sure you have the correct access rights|and the repository exists\.)$/;
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !generic.test(l));
+  const reason = (lines.find((l) => l.startsWith('fatal:')) ?? lines[0] ?? '').replace(/^fatal:\s*/, '');
   const what = branch === 'HEAD' ? 'its default branch' : `branch ${branch}`;
   return new RepositoryUnreachableError(
     redact(`cannot read the repository ${url}: git fetch of ${what} failed: ${reason || 'no reason given'}`),
   );
 }
+
+/** Errors that mean the mirror itself is damaged (not the remote): it is cloned again. */
+const CORRUPT_MIRROR =
+  /not a git repository|bad config|corrupt|bad object|unable to read|missing (blob|tree|commit) |did not send all necessary objects|invalid sha1 pointer|broken link|bad ref|unable to parse|fatal: bad revision/i;
+
+export type GitHubFactory = (spec: { owner: string; repo: string }) => GitHubRepository;
 
 export interface GitIdentity {
   name: string;
@@ -35,11 +51,35 @@ export interface GitIdentity {
  */
 export class RepositoryCache {
   private readonly mutex = new KeyedMutex();
+  /** Mirrors whose auth config this process has written. */
+  private readonly configured = new Set<string>();
+
+  private readonly gitHubRepos = new Map<string, GitHubRepository>();
 
   constructor(
     readonly cacheDir: string,
     readonly identity: GitIdentity,
+    readonly auth: GitAuth = {},
+    /** Builds the API client for `github:owner/repo` repositories; absent when the worker has no GitHub credentials. */
+    private readonly githubFactory?: GitHubFactory,
   ) {}
+
+  /**
+   * The GitHub provider for a `github:owner/repo` repository (no clone: reads and commits go through
+   * the API), or undefined for git remotes, which this cache mirrors.
+   */
+  gitHub(url: string): GitHubRepository | undefined {
+    const spec = parseGitHubSpec(url);
+    if (!spec) return undefined;
+    if (!this.githubFactory) {
+      throw new RepositoryUnreachableError(
+        `${url} is on GitHub, but this worker has no GitHub credentials: set GITHUB_TOKEN, or PROMOTE_GITHUB_APP_ID, PROMOTE_GITHUB_APP_PRIVATE_KEY and PROMOTE_GITHUB_INSTALLATION_ID`,
+      );
+    }
+    const known = this.gitHubRepos.get(url) ?? this.githubFactory(spec);
+    this.gitHubRepos.set(url, known);
+    return known;
+  }
 
   mirrorDir(url: string): string {
     const slug = url.replace(/[^A-Za-z0-9]+/g, '-').slice(-40);
@@ -47,38 +87,80 @@ export class RepositoryCache {
     return join(this.cacheDir, `${slug}-${digest}.git`);
   }
 
-  /** Fetches `branch` into the mirror and returns its head commit. */
+  /**
+   * Fetches `branch` into the mirror and returns its head commit. A damaged mirror (killed mid-write,
+   * disk trouble) is removed and cloned again once; the remote being unreachable is reported as such.
+   */
   async fetch(url: string, branch: string): Promise<string> {
+    const github = this.gitHub(url);
+    if (github) {
+      return github.head(branch).catch((error: unknown) => {
+        if (error instanceof GitHubError)
+          throw new RepositoryUnreachableError(`cannot read branch ${branch}: ${error.message}`);
+        throw error;
+      });
+    }
     const dir = this.mirrorDir(url);
     return this.mutex.run(dir, async () => {
-      if (!existsSync(join(dir, 'HEAD'))) {
-        await mkdir(dir, { recursive: true });
-        await git(['init', '--quiet', '--bare'], { cwd: dir });
-        await git(['remote', 'add', 'origin', url], { cwd: dir });
-      }
-      // HEAD means the remote's default branch, used before promote.yaml has named one.
-      const source = branch === 'HEAD' ? 'HEAD' : `refs/heads/${branch}`;
-      if (branch !== 'HEAD') {
-        await git(['check-ref-format', '--branch', branch], { cwd: dir }).catch(() => {
-          throw new RepositoryUnreachableError(`invalid branch name ${JSON.stringify(branch)}`);
-        });
-      }
       try {
-        await git(['fetch', '--quiet', '--prune', 'origin', `+${source}:refs/remotes/origin/${branch}`], {
-          cwd: dir,
-        });
+        return await this.fetchInto(dir, url, branch);
       } catch (error) {
-        // Only what retrying cannot fix is reported as unreachable; a network blip is retried.
-        if (error instanceof GitError && remoteFailure(error) !== 'transient')
-          throw unreachable(url, branch, error.stderr);
-        throw error;
+        if (!(error instanceof GitError && CORRUPT_MIRROR.test(error.stderr))) throw error;
+        await rm(dir, { recursive: true, force: true });
+        this.configured.delete(dir);
+        return await this.fetchInto(dir, url, branch);
       }
-      return (await git(['rev-parse', `refs/remotes/origin/${branch}`], { cwd: dir })).trim();
     });
+  }
+
+  private async fetchInto(dir: string, url: string, branch: string): Promise<string> {
+    if (!existsSync(join(dir, 'HEAD'))) {
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      await git(['init', '--quiet', '--bare'], { cwd: dir });
+      await git(['remote', 'add', 'origin', url], { cwd: dir });
+    }
+    // Fails on a damaged HEAD or config before anything else is tried (GIT_DIR: never a parent repository).
+    await git(['rev-parse', '--absolute-git-dir'], { cwd: dir, env: { GIT_DIR: dir } });
+    if (!this.configured.has(dir)) {
+      // No fetch refspec: fetches name theirs, and pushes from worktrees must not move the tracking
+      // ref under a concurrent fetch (git would fail it with "cannot lock ref").
+      for (const key of ['core.sshCommand', 'credential.helper', 'remote.origin.fetch']) {
+        await git(['config', '--local', '--unset-all', key], { cwd: dir }).catch(() => undefined);
+      }
+      for (const [key, value] of await gitAuthConfig(this.auth, this.cacheDir)) {
+        await git(['config', '--local', '--add', key, value], { cwd: dir });
+      }
+      this.configured.add(dir);
+    }
+    // HEAD means the remote's default branch, used before promote.yaml has named one.
+    const source = branch === 'HEAD' ? 'HEAD' : `refs/heads/${branch}`;
+    if (branch !== 'HEAD') {
+      await git(['check-ref-format', '--branch', branch], { cwd: dir }).catch(() => {
+        throw new RepositoryUnreachableError(`invalid branch name ${JSON.stringify(branch)}`);
+      });
+    }
+    try {
+      await git(['fetch', '--quiet', '--prune', 'origin', `+${source}:refs/remotes/origin/${branch}`], {
+        cwd: dir,
+      });
+    } catch (error) {
+      // Only what retrying cannot fix is reported as unreachable; a network blip is retried, and a
+      // damaged mirror is cloned again by fetch().
+      if (
+        error instanceof GitError &&
+        !CORRUPT_MIRROR.test(error.stderr) &&
+        remoteFailure(error) !== 'transient'
+      )
+        throw unreachable(url, branch, error.stderr);
+      throw error;
+    }
+    return (await git(['rev-parse', `refs/remotes/origin/${branch}`], { cwd: dir })).trim();
   }
 
   /** Makes sure `commit` is in the mirror, fetching only when this worker has not seen it yet. */
   async ensureCommit(url: string, branch: string, commit: string): Promise<void> {
+    if (this.gitHub(url)) return;
     const known = await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: this.mirrorDir(url) }).then(
       () => true,
       () => false,
@@ -87,6 +169,8 @@ export class RepositoryCache {
   }
 
   async readFile(url: string, commit: string, path: string): Promise<string | undefined> {
+    const github = this.gitHub(url);
+    if (github) return github.readFile(commit, path);
     try {
       return await git(['show', `${commit}:${path}`], { cwd: this.mirrorDir(url) });
     } catch (error) {
@@ -107,6 +191,8 @@ export class RepositoryCache {
 
   /** Runs `work` in a fresh detached worktree at `commit`, removed afterwards whatever happens. */
   async withWorktree<T>(url: string, commit: string, work: (dir: string) => Promise<T>): Promise<T> {
+    const github = this.gitHub(url);
+    if (github) return github.withCheckout(commit, this.cacheDir, work);
     const mirror = this.mirrorDir(url);
     await mkdir(this.cacheDir, { recursive: true });
     const dir = await mkdtemp(join(this.cacheDir, 'worktree-'));

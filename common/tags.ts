@@ -1,10 +1,16 @@
+import { DIGEST_PATTERN, splitDigest } from './app-values.js';
 /** The OCI distribution spec's tag grammar: it also keeps shell metacharacters out of every later step. */
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const APP_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-export function tagProblem(tag: string): string | undefined {
+/** A tag, optionally pinned to a digest: `1.5.0` or `1.5.0@sha256:<64 hex>`. */
+export function tagProblem(reference: string): string | undefined {
+  const { tag, digest } = splitDigest(reference);
+  if (digest !== undefined && !DIGEST_PATTERN.test(digest)) {
+    return `invalid digest in ${JSON.stringify(reference)}: a digest is sha256:<64 hex> or sha512:<128 hex>`;
+  }
   if (TAG_PATTERN.test(tag)) return undefined;
-  return `invalid tag ${JSON.stringify(tag)}: a tag is 1-128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-'`;
+  return `invalid tag ${JSON.stringify(reference)}: a tag is 1-128 characters of letters, digits, '_', '.' and '-', not starting with '.' or '-' (optionally followed by @sha256:<digest>)`;
 }
 
 export interface AppTag {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
 import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
+import { keyPathProblem, parseSelector } from '../common/key-path.js';
 
 const name = z
   .string()
@@ -16,7 +17,27 @@ const repoPath = z
     message: 'must be a path inside the repository (relative, without "..")',
   });
 
-const keyPath = z.string().regex(/^[^.\s]+(\.[^.\s]+)*$/, 'must be a dotted key path such as a.image.tag');
+const keyPath = z.string().superRefine((path, ctx) => {
+  const problem = keyPathProblem(path);
+  if (problem) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a key path such as a.image.tag or services[name=api].image.tag (${problem})`,
+    });
+  }
+});
+
+/** A document of a multi-document values file: its index, or `field.path=value`. */
+const documentSelector = z.union([
+  z.number().int().min(0),
+  z.string().refine((s) => {
+    try {
+      return parseSelector(s, s).kind === 'match';
+    } catch {
+      return false;
+    }
+  }, 'must be a document index or a field.path=value selector such as metadata.name=api'),
+]);
 
 const argv = z.array(z.string()).min(1, 'must name a command');
 
@@ -48,10 +69,45 @@ export const EnvironmentSchema = z.strictObject({
   notifications: EnvironmentNotificationsSchema.optional(),
 });
 
-export const AppSchema = z.strictObject({
-  tagPath: keyPath,
-  revisionPath: keyPath.optional(),
-});
+export const AppSchema = z
+  .strictObject({
+    tagPath: keyPath.optional(),
+    revisionPath: keyPath.optional(),
+    /** Where the digest of `tag@sha256:…` goes (the tag path then gets the tag alone). */
+    digestPath: keyPath.optional(),
+    /** A kustomization.yaml `images:` entry by name: sets its `newTag` (and `digest`). */
+    kustomizeImage: z
+      .string()
+      .regex(/^[^\]\s]+$/, 'must be an image name')
+      .optional(),
+    /** Which document of a multi-document values file holds the app's values. */
+    document: documentSelector.optional(),
+    /** Create the keys when a values file lacks them instead of failing. */
+    create: z.boolean().optional(),
+  })
+  .superRefine((app, ctx) => {
+    if ((app.tagPath === undefined) === (app.kustomizeImage === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['tagPath'], message: 'give either tagPath or kustomizeImage' });
+    }
+  })
+  // Kustomize is a key path like any other: later steps only see tag and digest paths.
+  .transform(({ kustomizeImage, ...app }) => ({
+    ...app,
+    tagPath: app.tagPath ?? `images[name=${kustomizeImage}].newTag`,
+    ...(kustomizeImage ? { digestPath: app.digestPath ?? `images[name=${kustomizeImage}].digest` } : {}),
+  }));
+
+/** Where the repository is hosted: plain git (the default), or GitHub through its API. */
+export const RepositorySchema = z.discriminatedUnion('provider', [
+  z.strictObject({ provider: z.literal('git') }),
+  z.strictObject({
+    provider: z.literal('github'),
+    owner: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a GitHub owner'),
+    repo: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a GitHub repository name'),
+    /** An enterprise server's API, e.g. https://ghe.example.com/api/v3 (the worker's PROMOTE_GITHUB_API_URL). */
+    baseUrl: z.url().optional(),
+  }),
+]);
 
 export const CommandDeploySchema = z.strictObject({
   type: z.literal('command'),
@@ -66,6 +122,7 @@ export const CommandDeploySchema = z.strictObject({
 export const ConfigSchema = z
   .strictObject({
     branch: z.string().min(1).default('main'),
+    repository: RepositorySchema.optional(),
     environments: z.array(EnvironmentSchema).min(1, 'must list at least one environment'),
     apps: z
       .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/), AppSchema)
@@ -113,3 +170,4 @@ export const ConfigSchema = z
 export type PromoteConfig = z.infer<typeof ConfigSchema>;
 export type EnvironmentConfig = PromoteConfig['environments'][number];
 export type DeployConfig = PromoteConfig['deploy'];
+export type AppConfig = PromoteConfig['apps'][string];

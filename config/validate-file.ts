@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readScalars, ValuesKeyError } from '../activities/values-file.js';
+import { readAppTag } from '../activities/formats/app-values.js';
+import { ValuesKeyError } from '../activities/values-file.js';
 import { ConfigError, lineOfKey, parseConfig, type ConfigProblem } from './load.js';
 import type { PromoteConfig } from './schema.js';
 
@@ -27,7 +28,7 @@ export function validateConfigFile(file: string, text: string): PromoteConfig {
     const values = readFileSync(valuesPath, 'utf8');
     for (const [app, appConfig] of Object.entries(config.apps)) {
       try {
-        readScalars(values, [appConfig.tagPath], env.valuesFile);
+        readAppTag(values, appConfig, env.valuesFile);
       } catch (error) {
         if (!(error instanceof ValuesKeyError)) throw error;
         problems.push({

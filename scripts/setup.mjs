@@ -75,19 +75,24 @@ if (!existsSync(buildStamp) || statSync(buildStamp).mtimeMs < sourcesNewest) {
 // 3. The Temporal CLI (dev server) and, for time-skipping tests, the test server.
 run(process.execPath, [join(root, 'dist', 'server', 'install-cli.js')]);
 
-// 4. Chromium for the Web UI test (Debian's package, driven by playwright-core): `npm test` only.
+// 4. Debian packages the tests drive for real (`npm test` only): Chromium for the Web UI test (driven
+//    by playwright-core) and OpenSSH's server for git over SSH.
 const chromium = process.env.PROMOTE_CHROMIUM_PATH ?? '/usr/bin/chromium';
-if (process.env.npm_lifecycle_event === 'test' && !existsSync(chromium)) {
-  log('installing chromium with apt-get for the Web UI test…');
+const missing = [
+  ...(existsSync(chromium) ? [] : ['chromium']),
+  ...(existsSync('/usr/sbin/sshd') ? [] : ['openssh-server']),
+];
+if (process.env.npm_lifecycle_event === 'test' && missing.length > 0) {
+  log(`installing ${missing.join(' and ')} with apt-get for the tests…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [
     ['update', '-qq'],
-    ['install', '-y', '-qq', '--no-install-recommends', 'chromium'],
+    ['install', '-y', '-qq', '--no-install-recommends', ...missing],
   ]) {
     const result = spawnSync('apt-get', args, { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] });
     if (result.status !== 0) {
       process.stderr.write(
-        `[setup] 'apt-get ${args.join(' ')}' failed: install Debian's chromium (root) or set PROMOTE_CHROMIUM_PATH\n`,
+        `[setup] 'apt-get ${args.join(' ')}' failed: install Debian's ${missing.join(' and ')} (root), or set PROMOTE_CHROMIUM_PATH\n`,
       );
       process.exit(1);
     }

@@ -5,7 +5,9 @@ import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from 
 import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import type { Notifier } from '../activities/notifier.js';
-import { RepositoryCache } from '../activities/repository.js';
+import { gitAuthFromEnv } from '../activities/git-auth.js';
+import { RepositoryCache, type GitHubFactory } from '../activities/repository.js';
+import { GitHubRepository, gitHubAuthFromEnv } from '../activities/providers/github.js';
 import { createNotifier } from './notifier.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
@@ -22,6 +24,8 @@ export interface PromoteWorkerOptions {
   /** Where this worker keeps its deployment repository mirrors. */
   cacheDir?: string;
   notifier?: Notifier;
+  /** Builds GitHub API clients for `github:owner/repo` repositories (default: from GITHUB_TOKEN or app env). */
+  github?: GitHubFactory;
   /** A pre-built bundle (tests build it once); by default the worker bundles the workflows itself. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   deployGraceMs?: number;
@@ -40,11 +44,25 @@ export function defaultCacheDir(): string {
   );
 }
 
+/** GitHub access from the worker's environment, if it has credentials for it. */
+function gitHubFromEnv(author: { name: string; email: string }): GitHubFactory | undefined {
+  const auth = gitHubAuthFromEnv();
+  if (!auth) return undefined;
+  const baseUrl = process.env.PROMOTE_GITHUB_API_URL;
+  return (spec) => new GitHubRepository({ ...spec, ...(baseUrl ? { baseUrl } : {}) }, auth, { author });
+}
+
 export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
-  const cache = new RepositoryCache(options.cacheDir ?? defaultCacheDir(), {
+  const identity = {
     name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
     email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
-  });
+  };
+  const cache = new RepositoryCache(
+    options.cacheDir ?? defaultCacheDir(),
+    identity,
+    gitAuthFromEnv(),
+    options.github ?? gitHubFromEnv(identity),
+  );
   const activities = createActivities({
     cache,
     notifier: options.notifier ?? createNotifier(options.namespace),

@@ -15,6 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BumpResult, DeployResult } from '../activities/index.js';
+import { valueOptions } from '../common/app-values.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, type EnvironmentConfig, type PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
@@ -446,6 +447,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
             app,
             tag,
             tagPath: appConfig?.tagPath ?? '',
+            // Empty unless promote.yaml uses documents, digests or create: old runs' inputs are unchanged.
+            ...valueOptions(appConfig),
             ...(appConfig?.revisionPath && source
               ? { revisionPath: appConfig.revisionPath, revision: source.ref }
               : {}),

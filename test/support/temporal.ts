@@ -12,6 +12,7 @@ import type { Announcement, Notifier } from '../../activities/notifier.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { findTool, TEMPORAL_CLI } from '../../server/tools.js';
 import { createPromoteWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import type { GitHubFactory } from '../../activities/repository.js';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -76,6 +77,7 @@ export class TestTemporal {
       lockDrainMs?: number;
       notifier?: Notifier;
       deployEnv?: Record<string, string>;
+      github?: GitHubFactory;
     } = {},
   ): Promise<T> {
     const taskQueue = `test-${process.pid}-${++counter}`;
@@ -100,6 +102,7 @@ export class TestTemporal {
       },
       deployGraceMs: options.deployGraceMs,
       deployEnv: options.deployEnv,
+      ...(options.github ? { github: options.github } : {}),
     });
     try {
       return await worker.runUntil(async () => {

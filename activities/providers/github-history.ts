@@ -1,0 +1,84 @@
+import type { GitHubRepository } from './github.js';
+
+/** Trailer values of a commit message (the last paragraph's `Key: value` lines). */
+export function trailers(message: string): Map<string, string> {
+  const last =
+    message
+      .trimEnd()
+      .split(/\n\s*\n/)
+      .at(-1) ?? '';
+  const out = new Map<string, string>();
+  for (const line of last.split('\n')) {
+    const match = /^([A-Za-z0-9-]+):\s*(.*)$/.exec(line.trim());
+    if (match) out.set(match[1] ?? '', (match[2] ?? '').trim());
+  }
+  return out;
+}
+
+export interface TrailerCommit {
+  hash: string;
+  promotionId?: string;
+  env?: string;
+  action?: string;
+  run?: string;
+}
+
+/**
+ * Commits on the branch with their Promote trailers, newest first, as `git log` gives them for the git
+ * provider: stops at `since` (exclusive), optionally only those touching `path`.
+ */
+export async function trailerLog(
+  github: GitHubRepository,
+  input: {
+    branch: string;
+    since?: string;
+    path?: string;
+    limit: number;
+    keys: { id: string; env: string; action: string };
+  },
+): Promise<TrailerCommit[]> {
+  const out: TrailerCommit[] = [];
+  for (const commit of await github.commits(input.branch, {
+    limit: input.limit,
+    ...(input.path ? { path: input.path } : {}),
+  })) {
+    if (input.since && commit.sha === input.since) break;
+    const found = trailers(commit.message);
+    const [promotionId, env, action, run] = [
+      found.get(input.keys.id),
+      found.get(input.keys.env),
+      found.get(input.keys.action),
+      found.get('Promote-Run'),
+    ];
+    out.push({
+      hash: commit.sha,
+      ...(promotionId ? { promotionId } : {}),
+      ...(env ? { env } : {}),
+      ...(action ? { action } : {}),
+      ...(run ? { run } : {}),
+    });
+  }
+  return out;
+}
+
+/** The commit this promotion already made for an environment and action, found by its trailers. */
+export async function findGitHubPromotionCommit(
+  github: GitHubRepository,
+  key: { promotionId: string; branch: string; env: string; sinceCommit: string; run?: string },
+  action: 'bump' | 'revert',
+): Promise<string | undefined> {
+  const log = await trailerLog(github, {
+    branch: key.branch,
+    ...(key.sinceCommit ? { since: key.sinceCommit } : {}),
+    limit: 1000,
+    keys: { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' },
+  });
+  // A run-scoped key only takes its own run's commits; a key without a run (older runs) takes any.
+  return log.find(
+    (c) =>
+      c.promotionId === key.promotionId &&
+      c.env === key.env &&
+      c.action === action &&
+      (!key.run || c.run === key.run),
+  )?.hash;
+}

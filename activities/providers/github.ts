@@ -1,0 +1,351 @@
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createAppAuth } from '@octokit/auth-app';
+import Bottleneck from 'bottleneck';
+import { Octokit, RequestError } from 'octokit';
+import type { ScalarChange } from '../formats/yaml-values.js';
+import { redact } from '../redact.js';
+
+/** `repository: {provider: github, owner, repo, baseUrl?}` in promote.yaml. */
+export interface GitHubRepositoryConfig {
+  owner: string;
+  repo: string;
+  /** An enterprise server's API, e.g. https://ghe.example.com/api/v3. */
+  baseUrl?: string;
+}
+
+export type GitHubAuth = { token: string } | { appId: string; privateKey: string; installationId: string };
+
+export interface GitHubOptions {
+  /** Author of commits made through the API (default: the token's or app's identity). */
+  author?: { name: string; email: string };
+  /** Attempts at a ref update that others keep beating (each re-reads and re-applies the edit). */
+  maxAttempts?: number;
+  /** How many times a rate-limited request is retried after GitHub's `retry-after`. */
+  maxRateLimitRetries?: number;
+  /** Milliseconds per second of `retry-after`: 1000 against GitHub; tests shorten the wait. */
+  retryAfterUnitMs?: number;
+  /** GitHub's recommended pacing of writes (one per second); off only against a local stand-in. */
+  paceWrites?: boolean;
+}
+
+/** The worker's GitHub credentials: a token, or a GitHub App installation. */
+export function gitHubAuthFromEnv(env: NodeJS.ProcessEnv = process.env): GitHubAuth | undefined {
+  const { PROMOTE_GITHUB_APP_ID: appId, PROMOTE_GITHUB_APP_PRIVATE_KEY: privateKey } = env;
+  const installationId = env.PROMOTE_GITHUB_INSTALLATION_ID;
+  if (appId && privateKey && installationId) return { appId, privateKey, installationId };
+  return env.GITHUB_TOKEN ? { token: env.GITHUB_TOKEN } : undefined;
+}
+
+export class GitHubError extends Error {
+  override readonly name: string = 'GitHubError';
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** 401/403: the credentials are wrong or lack access; retrying will not help. */
+export class GitHubAccessError extends GitHubError {
+  override readonly name = 'GitHubAccessError';
+}
+
+/** The branch moved under every attempt to update it. */
+export class GitHubConflictError extends GitHubError {
+  override readonly name = 'GitHubConflictError';
+}
+
+/** A pull request's head is no longer the commit that was approved. */
+export class ProposalChangedError extends GitHubError {
+  override readonly name = 'ProposalChangedError';
+}
+
+export interface FileEdit {
+  branch: string;
+  path: string;
+  message: string;
+  /** Computes the new text from the current one; no changes means no commit. */
+  edit: (source: string) => { text: string; changes: ScalarChange[] };
+}
+
+export interface RepoCommit {
+  sha: string;
+  parents: string[];
+  message: string;
+}
+
+export interface PullRequestRef {
+  number: number;
+  url: string;
+  headSha: string;
+}
+
+function backoff(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2_000, 50 * 2 ** attempt)));
+}
+
+/**
+ * A deployment repository on GitHub, through octokit and the Git Data API: no clone. Each commit is
+ * a blob, a tree on the head's tree, a commit and a non-forced ref update, so it is atomic; a
+ * concurrent push makes the ref update fail (422), and the edit is re-read and re-applied on the
+ * new head, a bounded number of times.
+ */
+export class GitHubRepository {
+  private readonly octokit: Octokit;
+  private readonly where: string;
+
+  constructor(
+    readonly config: GitHubRepositoryConfig,
+    auth: GitHubAuth,
+    private readonly options: GitHubOptions = {},
+  ) {
+    const retries = options.maxRateLimitRetries ?? 3;
+    this.where = `${config.owner}/${config.repo}`;
+    this.octokit = new Octokit({
+      ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
+      ...('token' in auth ? { auth: auth.token } : { authStrategy: createAppAuth, auth }),
+      userAgent: 'promote',
+      // 409 (merge head moved) and 422 (ref not a fast-forward) are answers, not glitches: never retried blindly.
+      retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 451] },
+      log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
+      throttle: {
+        onRateLimit: (_after: number, _options: unknown, _octokit: unknown, count: number) => count < retries,
+        onSecondaryRateLimit: (_after: number, _options: unknown, _octokit: unknown, count: number) =>
+          count < retries,
+        retryAfterBaseValue: options.retryAfterUnitMs ?? 1_000,
+        ...(options.paceWrites === false
+          ? { write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }) }
+          : {}),
+      },
+    });
+  }
+
+  private get repo() {
+    return { owner: this.config.owner, repo: this.config.repo };
+  }
+
+  /** Maps HTTP failures to typed errors with messages that carry no credentials. */
+  private async call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
+      const detail = redact(`GitHub ${this.where}: ${what} failed (${error.status}): ${error.message}`);
+      if (error.status === 401 || error.status === 403) throw new GitHubAccessError(detail, error.status);
+      throw new GitHubError(detail, error.status);
+    }
+  }
+
+  /** The branch's head commit; `HEAD` means the repository's default branch. */
+  async head(branch: string): Promise<string> {
+    const name =
+      branch === 'HEAD'
+        ? (await this.call('reading the repository', () => this.octokit.rest.repos.get(this.repo))).data
+            .default_branch
+        : branch;
+    const ref = await this.call(`reading branch ${name}`, () =>
+      this.octokit.rest.git.getRef({ ...this.repo, ref: `heads/${name}` }),
+    );
+    return ref.data.object.sha;
+  }
+
+  /** The file at `commit` (a SHA, branch, or `<sha>^` for its first parent); undefined when absent. */
+  async readFile(commit: string, path: string): Promise<string | undefined> {
+    if (commit.endsWith('^')) {
+      const { data } = await this.call(`reading commit ${commit.slice(0, 12)}`, () =>
+        this.octokit.rest.git.getCommit({ ...this.repo, commit_sha: commit.slice(0, -1) }),
+      );
+      const parent = data.parents[0]?.sha;
+      return parent ? this.readFile(parent, path) : undefined;
+    }
+    try {
+      const response = await this.call(`reading ${path} at ${commit.slice(0, 12)}`, () =>
+        this.octokit.rest.repos.getContent({ ...this.repo, path, ref: commit }),
+      );
+      const data = response.data as { type?: string; content?: string; encoding?: string };
+      if (data.type !== 'file' || data.content === undefined) return undefined;
+      return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
+    } catch (error) {
+      if (error instanceof GitHubError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Commits on the branch (optionally touching `path`), newest first. */
+  async commits(branch: string, options: { path?: string; limit?: number } = {}): Promise<RepoCommit[]> {
+    const limit = options.limit ?? 200;
+    const out: RepoCommit[] = [];
+    for (let page = 1; out.length < limit; page++) {
+      const { data } = await this.call(`listing commits of ${branch}`, () =>
+        this.octokit.rest.repos.listCommits({
+          ...this.repo,
+          sha: branch,
+          per_page: 100,
+          page,
+          ...(options.path ? { path: options.path } : {}),
+        }),
+      );
+      out.push(
+        ...data.map((c) => ({ sha: c.sha, parents: c.parents.map((p) => p.sha), message: c.commit.message })),
+      );
+      if (data.length < 100) break;
+    }
+    return out.slice(0, limit);
+  }
+
+  /**
+   * Applies `edit` to the file at the branch head and moves the branch to the new commit without
+   * force. A 422 (someone pushed in between) re-reads the head and re-applies the edit.
+   */
+  async commitFileEdit(
+    input: FileEdit,
+  ): Promise<{ commit: string; changes: ScalarChange[]; before: string }> {
+    const attempts = this.options.maxAttempts ?? 5;
+    for (let attempt = 1; ; attempt++) {
+      const head = await this.head(input.branch);
+      const before = await this.readFile(head, input.path);
+      if (before === undefined)
+        throw new GitHubError(`${this.where} has no ${input.path} on ${input.branch}`, 404);
+      const { text, changes } = input.edit(before);
+      if (changes.length === 0) return { commit: head, changes, before };
+      const commit = await this.createCommit(head, input.path, text, input.message);
+      try {
+        await this.call(`updating ${input.branch}`, () =>
+          this.octokit.rest.git.updateRef({
+            ...this.repo,
+            ref: `heads/${input.branch}`,
+            sha: commit,
+            force: false,
+          }),
+        );
+        return { commit, changes, before };
+      } catch (error) {
+        if (!(error instanceof GitHubError && error.status === 422)) throw error;
+        if (attempt >= attempts) {
+          throw new GitHubConflictError(
+            `GitHub ${this.where}: branch ${input.branch} moved before each of ${attempts} updates (others keep pushing); the edit was re-applied each time and is retried later`,
+            422,
+          );
+        }
+        await backoff(attempt);
+      }
+    }
+  }
+
+  /** A commit with one file changed on top of `parent` (blob, tree, commit): not on any branch yet. */
+  async createCommit(parent: string, path: string, text: string, message: string): Promise<string> {
+    const base = await this.call(`reading commit ${parent.slice(0, 12)}`, () =>
+      this.octokit.rest.git.getCommit({ ...this.repo, commit_sha: parent }),
+    );
+    const blob = await this.call(`writing ${path}`, () =>
+      this.octokit.rest.git.createBlob({ ...this.repo, content: text, encoding: 'utf-8' }),
+    );
+    const tree = await this.call('writing the tree', () =>
+      this.octokit.rest.git.createTree({
+        ...this.repo,
+        base_tree: base.data.tree.sha,
+        tree: [{ path, mode: '100644', type: 'blob', sha: blob.data.sha }],
+      }),
+    );
+    const commit = await this.call('writing the commit', () =>
+      this.octokit.rest.git.createCommit({
+        ...this.repo,
+        message,
+        tree: tree.data.sha,
+        parents: [parent],
+        ...(this.options.author ? { author: this.options.author } : {}),
+      }),
+    );
+    return commit.data.sha;
+  }
+
+  /**
+   * Runs `work` in a directory holding the repository's files at `commit` (from the tree and blob
+   * API, modes kept: deploy scripts stay executable), removed afterwards whatever happens.
+   */
+  async withCheckout<T>(commit: string, parentDir: string, work: (dir: string) => Promise<T>): Promise<T> {
+    await mkdir(parentDir, { recursive: true });
+    const dir = await mkdtemp(join(parentDir, 'checkout-'));
+    try {
+      const { data: head } = await this.call(`reading commit ${commit.slice(0, 12)}`, () =>
+        this.octokit.rest.git.getCommit({ ...this.repo, commit_sha: commit }),
+      );
+      const { data: tree } = await this.call('reading the tree', () =>
+        this.octokit.rest.git.getTree({ ...this.repo, tree_sha: head.tree.sha, recursive: 'true' }),
+      );
+      for (const entry of tree.tree) {
+        if (entry.type !== 'blob' || !entry.path || !entry.sha) continue;
+        const sha = entry.sha;
+        const { data: blob } = await this.call(`reading ${entry.path}`, () =>
+          this.octokit.rest.git.getBlob({ ...this.repo, file_sha: sha }),
+        );
+        const file = join(dir, entry.path);
+        const content = Buffer.from(blob.content, blob.encoding === 'base64' ? 'base64' : 'utf8');
+        await mkdir(dirname(file), { recursive: true });
+        if (entry.mode === '120000') await symlink(content.toString(), file);
+        else await writeFile(file, content);
+        if (entry.mode === '100755') await chmod(file, 0o755);
+      }
+      return await work(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async createBranch(name: string, sha: string): Promise<void> {
+    await this.call(`creating branch ${name}`, () =>
+      this.octokit.rest.git.createRef({ ...this.repo, ref: `refs/heads/${name}`, sha }),
+    );
+  }
+
+  async deleteBranch(name: string): Promise<void> {
+    await this.call(`deleting branch ${name}`, () =>
+      this.octokit.rest.git.deleteRef({ ...this.repo, ref: `heads/${name}` }),
+    );
+  }
+
+  async openPullRequest(input: {
+    head: string;
+    base: string;
+    title: string;
+    body: string;
+  }): Promise<PullRequestRef> {
+    const { data } = await this.call(`opening a pull request from ${input.head}`, () =>
+      this.octokit.rest.pulls.create({ ...this.repo, ...input }),
+    );
+    return { number: data.number, url: data.html_url, headSha: data.head.sha };
+  }
+
+  /**
+   * Merges only if the pull request's head is still `expectedHeadSha` (what was approved); a
+   * concurrent change fails with ProposalChangedError, and the proposal must be approved again.
+   */
+  async mergePullRequest(number: number, expectedHeadSha: string): Promise<string> {
+    try {
+      const { data } = await this.call(`merging pull request #${number}`, () =>
+        this.octokit.rest.pulls.merge({ ...this.repo, pull_number: number, sha: expectedHeadSha }),
+      );
+      return data.sha;
+    } catch (error) {
+      if (error instanceof GitHubError && error.status === 409) {
+        throw new ProposalChangedError(
+          `pull request #${number} of ${this.where} changed since ${expectedHeadSha.slice(0, 12)} was approved: approve it again`,
+          409,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Closes a pull request, leaving the reason as a comment. */
+  async closePullRequest(number: number, reason: string): Promise<void> {
+    await this.call(`commenting on pull request #${number}`, () =>
+      this.octokit.rest.issues.createComment({ ...this.repo, issue_number: number, body: reason }),
+    );
+    await this.call(`closing pull request #${number}`, () =>
+      this.octokit.rest.pulls.update({ ...this.repo, pull_number: number, state: 'closed' }),
+    );
+  }
+}

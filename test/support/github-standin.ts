@@ -1,0 +1,452 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { git, GitError } from '../../activities/git.js';
+
+/** A response to return instead of the real one, once, for the next matching request. */
+export interface Fault {
+  method: string;
+  path: RegExp;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+export interface PullRequest {
+  number: number;
+  title: string;
+  body: string;
+  head: string;
+  base: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  comments: string[];
+}
+
+/**
+ * A local stand-in for the GitHub REST API endpoints Promote uses, with GitHub's semantics, backed by a
+ * real bare git repository: blobs, trees, commits and refs are real git objects, a ref update that is
+ * not a fast-forward is refused with 422, merging a pull request with a stale head SHA gives 409, a
+ * bad token 401, a token without access 403, unknown things 404. Faults can be queued to answer the
+ * next matching request differently (e.g. a secondary rate limit with `retry-after`).
+ */
+export class GitHubStandIn {
+  readonly requests: { method: string; path: string; authorization: string }[] = [];
+  readonly pulls = new Map<number, PullRequest>();
+  private readonly faults: Fault[] = [];
+  /** Runs before a ref update is applied: lets a test push in between, as another client would. */
+  beforeRefUpdate?: () => Promise<void>;
+  private appKey?: { appId: string; installationId: string; publicKey: KeyObject };
+
+  private constructor(
+    private readonly server: Server,
+    readonly baseUrl: string,
+    readonly repoPath: string,
+    readonly owner: string,
+    readonly repo: string,
+    readonly tokens: { valid: string; readOnly?: string },
+    private readonly scratch: string,
+  ) {}
+
+  static async start(options: {
+    repoPath: string;
+    owner?: string;
+    repo?: string;
+    token: string;
+    readOnlyToken?: string;
+  }): Promise<GitHubStandIn> {
+    const scratch = await mkdtemp(join(tmpdir(), 'promote-github-'));
+    const holder: { self?: GitHubStandIn } = {};
+    const server = createServer((req, res) => {
+      void holder.self?.handle(req, res).catch((error: unknown) => {
+        if (!res.headersSent) send(res, 500, { message: String(error) });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const self = new GitHubStandIn(
+      server,
+      `http://127.0.0.1:${port}/api/v3`,
+      options.repoPath,
+      options.owner ?? 'shop',
+      options.repo ?? 'deployment',
+      { valid: options.token, ...(options.readOnlyToken ? { readOnly: options.readOnlyToken } : {}) },
+      scratch,
+    );
+    holder.self = self;
+    return self;
+  }
+
+  /** Accepts GitHub App JWTs signed by this key and exchanges them for `tokens.valid`. */
+  installApp(appId: string, installationId: string, publicKeyPem: string): void {
+    this.appKey = { appId, installationId, publicKey: createPublicKey(publicKeyPem) };
+  }
+
+  failNext(fault: Fault): void {
+    this.faults.push(fault);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+    await rm(this.scratch, { recursive: true, force: true });
+  }
+
+  private git(args: string[], env?: Record<string, string>, input?: string): Promise<string> {
+    return git(args, {
+      cwd: this.repoPath,
+      ...(env ? { env } : {}),
+      ...(input !== undefined ? { input } : {}),
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = decodeURIComponent(url.pathname).replace(/^\/api\/v3/, '');
+    const method = req.method ?? 'GET';
+    const authorization = req.headers.authorization ?? '';
+    this.requests.push({ method, path, authorization });
+    const body = await readJson(req);
+
+    const faultIndex = this.faults.findIndex((f) => f.method === method && f.path.test(path));
+    if (faultIndex >= 0) {
+      const [fault] = this.faults.splice(faultIndex, 1);
+      if (fault) return send(res, fault.status, fault.body ?? { message: 'fault' }, fault.headers);
+    }
+
+    const appRoute = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
+    if (appRoute && method === 'POST') return this.appToken(res, authorization, appRoute[1] ?? '');
+
+    const token = /^(?:token|bearer) (.+)$/i.exec(authorization)?.[1];
+    if (token !== this.tokens.valid && token !== this.tokens.readOnly) {
+      return send(res, 401, {
+        message: 'Bad credentials',
+        documentation_url: 'https://docs.github.com/rest',
+      });
+    }
+    const prefix = `/repos/${this.owner}/${this.repo}`;
+    if (!path.startsWith(prefix)) return send(res, 404, { message: 'Not Found' });
+    if (method !== 'GET' && token === this.tokens.readOnly) {
+      return send(res, 403, { message: 'Resource not accessible by integration' });
+    }
+    const route = path.slice(prefix.length);
+    const m = (pattern: RegExp) => pattern.exec(route);
+    let match: RegExpExecArray | null;
+
+    if (route === '' && method === 'GET') {
+      return send(res, 200, {
+        full_name: `${this.owner}/${this.repo}`,
+        default_branch: await this.defaultBranch(),
+      });
+    }
+    if ((match = m(/^\/git\/ref\/heads\/(.+)$/)) && method === 'GET') {
+      const sha = await this.resolve(`refs/heads/${match[1]}`);
+      if (!sha) return send(res, 404, { message: 'Not Found' });
+      return send(res, 200, { ref: `refs/heads/${match[1]}`, object: { sha, type: 'commit' } });
+    }
+    if ((match = m(/^\/contents\/(.+)$/)) && method === 'GET') {
+      const ref = url.searchParams.get('ref') ?? (await this.defaultBranch());
+      const file = match[1] ?? '';
+      const sha = await this.resolve(`${ref}:${file}`);
+      if (!sha) return send(res, 404, { message: 'Not Found' });
+      const content = await this.git(['cat-file', 'blob', sha]);
+      return send(res, 200, {
+        type: 'file',
+        path: file,
+        sha,
+        encoding: 'base64',
+        content: Buffer.from(content).toString('base64'),
+      });
+    }
+    if ((match = m(/^\/git\/commits\/([0-9a-f]{40})$/)) && method === 'GET') {
+      return this.sendCommit(res, match[1] ?? '');
+    }
+    if ((match = m(/^\/git\/trees\/([0-9a-f]{40})$/)) && method === 'GET') {
+      const recursive = url.searchParams.has('recursive');
+      const listing = await this.git([
+        'ls-tree',
+        ...(recursive ? ['-r'] : []),
+        '--full-tree',
+        match[1] ?? '',
+      ]).catch(() => undefined);
+      if (listing === undefined) return send(res, 404, { message: 'Not Found' });
+      const tree = listing
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [meta = '', path = ''] = line.split('\t');
+          const [mode, type, sha] = meta.split(' ');
+          return { path, mode, type, sha };
+        });
+      return send(res, 200, { sha: match[1], tree, truncated: false });
+    }
+    if ((match = m(/^\/git\/blobs\/([0-9a-f]{40})$/)) && method === 'GET') {
+      const content = await this.git(['cat-file', 'blob', match[1] ?? '']).catch(() => undefined);
+      if (content === undefined) return send(res, 404, { message: 'Not Found' });
+      return send(res, 200, {
+        sha: match[1],
+        encoding: 'base64',
+        content: Buffer.from(content).toString('base64'),
+      });
+    }
+    if (route === '/commits' && method === 'GET') {
+      const ref = url.searchParams.get('sha') ?? (await this.defaultBranch());
+      const perPage = Number(url.searchParams.get('per_page') ?? 30);
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const file = url.searchParams.get('path');
+      const log = await this.git([
+        'log',
+        `--skip=${(page - 1) * perPage}`,
+        `-n${perPage}`,
+        '--format=%H%x1f%P%x1f%B%x1e',
+        ref,
+        ...(file ? ['--', file] : []),
+      ]).catch(() => undefined);
+      if (log === undefined) return send(res, 404, { message: 'No commit found for SHA: ' + ref });
+      const commits = log
+        .split('\x1e')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((entry) => {
+          const [sha = '', parents = '', message = ''] = entry.split('\x1f');
+          return {
+            sha,
+            parents: parents
+              .split(' ')
+              .filter(Boolean)
+              .map((p) => ({ sha: p })),
+            commit: { message: message.trim() },
+          };
+        });
+      return send(res, 200, commits);
+    }
+    if (route === '/git/blobs' && method === 'POST') {
+      const { content = '', encoding = 'utf-8' } = body as { content?: string; encoding?: string };
+      const text = encoding === 'base64' ? Buffer.from(content, 'base64').toString() : content;
+      const sha = (await this.git(['hash-object', '-w', '--stdin'], undefined, text)).trim();
+      return send(res, 201, { sha, url: `${this.baseUrl}${prefix}/git/blobs/${sha}` });
+    }
+    if (route === '/git/trees' && method === 'POST') {
+      const { base_tree: base, tree = [] } = body as {
+        base_tree?: string;
+        tree?: { path: string; mode: string; type: string; sha: string }[];
+      };
+      const index = join(this.scratch, `index-${Math.random().toString(36).slice(2)}`);
+      const env = { GIT_INDEX_FILE: index };
+      try {
+        if (base) await this.git(['read-tree', base], env);
+        for (const entry of tree) {
+          await this.git(
+            ['update-index', '--add', '--cacheinfo', `${entry.mode},${entry.sha},${entry.path}`],
+            env,
+          );
+        }
+        const sha = (await this.git(['write-tree'], env)).trim();
+        return send(res, 201, { sha });
+      } catch (error) {
+        return send(res, 422, { message: `Invalid tree: ${(error as Error).message}` });
+      } finally {
+        await rm(index, { force: true });
+      }
+    }
+    if (route === '/git/commits' && method === 'POST') {
+      const {
+        message = '',
+        tree = '',
+        parents = [],
+        author,
+      } = body as {
+        message?: string;
+        tree?: string;
+        parents?: string[];
+        author?: { name: string; email: string };
+      };
+      const env = {
+        GIT_AUTHOR_NAME: author?.name ?? 'GitHub',
+        GIT_AUTHOR_EMAIL: author?.email ?? 'noreply@github.com',
+        GIT_COMMITTER_NAME: 'GitHub',
+        GIT_COMMITTER_EMAIL: 'noreply@github.com',
+      };
+      try {
+        const sha = (
+          await this.git(['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-F', '-'], env, message)
+        ).trim();
+        return this.sendCommit(res, sha, 201);
+      } catch (error) {
+        return send(res, 422, { message: `Invalid commit: ${(error as Error).message}` });
+      }
+    }
+    if ((match = m(/^\/git\/refs\/heads\/(.+)$/)) && method === 'PATCH') {
+      const { sha = '', force = false } = body as { sha?: string; force?: boolean };
+      await this.beforeRefUpdate?.();
+      const ref = `refs/heads/${match[1]}`;
+      const current = await this.resolve(ref);
+      if (!current) return send(res, 422, { message: 'Reference does not exist' });
+      if (!force && !(await this.isAncestor(current, sha))) {
+        return send(res, 422, { message: 'Update is not a fast forward' });
+      }
+      // Compare-and-swap on the old value: two racing updates cannot both win.
+      const swapped = await this.git(['update-ref', ref, sha, current]).then(
+        () => true,
+        () => false,
+      );
+      if (!swapped) return send(res, 422, { message: 'Update is not a fast forward' });
+      return send(res, 200, { ref, object: { sha, type: 'commit' } });
+    }
+    if (route === '/git/refs' && method === 'POST') {
+      const { ref = '', sha = '' } = body as { ref?: string; sha?: string };
+      if (await this.resolve(ref)) return send(res, 422, { message: 'Reference already exists' });
+      await this.git(['update-ref', ref, sha, '']);
+      return send(res, 201, { ref, object: { sha, type: 'commit' } });
+    }
+    if ((match = m(/^\/git\/refs\/heads\/(.+)$/)) && method === 'DELETE') {
+      const ref = `refs/heads/${match[1]}`;
+      if (!(await this.resolve(ref))) return send(res, 422, { message: 'Reference does not exist' });
+      await this.git(['update-ref', '-d', ref]);
+      return send(res, 204, undefined);
+    }
+    if (route === '/pulls' && method === 'POST') {
+      const { title = '', head = '', base = '', body: text = '' } = body as Record<string, string>;
+      if (!(await this.resolve(`refs/heads/${head}`))) {
+        return send(res, 422, { message: 'Validation Failed', errors: [{ field: 'head', code: 'invalid' }] });
+      }
+      const number = this.pulls.size + 1;
+      this.pulls.set(number, {
+        number,
+        title,
+        body: text,
+        head,
+        base,
+        state: 'open',
+        merged: false,
+        comments: [],
+      });
+      return this.sendPull(res, number, 201);
+    }
+    if ((match = m(/^\/pulls\/([0-9]+)$/)) && method === 'GET') return this.sendPull(res, Number(match[1]));
+    if ((match = m(/^\/pulls\/([0-9]+)$/)) && method === 'PATCH') {
+      const pull = this.pulls.get(Number(match[1]));
+      if (!pull) return send(res, 404, { message: 'Not Found' });
+      const { state } = body as { state?: 'open' | 'closed' };
+      if (state) pull.state = state;
+      return this.sendPull(res, pull.number);
+    }
+    if ((match = m(/^\/issues\/([0-9]+)\/comments$/)) && method === 'POST') {
+      const pull = this.pulls.get(Number(match[1]));
+      if (!pull) return send(res, 404, { message: 'Not Found' });
+      pull.comments.push((body as { body?: string }).body ?? '');
+      return send(res, 201, { id: pull.comments.length, body: (body as { body?: string }).body });
+    }
+    if ((match = m(/^\/pulls\/([0-9]+)\/merge$/)) && method === 'PUT') {
+      const pull = this.pulls.get(Number(match[1]));
+      if (!pull) return send(res, 404, { message: 'Not Found' });
+      if (pull.state !== 'open' || pull.merged)
+        return send(res, 405, { message: 'Pull Request is not mergeable' });
+      const { sha } = body as { sha?: string };
+      const head = await this.resolve(`refs/heads/${pull.head}`);
+      if (sha && sha !== head) {
+        return send(res, 409, { message: 'Head branch was modified. Review and try the merge again.' });
+      }
+      const base = await this.resolve(`refs/heads/${pull.base}`);
+      if (!head || !base || !(await this.isAncestor(base, head))) {
+        return send(res, 405, { message: 'Pull Request is not mergeable' });
+      }
+      await this.git(['update-ref', `refs/heads/${pull.base}`, head, base]);
+      pull.merged = true;
+      pull.state = 'closed';
+      return send(res, 200, { sha: head, merged: true, message: 'Pull Request successfully merged' });
+    }
+    return send(res, 404, { message: 'Not Found' });
+  }
+
+  private appToken(res: ServerResponse, authorization: string, installationId: string): void {
+    const jwt = /^bearer (.+)$/i.exec(authorization)?.[1] ?? '';
+    const [header = '', payload = '', signature = ''] = jwt.split('.');
+    const app = this.appKey;
+    const verified =
+      app !== undefined &&
+      createVerify('RSA-SHA256')
+        .update(`${header}.${payload}`)
+        .verify(app.publicKey, Buffer.from(signature, 'base64url'));
+    const claims = verified
+      ? (JSON.parse(Buffer.from(payload, 'base64url').toString()) as { iss?: unknown })
+      : {};
+    if (!verified || String(claims.iss) !== app.appId) {
+      return send(res, 401, { message: 'A JSON web token could not be decoded' });
+    }
+    if (installationId !== app.installationId) return send(res, 404, { message: 'Not Found' });
+    return send(res, 201, {
+      token: this.tokens.valid,
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      permissions: { contents: 'write', pull_requests: 'write' },
+      repository_selection: 'all',
+    });
+  }
+
+  private async sendCommit(res: ServerResponse, sha: string, status = 200): Promise<void> {
+    const raw = await this.git(['cat-file', 'commit', sha]).catch(() => undefined);
+    if (raw === undefined) return send(res, 404, { message: 'Not Found' });
+    const [headers = '', ...rest] = raw.split('\n\n');
+    const tree = /^tree ([0-9a-f]+)$/m.exec(headers)?.[1];
+    const parents = [...headers.matchAll(/^parent ([0-9a-f]+)$/gm)].map((p) => ({ sha: p[1] }));
+    return send(res, status, { sha, tree: { sha: tree }, parents, message: rest.join('\n\n').trimEnd() });
+  }
+
+  private sendPull(res: ServerResponse, number: number, status = 200): Promise<void> {
+    const pull = this.pulls.get(number);
+    if (!pull) return Promise.resolve(send(res, 404, { message: 'Not Found' }));
+    return this.resolve(`refs/heads/${pull.head}`).then((sha) =>
+      send(res, status, {
+        number,
+        state: pull.state,
+        merged: pull.merged,
+        title: pull.title,
+        body: pull.body,
+        html_url: `https://github.example.com/${this.owner}/${this.repo}/pull/${number}`,
+        head: { ref: pull.head, sha },
+        base: { ref: pull.base },
+      }),
+    );
+  }
+
+  private async defaultBranch(): Promise<string> {
+    return (await this.git(['symbolic-ref', '--short', 'HEAD'])).trim();
+  }
+
+  private async resolve(rev: string): Promise<string | undefined> {
+    return this.git(['rev-parse', '--verify', '--quiet', rev]).then(
+      (out) => out.trim() || undefined,
+      (error: unknown) => {
+        if (error instanceof GitError) return undefined;
+        throw error;
+      },
+    );
+  }
+
+  private async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    return this.git(['merge-base', '--is-ancestor', ancestor, descendant]).then(
+      () => true,
+      () => false,
+    );
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString();
+  return text ? (JSON.parse(text) as unknown) : {};
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+  res.end(body === undefined ? undefined : JSON.stringify(body));
+}
