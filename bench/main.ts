@@ -1,0 +1,65 @@
+// `npm run bench [-- --quick] [-- --only overhead,reaction,...]`: measures Promote on this machine
+// and writes bench/results.json and bench/results.md.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { PROJECT_ROOT } from '../server/tools.js';
+import { Harness } from './harness.js';
+import { currentLoad, describeMachine } from './machine.js';
+import { largeRepo, overhead, reaction, spawns, throughput } from './phases.js';
+import { markdownTable, type Results } from './report.js';
+
+const PHASES = ['overhead', 'spawns', 'reaction', 'throughput', 'large-repo'] as const;
+type Phase = (typeof PHASES)[number];
+
+function parseArgs(argv: string[]): { quick: boolean; phases: Phase[] } {
+  const quick = argv.includes('--quick');
+  const onlyIndex = argv.indexOf('--only');
+  const only = onlyIndex >= 0 ? (argv[onlyIndex + 1] ?? '').split(',') : [...PHASES];
+  const unknown = only.filter((p) => !(PHASES as readonly string[]).includes(p));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown phase ${unknown.join(', ')}; phases: ${PHASES.join(', ')}\n`);
+    process.exit(2);
+  }
+  return { quick, phases: only as Phase[] };
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  const { quick, phases } = parseArgs(process.argv.slice(2));
+  const reps = quick ? 5 : 15;
+  const started = performance.now();
+  const results: Results = { date: new Date().toISOString(), quick, machine: await describeMachine() };
+  const h = await Harness.start();
+  try {
+    const run = async (phase: Phase, work: () => Promise<void>) => {
+      if (!phases.includes(phase)) return;
+      log(`${phase}…`);
+      const t = performance.now();
+      await work();
+      log(`${phase} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+    };
+    await run('overhead', async () => void (results.overhead = await overhead(h, reps)));
+    await run('spawns', async () => void (results.spawns = await spawns(h, quick ? 2 : 5)));
+    await run('reaction', async () => void (results.reaction = await reaction(h, reps)));
+    await run('throughput', async () => void (results.throughput = await throughput(h, [50, 200])));
+    await run(
+      'large-repo',
+      async () => void (results.largeRepo = await largeRepo(h, quick ? 2 : 3, quick ? 5 : 15)),
+    );
+  } finally {
+    await h.stop();
+  }
+  results.machine.loadAtEnd = currentLoad();
+  results.durationS = Math.round((performance.now() - started) / 1000);
+  const table = markdownTable(results);
+  await writeFile(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(PROJECT_ROOT, 'bench', 'results.md'), table);
+  process.stdout.write(`${table}\n`);
+  log(`done in ${results.durationS} s; wrote bench/results.json and bench/results.md`);
+}
+
+await main();
