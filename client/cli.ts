@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, CONFIG_FILE } from '../config/load.js';
+import { CONFIG_FILE } from '../common/constants.js';
 import { repoProblem } from '../common/request.js';
-import { validateConfigFile } from '../config/validate-file.js';
 import { parseAppTag, parseSource, tagProblem, type Source } from '../common/tags.js';
 import {
   PROMOTION_STATUSES,
@@ -11,24 +10,36 @@ import {
   type PromotionRequest,
   type PromotionState,
 } from '../common/types.js';
-import { listPromotions, renderList, type ListOptions } from './list.js';
-import { connectClient } from '../worker/connection.js';
-import {
-  BadInputError,
-  cancelPromotion,
-  decide,
-  getStatus,
-  NotFoundError,
-  startPromotion,
-  waitAccepted,
-  waitFinished,
-} from './promotions.js';
+import type { ListOptions } from './list.js';
+import { BadInputError, NotFoundError } from './errors.js';
 import { renderStatus } from './render.js';
 import { addDiffCommand } from './diff-command.js';
 import { wantsColor } from './diff-view.js';
 import { resolveRepoLocation } from './repo-location.js';
-import { runDev, runWorker } from './serve.js';
-import { runSlackReceiver } from './slack/command.js';
+
+/**
+ * The Temporal client and worker, yaml and zod take most of a second to load: each command loads what
+ * it uses when it runs, so `promote --help` and usage errors answer at once. Same names as the modules'
+ * own functions, so command actions read as if they were imported.
+ */
+function lazily<A extends unknown[], R>(load: () => Promise<(...args: A) => R>) {
+  return async (...args: A) => (await load())(...args);
+}
+const connectClient = lazily(async () => (await import('../worker/connection.js')).connectClient);
+const startPromotion = lazily(async () => (await import('./promotions.js')).startPromotion);
+const waitAccepted = lazily(async () => (await import('./promotions.js')).waitAccepted);
+const waitFinished = lazily(async () => (await import('./promotions.js')).waitFinished);
+const decide = lazily(async () => (await import('./promotions.js')).decide);
+const getStatus = lazily(async () => (await import('./promotions.js')).getStatus);
+const cancelPromotion = lazily(async () => (await import('./promotions.js')).cancelPromotion);
+const listPromotions = lazily(async () => (await import('./list.js')).listPromotions);
+const renderList = lazily(async () => (await import('./list.js')).renderList);
+const runDev = lazily(async () => (await import('./serve.js')).runDev);
+const runWorker = lazily(async () => (await import('./serve.js')).runWorker);
+const runSlackReceiver = lazily(async () => (await import('./slack/command.js')).runSlackReceiver);
+const validateConfigFile = lazily(
+  async () => (await import('../config/validate-file.js')).validateConfigFile,
+);
 
 /** What `start` and `rollback` share: where, and how to report. */
 interface RunOptions {
@@ -189,7 +200,8 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a promote.yaml locally')
     .argument('[file]', 'config file', CONFIG_FILE)
-    .action((file: string) => {
+    .action(async (file: string) => {
+      const { ConfigError } = await import('../config/load.js');
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -200,7 +212,7 @@ export function buildProgram(): Command {
         );
       }
       try {
-        const config = validateConfigFile(file, text);
+        const config = await validateConfigFile(file, text);
         const envs = config.environments.map((e) => `${e.name}${e.approval === 'manual' ? ' (manual)' : ''}`);
         print(`${file} is valid: ${envs.join(' → ')}; apps: ${Object.keys(config.apps).join(', ')}`);
       } catch (error) {
@@ -269,7 +281,7 @@ export function buildProgram(): Command {
     .action(async (options: ListOptions & { json?: boolean }) => {
       const client = await connectClient();
       const rows = await listPromotions(client, options);
-      print(options.json ? JSON.stringify(rows, null, 2) : renderList(rows));
+      print(options.json ? JSON.stringify(rows, null, 2) : await renderList(rows));
     });
 
   program

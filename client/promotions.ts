@@ -15,15 +15,9 @@ import { TERMINAL_STATUSES } from '../common/types.js';
 import { decideUpdate, statusQuery } from '../workflows/definitions.js';
 import type { promote } from '../workflows/promote.js';
 
-/** Exit code 2 territory: the request itself is wrong, and nothing was changed. */
-export class BadInputError extends Error {
-  override readonly name = 'BadInputError';
-}
-
-/** The promotion could not be found or reached. */
-export class NotFoundError extends Error {
-  override readonly name = 'NotFoundError';
-}
+// Defined apart so the CLI can tell bad input without loading the Temporal client.
+import { BadInputError, NotFoundError } from './errors.js';
+export { BadInputError, NotFoundError };
 
 export function promotionSummary(request: PromotionRequest): string {
   if (request.rollback) {
