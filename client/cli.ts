@@ -26,8 +26,7 @@ function lazily<A extends unknown[], R>(load: () => Promise<(...args: A) => R>) 
   return async (...args: A) => (await load())(...args);
 }
 const connectClient = lazily(async () => (await import('../worker/connection.js')).connectClient);
-const startPromotion = lazily(async () => (await import('./promotions.js')).startPromotion);
-const waitAccepted = lazily(async () => (await import('./promotions.js')).waitAccepted);
+const startAccepted = lazily(async () => (await import('./promotions.js')).startAccepted);
 const waitFinished = lazily(async () => (await import('./promotions.js')).waitFinished);
 const decide = lazily(async () => (await import('./promotions.js')).decide);
 const getStatus = lazily(async () => (await import('./promotions.js')).getStatus);
@@ -151,8 +150,8 @@ async function runStart(
   options: { wait?: boolean; json?: boolean },
 ): Promise<void> {
   const client = await connectClient();
-  const handle = await startPromotion(client, request);
-  await waitAccepted(client, handle.workflowId);
+  // One round trip: started, and accepted by a worker that read promote.yaml (or bad input, exit 2).
+  const handle = await startAccepted(client, request);
   if (!options.wait) {
     print(options.json ? JSON.stringify({ id: handle.workflowId }) : handle.workflowId);
     return;
