@@ -172,7 +172,7 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
       return { commit, changes, before: source };
     });
     if (outcome) {
-      if (outcome.changes.length > 0) await cache.fetch(input.repo, input.branch);
+      if (outcome.changes.length > 0) await cache.pushed(input.repo, input.branch, outcome.commit);
       return outcome;
     }
     head = await cache.fetch(input.repo, input.branch);

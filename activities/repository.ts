@@ -35,6 +35,8 @@ export interface GitIdentity {
  */
 export class RepositoryCache {
   private readonly mutex = new KeyedMutex();
+  /** Branch names already checked by `git check-ref-format`: one spawn fewer on every later fetch. */
+  private readonly validBranches = new Set<string>();
 
   constructor(
     readonly cacheDir: string,
@@ -58,10 +60,11 @@ export class RepositoryCache {
       }
       // HEAD means the remote's default branch, used before promote.yaml has named one.
       const source = branch === 'HEAD' ? 'HEAD' : `refs/heads/${branch}`;
-      if (branch !== 'HEAD') {
+      if (branch !== 'HEAD' && !this.validBranches.has(branch)) {
         await git(['check-ref-format', '--branch', branch], { cwd: dir }).catch(() => {
           throw new RepositoryUnreachableError(`invalid branch name ${JSON.stringify(branch)}`);
         });
+        this.validBranches.add(branch);
       }
       try {
         await git(['fetch', '--quiet', '--prune', 'origin', `+${source}:refs/remotes/origin/${branch}`], {
@@ -75,6 +78,17 @@ export class RepositoryCache {
       }
       return (await git(['rev-parse', `refs/remotes/origin/${branch}`], { cwd: dir })).trim();
     });
+  }
+
+  /**
+   * Records a commit this worker just pushed as the branch head, as a fetch would (without the network
+   * round trip): the commit is in the mirror already, and the next bump fetches anyway.
+   */
+  async pushed(url: string, branch: string, commit: string): Promise<void> {
+    const dir = this.mirrorDir(url);
+    await this.mutex.run(dir, () =>
+      git(['update-ref', `refs/remotes/origin/${branch}`, commit], { cwd: dir }),
+    );
   }
 
   /** Makes sure `commit` is in the mirror, fetching only when this worker has not seen it yet. */
