@@ -139,8 +139,13 @@ export class Harness {
       });
   }
 
+  /** Stops the workers started so far: an idle worker still polls, and would skew the next phase. */
+  async stopWorkers(): Promise<void> {
+    for (const worker of this.workers.splice(0)) await worker.stop().catch(() => undefined);
+  }
+
   async stop(): Promise<void> {
-    for (const worker of this.workers) await worker.stop().catch(() => undefined);
+    await this.stopWorkers();
     await this.client.connection.close();
     await this.server.stop();
     await rm(this.dir, { recursive: true, force: true });

@@ -25,6 +25,7 @@ export interface HistoryBreakdown {
   /** Workflow task scheduled → completed (worker round trips that run workflow code), summed. */
   workflowTaskMs: number;
   workflowTaskCount: number;
+  updateCount: number;
 }
 
 const time = (e: JsonEvent) => Date.parse(e.eventTime);
@@ -38,6 +39,7 @@ export async function historyBreakdown(client: Client, id: string): Promise<Hist
   let workflowTaskMs = 0;
   let workflowTaskCount = 0;
   let activityCount = 0;
+  let updateCount = 0;
   for (const event of events) {
     if (event.eventType === 'EVENT_TYPE_ACTIVITY_TASK_STARTED') {
       const scheduled = byId.get(event.activityTaskStartedEventAttributes?.scheduledEventId ?? '');
@@ -54,6 +56,7 @@ export async function historyBreakdown(client: Client, id: string): Promise<Hist
       if (started) activityMs[name] = (activityMs[name] ?? 0) + time(event) - time(started);
       activityCount++;
     }
+    if (event.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED') updateCount++;
     if (event.eventType === 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED') {
       const scheduled = byId.get(event.workflowTaskCompletedEventAttributes?.scheduledEventId ?? '');
       if (scheduled) workflowTaskMs += time(event) - time(scheduled);
@@ -73,5 +76,6 @@ export async function historyBreakdown(client: Client, id: string): Promise<Hist
     activityQueueMs,
     workflowTaskMs,
     workflowTaskCount,
+    updateCount,
   };
 }

@@ -28,19 +28,36 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
+/** Written after every phase, so an interrupted run keeps what it measured. */
+async function write(results: Results): Promise<string> {
+  const table = markdownTable(results);
+  await writeFile(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(join(PROJECT_ROOT, 'bench', 'results.md'), table);
+  return table;
+}
+
 async function main(): Promise<void> {
   const { quick, phases } = parseArgs(process.argv.slice(2));
   const reps = quick ? 5 : 15;
   const started = performance.now();
   const results: Results = { date: new Date().toISOString(), quick, machine: await describeMachine() };
   const h = await Harness.start();
+  // Ctrl-C still stops the server and workers this run started.
+  const interrupted = () => void h.stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const run = async (phase: Phase, work: () => Promise<void>) => {
       if (!phases.includes(phase)) return;
       log(`${phase}…`);
       const t = performance.now();
-      await work();
+      try {
+        await work();
+      } finally {
+        await h.stopWorkers();
+      }
       log(`${phase} done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+      await write(results);
     };
     await run('overhead', async () => void (results.overhead = await overhead(h, reps)));
     await run('spawns', async () => void (results.spawns = await spawns(h, quick ? 2 : 5)));
@@ -55,10 +72,7 @@ async function main(): Promise<void> {
   }
   results.machine.loadAtEnd = currentLoad();
   results.durationS = Math.round((performance.now() - started) / 1000);
-  const table = markdownTable(results);
-  await writeFile(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(join(PROJECT_ROOT, 'bench', 'results.md'), table);
-  process.stdout.write(`${table}\n`);
+  process.stdout.write(`${await write(results)}\n`);
   log(`done in ${results.durationS} s; wrote bench/results.json and bench/results.md`);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
@@ -116,6 +116,7 @@ export async function overhead(h: Harness, reps: number): Promise<OverheadResult
     add('activity tasks waiting for the worker', history.activityQueueMs);
     add('workflow tasks (worker round trips running workflow code)', history.workflowTaskMs);
     add('workflow task count', history.workflowTaskCount);
+    add('updates answered (the start’s “accepted”)', history.updateCount);
     add(
       'rest: signals, lock hand-offs, server',
       history.workflowMs - activities - history.activityQueueMs - history.workflowTaskMs,
@@ -192,9 +193,13 @@ export async function spawns(h: Harness, reps: number): Promise<SpawnResult> {
 
 export interface ReactionResult {
   helpMs: Summary;
+  /** `node -e 0`, run alternately with `--help`: the floor no CLI written for Node can go under. */
+  nodeStartMs: Summary;
   startToIdMs: Summary;
   approveToApplyMs: Summary;
   nextEnvironmentMs: Summary;
+  /** A queued promotion's first deploy command in an environment after the one before it finished there. */
+  handoverMs: Summary;
 }
 
 /** How quickly Promote reacts to a person or CI job, measured by the CLI and the deploy command's own clock. */
@@ -219,9 +224,14 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
   await promoteAndWait(h, queue, request(autoRepo, { api: '0.0.1' }));
   await promoteAndWait(h, queue, { ...request(manualRepo, { web: '0.0.1' }), to: 'dev' });
 
+  // `node -e 0` alternately: what Node itself costs to start on this machine right now.
   const help: number[] = [];
+  const node: number[] = [];
   await h.cli(['--help'], queue);
-  for (let i = 0; i < reps; i++) help.push((await h.cli(['--help'], queue)).ms);
+  for (let i = 0; i < reps; i++) {
+    help.push((await h.cli(['--help'], queue)).ms);
+    node.push((await timed(() => execa(process.execPath, ['-e', '0']))).ms);
+  }
 
   const startToId: number[] = [];
   const autoIds: string[] = [];
@@ -249,7 +259,24 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
     if (applied) approveToApply.push(applied.at - run.launchedAt);
   }
 
+  // Two promotions of different apps of one repository at once: the second queues behind the first.
+  const pairIds = new Set<string>();
+  for (let i = 1; i <= reps; i++) {
+    const handles = await Promise.all(
+      ['api', 'web'].map((app) =>
+        startPromotion(
+          h.client,
+          { ...request(autoRepo, { [app]: `6.0.${i}` }), to: 'dev' },
+          { taskQueue: queue },
+        ),
+      ),
+    );
+    for (const handle of handles) pairIds.add(handle.workflowId);
+    await Promise.all(handles.map((handle) => handle.result()));
+  }
+
   const stamps = await h.stamps(queue);
+  const handover = handovers(stamps.filter((s) => pairIds.has(s.id)));
   const nextEnv: number[] = [];
   for (const id of autoIds) {
     const of = (event: string, env: string) =>
@@ -265,9 +292,11 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
   }
   return {
     helpMs: summarize(help),
+    nodeStartMs: summarize(node),
     startToIdMs: summarize(startToId),
     approveToApplyMs: summarize(approveToApply),
     nextEnvironmentMs: summarize(nextEnv),
+    handoverMs: summarize(handover),
   };
 }
 
@@ -282,36 +311,38 @@ export interface ThroughputResult {
   /** Average cores the Temporal server used while the promotions ran. */
   serverCpuCores: number;
   workerCpuCores: number;
-  /** A queued promotion's start in an environment after the one before it finished there. */
-  handoverMs: Summary;
 }
 
-/** Many promotions at once, on distinct apps of one deployment repository, through one worker. */
+/**
+ * Many promotions at once on distinct apps through one worker. Each app has its own deployment
+ * repository here, so the promotions really run side by side; promotions sharing a repository queue
+ * on its environment locks by design, which the reaction phase's hand-over measures.
+ */
 export async function throughput(h: Harness, sizes: number[]): Promise<ThroughputResult[]> {
   const queue = 'throughput';
   const worker = await h.startWorker(queue);
   const apps = appNames(Math.max(...sizes));
-  const repo = await createBenchRepo({
-    url: join(h.dir, 'throughput.git'),
-    apps,
+  const template = await createBenchRepo({
+    url: join(h.dir, 'throughput-template.git'),
+    apps: ['svc'],
     environments: AUTO_ENVIRONMENTS,
     deploy: STAMP_DEPLOY,
   });
-  await promoteAndWait(h, queue, request(repo, { [apps[0] ?? '']: '0.0.1' }));
+  const repoOf = (app: string) => join(h.dir, 'throughput', `${app}.git`);
+  for (const app of apps) await cp(template, repoOf(app), { recursive: true });
+  await promoteAndWait(h, queue, request(template, { svc: '0.0.1' }));
   const results: ThroughputResult[] = [];
   for (const n of sizes) {
     const serverPid = h.server.pid ?? 0;
     const [server0, worker0] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(worker.pid)];
     const rss = sampleRss(worker.pid);
     const t0 = performance.now();
-    const ids: string[] = [];
     const latencies = await Promise.all(
       apps.slice(0, n).map(async (app) => {
         const start = performance.now();
-        const handle = await startPromotion(h.client, request(repo, { [app]: `5.${n}.0` }), {
+        const handle = await startPromotion(h.client, request(repoOf(app), { svc: `5.${n}.0` }), {
           taskQueue: queue,
         });
-        ids.push(handle.workflowId);
         await handle.result();
         return performance.now() - start;
       }),
@@ -319,8 +350,6 @@ export async function throughput(h: Harness, sizes: number[]): Promise<Throughpu
     const completion = performance.now() - t0;
     const peak = await rss.stop();
     const [server1, worker1] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(worker.pid)];
-    const mine = new Set(ids);
-    const stamps = (await h.stamps(queue)).filter((s) => mine.has(s.id));
     results.push({
       promotions: n,
       completionMs: round(completion),
@@ -329,7 +358,6 @@ export async function throughput(h: Harness, sizes: number[]): Promise<Throughpu
       workerLifetimePeakMiB: round((await memoryOf(worker.pid)).peakMiB),
       serverCpuCores: round((server1 - server0) / (completion / 1000), 2),
       workerCpuCores: round((worker1 - worker0) / (completion / 1000), 2),
-      handoverMs: summarize(handovers(stamps)),
     });
   }
   return results;

@@ -67,15 +67,22 @@ export function markdownTable(r: Results): string {
   const x = r.reaction;
   if (x) {
     rows.push(timed('`promote --help`', x.helpMs, 150));
+    rows.push(timed('`node -e 0` (Node’s own start-up, run alternately with `--help`)', x.nodeStartMs));
     rows.push(timed('`promote start` launch → id printed', x.startToIdMs, 300));
     rows.push(
       timed('`promote approve` launch → apply started (deploy command clock)', x.approveToApplyMs, 300),
     );
     rows.push(timed('next environment: previous apply finished → next diff started', x.nextEnvironmentMs));
+    rows.push(
+      timed(
+        'queued promotion: holder’s apply finished → its first diff started (same environment)',
+        x.handoverMs,
+      ),
+    );
   }
   for (const t of r.throughput ?? []) {
     rows.push({
-      what: `${t.promotions} promotions at once (distinct apps, one repository, one worker): all done`,
+      what: `${t.promotions} promotions at once (distinct apps and repositories, one worker): all done`,
       median: ms(t.completionMs),
       p95: '',
       n: '1',
@@ -83,7 +90,6 @@ export function markdownTable(r: Results): string {
       verdict: '',
     });
     rows.push(timed(`${t.promotions} at once: latency of one promotion`, t.latencyMs));
-    rows.push(timed(`${t.promotions} at once: queued promotion takes over an environment`, t.handoverMs));
     rows.push({
       what: `${t.promotions} at once: worker peak RSS (server CPU ${t.serverCpuCores} cores, worker CPU ${t.workerCpuCores} cores)`,
       median: `${Math.round(t.workerPeakRssMiB)} MiB`,
@@ -122,7 +128,9 @@ function breakdownTable(r: Results): string {
     '| part | median | p95 |',
     '| --- | --- | --- |',
     ...Object.entries(o.breakdown).map(([k, s]) =>
-      k.endsWith('count') ? `| ${k} | ${s.median} | ${s.p95} |` : `| ${k} | ${ms(s.median)} | ${ms(s.p95)} |`,
+      k.endsWith('count') || k.startsWith('updates')
+        ? `| ${k} | ${s.median} | ${s.p95} |`
+        : `| ${k} | ${ms(s.median)} | ${ms(s.p95)} |`,
     ),
   ];
   const s = r.spawns;
