@@ -130,9 +130,12 @@ export class RepositoryCache {
     try {
       return await work(dir);
     } finally {
-      await this.mutex
+      // Not awaited: the activity's result does not depend on the clean-up, so the next step need not
+      // wait for it. The mutex still orders it before the mirror's next worktree operation.
+      void this.mutex
         .run(mirror, () => git(['worktree', 'remove', '--force', dir], { cwd: mirror }))
-        .catch(() => rm(dir, { recursive: true, force: true }));
+        .catch(() => rm(dir, { recursive: true, force: true }))
+        .catch(() => undefined);
     }
   }
 
