@@ -32,6 +32,19 @@ export interface PromoteWorkerOptions {
   shutdownGraceMs?: number;
 }
 
+/**
+ * Workflows kept in memory between tasks (each costs about 1-3 MB). The SDK's default scales with the
+ * heap limit (about 2,300 on a 4 GB heap), which lets 200 concurrent promotions plus their environment
+ * locks grow a worker past 700 MB; beyond this many, the least recently used is evicted and replayed
+ * from its history when it next has work. PROMOTE_MAX_CACHED_WORKFLOWS overrides it.
+ */
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
+
+function maxCachedWorkflows(): number {
+  const value = Number(process.env.PROMOTE_MAX_CACHED_WORKFLOWS);
+  return Number.isInteger(value) && value >= 2 ? value : DEFAULT_MAX_CACHED_WORKFLOWS;
+}
+
 export function defaultCacheDir(): string {
   return (
     process.env.PROMOTE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'promote')
@@ -59,6 +72,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
+    maxCachedWorkflows: maxCachedWorkflows(),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),
