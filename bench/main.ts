@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick] [-- --only overhead,reaction,...]`: measures Promote on this machine
 // and writes bench/results.json and bench/results.md.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { PROJECT_ROOT } from '../server/tools.js';
@@ -9,6 +9,7 @@ import { currentLoad, describeMachine } from './machine.js';
 import { largeRepo, overhead, reaction, spawns, throughput } from './phases.js';
 import { markdownTable, type Results } from './report.js';
 
+const RESULTS_JSON = join(PROJECT_ROOT, 'bench', 'results.json');
 const PHASES = ['overhead', 'spawns', 'reaction', 'throughput', 'large-repo'] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -28,10 +29,18 @@ function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
 }
 
+async function previousResults(): Promise<Partial<Results>> {
+  try {
+    return JSON.parse(await readFile(RESULTS_JSON, 'utf8')) as Partial<Results>;
+  } catch {
+    return {};
+  }
+}
+
 /** Written after every phase, so an interrupted run keeps what it measured. */
 async function write(results: Results): Promise<string> {
   const table = markdownTable(results);
-  await writeFile(join(PROJECT_ROOT, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(join(PROJECT_ROOT, 'bench', 'results.md'), table);
   return table;
 }
@@ -40,7 +49,13 @@ async function main(): Promise<void> {
   const { quick, phases } = parseArgs(process.argv.slice(2));
   const reps = quick ? 5 : 15;
   const started = performance.now();
-  const results: Results = { date: new Date().toISOString(), quick, machine: await describeMachine() };
+  const results: Results = {
+    // `--only` re-measures some phases and keeps the others' latest figures.
+    ...(phases.length < PHASES.length ? await previousResults() : {}),
+    date: new Date().toISOString(),
+    quick,
+    machine: await describeMachine(),
+  };
   const h = await Harness.start();
   // Ctrl-C still stops the server and workers this run started.
   const interrupted = () => void h.stop().finally(() => process.exit(130));

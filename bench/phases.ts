@@ -24,6 +24,7 @@ import { cpuSecondsOf, memoryOf, sampleRss } from './proc.js';
 import { round, summarize, type Summary } from './stats.js';
 
 const PLAIN_SCRIPT = join(PROJECT_ROOT, 'bench', 'plain-promotion.sh');
+const CLIENT_LOAD = join(PROJECT_ROOT, 'bench', 'load-client.mjs');
 
 async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const start = performance.now();
@@ -195,6 +196,8 @@ export interface ReactionResult {
   helpMs: Summary;
   /** `node -e 0`, run alternately with `--help`: the floor no CLI written for Node can go under. */
   nodeStartMs: Summary;
+  /** A Node process that only loads @temporalio/client: the floor of every command that talks to Temporal. */
+  clientLoadMs: Summary;
   startToIdMs: Summary;
   approveToApplyMs: Summary;
   nextEnvironmentMs: Summary;
@@ -227,10 +230,12 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
   // `node -e 0` alternately: what Node itself costs to start on this machine right now.
   const help: number[] = [];
   const node: number[] = [];
+  const clientLoad: number[] = [];
   await h.cli(['--help'], queue);
   for (let i = 0; i < reps; i++) {
     help.push((await h.cli(['--help'], queue)).ms);
     node.push((await timed(() => execa(process.execPath, ['-e', '0']))).ms);
+    clientLoad.push((await timed(() => execa(process.execPath, [CLIENT_LOAD], { cwd: PROJECT_ROOT }))).ms);
   }
 
   const startToId: number[] = [];
@@ -293,6 +298,7 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
   return {
     helpMs: summarize(help),
     nodeStartMs: summarize(node),
+    clientLoadMs: summarize(clientLoad),
     startToIdMs: summarize(startToId),
     approveToApplyMs: summarize(approveToApply),
     nextEnvironmentMs: summarize(nextEnv),

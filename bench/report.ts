@@ -68,6 +68,7 @@ export function markdownTable(r: Results): string {
   if (x) {
     rows.push(timed('`promote --help`', x.helpMs, 150));
     rows.push(timed('`node -e 0` (Node’s own start-up, run alternately with `--help`)', x.nodeStartMs));
+    rows.push(timed('a Node process that only loads `@temporalio/client` (alternately)', x.clientLoadMs));
     rows.push(timed('`promote start` launch → id printed', x.startToIdMs, 300));
     rows.push(
       timed('`promote approve` launch → apply started (deploy command clock)', x.approveToApplyMs, 300),
