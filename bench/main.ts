@@ -77,7 +77,10 @@ async function main(): Promise<void> {
     await run('overhead', async () => void (results.overhead = await overhead(h, reps)));
     await run('spawns', async () => void (results.spawns = await spawns(h, quick ? 2 : 5)));
     await run('reaction', async () => void (results.reaction = await reaction(h, reps)));
-    await run('throughput', async () => void (results.throughput = await throughput(h, [50, 200])));
+    await run(
+      'throughput',
+      async () => void (results.throughput = await throughput(h, [50, 200], quick ? 'dev' : undefined)),
+    );
     await run(
       'large-repo',
       async () => void (results.largeRepo = await largeRepo(h, quick ? 2 : 3, quick ? 5 : 15)),

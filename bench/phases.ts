@@ -310,6 +310,8 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
 
 export interface ThroughputResult {
   promotions: number;
+  /** How many environments each promotion went through. */
+  environments: number;
   completionMs: number;
   latencyMs: Summary;
   workerPeakRssMiB: number;
@@ -324,7 +326,7 @@ export interface ThroughputResult {
  * repository here, so the promotions really run side by side; promotions sharing a repository queue
  * on its environment locks by design, which the reaction phase's hand-over measures.
  */
-export async function throughput(h: Harness, sizes: number[]): Promise<ThroughputResult[]> {
+export async function throughput(h: Harness, sizes: number[], to?: string): Promise<ThroughputResult[]> {
   const queue = 'throughput';
   const worker = await h.startWorker(queue);
   const apps = appNames(Math.max(...sizes));
@@ -346,7 +348,8 @@ export async function throughput(h: Harness, sizes: number[]): Promise<Throughpu
     const latencies = await Promise.all(
       apps.slice(0, n).map(async (app) => {
         const start = performance.now();
-        const handle = await startPromotion(h.client, request(repoOf(app), { svc: `5.${n}.0` }), {
+        const req = { ...request(repoOf(app), { svc: `5.${n}.0` }), ...(to ? { to } : {}) };
+        const handle = await startPromotion(h.client, req, {
           taskQueue: queue,
         });
         await handle.result();
@@ -358,6 +361,7 @@ export async function throughput(h: Harness, sizes: number[]): Promise<Throughpu
     const [server1, worker1] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(worker.pid)];
     results.push({
       promotions: n,
+      environments: to ? AUTO_ENVIRONMENTS.findIndex((e) => e.name === to) + 1 : AUTO_ENVIRONMENTS.length,
       completionMs: round(completion),
       latencyMs: summarize(latencies),
       workerPeakRssMiB: round(peak),

@@ -83,7 +83,7 @@ export function markdownTable(r: Results): string {
   }
   for (const t of r.throughput ?? []) {
     rows.push({
-      what: `${t.promotions} promotions at once (distinct apps and repositories, one worker): all done`,
+      what: `${t.promotions} promotions at once through ${t.environments === 3 ? 'dev/staging/prod' : `${t.environments} environment(s)`} (distinct apps and repositories, one worker): all done`,
       median: ms(t.completionMs),
       p95: '',
       n: '1',
