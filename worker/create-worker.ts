@@ -33,16 +33,14 @@ export interface PromoteWorkerOptions {
 }
 
 /**
- * Workflows kept in memory between tasks (each costs about 1-3 MB). The SDK's default scales with the
- * heap limit (about 2,300 on a 4 GB heap), which lets 200 concurrent promotions plus their environment
- * locks grow a worker past 700 MB; beyond this many, the least recently used is evicted and replayed
- * from its history when it next has work. PROMOTE_MAX_CACHED_WORKFLOWS overrides it.
+ * PROMOTE_MAX_CACHED_WORKFLOWS: how many workflows a worker keeps in memory between tasks (each costs
+ * about 1.5 MB). Unset, the SDK's default scales with the heap (about 2,300 on a 4 GB heap). A lower
+ * cap bounds the worker's memory; an evicted workflow is replayed from its history when it next has
+ * work, which costs CPU.
  */
-export const DEFAULT_MAX_CACHED_WORKFLOWS = 200;
-
-function maxCachedWorkflows(): number {
+function maxCachedWorkflows(): number | undefined {
   const value = Number(process.env.PROMOTE_MAX_CACHED_WORKFLOWS);
-  return Number.isInteger(value) && value >= 2 ? value : DEFAULT_MAX_CACHED_WORKFLOWS;
+  return Number.isInteger(value) && value >= 2 ? value : undefined;
 }
 
 export function defaultCacheDir(): string {
@@ -72,7 +70,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
-    maxCachedWorkflows: maxCachedWorkflows(),
+    ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: WORKFLOWS_PATH }),
