@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { Harness } from './harness.js';
 import { currentLoad, describeMachine } from './machine.js';
-import { largeRepo, overhead, reaction, spawns, throughput } from './phases.js';
+import { largeRepo, overhead, reaction, spawns, throughput, type ThroughputResult } from './phases.js';
 import { markdownTable, type Results } from './report.js';
 
 const RESULTS_JSON = join(PROJECT_ROOT, 'bench', 'results.json');
@@ -77,10 +77,15 @@ async function main(): Promise<void> {
     await run('overhead', async () => void (results.overhead = await overhead(h, reps)));
     await run('spawns', async () => void (results.spawns = await spawns(h, quick ? 2 : 5)));
     await run('reaction', async () => void (results.reaction = await reaction(h, reps)));
-    await run(
-      'throughput',
-      async () => void (results.throughput = await throughput(h, [50, 200], quick ? 'dev' : undefined)),
-    );
+    await run('throughput', async () => {
+      const measured: ThroughputResult[] = [];
+      results.throughput = measured;
+      // Each size is written as soon as it is measured: 200 promotions take long on a busy machine.
+      await throughput(h, [50, 200], quick ? 'dev' : undefined, async (result) => {
+        measured.push(result);
+        await write(results);
+      });
+    });
     await run(
       'large-repo',
       async () => void (results.largeRepo = await largeRepo(h, quick ? 2 : 3, quick ? 5 : 15)),

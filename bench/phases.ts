@@ -326,7 +326,12 @@ export interface ThroughputResult {
  * repository here, so the promotions really run side by side; promotions sharing a repository queue
  * on its environment locks by design, which the reaction phase's hand-over measures.
  */
-export async function throughput(h: Harness, sizes: number[], to?: string): Promise<ThroughputResult[]> {
+export async function throughput(
+  h: Harness,
+  sizes: number[],
+  to: string | undefined,
+  onResult: (result: ThroughputResult) => Promise<void>,
+): Promise<void> {
   const queue = 'throughput';
   const worker = await h.startWorker(queue);
   const apps = appNames(Math.max(...sizes));
@@ -339,7 +344,6 @@ export async function throughput(h: Harness, sizes: number[], to?: string): Prom
   const repoOf = (app: string) => join(h.dir, 'throughput', `${app}.git`);
   for (const app of apps) await cp(template, repoOf(app), { recursive: true });
   await promoteAndWait(h, queue, request(template, { svc: '0.0.1' }));
-  const results: ThroughputResult[] = [];
   for (const n of sizes) {
     const serverPid = h.server.pid ?? 0;
     const [server0, worker0] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(worker.pid)];
@@ -359,7 +363,7 @@ export async function throughput(h: Harness, sizes: number[], to?: string): Prom
     const completion = performance.now() - t0;
     const peak = await rss.stop();
     const [server1, worker1] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(worker.pid)];
-    results.push({
+    await onResult({
       promotions: n,
       environments: to ? AUTO_ENVIRONMENTS.findIndex((e) => e.name === to) + 1 : AUTO_ENVIRONMENTS.length,
       completionMs: round(completion),
@@ -370,7 +374,6 @@ export async function throughput(h: Harness, sizes: number[], to?: string): Prom
       workerCpuCores: round((worker1 - worker0) / (completion / 1000), 2),
     });
   }
-  return results;
 }
 
 function handovers(stamps: Stamp[]): number[] {
