@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import type { RepositoryCache } from './repository.js';
 import type { ValueOptions } from '../common/app-values.js';
@@ -162,29 +162,39 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
   if (github) return github.commitFileEdit({ ...input, path: input.valuesFile });
   let head = input.head;
   for (let attempt = 1; ; attempt++) {
-    const outcome = await cache.withWorktree(input.repo, head, async (dir) => {
-      const file = join(dir, input.valuesFile);
-      const source = await readFile(file, 'utf8');
-      const { text, changes } = input.edit(source);
-      if (changes.length === 0) return { commit: head, changes, before: source };
-      await writeFile(file, text);
-      await git(['add', '--', input.valuesFile], { cwd: dir });
-      await git([...cache.identityArgs(), 'commit', '--quiet', '--no-verify', '-F', '-'], {
-        cwd: dir,
-        input: input.message,
-      });
-      const commit = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
-      try {
-        await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
-      } catch (error) {
-        if (!isNonFastForward(error)) throw error;
-        if (attempt < MAX_PUSH_ATTEMPTS) return undefined;
-        throw new PushConflictError(input.repo, input.branch, MAX_PUSH_ATTEMPTS);
-      }
-      return { commit, changes, before: source };
-    });
+    // No checkout: the one file is read from git and written into an otherwise empty worktree whose
+    // index holds the whole tree, so the commit changes that file alone.
+    const outcome = await cache.withWorktree(
+      input.repo,
+      head,
+      async (dir) => {
+        const file = join(dir, input.valuesFile);
+        const source = await cache.readFile(input.repo, head, input.valuesFile);
+        if (source === undefined)
+          throw new Error(`${input.valuesFile} does not exist at ${head.slice(0, 12)}`);
+        const { text, changes } = input.edit(source);
+        if (changes.length === 0) return { commit: head, changes, before: source };
+        await mkdir(dirname(file), { recursive: true });
+        await writeFile(file, text);
+        await git(['add', '--', input.valuesFile], { cwd: dir });
+        await git([...cache.identityArgs(), 'commit', '--quiet', '--no-verify', '-F', '-'], {
+          cwd: dir,
+          input: input.message,
+        });
+        const commit = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
+        try {
+          await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
+        } catch (error) {
+          if (!isNonFastForward(error)) throw error;
+          if (attempt < MAX_PUSH_ATTEMPTS) return undefined;
+          throw new PushConflictError(input.repo, input.branch, MAX_PUSH_ATTEMPTS);
+        }
+        return { commit, changes, before: source };
+      },
+      { checkout: false },
+    );
     if (outcome) {
-      if (outcome.changes.length > 0) await cache.fetch(input.repo, input.branch);
+      if (outcome.changes.length > 0) await cache.pushed(input.repo, input.branch, outcome.commit);
       return outcome;
     }
     await pushBackoff(attempt);

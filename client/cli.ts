@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, CONFIG_FILE } from '../config/load.js';
+import { CONFIG_FILE } from '../common/constants.js';
 import { repoProblem } from '../common/request.js';
-import { validateConfigFile } from '../config/validate-file.js';
 import { parseAppTag, parseSource, tagProblem, type Source } from '../common/tags.js';
 import {
   PROMOTION_STATUSES,
@@ -11,26 +10,39 @@ import {
   type PromotionRequest,
   type PromotionState,
 } from '../common/types.js';
-import { listPromotions, noMatch, renderList, type ListOptions } from './list.js';
-import { connectForCli as connectClient } from './errors.js';
-import { watchPromotion } from './watch.js';
-import { readOverview, renderOverview } from './overview.js';
-import {
-  BadInputError,
-  cancelPromotion,
-  decide,
-  getStatus,
-  NotFoundError,
-  startPromotion,
-  waitAccepted,
-  waitFinished,
-} from './promotions.js';
+import type { ListOptions } from './list.js';
+import { BadInputError, NotFoundError } from './failures.js';
 import { renderStatus } from './render.js';
 import { addDiffCommand } from './diff-command.js';
 import { wantsColor } from './diff-view.js';
 import { resolveRepoLocation } from './repo-location.js';
-import { runDev, runWorker } from './serve.js';
-import { runSlackReceiver } from './slack/command.js';
+
+/**
+ * The Temporal client and worker, yaml and zod take most of a second to load: each command loads what
+ * it uses when it runs, so `promote --help` and usage errors answer at once. Same names as the modules'
+ * own functions, so command actions read as if they were imported.
+ */
+function lazily<A extends unknown[], R>(load: () => Promise<(...args: A) => R>) {
+  return async (...args: A) => (await load())(...args);
+}
+const connectClient = lazily(async () => (await import('./errors.js')).connectForCli);
+const startAccepted = lazily(async () => (await import('./promotions.js')).startAccepted);
+const waitFinished = lazily(async () => (await import('./promotions.js')).waitFinished);
+const decide = lazily(async () => (await import('./promotions.js')).decide);
+const getStatus = lazily(async () => (await import('./promotions.js')).getStatus);
+const cancelPromotion = lazily(async () => (await import('./promotions.js')).cancelPromotion);
+const listPromotions = lazily(async () => (await import('./list.js')).listPromotions);
+const renderList = lazily(async () => (await import('./list.js')).renderList);
+const noMatch = lazily(async () => (await import('./list.js')).noMatch);
+const watchPromotion = lazily(async () => (await import('./watch.js')).watchPromotion);
+const readOverview = lazily(async () => (await import('./overview.js')).readOverview);
+const renderOverview = lazily(async () => (await import('./overview.js')).renderOverview);
+const runDev = lazily(async () => (await import('./serve.js')).runDev);
+const runWorker = lazily(async () => (await import('./serve.js')).runWorker);
+const runSlackReceiver = lazily(async () => (await import('./slack/command.js')).runSlackReceiver);
+const validateConfigFile = lazily(
+  async () => (await import('../config/validate-file.js')).validateConfigFile,
+);
 
 /** What `start` and `rollback` share: where, and how to report. */
 interface RunOptions {
@@ -142,8 +154,8 @@ async function runStart(
   options: { wait?: boolean; json?: boolean },
 ): Promise<void> {
   const client = await connectClient();
-  const handle = await startPromotion(client, request);
-  await waitAccepted(client, handle.workflowId);
+  // One round trip: started, and accepted by a worker that read promote.yaml (or bad input, exit 2).
+  const handle = await startAccepted(client, request);
   if (!options.wait) {
     print(options.json ? JSON.stringify({ id: handle.workflowId }) : handle.workflowId);
     return;
@@ -206,7 +218,8 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a promote.yaml locally')
     .argument('[file]', 'config file', CONFIG_FILE)
-    .action((file: string) => {
+    .action(async (file: string) => {
+      const { ConfigError } = await import('../config/load.js');
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -217,7 +230,7 @@ export function buildProgram(): Command {
         );
       }
       try {
-        const config = validateConfigFile(file, text);
+        const config = await validateConfigFile(file, text);
         const envs = config.environments.map((e) => `${e.name}${e.approval === 'manual' ? ' (manual)' : ''}`);
         print(`${file} is valid: ${envs.join(' → ')}; apps: ${Object.keys(config.apps).join(', ')}`);
       } catch (error) {
@@ -290,7 +303,7 @@ export function buildProgram(): Command {
         options.json
           ? JSON.stringify(rows, null, 2)
           : rows.length
-            ? renderList(rows)
+            ? await renderList(rows)
             : await noMatch(client, options),
       );
     });
@@ -303,7 +316,7 @@ export function buildProgram(): Command {
     .action(async (options: { repo?: string; json?: boolean }) => {
       const repo = repoOption(options.repo);
       const overview = await readOverview(await connectClient(), repo);
-      print(options.json ? JSON.stringify(overview, null, 2) : renderOverview(overview));
+      print(options.json ? JSON.stringify(overview, null, 2) : await renderOverview(overview));
     });
 
   program

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { connectClient } from '../worker/connection.js';
 import type { EnvironmentState, PromotionState } from '../common/types.js';
 import { diffLines, wantsColor } from './diff-view.js';
-import { BadInputError, getStatus } from './promotions.js';
+import { BadInputError } from './failures.js';
 
 /** `promote diff ID [--env E] [--json]`: one environment's deploy diff, whole and alone. */
 export function addDiffCommand(program: Command): void {
@@ -13,6 +12,9 @@ export function addDiffCommand(program: Command): void {
     .option('--env <env>', 'environment whose diff to print')
     .option('--json', 'machine-readable output')
     .action(async (id: string, options: { env?: string; json?: boolean }) => {
+      // Loaded here, not at the top: `promote --help` must not pay for the Temporal client.
+      const { connectForCli: connectClient } = await import('./errors.js');
+      const { getStatus } = await import('./promotions.js');
       const client = await connectClient();
       const state = await getStatus(client, id);
       const env = environmentWithDiff(state, options.env);

@@ -1,9 +1,11 @@
 import {
+  WithStartWorkflowOperation,
   WorkflowFailedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
   type WorkflowHandleWithFirstExecutionRunId,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { taskQueue } from '../worker/task-queue.js';
@@ -12,18 +14,12 @@ import { promotionWorkflowId } from '../common/ids.js';
 import { PromoteApps } from '../common/search-attributes.js';
 import type { Decision, DecisionInput, PromotionRequest, PromotionState } from '../common/types.js';
 import { TERMINAL_STATUSES } from '../common/types.js';
-import { decideUpdate, statusQuery } from '../workflows/definitions.js';
+import { acceptedUpdate, decideUpdate, statusQuery } from '../workflows/definitions.js';
 import type { promote } from '../workflows/promote.js';
 
-/** Exit code 2 territory: the request itself is wrong, and nothing was changed. */
-export class BadInputError extends Error {
-  override readonly name = 'BadInputError';
-}
-
-/** The promotion could not be found or reached. */
-export class NotFoundError extends Error {
-  override readonly name = 'NotFoundError';
-}
+// Defined apart so the CLI can tell bad input without loading the Temporal client.
+import { BadInputError, NotFoundError } from './failures.js';
+export { BadInputError, NotFoundError };
 
 function unknownId(id: string, kind = ''): string {
   return `no ${kind}promotion with id ${id}: \`promote list\` shows recent ones (\`promote list --app APP\` filters)`;
@@ -52,7 +48,14 @@ export async function startPromotion(
   request: PromotionRequest,
   options: { taskQueue?: string } = {},
 ): Promise<WorkflowHandleWithFirstExecutionRunId<typeof promote>> {
-  return client.workflow.start<typeof promote>('promote', {
+  return client.workflow.start<typeof promote>('promote', startOptions(request, options));
+}
+
+function startOptions(
+  request: PromotionRequest,
+  options: { taskQueue?: string },
+): WorkflowStartOptions<typeof promote> & { workflowIdConflictPolicy: 'USE_EXISTING' } {
+  return {
     taskQueue: options.taskQueue ?? taskQueue(),
     workflowId: promotionWorkflowId(request),
     args: [request],
@@ -66,7 +69,42 @@ export async function startPromotion(
       },
     ],
     staticSummary: promotionSummary(request),
-  });
+  };
+}
+
+/**
+ * `startPromotion` then `waitAccepted`, in one round trip when it can: an update-with-start whose
+ * handler answers as soon as the worker has read promote.yaml. When the update cannot answer (bad input
+ * ended the run first, a run of older workflow code has no such handler, no worker within the timeout),
+ * polling says what happened, exactly as before.
+ */
+export async function startAccepted(
+  client: Client,
+  request: PromotionRequest,
+  options: { taskQueue?: string; timeoutMs?: number } = {},
+): Promise<{ workflowId: string; state: PromotionState }> {
+  const workflowId = promotionWorkflowId(request);
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const deadline = Date.now() + timeoutMs;
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof promote>(
+    'promote',
+    startOptions(request, options),
+  );
+  try {
+    const state = await client.withDeadline(deadline, () =>
+      client.workflow.executeUpdateWithStart(acceptedUpdate, { startWorkflowOperation }),
+    );
+    return { workflowId, state };
+  } catch (error) {
+    // Not started at all (server unreachable, refused): nothing to poll.
+    await startWorkflowOperation.workflowHandle().catch(() => {
+      throw error;
+    });
+    return {
+      workflowId,
+      state: await waitAccepted(client, workflowId, Math.max(1_000, deadline - Date.now())),
+    };
+  }
 }
 
 function badInputFrom(error: unknown): BadInputError | undefined {

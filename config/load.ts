@@ -2,7 +2,9 @@ import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { z } from 'zod';
 import { ConfigSchema, type PromoteConfig } from './schema.js';
 
-export const CONFIG_FILE = 'promote.yaml';
+import { CONFIG_FILE } from '../common/constants.js';
+
+export { CONFIG_FILE };
 
 export interface ConfigProblem {
   /** Dotted key path, e.g. `environments[1].approval`. */

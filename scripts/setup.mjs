@@ -52,6 +52,7 @@ function newestMtime(dir) {
 }
 const sourceDirs = [
   'activities',
+  'bench',
   'client',
   'config',
   'common',

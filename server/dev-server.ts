@@ -19,6 +19,8 @@ export interface DevServerOptions {
 export interface DevServer {
   address: string;
   uiUrl: string;
+  /** The server process, for whoever measures its CPU and memory (the benchmark). */
+  pid: number | undefined;
   stop(): Promise<void>;
   /** Resolves when the server process exits for any reason. */
   exited: Promise<void>;
@@ -92,6 +94,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return {
     address: `${ip}:${options.port}`,
     uiUrl: `http://localhost:${options.uiPort}`,
+    pid: child.pid,
     exited,
     async stop() {
       if (!running) return;

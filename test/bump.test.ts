@@ -16,12 +16,17 @@ class RacingCache extends RepositoryCache {
   ) {
     super(cacheDir, { name: 'Promote', email: 'promote@localhost' });
   }
-  override async withWorktree<T>(url: string, commit: string, work: (dir: string) => Promise<T>): Promise<T> {
+  override async withWorktree<T>(
+    url: string,
+    commit: string,
+    work: (dir: string) => Promise<T>,
+    options?: { checkout?: boolean },
+  ): Promise<T> {
     if (!this.raced) {
       this.raced = true;
       await this.race();
     }
-    return super.withWorktree(url, commit, work);
+    return super.withWorktree(url, commit, work, options);
   }
 }
 
@@ -31,6 +36,11 @@ afterEach(async () => {
   await repo?.remove();
   await rm(cacheDir, { recursive: true, force: true });
 });
+
+/** A bump commit touches its values file and nothing else (it is made without a checkout). */
+async function filesChangedBy(commit: string): Promise<string[]> {
+  return (await git(['diff', '--name-only', `${commit}^`, commit], { cwd: repo.url })).trim().split('\n');
+}
 
 async function input(): Promise<BumpInput> {
   const head = (await git(['rev-parse', 'main'], { cwd: repo.url })).trim();
@@ -68,6 +78,7 @@ describe('bump commit', () => {
     const after = await repo.file('environments/dev.yaml');
     expect(after).toContain('tag: "1.5.0"');
     expect(after).toContain('replicas: 4');
+    expect(await filesChangedBy(result.commit)).toEqual(['environments/dev.yaml']);
   });
 
   it('reuses its own earlier commit instead of committing twice', async () => {
@@ -84,6 +95,7 @@ describe('bump commit', () => {
     const again = await bumpValues(other, request);
 
     expect(again).toEqual(first);
+    expect(await filesChangedBy(first.commit)).toEqual(['environments/dev.yaml']);
     expect((await repo.commits()).map((c) => c.subject)).toEqual([
       'feat(dev): update api to 1.5.0',
       'chore: deployment repository for the shop services',

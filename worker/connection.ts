@@ -1,6 +1,5 @@
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
-import { NativeConnection } from '@temporalio/worker';
 
 /**
  * Connection settings come from Temporal's standard environment configuration (TEMPORAL_ADDRESS,
@@ -29,5 +28,7 @@ export async function connectClient(
 
 export async function connectWorker(overrides: { address?: string } = {}) {
   const { connectionOptions, namespace } = connectionConfig(overrides);
+  // Loaded here, not at the top: CLI commands that only need a client must not pay for the worker's native module.
+  const { NativeConnection } = await import('@temporalio/worker');
   return { connection: await NativeConnection.connect(connectionOptions), namespace };
 }

@@ -38,6 +38,17 @@ export interface PromoteWorkerOptions {
   shutdownGraceMs?: number;
 }
 
+/**
+ * PROMOTE_MAX_CACHED_WORKFLOWS: how many workflows a worker keeps in memory between tasks (each costs
+ * about 1.5 MB). Unset, the SDK's default scales with the heap (about 2,300 on a 4 GB heap). A lower
+ * cap bounds the worker's memory; an evicted workflow is replayed from its history when it next has
+ * work, which costs CPU.
+ */
+function maxCachedWorkflows(): number | undefined {
+  const value = Number(process.env.PROMOTE_MAX_CACHED_WORKFLOWS);
+  return Number.isInteger(value) && value >= 2 ? value : undefined;
+}
+
 export function defaultCacheDir(): string {
   return (
     process.env.PROMOTE_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'promote')
@@ -80,6 +91,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
+    ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : workflowSource()),
   });
 }

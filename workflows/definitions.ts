@@ -4,6 +4,12 @@ import type { Decision, DecisionInput, PromotionState } from '../common/types.js
 /** The promotion's whole state: the CLI and (later) Slack render it. */
 export const statusQuery = defineQuery<PromotionState>('status');
 
+/**
+ * Answers once a worker has read promote.yaml and accepted the request, so `promote start` learns it in
+ * the same round trip that starts the promotion (update-with-start) instead of polling.
+ */
+export const acceptedUpdate = defineUpdate<PromotionState>('accepted');
+
 /** Approve or reject an environment; the validator refuses bad decisions before they reach history. */
 export const decideUpdate = defineUpdate<Decision, [DecisionInput]>('decide');
 

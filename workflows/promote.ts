@@ -33,6 +33,7 @@ import type {
   TagValue,
 } from '../common/types.js';
 import {
+  acceptedUpdate,
   decideSignal,
   decideUpdate,
   lockApplyingSignal,
@@ -164,6 +165,11 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   }
 
   setHandler(statusQuery, () => state);
+  // Issues no commands. A run that fails on bad input first leaves it unanswered; the client then polls.
+  setHandler(acceptedUpdate, async () => {
+    await condition(() => state.configCommit !== undefined);
+    return state;
+  });
   setHandler(
     decideUpdate,
     (input) => {

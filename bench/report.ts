@@ -1,0 +1,146 @@
+import type { Machine } from './machine.js';
+import type {
+  LargeRepoResult,
+  OverheadResult,
+  ReactionResult,
+  SpawnResult,
+  ThroughputResult,
+} from './phases.js';
+import type { Summary } from './stats.js';
+
+export interface Results {
+  date: string;
+  quick: boolean;
+  machine: Machine;
+  durationS?: number;
+  overhead?: OverheadResult;
+  spawns?: SpawnResult;
+  reaction?: ReactionResult;
+  throughput?: ThroughputResult[];
+  largeRepo?: LargeRepoResult;
+}
+
+interface Row {
+  what: string;
+  median: string;
+  p95: string;
+  n: string;
+  target: string;
+  verdict: string;
+}
+
+const ms = (v: number) => `${Math.round(v)} ms`;
+
+/** "met", or by how much the median misses the target. */
+function verdict(value: number, target: number, unit: (v: number) => string): string {
+  if (value <= target) return 'met';
+  return `missed by ${unit(value - target)} (${(value / target).toFixed(1)}×)`;
+}
+
+function timed(what: string, s: Summary | undefined, target?: number): Row | undefined {
+  if (!s) return undefined;
+  return {
+    what,
+    median: ms(s.median),
+    p95: ms(s.p95),
+    n: String(s.n),
+    target: target === undefined ? '' : `≤ ${target} ms`,
+    verdict: target === undefined ? '' : verdict(s.median, target, ms),
+  };
+}
+
+export function markdownTable(r: Results): string {
+  const rows: (Row | undefined)[] = [];
+  const o = r.overhead;
+  if (o) {
+    rows.push(timed('promotion, 2 apps × dev/staging/prod, `promote start --wait`', o.promoteMs));
+    rows.push(timed('same work, plain shell script (run alternately)', o.plainMs));
+    rows.push({
+      what: '**ratio** Promote / plain script, pair by pair',
+      median: `${o.ratio.median.toFixed(2)}×`,
+      p95: `${o.ratio.p95.toFixed(2)}×`,
+      n: String(o.ratio.n),
+      target: '≤ 2×',
+      verdict: verdict(o.ratio.median, 2, (v) => `${v.toFixed(2)}×`),
+    });
+  }
+  const x = r.reaction;
+  if (x) {
+    rows.push(timed('`promote --help`', x.helpMs, 150));
+    rows.push(timed('`node -e 0` (Node’s own start-up, run alternately with `--help`)', x.nodeStartMs));
+    rows.push(timed('a Node process that only loads `@temporalio/client` (alternately)', x.clientLoadMs));
+    rows.push(timed('`promote start` launch → id printed', x.startToIdMs, 300));
+    rows.push(
+      timed('`promote approve` launch → apply started (deploy command clock)', x.approveToApplyMs, 300),
+    );
+    rows.push(timed('next environment: previous apply finished → next diff started', x.nextEnvironmentMs));
+    rows.push(
+      timed(
+        'queued promotion: holder’s apply finished → its first diff started (same environment)',
+        x.handoverMs,
+      ),
+    );
+  }
+  for (const t of r.throughput ?? []) {
+    rows.push({
+      what: `${t.promotions} promotions at once through ${t.environments === 3 ? 'dev/staging/prod' : `${t.environments} environment(s)`} (distinct apps and repositories, one worker): all done`,
+      median: ms(t.completionMs),
+      p95: '',
+      n: '1',
+      target: '',
+      verdict: '',
+    });
+    rows.push(timed(`${t.promotions} at once: latency of one promotion`, t.latencyMs));
+    rows.push({
+      what: `${t.promotions} at once: worker peak RSS (server CPU ${t.serverCpuCores} cores, worker CPU ${t.workerCpuCores} cores)`,
+      median: `${Math.round(t.workerPeakRssMiB)} MiB`,
+      p95: '',
+      n: '1',
+      target: t.promotions >= 200 ? '≤ 400 MB' : '',
+      verdict: t.promotions >= 200 ? verdict(t.workerPeakRssMiB, 400, (v) => `${Math.round(v)} MiB`) : '',
+    });
+  }
+  const l = r.largeRepo;
+  if (l) {
+    rows.push(timed(`bump, ${l.commits} commits / ${l.valuesFiles} values files, cold cache`, l.coldMs));
+    rows.push(timed('bump, same repository, warm cache', l.warmMs, 300));
+  }
+  const lines = [
+    '| measurement | median | p95 | runs | target | result |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows
+      .filter((row): row is Row => row !== undefined)
+      .map(
+        (row) => `| ${row.what} | ${row.median} | ${row.p95} | ${row.n} | ${row.target} | ${row.verdict} |`,
+      ),
+  ];
+  const m = r.machine;
+  const header = `Measured ${r.date} on ${m.cores} × ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, git ${m.git}; load average ${m.loadAtStart} at start, ${m.loadAtEnd ?? '?'} at end${r.quick ? ' (`--quick`)' : ''}.`;
+  return `${header}\n\n${lines.join('\n')}\n${breakdownTable(r)}`;
+}
+
+function breakdownTable(r: Results): string {
+  const o = r.overhead;
+  if (!o) return '';
+  const lines = [
+    '',
+    'Where a promotion’s time goes (medians per promotion; parts of the workflow overlap little, so they roughly add up):',
+    '',
+    '| part | median | p95 |',
+    '| --- | --- | --- |',
+    ...Object.entries(o.breakdown).map(([k, s]) =>
+      k.endsWith('count') || k.startsWith('updates')
+        ? `| ${k} | ${s.median} | ${s.p95} |`
+        : `| ${k} | ${ms(s.median)} | ${ms(s.p95)} |`,
+    ),
+  ];
+  const s = r.spawns;
+  if (s) {
+    lines.push(
+      `| git processes inside activities: ${s.gitProcessesPerPromotion.median} per promotion (git's own trace) | ${ms(s.gitMsPerPromotion.median)} | ${ms(s.gitMsPerPromotion.p95)} |`,
+      `| one process spawn through execa (\`/bin/true\`), ${s.deployCommandsPerPromotion} deploy commands per promotion | ${ms(s.spawnTrueMs.median)} | ${ms(s.spawnTrueMs.p95)} |`,
+      `| one \`git rev-parse\` through execa | ${ms(s.gitRevParseMs.median)} | ${ms(s.gitRevParseMs.p95)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
