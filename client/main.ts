@@ -3,5 +3,5 @@ import { flushTracing } from '../worker/tracing.js';
 import { main } from './cli.js';
 
 const code = await main(process.argv);
-await flushTracing(); // The spans of this command, when PROMOTE_OTLP_ENDPOINT is set.
+await flushTracing(2_000); // The spans of this command, when PROMOTE_OTLP_ENDPOINT is set.
 process.exit(code);

@@ -38,7 +38,7 @@ function installRuntime(): void {
 
 export async function runWorker(): Promise<void> {
   installRuntime();
-  const tracing = await processTracing('promote-worker');
+  const tracing = await processTracing('promote-worker', logLine);
   if (tracing) logLine('tracing: spans go to PROMOTE_OTLP_ENDPOINT (OTLP/HTTP)');
   const { connection, namespace } = await connectWorker();
   const client = await connectClient();
@@ -78,7 +78,7 @@ export async function runDev(options: {
   cluster?: boolean;
 }): Promise<void> {
   installRuntime();
-  const tracing = await processTracing('promote-worker');
+  const tracing = await processTracing('promote-worker', logLine);
   const dbFile = resolve(options.dbFile);
   // A throw-away control plane beside the state file: the same tooling as `npm run test:e2e`.
   const cluster = options.cluster ? await startDevCluster(dirname(dbFile)) : undefined;

@@ -1,3 +1,4 @@
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
@@ -34,7 +35,27 @@ function locating(info: WorkflowInfo): WorkflowInfo {
   return { namespace, taskQueue, workflowId, runId, workflowType, attempt } as WorkflowInfo;
 }
 
-export function startTracing(options: { url: string; serviceName: string }): Tracing {
+export function startTracing(options: {
+  url: string;
+  serviceName: string;
+  /** Where failed exports are told (a worker's log); silent when absent, as a CLI should be. */
+  warn?: (message: string) => void;
+}): Tracing {
+  const { warn } = options;
+  if (warn) {
+    // The SDK reports a failed export as the error's JSON; its message is what a person needs.
+    const tell = (message: string) => {
+      let text = message;
+      try {
+        text = (JSON.parse(message) as { message?: string }).message ?? message;
+      } catch {
+        // Not JSON: a plain message.
+      }
+      warn(`tracing: ${text}`);
+    };
+    const quiet = () => {};
+    diag.setLogger({ error: tell, warn: tell, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
+  }
   const resource = Resource.default().merge(new Resource({ 'service.name': options.serviceName }));
   // OTLP/HTTP with JSON bodies; OTEL_EXPORTER_OTLP_HEADERS (e.g. a collector's token) is honoured.
   const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: options.url }));

@@ -49,18 +49,29 @@ let started: Promise<Tracing | undefined> | undefined;
  * caller names the service unless OTEL_SERVICE_NAME does: `promote worker` asks first for
  * `promote-worker`, the CLI for `promote-cli`.
  */
-export function processTracing(defaultServiceName: string): Promise<Tracing | undefined> {
+export function processTracing(
+  defaultServiceName: string,
+  warn?: (message: string) => void,
+): Promise<Tracing | undefined> {
   started ??= (async () => {
     const url = otlpTracesUrl();
     if (!url) return undefined;
     const { startTracing } = await import('./otel.js');
-    return startTracing({ url, serviceName: process.env.OTEL_SERVICE_NAME || defaultServiceName });
+    return startTracing({ url, serviceName: process.env.OTEL_SERVICE_NAME || defaultServiceName, warn });
   })();
   return started;
 }
 
-/** Sends the spans still buffered (before the process exits); a no-op when tracing never started. */
-export async function flushTracing(): Promise<void> {
+/**
+ * Sends the spans still buffered (before the process exits); a no-op when tracing never started. With
+ * `withinMs`, gives up after that long: a command must not wait out an unreachable collector.
+ */
+export async function flushTracing(withinMs?: number): Promise<void> {
   const tracing = await started?.catch(() => undefined);
-  await tracing?.shutdown();
+  if (!tracing) return;
+  let timer: NodeJS.Timeout | undefined;
+  const limit =
+    withinMs === undefined ? [] : [new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)))];
+  await Promise.race([tracing.shutdown().catch(() => undefined), ...limit]);
+  clearTimeout(timer);
 }
