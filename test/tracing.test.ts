@@ -80,9 +80,15 @@ describe('OpenTelemetry tracing (PROMOTE_OTLP_ENDPOINT)', () => {
       }
 
       const trace = receiver.spans.filter((s) => s.traceId === workflowSpan.traceId);
-      const start = trace.find((s) => s.name === 'StartWorkflow:promote');
-      expect(start).toMatchObject({ service: 'promote-cli' });
-      expect(workflowSpan).toMatchObject({ service: 'promote-worker', parentSpanId: start?.spanId });
+      // The CLI's start (an update-with-start) is the root; the workflow run hangs under it.
+      const start = trace.find((s) => s.spanId === workflowSpan.parentSpanId);
+      expect(start).toMatchObject({
+        service: 'promote-cli',
+        name: 'UpdateWithStartWorkflow:accepted',
+        attributes: { temporalWorkflowId: workflowSpan.attributes.workflowId },
+      });
+      expect(start?.parentSpanId).toBeUndefined();
+      expect(workflowSpan.service).toBe('promote-worker');
       const activities = trace.filter(
         (s) =>
           s.name.startsWith('RunActivity:') &&
