@@ -17,7 +17,8 @@ COPY server server
 COPY worker worker
 COPY workflows workflows
 COPY bin bin
-# The same two steps as `npm run bundle`; PROMOTE_WORKFLOW_BUNDLE below points at the output.
+# The same two steps as `npm run bundle`; PROMOTE_WORKFLOW_BUNDLE below points at the output (its twin
+# workflow-bundle.traced.js, with the OpenTelemetry interceptors, is used when PROMOTE_OTLP_ENDPOINT is set).
 RUN npx tsc -p tsconfig.json \
  && node dist/worker/bundle.js dist/workflow-bundle.js \
  && npm prune --omit=dev --no-audit --no-fund

@@ -1,6 +1,7 @@
 import { createConnection } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { connectClient, connectionConfig } from '../worker/connection.js';
+import { processTracing } from '../worker/tracing.js';
 
 /** The CLI fails fast: a person at a terminal (or a CI job) should learn within 2 s that nothing is listening. */
 export const CLI_CONNECT_TIMEOUT_MS = 2_000;
@@ -53,6 +54,8 @@ function refused(address: string): Promise<string | undefined> {
 /** `connectClient` with a short deadline and an error that says what to do. */
 export async function connectForCli(): Promise<Client> {
   const { connectionOptions } = connectionConfig();
+  // A bad PROMOTE_OTLP_ENDPOINT is reported as itself, not as an unreachable server.
+  await processTracing('promote-cli');
   const code = await refused(connectionOptions.address);
   if (code)
     throw new ServerUnreachableError(

@@ -7,6 +7,7 @@ import { createPromoteWorker } from '../worker/create-worker.js';
 import { startHealthServer } from '../worker/health.js';
 import { workflowSource } from '../worker/bundle.js';
 import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
+import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
@@ -37,6 +38,8 @@ function installRuntime(): void {
 
 export async function runWorker(): Promise<void> {
   installRuntime();
+  const tracing = await processTracing('promote-worker', logLine);
+  if (tracing) logLine('tracing: spans go to PROMOTE_OTLP_ENDPOINT (OTLP/HTTP)');
   const { connection, namespace } = await connectWorker();
   const client = await connectClient();
   const source = workflowSource();
@@ -45,7 +48,13 @@ export async function runWorker(): Promise<void> {
       ? `workflow code from the bundle ${source.workflowBundle.codePath}`
       : 'bundling the workflow code (no pre-built bundle)',
   );
-  const worker = await createPromoteWorker({ connection, namespace, client, ...workerSettingsFromEnv() });
+  const worker = await createPromoteWorker({
+    connection,
+    namespace,
+    client,
+    tracing,
+    ...workerSettingsFromEnv(),
+  });
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
   const port = healthPort();
   const health =
@@ -58,6 +67,7 @@ export async function runWorker(): Promise<void> {
   await running;
   await health?.close();
   await connection.close();
+  await flushTracing();
 }
 
 export async function runDev(options: {
@@ -68,6 +78,7 @@ export async function runDev(options: {
   cluster?: boolean;
 }): Promise<void> {
   installRuntime();
+  const tracing = await processTracing('promote-worker', logLine);
   const dbFile = resolve(options.dbFile);
   // A throw-away control plane beside the state file: the same tooling as `npm run test:e2e`.
   const cluster = options.cluster ? await startDevCluster(dirname(dbFile)) : undefined;
@@ -84,6 +95,7 @@ export async function runDev(options: {
       connection,
       namespace: 'default',
       client,
+      tracing,
       ...workerSettingsFromEnv({ shutdownGraceMs: DEV_SHUTDOWN_GRACE_MS }),
       ...(cluster ? { deployEnv: cluster.env } : {}),
     });
@@ -101,6 +113,7 @@ export async function runDev(options: {
   await connection?.close();
   await server.stop();
   await cluster?.stop();
+  await flushTracing();
   logLine('stopped');
 }
 

@@ -58,7 +58,7 @@ describe('the Helm chart', () => {
       '--set',
       'temporal.tlsSecret=temporal-mtls',
       '--set',
-      'worker.otlpEndpoint=http://otel:4317',
+      'worker.otlpEndpoint=http://otel:4318',
     ]);
     expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
   });

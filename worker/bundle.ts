@@ -3,6 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import { tracingEnabled, tracingWorkflowModules } from './tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -10,8 +11,16 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', imp
 export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
 /** Workflow modules bundled with the workflow code (interceptors run inside the workflow sandbox). */
-export function workflowInterceptorModules(): string[] {
-  return [];
+export function workflowInterceptorModules(tracing = false): string[] {
+  return tracing ? tracingWorkflowModules() : [];
+}
+
+/**
+ * The bundle with the tracing interceptors, beside the plain one (`workflow-bundle.traced.js`): the
+ * interceptors must be in the bundle or not at all, so a traced worker loads this one instead.
+ */
+export function tracedBundlePath(bundlePath: string): string {
+  return bundlePath.replace(/(\.js)?$/, '.traced.js');
 }
 
 /** Newest compiled file the workflow bundle is made of: a bundle older than it is stale. */
@@ -36,11 +45,18 @@ function newestWorkflowInput(): number {
  * bundled at start-up as in development.
  */
 export function workflowSource(
-  bundlePath = process.env.PROMOTE_WORKFLOW_BUNDLE ?? DEFAULT_BUNDLE_PATH,
+  plainBundlePath = process.env.PROMOTE_WORKFLOW_BUNDLE ?? DEFAULT_BUNDLE_PATH,
+  tracing = tracingEnabled(),
 ): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'> {
+  const bundlePath = tracing ? tracedBundlePath(plainBundlePath) : plainBundlePath;
   if (process.env.PROMOTE_WORKFLOW_BUNDLE && !existsSync(bundlePath)) {
     // An explicit path that is missing is a packaging mistake: better to fail than to bundle silently.
-    throw new Error(`PROMOTE_WORKFLOW_BUNDLE=${bundlePath} does not exist`);
+    throw new Error(
+      tracing
+        ? `PROMOTE_OTLP_ENDPOINT is set but the traced workflow bundle ${bundlePath} does not exist ` +
+            '(`node dist/worker/bundle.js OUT` writes it beside OUT)'
+        : `PROMOTE_WORKFLOW_BUNDLE=${bundlePath} does not exist`,
+    );
   }
   // The default bundle is used only while it is newer than the compiled workflows, so a developer who
   // rebuilt after `npm run bundle` never runs stale workflow code; an explicit path is always used.
@@ -49,14 +65,20 @@ export function workflowSource(
     (process.env.PROMOTE_WORKFLOW_BUNDLE !== undefined ||
       statSync(bundlePath).mtimeMs >= newestWorkflowInput());
   if (usable) return { workflowBundle: { codePath: resolve(bundlePath) } };
-  return { workflowsPath: WORKFLOWS_PATH, interceptors: { workflowModules: workflowInterceptorModules() } };
+  return {
+    workflowsPath: WORKFLOWS_PATH,
+    interceptors: { workflowModules: workflowInterceptorModules(tracing) },
+  };
 }
 
 /** Bundles the workflow code (what `bundleWorkflowCode` would do at every worker start) into one file. */
-export async function writeWorkflowBundle(outFile = DEFAULT_BUNDLE_PATH): Promise<string> {
+export async function writeWorkflowBundle(
+  outFile = DEFAULT_BUNDLE_PATH,
+  options: { tracing?: boolean } = {},
+): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: workflowInterceptorModules(),
+    workflowInterceptorModules: workflowInterceptorModules(options.tracing),
     logger: new DefaultLogger('WARN'),
   });
   await mkdir(dirname(outFile), { recursive: true });
@@ -64,8 +86,12 @@ export async function writeWorkflowBundle(outFile = DEFAULT_BUNDLE_PATH): Promis
   return outFile;
 }
 
-// `node dist/worker/bundle.js [OUT]`: the build step of the container image.
+// `node dist/worker/bundle.js [OUT]`: the build step of the container image (OUT and its traced twin).
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const out = await writeWorkflowBundle(process.argv[2] ? resolve(process.argv[2]) : DEFAULT_BUNDLE_PATH);
-  process.stderr.write(`workflow bundle written to ${out}\n`);
+  const out = process.argv[2] ? resolve(process.argv[2]) : DEFAULT_BUNDLE_PATH;
+  for (const written of [
+    await writeWorkflowBundle(out),
+    await writeWorkflowBundle(tracedBundlePath(out), { tracing: true }),
+  ])
+    process.stderr.write(`workflow bundle written to ${written}\n`);
 }

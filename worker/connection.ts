@@ -1,5 +1,6 @@
 import { Connection, Client } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { processTracing } from './tracing.js';
 
 /**
  * Connection settings come from Temporal's standard environment configuration (TEMPORAL_ADDRESS,
@@ -19,11 +20,17 @@ export async function connectClient(
   overrides: { address?: string; connectTimeoutMs?: number } = {},
 ): Promise<Client> {
   const { connectionOptions, namespace } = connectionConfig(overrides);
+  const tracing = await processTracing('promote-cli');
   const connection = await Connection.connect({
     ...connectionOptions,
     ...(overrides.connectTimeoutMs ? { connectTimeout: overrides.connectTimeoutMs } : {}),
   });
-  return new Client({ connection, namespace: overrides.address ? 'default' : namespace });
+  return new Client({
+    connection,
+    namespace: overrides.address ? 'default' : namespace,
+    // With tracing on, starting a promotion opens the trace its workflow and activities continue.
+    ...(tracing ? { interceptors: { workflow: tracing.clientInterceptors } } : {}),
+  });
 }
 
 export async function connectWorker(overrides: { address?: string } = {}) {

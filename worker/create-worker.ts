@@ -12,6 +12,7 @@ import { createNotifier } from './notifier.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
 import { workflowSource } from './bundle.js';
+import type { Tracing } from './tracing.js';
 
 export { WORKFLOWS_PATH } from './bundle.js';
 
@@ -36,6 +37,8 @@ export interface PromoteWorkerOptions {
   lockDrainMs?: number;
   /** How long a stopping worker lets running activities finish (see worker/settings.ts). */
   shutdownGraceMs?: number;
+  /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
+  tracing?: Tracing;
 }
 
 /**
@@ -85,6 +88,10 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     lockReassertMs: options.lockReassertMs,
     lockDrainMs: options.lockDrainMs,
   });
+  const source = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : workflowSource(undefined, options.tracing !== undefined);
+  const { tracing } = options;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -92,6 +99,12 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
     ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : workflowSource()),
+    ...source,
+    ...(tracing
+      ? {
+          interceptors: { ...source.interceptors, activity: tracing.activityInterceptors },
+          sinks: tracing.sinks,
+        }
+      : {}),
   });
 }
