@@ -251,7 +251,11 @@ export async function revertBump(cache: RepositoryCache, input: RevertInput): Pr
   const head = await cache.fetch(input.repo, input.branch);
   const earlier = await findPromotionCommit(cache, input, 'revert');
   if (earlier) return { commit: earlier, restored: input.changes };
+  return commitRevert(cache, input, head);
+}
 
+/** The revert commit itself, on a `head` just fetched and known to carry no revert of this run yet. */
+async function commitRevert(cache: RepositoryCache, input: RevertInput, head: string): Promise<RevertResult> {
   const message = `${input.subject}\n\nReverts ${input.bumpCommit}: ${input.reason}\n\n${trailers(input, 'revert')}\n`;
   const result = await commitFileEdit(cache, {
     head,
@@ -298,12 +302,13 @@ export async function revertAbandonedBump(
  * Idempotent: nothing happens without such a bump, or when it was already reverted.
  */
 export async function revertPromotion(cache: RepositoryCache, input: PromotionRevert): Promise<RevertResult> {
-  await cache.fetch(input.repo, input.branch);
+  const head = await cache.fetch(input.repo, input.branch);
   const bump = await findPromotionCommit(cache, input, 'bump');
   if (!bump) return { restored: [] };
   const earlier = await findPromotionCommit(cache, input, 'revert');
   if (earlier) return { commit: earlier, restored: [] };
   const read = async (rev: string) => (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '';
   const changes = scalarChangesBetween(await read(`${bump}^`), await read(bump), input.valuesFile);
-  return revertBump(cache, { ...input, changes, bumpCommit: bump });
+  // Fetched and searched just above: no second round trip to the remote.
+  return commitRevert(cache, { ...input, changes, bumpCommit: bump }, head);
 }
