@@ -42,6 +42,11 @@ export interface LockState {
   queue: LockRequest[];
   /** Supersede notices not yet delivered: carried across continue-as-new so none is dropped. */
   outbox?: { to: string; run?: string; superseded?: { by: string } }[];
+  /**
+   * Runs that released the environment (newest last, bounded): a copy of their request delivered late
+   * (a retried request activity, a re-assert in flight) must not make them holders again.
+   */
+  released?: { holder: string; run: string }[];
 }
 
 export interface LockInput {
