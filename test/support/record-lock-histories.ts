@@ -1,0 +1,54 @@
+// Histories of the environment lock's patched paths ('lock-remembers-released-runs'), recorded from the
+// code that takes them, under new names beside the older histories. Each runs only when its file is missing.
+import type { Client } from '@temporalio/client';
+import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { environmentLockId, repositoryKey } from '../../common/ids.js';
+import { lockRequestSignal } from '../../workflows/definitions.js';
+import { TestRepo } from './repo.js';
+import type { TestTemporal } from './temporal.js';
+import { envStatus } from './wait.js';
+
+type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
+
+export async function recordLockHistories(
+  temporal: TestTemporal,
+  save: Save,
+  missing: (name: string) => boolean,
+): Promise<void> {
+  const client = temporal.client;
+  // A late copy of a released run's request reaches the dev lock: it is ignored, the next one passes.
+  if (missing('environment-lock-late-request')) {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'manual' },
+      ],
+    });
+    try {
+      await temporal.withWorker(async ({ taskQueue }) => {
+        const start = (app: string, tag: string) =>
+          startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+        const first = await start('api', '1.5.0');
+        await waitForApproval(client, first.workflowId, 'staging');
+        const devLock = environmentLockId(repositoryKey(repo.url), 'dev');
+        await client.workflow.getHandle(devLock).signal(lockRequestSignal, {
+          holder: first.workflowId,
+          run: first.firstExecutionRunId,
+          apps: ['api'],
+          branch: 'main',
+          valuesFile: 'environments/dev.yaml',
+        });
+        const next = await start('web', '2.1.0');
+        await envStatus(client, next.workflowId, 'staging', 'queued');
+        for (const id of [first.workflowId, next.workflowId]) {
+          await waitForApproval(client, id, 'staging');
+          await decide(client, id, { env: 'staging', approved: true, by: 'carol' });
+          await waitFinished(client, id);
+        }
+        await save(client, 'environment-lock-late-request', devLock);
+      });
+    } finally {
+      await repo.remove();
+    }
+  }
+}
