@@ -11,6 +11,7 @@ import {
   statusQuery,
   type LockHolder,
   type LockInput,
+  type LockRequest,
 } from '../workflows/definitions.js';
 import {
   bumpValues,
@@ -86,6 +87,8 @@ export interface EnvironmentRequest {
   run?: string;
   /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
   lockId?: string;
+  /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
+  held?: LockRequest['held'];
 }
 
 export type {
@@ -273,6 +276,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(request.branch ? { branch: request.branch } : {}),
             ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
             ...(request.run ? { run: request.run } : {}),
+            ...(request.held ? { held: request.held } : {}),
           },
         ],
         staticSummary: `one deployment at a time in ${request.env}`,

@@ -87,3 +87,41 @@ describe('a lock terminated while its holder compensates', () => {
     });
   });
 });
+
+describe('a lock terminated while nobody waits', () => {
+  it('is rebuilt by its holder re-asserting, with where its apply stands', async () => {
+    const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
+    const client = suite.temporal.client;
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const holder = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      await waitForApproval(client, holder.workflowId, 'staging');
+      const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
+      const lost = await client.workflow.getHandle(lockId).describe();
+      await client.workflow.getHandle(lockId).terminate('lost lock');
+
+      // Nobody else asks: only the holder itself can bring the lock back.
+      const rebuilt = await eventually('the holder to rebuild the lock', async () => {
+        const current = await client.workflow.getHandle(lockId).describe();
+        if (current.runId === lost.runId || current.status.name !== 'RUNNING') return undefined;
+        const state = await client.workflow.getHandle(lockId, current.runId).query(lockStateQuery);
+        return state.holder ? state : undefined;
+      });
+      expect(rebuilt.holder).toMatchObject({ holder: holder.workflowId, run: holder.firstExecutionRunId });
+      expect(rebuilt.holder?.applied).toBeFalsy();
+
+      await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(client, holder.workflowId)).status).toBe('succeeded');
+      // Released: the rebuilt lock is free for the next one.
+      const next = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
+        { taskQueue },
+      );
+      await waitForApproval(client, next.workflowId, 'staging');
+    });
+  });
+});

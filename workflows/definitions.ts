@@ -27,6 +27,11 @@ export interface LockRequest {
   valuesFile?: string;
   /** The run asking: a re-run of the same request (same workflow id) is a different holder. */
   run?: string;
+  /**
+   * A holder re-asserting (the lock is a cache): it was granted the environment, and where its apply
+   * stands, so a lock that lost it (terminated, reset) takes it back as holder.
+   */
+  held?: { applying: boolean; applied: boolean };
 }
 
 export interface LockHolder extends LockRequest {

@@ -84,6 +84,28 @@ export async function environmentLock(input: LockInput): Promise<void> {
       });
       return;
     }
+    if (request.held) {
+      // A holder this lock does not know re-asserts: the lock was terminated or reset since it granted.
+      const { held, ...asked } = request;
+      if (holder) {
+        log.error('a second run says it holds the environment; keeping the current holder', {
+          holder: holder.holder,
+          claims: asked.holder,
+          env: input.env,
+        });
+        return;
+      }
+      if (patched('lock-adopts-reasserting-holder')) {
+        holder = {
+          ...asked,
+          since: new Date().toISOString(),
+          ...(held.applied ? { applied: true } : {}),
+          ...(held.applying ? { applying: true } : {}),
+        };
+        describe();
+        return;
+      }
+    }
     const coveredBy = (older: LockRequest) => older.apps.every((app) => request.apps.includes(app));
     const index = queue.findIndex(coveredBy);
     if (index >= 0) {
