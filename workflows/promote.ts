@@ -379,7 +379,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     let bumpStarted = false;
     let applyStarted = false;
     let applyEnded = false;
-    /** While holding the environment: re-asserts the request (see reassertWhileHolding). */
+    /** While holding the environment: the scope that re-asserts its lock request, cancelled at release. */
     let holding: CancellationScope | undefined;
 
     async function undo(reason: string): Promise<void> {
