@@ -4,13 +4,14 @@ import type { DeployConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
-import type { PromotionRequest, PromotionState } from '../common/types.js';
+import type { EnvironmentStatus, PromotionRequest, PromotionState } from '../common/types.js';
 import {
   lockRequestSignal,
   lockStateQuery,
   statusQuery,
   type LockHolder,
   type LockInput,
+  type LockRequest,
 } from '../workflows/definitions.js';
 import {
   bumpValues,
@@ -86,6 +87,8 @@ export interface EnvironmentRequest {
   run?: string;
   /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
   lockId?: string;
+  /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
+  held?: LockRequest['held'];
 }
 
 export type {
@@ -123,6 +126,22 @@ async function* withoutVisibilityTolerated<T>(items: AsyncIterable<T>): AsyncIte
 }
 
 const GRPC_UNIMPLEMENTED = 12;
+
+/**
+ * Statuses of an environment whose running promotion may still hold its lock: deploying it, or
+ * compensating there after a rejection, supersede or failure (its revert and rollback run before it
+ * releases the environment).
+ */
+const HOLDING_STATUSES: readonly EnvironmentStatus[] = [
+  'bumping',
+  'diffing',
+  'waiting-approval',
+  'applying',
+  'rejected',
+  'superseded',
+  'failed',
+  'reverted',
+];
 
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 2_000;
@@ -257,6 +276,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(request.branch ? { branch: request.branch } : {}),
             ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
             ...(request.run ? { run: request.run } : {}),
+            ...(request.held ? { held: request.held } : {}),
           },
         ],
         staticSummary: `one deployment at a time in ${request.env}`,
@@ -287,7 +307,10 @@ export function createActivities(deps: ActivityDeps) {
         const state = await handle.query(statusQuery).catch(() => undefined);
         const env = state?.environments.find((e) => e.name === input.env);
         if (!state || !env || repositoryKey(state.repo) !== key) continue;
-        if (!['bumping', 'diffing', 'waiting-approval', 'applying'].includes(env.status)) continue;
+        // Holding: from its bump until it releases, which a rejected, superseded or failed holder does
+        // only once its compensation (revert, rollback) is done. Either way it is the environment's
+        // holder; one that has released and merely ends is let go by the liveness check.
+        if (!HOLDING_STATUSES.includes(env.status)) continue;
         return {
           holder: execution.workflowId,
           run: execution.runId,

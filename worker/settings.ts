@@ -19,7 +19,7 @@ function positiveInteger(name: string): number | undefined {
 export interface WorkerSettings {
   /** PROMOTE_LOCK_LEASE_MS: how often an environment lock checks its holder still runs (default 60s). */
   lockLeaseMs?: number;
-  /** PROMOTE_LOCK_REASSERT_MS: how often a queued promotion asks its lock again (default 5 min). */
+  /** PROMOTE_LOCK_REASSERT_MS: how often a queued or holding promotion asks its lock again (default 5 min). */
   lockReassertMs?: number;
   /**
    * PROMOTE_SHUTDOWN_GRACE_MS: how long a stopping worker lets running activities finish before it

@@ -27,6 +27,11 @@ export interface LockRequest {
   valuesFile?: string;
   /** The run asking: a re-run of the same request (same workflow id) is a different holder. */
   run?: string;
+  /**
+   * A holder re-asserting (the lock is a cache): it was granted the environment, and where its apply
+   * stands, so a lock that lost it (terminated, reset) takes it back as holder.
+   */
+  held?: { applying: boolean; applied: boolean };
 }
 
 export interface LockHolder extends LockRequest {
@@ -42,6 +47,11 @@ export interface LockState {
   queue: LockRequest[];
   /** Supersede notices not yet delivered: carried across continue-as-new so none is dropped. */
   outbox?: { to: string; run?: string; superseded?: { by: string } }[];
+  /**
+   * Runs that released the environment (newest last, bounded): a copy of their request delivered late
+   * (a retried request activity, a re-assert in flight) must not make them holders again.
+   */
+  released?: { holder: string; run: string }[];
 }
 
 export interface LockInput {

@@ -31,6 +31,8 @@ const { revertAbandonedBump } = proxyActivities<Activities>(TIMEOUTS.gitUntilDon
 
 const MAX_HISTORY_EVENTS = 2_000;
 const DEFAULT_DRAIN_MS = 45_000;
+/** Released runs remembered: far more than can have a request still in flight. */
+const MAX_RELEASED = 200;
 
 type Message = NonNullable<LockState['outbox']>[number];
 
@@ -49,6 +51,21 @@ export async function environmentLock(input: LockInput): Promise<void> {
   let holder: LockHolder | undefined = input.carried?.holder;
   const queue: LockRequest[] = [...(input.carried?.queue ?? [])];
   const outbox: Message[] = [...(input.carried?.outbox ?? [])];
+  /**
+   * A run that released never asks again: a late copy of its request is stale, and so is a holder a
+   * rebuild found in a snapshot taken before that release arrived. Only runs with an id are remembered
+   * (a run without one would match every later run of its workflow id).
+   */
+  const remembersReleased = patched('lock-remembers-released-runs');
+  const released: { holder: string; run: string }[] = [...(input.carried?.released ?? [])];
+  const hasReleased = (who: { holder: string; run?: string }) =>
+    remembersReleased &&
+    who.run !== undefined &&
+    released.some((r) => r.holder === who.holder && r.run === who.run);
+  /** Apply notices that arrive while the lock is being rebuilt, before it knows its holder: the newest per run. */
+  let rebuilding = false;
+  const unknownApplying = new Map<string, boolean>();
+  const runKey = (who: { holder: string; run?: string }) => `${who.holder} ${who.run ?? ''}`;
 
   const describe = () =>
     setCurrentDetails(
@@ -60,6 +77,35 @@ export async function environmentLock(input: LockInput): Promise<void> {
   setHandler(lockStateQuery, () => ({ ...(holder ? { holder } : {}), queue }));
   setHandler(lockRequestSignal, (request) => {
     if ((holder && sameRun(holder, request)) || queue.some((q) => sameRun(q, request))) return;
+    if (hasReleased(request)) {
+      log.warn('ignored a request from a run that already released the environment', {
+        holder: request.holder,
+        env: input.env,
+      });
+      return;
+    }
+    if (request.held) {
+      // A holder this lock does not know re-asserts: the lock was terminated or reset since it granted.
+      const { held, ...asked } = request;
+      if (holder) {
+        log.error('a second run says it holds the environment; keeping the current holder', {
+          holder: holder.holder,
+          claims: asked.holder,
+          env: input.env,
+        });
+        return;
+      }
+      if (patched('lock-adopts-reasserting-holder')) {
+        holder = {
+          ...asked,
+          since: new Date().toISOString(),
+          ...(held.applied ? { applied: true } : {}),
+          ...(held.applying ? { applying: true } : {}),
+        };
+        describe();
+        return;
+      }
+    }
     const coveredBy = (older: LockRequest) => older.apps.every((app) => request.apps.includes(app));
     const index = queue.findIndex(coveredBy);
     if (index >= 0) {
@@ -75,12 +121,17 @@ export async function environmentLock(input: LockInput): Promise<void> {
     describe();
   });
   setHandler(lockReleaseSignal, (release) => {
+    if (remembersReleased && release.run !== undefined && !hasReleased(release)) {
+      released.push({ holder: release.holder, run: release.run });
+      if (released.length > MAX_RELEASED) released.splice(0, released.length - MAX_RELEASED);
+    }
     if (holder && sameRun(holder, release)) holder = undefined;
     const index = queue.findIndex((q) => sameRun(q, release));
     if (index >= 0) queue.splice(index, 1);
     describe();
   });
   setHandler(lockApplyingSignal, ({ applying, ...who }) => {
+    if (rebuilding && !holder) unknownApplying.set(runKey(who), applying);
     if (!holder || !sameRun(holder, who)) return;
     holder = { ...holder, applying, applied: true };
   });
@@ -142,9 +193,15 @@ export async function environmentLock(input: LockInput): Promise<void> {
   if (!input.carried && patched('lock-rebuilt-from-holders')) {
     // A lock starting with no state may replace one that was terminated while someone held the
     // environment: that holder is found from the promotions themselves before anyone is granted.
+    rebuilding = remembersReleased;
     const found = await findEnvironmentHolder({ repo: input.repo, env: input.env });
-    if (found && !holder) {
-      holder = found;
+    rebuilding = false;
+    // The snapshot predates signals that arrived while it was taken: a found holder that has released
+    // since is gone, one that told us about its apply since is as it told.
+    const stale = found !== undefined && hasReleased(found);
+    if (found && !holder && !stale) {
+      const applying = unknownApplying.get(runKey(found));
+      holder = applying === undefined ? found : { ...found, applying, applied: true };
       const index = queue.findIndex((q) => sameRun(q, found));
       if (index >= 0) queue.splice(index, 1);
     }
@@ -184,7 +241,12 @@ export async function environmentLock(input: LockInput): Promise<void> {
     if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof environmentLock>({
         ...input,
-        carried: { ...(holder ? { holder } : {}), queue, ...(outbox.length ? { outbox } : {}) },
+        carried: {
+          ...(holder ? { holder } : {}),
+          queue,
+          ...(outbox.length ? { outbox } : {}),
+          ...(released.length ? { released } : {}),
+        },
       });
     }
   }

@@ -378,6 +378,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     let bump: BumpResult | undefined;
     let bumpStarted = false;
     let applyStarted = false;
+    let applyEnded = false;
+    /** While holding the environment: the scope that re-asserts its lock request, cancelled at release. */
+    let holding: CancellationScope | undefined;
 
     async function undo(reason: string): Promise<void> {
       if (!runScoped) await compensate(env, current, bump, applyStarted, reason);
@@ -434,6 +437,25 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       if (!granted.has(env.name)) {
         current.supersededBy = supersededBy.get(env.name);
         return await stopBeforeApply('superseded', `superseded by ${current.supersededBy}`);
+      }
+      if (runScoped && patched('lock-holder-reasserts')) {
+        // The lock is a cache of who holds, too: a lock workflow terminated or reset while we hold the
+        // environment learns us back, with where our apply stands, so it never reverts a live bump
+        // and still cleans up after us if we die. Ends (cancelled) before the release.
+        const every = reassertMs ?? DEFAULT_LOCK_REASSERT_MS;
+        const scope = new CancellationScope();
+        holding = scope;
+        scope
+          .run(async () => {
+            for (;;) {
+              await sleep(every);
+              await requestEnvironment({
+                ...environmentRequest,
+                held: { applying: applyStarted && !applyEnded, applied: applyStarted },
+              });
+            }
+          })
+          .catch(() => undefined);
       }
 
       setStatus(current, 'bumping', `committing tags to ${env.valuesFile} for ${env.name}`);
@@ -512,6 +534,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       setStatus(current, 'applying', `applying ${env.name} at ${bump.commit.slice(0, 12)}`);
       if (runScoped) await tellLockApplying(env.name, true);
       const applied = await deploy({ ...deployInput, action: 'apply' });
+      applyEnded = true;
       current.applyOutput = applied.output;
       recordObserved(current, applied, 'apply');
       if (runScoped) await tellLockApplying(env.name, false);
@@ -534,6 +557,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       });
       return cancelled ? 'cancelled' : 'failed';
     } finally {
+      holding?.cancel();
       if (requested) await CancellationScope.nonCancellable(() => releaseEnvironment(env.name));
     }
   }

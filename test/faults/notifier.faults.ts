@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { waitFinished } from '../../client/promotions.js';
 import type { Announcement } from '../../activities/notifier.js';
-import { createPromoteWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import { createPromoteWorker } from '../../worker/create-worker.js';
 import { announceSeed, nextSeed } from './seed.js';
 import { FaultRun, FaultServer } from './world.js';
 
@@ -46,10 +46,8 @@ describe('a notifier that fails', () => {
         taskQueue: run.taskQueue,
         cacheDir,
         lockLeaseMs: 1_000,
-        workflowBundle: await bundleWorkflowCode({
-          workflowsPath: WORKFLOWS_PATH,
-          logger: new DefaultLogger('ERROR'),
-        }),
+        // The file's pre-built bundle (source maps are inline in it).
+        workflowBundle: { code: await readFile(server.workflowBundle, 'utf8'), sourceMap: '' },
         notifier: {
           announce: (a) => {
             const key = `${a.promotionId}/${a.env}/${a.outcome}`;

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import { freePort } from '../../server/ports.js';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { decide, getStatus, startPromotion, waitFinished, NotFoundError } from '../../client/promotions.js';
 import type { PromotionRequest, PromotionState } from '../../common/types.js';
@@ -12,6 +12,7 @@ import { startTestDevServer } from '../support/dev-server.js';
 import { TestRepo } from '../support/repo.js';
 import { eventually } from '../support/wait.js';
 import { WorkerProcess } from '../support/worker-process.js';
+import { writeWorkflowBundle } from '../../worker/bundle.js';
 import { FAULT_DEPLOY_SH } from './fault-deploy.js';
 import { checkInvariants, type Violation } from './invariants.js';
 import { rng, type Random } from './seed.js';
@@ -23,13 +24,17 @@ export class FaultServer {
     readonly dir: string,
     readonly client: Client,
     private readonly connection: Connection,
+    readonly workflowBundle: string,
   ) {}
 
   static async start(): Promise<FaultServer> {
     const dir = await mkdtemp(join(tmpdir(), 'promote-faults-'));
+    // Workers start from one pre-built bundle, as in the container image: a file's dozens of worker
+    // starts would otherwise each run webpack, which on a busy 2-core machine is most of the suite's CPU.
+    const workflowBundle = await writeWorkflowBundle(join(dir, 'workflow-bundle.js'));
     const server = await startTestDevServer({ dbFile: join(dir, 'temporal.db') });
     const connection = await Connection.connect({ address: server.address });
-    return new FaultServer(server, dir, new Client({ connection }), connection);
+    return new FaultServer(server, dir, new Client({ connection }), connection, workflowBundle);
   }
 
   /** One server for a file's concurrent runs, started on first use. */
@@ -146,7 +151,11 @@ export class FaultRun {
 
   /** The URL promotions use: the bare repository's path, or git:// once `serveOverNetwork` ran. */
   get remoteUrl(): string {
-    return this.daemon ? `git://127.0.0.1:${this.daemon.port}/deployment.git` : this.repo.url;
+    // The run's own directory is in the path: runs sharing a dev server must not share a lock, and the
+    // lock is keyed by host and path only (a port says how a repository is reached, not which it is).
+    return this.daemon
+      ? `git://127.0.0.1:${this.daemon.port}/${basename(this.repo.root)}/deployment.git`
+      : this.repo.url;
   }
 
   /**
@@ -166,7 +175,7 @@ export class FaultRun {
           '--enable=receive-pack',
           '--listen=127.0.0.1',
           `--port=${chosen}`,
-          `--base-path=${this.repo.root}`,
+          `--base-path=${dirname(this.repo.root)}`,
           this.repo.root,
         ],
         { reject: false, stdio: 'ignore', detached: true },
@@ -230,6 +239,7 @@ export class FaultRun {
       PROMOTE_LOCK_LEASE_MS: '1000',
       // Queued and holding promotions re-assert their lock request this often (a lost lock is rebuilt).
       PROMOTE_LOCK_REASSERT_MS: '2000',
+      PROMOTE_WORKFLOW_BUNDLE: this.server.workflowBundle,
     };
   }
 

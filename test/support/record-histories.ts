@@ -24,6 +24,7 @@ import { envStatus, eventually } from './wait.js';
 import { WorkerProcess } from './worker-process.js';
 import { appendToManifest, HISTORIES_DIR, readManifest } from './history-manifest.js';
 import { recordNewHistories } from './record-new-histories.js';
+import { recordLockHistories } from './record-lock-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -194,6 +195,7 @@ try {
   }
 
   await recordNewHistories(temporal, save, missing);
+  await recordLockHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
   appendToManifest(written);

@@ -1,0 +1,70 @@
+import { describe, expect, it } from '@jest/globals';
+import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { environmentLockId, repositoryKey } from '../common/ids.js';
+import { lockRequestSignal } from '../workflows/definitions.js';
+import { TestRepo } from './support/repo.js';
+import { useTemporal } from './support/suite.js';
+import { envStatus } from './support/wait.js';
+
+/**
+ * Lock requests are re-asserted and retried, so a copy of one can arrive after its run released the
+ * environment (an activity attempt that timed out but still sent its signal). Such a copy is stale: it
+ * must neither make the run a holder again (blocking everyone behind a run that moved on) nor lead the
+ * lock to revert that run's deployed bump once the run ends.
+ */
+const suite = useTemporal();
+
+describe('a late copy of a released run’s lock request', () => {
+  it('never makes that run a holder again', async () => {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'manual' },
+      ],
+    });
+    const client = suite.temporal.client;
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const first = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      // Dev is deployed and released; the promotion now waits in staging.
+      await waitForApproval(client, first.workflowId, 'staging');
+      await client.workflow
+        .getHandle(environmentLockId(repositoryKey(repo.url), 'dev'))
+        .signal(lockRequestSignal, {
+          holder: first.workflowId,
+          run: first.firstExecutionRunId,
+          apps: ['api'],
+          branch: 'main',
+          valuesFile: 'environments/dev.yaml',
+        });
+
+      // Another promotion passes dev at once (today it queues behind the stale copy until `first` ends).
+      const next = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
+        { taskQueue },
+      );
+      const queued = await envStatus(client, next.workflowId, 'staging', 'queued');
+      expect(queued.environments.find((e) => e.name === 'dev')?.status).toBe('succeeded');
+
+      await decide(client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(client, first.workflowId)).status).toBe('succeeded');
+      await waitForApproval(client, next.workflowId, 'staging');
+      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+
+      // Nothing reverted: both promotions' bumps stand, in dev as in staging, and the cluster runs them.
+      const subjects = (await repo.commits()).map((c) => c.subject);
+      expect(subjects.filter((s) => s.startsWith('revert'))).toEqual([]);
+      for (const env of ['dev', 'staging']) {
+        const live = await repo.live(env);
+        expect(live).toBe(await repo.file(`environments/${env}.yaml`));
+        expect(live).toContain('tag: "1.5.0"');
+        expect(live).toContain('tag: "2.1.0"');
+      }
+    });
+  });
+});

@@ -1,0 +1,86 @@
+// Histories of the environment lock's patched paths ('lock-remembers-released-runs',
+// 'lock-holder-reasserts', 'lock-adopts-reasserting-holder'), recorded from the code that takes them,
+// under new names beside the older histories. Each runs only when its file is missing.
+import type { Client } from '@temporalio/client';
+import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { environmentLockId, repositoryKey } from '../../common/ids.js';
+import { lockRequestSignal, lockStateQuery } from '../../workflows/definitions.js';
+import { TestRepo } from './repo.js';
+import type { TestTemporal } from './temporal.js';
+import { envStatus, eventually } from './wait.js';
+
+type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
+
+export async function recordLockHistories(
+  temporal: TestTemporal,
+  save: Save,
+  missing: (name: string) => boolean,
+): Promise<void> {
+  const client = temporal.client;
+  // A late copy of a released run's request reaches the dev lock: it is ignored, the next one passes.
+  if (missing('environment-lock-late-request')) {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'manual' },
+      ],
+    });
+    try {
+      await temporal.withWorker(async ({ taskQueue }) => {
+        const start = (app: string, tag: string) =>
+          startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+        const first = await start('api', '1.5.0');
+        await waitForApproval(client, first.workflowId, 'staging');
+        const devLock = environmentLockId(repositoryKey(repo.url), 'dev');
+        await client.workflow.getHandle(devLock).signal(lockRequestSignal, {
+          holder: first.workflowId,
+          run: first.firstExecutionRunId,
+          apps: ['api'],
+          branch: 'main',
+          valuesFile: 'environments/dev.yaml',
+        });
+        const next = await start('web', '2.1.0');
+        await envStatus(client, next.workflowId, 'staging', 'queued');
+        for (const id of [first.workflowId, next.workflowId]) {
+          await waitForApproval(client, id, 'staging');
+          await decide(client, id, { env: 'staging', approved: true, by: 'carol' });
+          await waitFinished(client, id);
+        }
+        await save(client, 'environment-lock-late-request', devLock);
+      });
+    } finally {
+      await repo.remove();
+    }
+  }
+
+  // The lock terminated while its holder waits for approval and nobody else asks: the holder's own
+  // re-assert rebuilds it. Saved: the promotion (re-asserting while holding) and the rebuilt lock.
+  if (missing('promote-holder-reasserts') || missing('environment-lock-adopts-holder')) {
+    const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
+    try {
+      await temporal.withWorker(async ({ taskQueue }) => {
+        const holder = await startPromotion(
+          client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        await waitForApproval(client, holder.workflowId, 'staging');
+        const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
+        const lost = await client.workflow.getHandle(lockId).describe();
+        await client.workflow.getHandle(lockId).terminate('recording a lock rebuilt by its holder');
+        const rebuilt = await eventually('the holder to rebuild the lock', async () => {
+          const current = await client.workflow.getHandle(lockId).describe();
+          if (current.runId === lost.runId || current.status.name !== 'RUNNING') return undefined;
+          const state = await client.workflow.getHandle(lockId, current.runId).query(lockStateQuery);
+          return state.holder ? current.runId : undefined;
+        });
+        await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
+        await waitFinished(client, holder.workflowId);
+        await save(client, 'promote-holder-reasserts', holder.workflowId);
+        await save(client, 'environment-lock-adopts-holder', lockId, rebuilt);
+      });
+    } finally {
+      await repo.remove();
+    }
+  }
+}
