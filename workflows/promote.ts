@@ -43,6 +43,8 @@ import {
   supersededSignal,
 } from './definitions.js';
 import { Announcer } from './announcer.js';
+import { runProposal } from './propose.js';
+import { lockTimedOut } from './acquire.js';
 import { promotionMetrics } from './metrics.js';
 import { TIMEOUTS } from './timeouts.js';
 
@@ -142,8 +144,10 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
     if (env.status !== 'waiting-approval')
       return `${env.name} is not waiting for approval (it is ${env.status})`;
-    if (input.commit && input.commit !== env.commit) {
-      return `this approval request is stale: ${env.name} now proposes ${env.commit?.slice(0, 12) ?? 'nothing'}`;
+    // A decision names what it decides: the full commit, or an unambiguous prefix of it.
+    if (input.commit && !(input.commit.length >= 7 && env.commit?.startsWith(input.commit))) {
+      const rebuilt = env.proposal?.reason ? ` (the proposal was rebuilt: ${env.proposal.reason})` : '';
+      return `this approval request is stale: it names ${input.commit.slice(0, 12)}, but ${env.name} now proposes ${env.commit?.slice(0, 12) ?? 'nothing'}${rebuilt}; review the new diff and decide again`;
     }
     if (env.approvers && !env.approvers.includes(input.by)) {
       return `${input.by} may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`;
@@ -423,7 +427,18 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       if (runScoped) {
         // The lock is a cache of who waits: a lock workflow that was terminated or reset is rebuilt by
         // its waiters asking again (idempotently) now and then.
-        while (!(await condition(decidedForUs, reassertMs ?? DEFAULT_LOCK_REASSERT_MS))) {
+        // promote.yaml `lockTimeout`: queued longer fails naming the holder (runs without it wait as before).
+        const lockTimeoutMs =
+          env.lockTimeout !== undefined && patched('lock-timeout') ? env.lockTimeout : undefined;
+        const queuedSince = Date.now();
+        const every = reassertMs ?? DEFAULT_LOCK_REASSERT_MS;
+        const wait = () =>
+          lockTimeoutMs === undefined
+            ? every
+            : Math.max(1, Math.min(every, lockTimeoutMs - (Date.now() - queuedSince)));
+        while (!(await condition(decidedForUs, wait()))) {
+          if (lockTimeoutMs !== undefined && Date.now() - queuedSince >= lockTimeoutMs)
+            throw lockTimedOut(current, lockTimeoutMs);
           const again = await requestEnvironment(environmentRequest);
           if (again.holder && again.holder !== current.queuedBehind) {
             current.queuedBehind = again.holder;
@@ -562,11 +577,34 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
   }
 
+  /** Manual environments propose their bump on a branch and wait for approval without the lock. */
+  const proposalContext = {
+    state,
+    request,
+    config,
+    apps,
+    ...(run ? { run } : {}),
+    lockId: lockIdOf,
+    announcer,
+    granted,
+    supersededBy,
+    setStatus,
+    recordObserved,
+    releaseEnvironment,
+    tellLockApplying,
+    compensateRun,
+    tagValue,
+    failureMessage,
+  };
+
   let finalStatus: PromotionStatus = 'succeeded';
   for (const env of targetEnvironments(request, config)) {
     const current = envState(env.name);
     if (!current) continue;
-    const outcome = await runEnvironment(env, current);
+    const proposals = runScoped && env.approval === 'manual' && patched('proposals');
+    const outcome = proposals
+      ? await runProposal(proposalContext, env, current)
+      : await runEnvironment(env, current);
     if (outcome !== 'succeeded' && outcome !== 'skipped') {
       finalStatus = PROMOTION_STATUS[outcome];
       break;
