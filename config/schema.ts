@@ -73,6 +73,12 @@ export const EnvironmentSchema = z.strictObject({
    */
   requires: z.string().min(1).optional(),
   notifications: EnvironmentNotificationsSchema.optional(),
+  /**
+   * Manual environments propose their bump on a branch and wait for approval without holding the
+   * environment (default). `false`: bump on the deployment branch and hold the environment through the
+   * approval, as before proposals existed.
+   */
+  proposals: z.boolean().optional(),
   /** How long a promotion may wait for this environment's lock before it fails, naming the holder. */
   lockTimeout: durationMs.optional(),
   /** Manual environments: the proposal branch template (`{env}`, `{promotion}`); overrides the global one. */

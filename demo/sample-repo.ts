@@ -13,6 +13,8 @@ export interface SampleEnvironment {
   lockTimeout?: string;
   /** promote.yaml `proposalBranch` template. */
   proposalBranch?: string;
+  /** `false`: the environment is held through the approval (no proposal branch). */
+  proposals?: boolean;
 }
 
 export interface SampleRepoOptions {
@@ -45,7 +47,8 @@ function promoteYaml(environments: SampleEnvironment[], apps: string[]): string 
         (e.approvers ? `    approvers: [${e.approvers.join(', ')}]\n` : '') +
         (e.slackChannel ? `    notifications: { slack: { channel: '${e.slackChannel}' } }\n` : '') +
         (e.lockTimeout ? `    lockTimeout: ${e.lockTimeout}\n` : '') +
-        (e.proposalBranch ? `    proposalBranch: ${e.proposalBranch}\n` : ''),
+        (e.proposalBranch ? `    proposalBranch: ${e.proposalBranch}\n` : '') +
+        (e.proposals !== undefined ? `    proposals: ${e.proposals}\n` : ''),
     )
     .join('');
   const appBlocks = apps

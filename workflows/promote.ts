@@ -601,7 +601,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   for (const env of targetEnvironments(request, config)) {
     const current = envState(env.name);
     if (!current) continue;
-    const proposals = runScoped && env.approval === 'manual' && patched('proposals');
+    const proposals =
+      runScoped && env.approval === 'manual' && env.proposals !== false && patched('proposals');
     const outcome = proposals
       ? await runProposal(proposalContext, env, current)
       : await runEnvironment(env, current);
