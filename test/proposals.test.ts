@@ -231,6 +231,33 @@ describe('proposals in a manual environment', () => {
     });
   });
 
+  it('fails an approved proposal that waits to land longer than lockTimeout, and deletes it', async () => {
+    const repo = await TestRepo.create({
+      environments: [{ name: 'prod', approval: 'manual', lockTimeout: '2s' }],
+    });
+    await writeFile(join(repo.cluster, 'slow-apply'), '600');
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const client = suite.temporal.client;
+      const start = (app: string, tag: string) =>
+        startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+      const [holder, late] = [await start('api', '1.5.0'), await start('web', '2.1.0')];
+      await waitingProposal(holder.workflowId);
+      await waitingProposal(late.workflowId);
+      await approveShown(client, holder.workflowId, { env: 'prod', by: 'alice' });
+      await envStatus(client, holder.workflowId, 'prod', 'applying');
+      await approveShown(client, late.workflowId, { env: 'prod', by: 'alice' });
+      const final = await waitFinished(client, late.workflowId);
+      expect(final.status).toBe('failed');
+      expect(prod(final).error).toBe(
+        `waited longer than lockTimeout (2s) for prod, held by ${holder.workflowId}`,
+      );
+      expect(prod(final).proposal?.phase).toBe('dropped');
+      expect(await repo.branches()).not.toContain(`promote/prod/${late.workflowId}`);
+      expect(await repo.file('environments/prod.yaml')).toContain('tag: "2.0.3"');
+      await repo.killApply().catch(() => undefined);
+    });
+  });
+
   it('fails a promotion queued longer than lockTimeout, naming the holder', async () => {
     const repo = await TestRepo.create({
       environments: [{ name: 'dev', approval: 'auto', lockTimeout: '2s' }],
