@@ -130,9 +130,10 @@ export async function runProposal(
   }
 
   async function undo(reason: string): Promise<void> {
-    if (landed) {
-      await ctx.compensateRun(env, current, applyStarted, reason);
-    } else if (proposal.phase !== 'dropped') {
+    // A landing cut short (cancel, failure) may have pushed before it ended: its trailers tell, and
+    // a bump found on the deployment branch is reverted like a landed one (nothing found: no commit).
+    if (landed || proposal.phase === 'landing') await ctx.compensateRun(env, current, applyStarted, reason);
+    if (!landed && proposal.phase !== 'dropped') {
       proposal.phase = 'dropped';
       await dropBranch(reason);
     }
@@ -266,8 +267,8 @@ export async function runProposal(
       if ('stale' in result) {
         // Never applied silently: the proposal is made again on the new head and approval asked again.
         ctx.granted.delete(env.name);
-        requested = false;
         await ctx.releaseEnvironment(env.name);
+        requested = false;
         proposal.reason = result.stale;
         proposal.rebuilds = (proposal.rebuilds ?? 0) + 1;
         delete current.decision;
