@@ -90,6 +90,8 @@ export interface EnvironmentRequest {
   lockId?: string;
   /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
   held?: LockRequest['held'];
+  /** A proposal's landing attempt after the first: see LockRequest.landing. */
+  landing?: number;
 }
 
 export type {
@@ -280,6 +282,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
             ...(request.run ? { run: request.run } : {}),
             ...(request.held ? { held: request.held } : {}),
+            ...(request.landing ? { landing: request.landing } : {}),
           },
         ],
         staticSummary: `one deployment at a time in ${request.env}`,

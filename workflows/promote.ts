@@ -260,11 +260,12 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
   }
 
-  async function releaseEnvironment(env: string): Promise<void> {
+  async function releaseEnvironment(env: string, landing?: number): Promise<void> {
     try {
       await getExternalWorkflowHandle(lockIdOf(env)).signal(lockReleaseSignal, {
         holder: state.id,
         ...(run ? { run } : {}),
+        ...(landing ? { landing } : {}),
       });
     } catch (error) {
       // The lock already dropped us (its liveness check, or it ended): nothing left to release.

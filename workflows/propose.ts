@@ -40,7 +40,7 @@ export interface ProposalContext {
   supersededBy: Map<string, string>;
   setStatus: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void;
   recordObserved: (current: EnvironmentState, result: DeployResult, step: 'diff' | 'apply') => void;
-  releaseEnvironment: (env: string) => Promise<void>;
+  releaseEnvironment: (env: string, landing?: number) => Promise<void>;
   tellLockApplying: (env: string, applying: boolean) => Promise<void>;
   /** Reverts this run's landed bump (found by its trailers) and rolls back a started apply. */
   compensateRun: (
@@ -80,6 +80,8 @@ export async function runProposal(
   const proposal: Proposal = { branch: proposalBranchName(template, env.name, state.id), phase: 'proposing' };
   current.proposal = proposal;
   let requested = false;
+  /** Which landing the lock request is for: undefined for the first, 2 and up after a rebuild. */
+  let landing: number | undefined;
   let landed = false;
   let applyStarted = false;
   let announcedStart = false;
@@ -232,6 +234,8 @@ export async function runProposal(
       // Approved: the environment is taken only now, to land, apply and announce.
       setStatus(current, 'queued', `approved; waiting for ${env.name} to be free to land`);
       requested = true;
+      // A rebuilt proposal lands anew: the lock must not take the request for a late copy of the last one.
+      landing = proposal.rebuilds ? proposal.rebuilds + 1 : undefined;
       await acquireEnvironment({
         request: {
           repo: request.repo,
@@ -242,6 +246,7 @@ export async function runProposal(
           valuesFile: env.valuesFile,
           lockId: ctx.lockId(env.name),
           ...(run ? { run } : {}),
+          ...(landing ? { landing } : {}),
         },
         current,
         decided: () => ctx.granted.has(env.name) || ctx.supersededBy.has(env.name),
@@ -267,7 +272,7 @@ export async function runProposal(
       if ('stale' in result) {
         // Never applied silently: the proposal is made again on the new head and approval asked again.
         ctx.granted.delete(env.name);
-        await ctx.releaseEnvironment(env.name);
+        await ctx.releaseEnvironment(env.name, landing);
         requested = false;
         proposal.reason = result.stale;
         proposal.rebuilds = (proposal.rebuilds ?? 0) + 1;
@@ -315,6 +320,6 @@ export async function runProposal(
     });
     return cancelled ? 'cancelled' : 'failed';
   } finally {
-    if (requested) await CancellationScope.nonCancellable(() => ctx.releaseEnvironment(env.name));
+    if (requested) await CancellationScope.nonCancellable(() => ctx.releaseEnvironment(env.name, landing));
   }
 }
