@@ -26,6 +26,7 @@ import {
   type RevertResult,
 } from './bump.js';
 import { createDeployer } from './deployers/index.js';
+import { createProposalActivities } from './proposal-activities.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
@@ -89,6 +90,8 @@ export interface EnvironmentRequest {
   lockId?: string;
   /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
   held?: LockRequest['held'];
+  /** A proposal's landing attempt after the first: see LockRequest.landing. */
+  landing?: number;
 }
 
 export type {
@@ -110,7 +113,7 @@ function nonRetryable(message: string, type: string, details?: unknown[]): Appli
  * A server without visibility (Temporal's time-skipping test server) cannot list workflows: there is
  * then nobody to discover, rather than an error to retry forever.
  */
-async function* withoutVisibilityTolerated<T>(items: AsyncIterable<T>): AsyncIterable<T> {
+export async function* withoutVisibilityTolerated<T>(items: AsyncIterable<T>): AsyncIterable<T> {
   try {
     yield* items;
   } catch (error) {
@@ -169,6 +172,8 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    ...createProposalActivities(deps, heartbeating),
+
     async loadPromotion(request: PromotionRequest): Promise<LoadedPromotion> {
       return heartbeating(() => loadPromotion(deps.cache, request, deps.promotionStatus));
     },
@@ -277,6 +282,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
             ...(request.run ? { run: request.run } : {}),
             ...(request.held ? { held: request.held } : {}),
+            ...(request.landing ? { landing: request.landing } : {}),
           },
         ],
         staticSummary: `one deployment at a time in ${request.env}`,
@@ -311,6 +317,8 @@ export function createActivities(deps: ActivityDeps) {
         // only once its compensation (revert, rollback) is done. Either way it is the environment's
         // holder; one that has released and merely ends is let go by the liveness check.
         if (!HOLDING_STATUSES.includes(env.status)) continue;
+        // A proposal waits for approval without the lock: only a landing one holds the environment.
+        if (env.proposal && !['landing', 'landed'].includes(env.proposal.phase)) continue;
         return {
           holder: execution.workflowId,
           run: execution.runId,

@@ -13,6 +13,7 @@ import {
 import type { ListOptions } from './list.js';
 import { BadInputError, NotFoundError } from './failures.js';
 import { renderStatus } from './render.js';
+import { approveShown } from './approve.js';
 import { addDiffCommand } from './diff-command.js';
 import { wantsColor } from './diff-view.js';
 import { resolveRepoLocation } from './repo-location.js';
@@ -326,13 +327,14 @@ export function buildProgram(): Command {
     .requiredOption('--env <env>', 'environment to approve')
     .option('--as <name>', 'who approves (default: $PROMOTE_USER or the login name)')
     .option('--comment <text>', 'comment recorded with the decision')
-    .action(async (id: string, options: { env: string; as?: string; comment?: string }) => {
+    .option('--commit <sha>', 'the proposal commit approved (default: the one `promote status` shows)')
+    .action(async (id: string, options: { env: string; as?: string; comment?: string; commit?: string }) => {
       const client = await connectClient();
-      const decision = await decide(client, id, {
+      const decision = await approveShown(client, id, {
         env: options.env,
-        approved: true,
         by: options.as ?? whoAmI(),
         ...(options.comment ? { comment: options.comment } : {}),
+        ...(options.commit ? { commit: options.commit } : {}),
       });
       print(`${options.env} approved by ${decision.by}`);
     });

@@ -1,4 +1,5 @@
 import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
+import { proposalText } from './render.js';
 
 /** `1m05s`, `2h03m`, `12s`: short enough to sit in a progress line. */
 export function formatElapsed(ms: number): string {
@@ -51,9 +52,12 @@ export function envNotes(id: string, env: EnvironmentState): string[] {
   if (env.status === 'waiting-approval') {
     notes.push(
       `approve: promote approve ${id} --env ${env.name}` +
+        (env.proposal && env.commit ? ` --commit ${env.commit.slice(0, 12)}` : '') +
         (env.approvers ? ` --as <${env.approvers.join('|')}>` : ''),
     );
   }
+  const proposal = proposalText(env);
+  if (proposal) notes.push(proposal);
   if (env.queuedBehind) notes.push(`queued behind ${env.queuedBehind}`);
   if (env.decision) notes.push(`${env.decision.approved ? 'approved' : 'rejected'} by ${env.decision.by}`);
   if (env.supersededBy) notes.push(`superseded by ${env.supersededBy}`);

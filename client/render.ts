@@ -9,6 +9,14 @@ function tags(value: TagValue | undefined): string {
     .join(' ');
 }
 
+/** Where a manual environment's proposal can be looked at, while it matters (not once landed or dropped). */
+export function proposalText(env: EnvironmentState): string | undefined {
+  const proposal = env.proposal;
+  if (!proposal || proposal.phase === 'landed' || proposal.phase === 'dropped') return undefined;
+  const where = proposal.url ?? `branch ${proposal.branch}`;
+  return `proposal ${where}${proposal.reason ? ` (rebuilt: ${proposal.reason})` : ''}`;
+}
+
 function envLine(env: EnvironmentState): string {
   const change =
     env.previousTag && tags(env.previousTag) !== tags(env.tag)
@@ -16,6 +24,8 @@ function envLine(env: EnvironmentState): string {
       : tags(env.tag);
   const parts = [`  ${env.name.padEnd(12)} ${env.status.padEnd(17)} ${change}`];
   if (env.commit) parts.push(`commit ${env.commit.slice(0, 12)}`);
+  const proposal = proposalText(env);
+  if (proposal) parts.push(proposal);
   if (env.decision) {
     parts.push(
       `${env.decision.approved ? 'approved' : 'rejected'} by ${env.decision.by}${env.decision.comment ? ` ("${env.decision.comment}")` : ''}`,

@@ -12,6 +12,8 @@ export const FailureType = {
   PromotionRejected: 'PromotionRejected',
   PromotionCancelled: 'PromotionCancelled',
   AnnouncementUndelivered: 'AnnouncementUndelivered',
+  /** Queued for an environment longer than its `lockTimeout`. */
+  LockTimedOut: 'LockTimedOut',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -64,7 +64,7 @@ export interface DecisionInput {
   approved: boolean;
   by: string;
   comment?: string;
-  /** The bump commit the decider saw (a Slack button's proposal): refused once it is no longer current. */
+  /** The commit the decider saw (the proposal commit, or the bump commit of older runs): refused once it is no longer current. */
   commit?: string;
 }
 
@@ -81,6 +81,27 @@ export interface ObservedRelease {
   tags?: Record<string, string>;
 }
 
+/**
+ * A manual environment's bump, on its own branch until approved: the deployment branch never sees it
+ * unless it lands. `commit` is what the diff ran at and what an approval names.
+ */
+export interface Proposal {
+  branch: string;
+  /** The proposal commit (absent while it is being made). */
+  commit?: string;
+  /** The deployment branch head it was made on. */
+  base?: string;
+  /** GitHub: the pull request showing it. */
+  url?: string;
+  pullRequest?: number;
+  /** proposing → proposed (waiting, no lock held) → landing (lock held) → landed, or dropped. */
+  phase: 'proposing' | 'proposed' | 'landing' | 'landed' | 'dropped';
+  /** Why approval is asked again: the proposal was rebuilt on a changed branch. */
+  reason?: string;
+  /** How many times it was rebuilt. */
+  rebuilds?: number;
+}
+
 export interface EnvironmentState {
   name: string;
   status: EnvironmentStatus;
@@ -89,6 +110,8 @@ export interface EnvironmentState {
   tag?: TagValue;
   previousTag?: TagValue;
   commit?: string;
+  /** Manual environments: the proposal branch and commit awaiting (or past) approval. */
+  proposal?: Proposal;
   diff?: string;
   applyOutput?: string;
   decision?: Decision;

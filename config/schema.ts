@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
 import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
 import { keyPathProblem, parseSelector } from '../common/key-path.js';
+import { proposalTemplateProblem } from '../common/proposal.js';
 
 const name = z
   .string()
@@ -39,6 +40,11 @@ const documentSelector = z.union([
   }, 'must be a document index or a field.path=value selector such as metadata.name=api'),
 ]);
 
+const proposalBranch = z.string().superRefine((template, ctx) => {
+  const problem = proposalTemplateProblem(template);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
 const argv = z.array(z.string()).min(1, 'must name a command');
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -67,6 +73,16 @@ export const EnvironmentSchema = z.strictObject({
    */
   requires: z.string().min(1).optional(),
   notifications: EnvironmentNotificationsSchema.optional(),
+  /**
+   * Manual environments propose their bump on a branch and wait for approval without holding the
+   * environment (default). `false`: bump on the deployment branch and hold the environment through the
+   * approval, as before proposals existed.
+   */
+  proposals: z.boolean().optional(),
+  /** How long a promotion may wait for this environment's lock before it fails, naming the holder. */
+  lockTimeout: durationMs.optional(),
+  /** Manual environments: the proposal branch template (`{env}`, `{promotion}`); overrides the global one. */
+  proposalBranch: proposalBranch.optional(),
 });
 
 export const AppSchema = z
@@ -132,6 +148,8 @@ export const ConfigSchema = z
     // A discriminated union so helm/helmfile deployers can join without touching the command one.
     deploy: z.discriminatedUnion('type', [CommandDeploySchema, HelmDeploySchema, HelmfileDeploySchema]),
     notifications: NotificationsSchema.optional(),
+    /** Proposal branch template for every manual environment (default promote/{env}/{promotion}). */
+    proposalBranch: proposalBranch.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

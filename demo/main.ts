@@ -98,7 +98,9 @@ try {
 
   const final = await waitFinished(client, handle.workflowId);
 
-  say('A second promotion, api=1.6.0, is rejected in staging: Promote reverts its bump');
+  say(
+    'A second promotion, api=1.6.0, is rejected in staging: its proposal branch is deleted, the deployment branch never sees it',
+  );
   const second = await startPromotion(client, {
     repo,
     apps: [{ app: 'api', tag: '1.6.0' }],

@@ -9,6 +9,12 @@ export interface SampleEnvironment {
   approvers?: string[];
   /** Overrides `notifications.slack.channel` for this environment. */
   slackChannel?: string;
+  /** promote.yaml `lockTimeout`, e.g. `2s`. */
+  lockTimeout?: string;
+  /** promote.yaml `proposalBranch` template. */
+  proposalBranch?: string;
+  /** `false`: the environment is held through the approval (no proposal branch). */
+  proposals?: boolean;
 }
 
 export interface SampleRepoOptions {
@@ -39,7 +45,10 @@ function promoteYaml(environments: SampleEnvironment[], apps: string[]): string 
       (e) =>
         `  - name: ${e.name}\n    valuesFile: environments/${e.name}.yaml\n    approval: ${e.approval}\n` +
         (e.approvers ? `    approvers: [${e.approvers.join(', ')}]\n` : '') +
-        (e.slackChannel ? `    notifications: { slack: { channel: '${e.slackChannel}' } }\n` : ''),
+        (e.slackChannel ? `    notifications: { slack: { channel: '${e.slackChannel}' } }\n` : '') +
+        (e.lockTimeout ? `    lockTimeout: ${e.lockTimeout}\n` : '') +
+        (e.proposalBranch ? `    proposalBranch: ${e.proposalBranch}\n` : '') +
+        (e.proposals !== undefined ? `    proposals: ${e.proposals}\n` : ''),
     )
     .join('');
   const appBlocks = apps

@@ -46,8 +46,9 @@ afterAll(async () => {
 });
 
 describe('an approval nobody gives', () => {
-  it('fails the promotion after approvalTimeout and reverts the bump', async () => {
+  it('fails the promotion after approvalTimeout and deletes its proposal', async () => {
     const repo = await TestRepo.create({ environments: [{ name: 'prod', approval: 'manual' }] });
+    const before = (await repo.commits()).map((c) => c.subject);
     const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
     try {
       const worker: Worker = await createPromoteWorker({
@@ -74,9 +75,11 @@ describe('an approval nobody gives', () => {
         const final = await getStatus(env.client, handle.workflowId);
         expect(final.status).toBe('failed');
         expect(final.error).toBe('prod: approval timed out');
-        expect(final.environments[0]).toMatchObject({ status: 'reverted', error: 'approval timed out' });
-        expect((await repo.commits())[0]?.subject).toBe('revert(prod): restore api 1.4.0');
+        // The bump was only proposed: the deployment branch never saw it, and the proposal is deleted.
+        expect(final.environments[0]).toMatchObject({ status: 'failed', error: 'approval timed out' });
+        expect((await repo.commits()).map((c) => c.subject)).toEqual(before);
         expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.4.0"');
+        expect(await repo.branches()).toEqual(['main']);
       });
     } finally {
       await rm(cacheDir, { recursive: true, force: true });

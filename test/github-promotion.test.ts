@@ -1,10 +1,18 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { decide, startPromotion, waitAccepted, waitFinished, waitForApproval } from '../client/promotions.js';
+import {
+  decide,
+  getStatus,
+  startPromotion,
+  waitAccepted,
+  waitFinished,
+  waitForApproval,
+} from '../client/promotions.js';
 import { GitHubRepository } from '../activities/providers/github.js';
 import type { GitHubFactory } from '../activities/repository.js';
 import { GitHubStandIn } from './support/github-standin.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
+import { eventually } from './support/wait.js';
 
 const suite = useTemporal();
 const TOKEN = 'ghs_standin0123456789abcdefghijABCDEFGH';
@@ -64,8 +72,25 @@ describe('a promotion against the GitHub API (no clone)', () => {
         const done = await waitFinished(suite.temporal.client, handle.workflowId);
         expect(done.status).toBe('succeeded');
 
+        // staging's proposal was a pull request, merged at the approved head SHA, its branch deleted.
+        const proposal = waiting.environments[1]?.proposal;
+        expect(proposal?.url).toBe(`https://github.example.com/shop/${spec.split('/')[1]}/pull/1`);
+        const pull = github.pulls.get(1);
+        expect(pull).toMatchObject({
+          title: 'feat(staging): update api to 1.5.0',
+          head: `promote/staging/${handle.workflowId}`,
+          merged: true,
+          state: 'closed',
+        });
+        expect(pull?.body).toContain(handle.workflowId);
+        expect(pull?.body).toContain('+    tag: "1.5.0"');
+        expect(github.requests.some((r) => r.method === 'PUT' && r.path.endsWith('/pulls/1/merge'))).toBe(
+          true,
+        );
+        expect(await repo.branches()).toEqual(['main']);
         const subjects = (await repo.commits()).map((c) => c.subject);
-        expect(subjects.slice(0, 2)).toEqual([
+        expect(subjects.slice(0, 3)).toEqual([
+          `Merge pull request #1 from shop/promote/staging/${handle.workflowId}`,
           'feat(staging): update api to 1.5.0',
           'feat(dev): update api to 1.5.0',
         ]);
@@ -78,7 +103,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     );
   });
 
-  it('a rejection reverts the bump through the API', async () => {
+  it('a rejection closes the pull request with the reason; the deployment branch never sees it', async () => {
     const { repo, factory, spec } = await gitHubRepo();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
@@ -96,9 +121,60 @@ describe('a promotion against the GitHub API (no clone)', () => {
         });
         const done = await waitFinished(suite.temporal.client, handle.workflowId);
         expect(done.status).toBe('rejected');
-        const [revert] = await repo.commits();
-        expect(revert?.subject).toMatch(/^revert\(staging\)/);
+        const subjects = (await repo.commits()).map((c) => c.subject);
+        expect(subjects[0]).toBe('feat(dev): update api to 1.6.0');
+        expect(subjects.some((s) => s.startsWith('revert'))).toBe(false);
         expect(await repo.file('environments/staging.yaml')).toContain('tag: "1.4.0"');
+        expect(github.pulls.get(1)).toMatchObject({ state: 'closed', merged: false });
+        expect(github.pulls.get(1)?.comments.join('\n')).toContain('not during the freeze');
+        expect(await repo.branches()).toEqual(['main']);
+      },
+      { github: factory },
+    );
+  });
+
+  it('a pull request that no longer merges is rebuilt and approved again', async () => {
+    const { repo, factory, spec } = await gitHubRepo();
+    await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const client = suite.temporal.client;
+        const handle = await startPromotion(
+          client,
+          { repo: spec, apps: [{ app: 'api', tag: '1.7.0' }], requestedBy: 'test' },
+          { taskQueue },
+        );
+        const first = await waitForApproval(client, handle.workflowId, 'staging');
+        const stale = first.environments[1]?.commit ?? '';
+        const values = await repo.file('environments/staging.yaml');
+        await repo.commitFile(
+          'environments/staging.yaml',
+          values.replace('tag: "1.4.0"', 'tag: "1.4.2"'),
+          'hotfix api in staging',
+        );
+        await decide(client, handle.workflowId, {
+          env: 'staging',
+          approved: true,
+          by: 'alice',
+          commit: stale,
+        });
+        const rebuilt = await eventually('a rebuilt proposal', async () => {
+          const state = await getStatus(client, handle.workflowId);
+          const env = state.environments[1];
+          return env?.status === 'waiting-approval' && env.proposal?.reason ? env : undefined;
+        });
+        expect(rebuilt.proposal?.reason).toMatch(/can no longer be merged/);
+        expect(rebuilt.commit).not.toBe(stale);
+        // The same pull request, now showing the rebuilt commit.
+        expect(rebuilt.proposal?.url).toMatch(/\/pull\/1$/);
+        await decide(client, handle.workflowId, {
+          env: 'staging',
+          approved: true,
+          by: 'alice',
+          commit: rebuilt.commit ?? '',
+        });
+        expect((await waitFinished(client, handle.workflowId)).status).toBe('succeeded');
+        expect(github.pulls.get(1)).toMatchObject({ merged: true });
+        expect(await repo.live('staging')).toContain('tag: "1.7.0"');
       },
       { github: factory },
     );

@@ -183,7 +183,7 @@ describe('the GitHub provider through octokit, against a stand-in with GitHub se
   });
 });
 
-describe('pull requests for proposals (provider methods; wiring waits for proposal branches)', () => {
+describe('pull requests for proposals (provider methods)', () => {
   it('opens a pull request from a proposal branch and merges it at the approved head', async () => {
     await setUp();
     const provider = client();
@@ -197,9 +197,31 @@ describe('pull requests for proposals (provider methods; wiring waits for propos
       body: 'api.image.tag: 1.4.0 → 1.5.0',
     });
     expect(pull).toMatchObject({ number: 1, headSha: proposal.commit });
-    expect(await provider.mergePullRequest(pull.number, proposal.commit)).toBe(proposal.commit);
-    expect((await repo.commits())[0]?.hash).toBe(proposal.commit);
-    expect(github.pulls.get(1)).toMatchObject({ merged: true, state: 'closed' });
+    // GitHub's default merge method: a merge commit whose second parent is the approved head.
+    const merge = await provider.mergePullRequest(pull.number, proposal.commit);
+    const [landed, approved] = await repo.commits();
+    expect(landed?.hash).toBe(merge);
+    expect(landed?.subject).toBe('Merge pull request #1 from shop/promote/dev/promote-gh');
+    expect(approved?.hash).toBe(proposal.commit);
+    expect(github.pulls.get(1)).toMatchObject({ merged: true, state: 'closed', mergeCommit: merge });
+  });
+
+  it('refuses to merge a pull request that conflicts with its base (405)', async () => {
+    await setUp();
+    const provider = client();
+    await provider.createBranch('promote/dev/p3', await provider.head('main'));
+    const proposal = await provider.commitFileEdit({ ...bumpTo('1.5.0'), branch: 'promote/dev/p3' });
+    const pull = await provider.openPullRequest({
+      head: 'promote/dev/p3',
+      base: 'main',
+      title: 't',
+      body: 'b',
+    });
+    await provider.commitFileEdit({ ...bumpTo('1.4.9'), branch: 'main' });
+    await expect(provider.mergePullRequest(pull.number, proposal.commit)).rejects.toMatchObject({
+      status: 405,
+    });
+    expect(github.pulls.get(1)).toMatchObject({ merged: false, state: 'open' });
   });
 
   it('refuses to merge when the head moved after approval (409), and closes with a reason', async () => {

@@ -27,7 +27,9 @@ import { envStatus, eventually } from './support/wait.js';
 const suite = useTemporal();
 let repo: TestRepo;
 
-const MANUAL = { approval: 'manual' } as const;
+// These tests are about the lock: a manual environment held through its approval (proposals: false)
+// is the simplest holder. test/proposals.test.ts covers manual environments with proposals.
+const MANUAL = { approval: 'manual', proposals: false } as const;
 const AUTO = { approval: 'auto' } as const;
 
 function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {

@@ -19,7 +19,7 @@ describe('a late copy of a released run’s lock request', () => {
     const repo = await TestRepo.create({
       environments: [
         { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual' },
+        { name: 'staging', approval: 'manual', proposals: false },
       ],
     });
     const client = suite.temporal.client;

@@ -33,7 +33,9 @@ async function holdPushes(repo: TestRepo): Promise<{ started: () => boolean; rel
 
 describe('a lock terminated while its holder compensates', () => {
   it('is rebuilt with that holder, so the next one waits for the revert', async () => {
-    const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
+    const repo = await TestRepo.create({
+      environments: [{ name: 'staging', approval: 'manual', proposals: false }],
+    });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const start = (app: string, tag: string) =>
@@ -64,7 +66,8 @@ describe('a lock terminated while its holder compensates', () => {
           const current = await client.workflow.getHandle(lockId).describe();
           if (current.runId === lost.runId || current.status.name !== 'RUNNING') return undefined;
           const state = await client.workflow.getHandle(lockId, current.runId).query(lockStateQuery);
-          return state.holder ? state : undefined;
+          // The holder's re-assert and the waiter's may reach the new lock in either order.
+          return state.holder && state.queue.length > 0 ? state : undefined;
         });
         expect(rebuilt.holder?.holder).toBe(rejected.workflowId);
         expect(rebuilt.queue.map((q) => q.holder)).toEqual([next.workflowId]);
@@ -90,7 +93,9 @@ describe('a lock terminated while its holder compensates', () => {
 
 describe('a lock terminated while nobody waits', () => {
   it('is rebuilt by its holder re-asserting, with where its apply stands', async () => {
-    const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
+    const repo = await TestRepo.create({
+      environments: [{ name: 'staging', approval: 'manual', proposals: false }],
+    });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const holder = await startPromotion(

@@ -80,7 +80,9 @@ describe('a notifier that fails', () => {
 
         expect(final.status).toBe('rejected');
         expect(final.environments[0]?.status).toBe('rejected');
-        expect(final.environments[0]?.revertCommit).toBeDefined();
+        // A rejected proposal never reached the branch: nothing to revert.
+        expect(final.environments[0]?.revertCommit).toBeUndefined();
+        expect(final.environments[0]?.proposal?.phase).toBe('dropped');
         expect(final.undelivered).toEqual(
           expect.arrayContaining([expect.objectContaining({ env: 'staging', event: 'rejected' })]),
         );

@@ -137,8 +137,10 @@ describe('the dev server restarted mid-promotion', () => {
 
     expect(final.status).toBe('succeeded');
     expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded']);
-    // Approval was the only step left: no commit was added or repeated.
-    expect(await repo!.commits()).toEqual(before);
+    // Approval was the only step left: the approved proposal landed, nothing was repeated.
+    const after = await repo!.commits();
+    expect(after.slice(1)).toEqual(before);
+    expect(after[0]?.subject).toBe('feat(staging): update web to 2.1.0');
     expect(await repo!.live('staging')).toContain('tag: "2.1.0"');
   });
 });
@@ -230,7 +232,9 @@ describe('twenty promotions at once against the same environments', () => {
     expect(await repo!.live('staging')).toBe(stagingValues);
     const subjects = (await repo!.commits()).map((c) => c.subject);
     expect(subjects.filter((s) => s.startsWith('feat(dev)'))).toHaveLength(20);
-    expect(subjects.filter((s) => s.startsWith('feat(staging)'))).toHaveLength(20);
-    expect(subjects.filter((s) => s.startsWith('revert(staging)'))).toHaveLength(5);
+    // Staging proposes: only the 15 approved bumps reach the branch, and rejections leave no revert.
+    expect(subjects.filter((s) => s.startsWith('feat(staging)'))).toHaveLength(15);
+    expect(subjects.filter((s) => s.startsWith('revert('))).toHaveLength(0);
+    expect(await repo!.branches()).toEqual(['main']);
   }, 420_000);
 });

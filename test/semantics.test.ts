@@ -21,7 +21,9 @@ const suite = useTemporal();
 let repo: TestRepo;
 
 const AUTO = { approval: 'auto' } as const;
-const MANUAL = { approval: 'manual' } as const;
+// These tests are about the lock: a manual environment held through its approval (proposals: false)
+// is the simplest holder. test/proposals.test.ts covers manual environments with proposals.
+const MANUAL = { approval: 'manual', proposals: false } as const;
 const THREE_AUTO = [
   { name: 'dev', ...AUTO },
   { name: 'staging', ...AUTO },

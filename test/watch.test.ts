@@ -55,7 +55,12 @@ describe('promote watch', () => {
       await promoteCli(['reject', id, '--env', 'staging', '--as', 'bob', '--reason', 'freeze'], opts);
       const result = await run.done;
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/staging\s+rejected.*rejected by bob.*reverted in [0-9a-f]{12}/);
+      // While it waited, watch showed where the proposal is; rejected, it never reached the branch.
+      expect(result.stdout).toMatch(
+        /staging\s+waiting-approval.*--commit [0-9a-f]{12}.*proposal branch promote\/staging\//,
+      );
+      expect(result.stdout).toMatch(/staging\s+rejected.*rejected by bob/);
+      expect(result.stdout).not.toContain('reverted in');
       expect(result.stdout).toContain(`${id}: rejected`);
     });
   });

@@ -113,11 +113,12 @@ describe('the Temporal Web UI, as a person sees it', () => {
     await eventually('the promotion summary in the Web UI', summary);
     await page.screenshot({ path: join(SCREENSHOTS, 'web-ui-summary.png'), fullPage: true });
 
-    // The steps: each environment's activities and the named approval timer, in the event history.
+    // The steps: each environment's activities and the named approval timer, in the event history
+    // (staging is manual: its bump is proposed, then landed once approved).
     await page.getByRole('tab', { name: /Event History/ }).click();
-    await page.getByText('bumpValues').first().waitFor({ timeout: 60_000 });
+    await page.getByText('landProposal').first().waitFor({ timeout: 60_000 });
     const history = await page.locator('body').innerText();
-    for (const step of ['bumpValues', 'deploy', 'approval timeout for staging']) {
+    for (const step of ['proposeBump', 'landProposal', 'deploy', 'approval timeout for staging']) {
       expect(history).toContain(step);
     }
     expect(history).toContain('release shop in staging updated');

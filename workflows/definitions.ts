@@ -32,6 +32,11 @@ export interface LockRequest {
    * stands, so a lock that lost it (terminated, reset) takes it back as holder.
    */
   held?: { applying: boolean; applied: boolean };
+  /**
+   * A proposal's landing attempt after the first (a stale proposal rebuilt and approved again): the
+   * same run asking anew after it released, not a late copy of its earlier request.
+   */
+  landing?: number;
 }
 
 export interface LockHolder extends LockRequest {
@@ -51,7 +56,7 @@ export interface LockState {
    * Runs that released the environment (newest last, bounded): a copy of their request delivered late
    * (a retried request activity, a re-assert in flight) must not make them holders again.
    */
-  released?: { holder: string; run: string }[];
+  released?: { holder: string; run: string; landing?: number }[];
 }
 
 export interface LockInput {
@@ -73,7 +78,8 @@ export interface LockInput {
 /** Promotion → lock: queue me (idempotent per holder). */
 export const lockRequestSignal = defineSignal<[LockRequest]>('lockRequest');
 /** Promotion → lock: I am done with the environment, or no longer want it. */
-export const lockReleaseSignal = defineSignal<[{ holder: string; run?: string }]>('lockRelease');
+export const lockReleaseSignal =
+  defineSignal<[{ holder: string; run?: string; landing?: number }]>('lockRelease');
 /** Promotion → lock: my apply starts (`applying: true`) or has ended; a lost holder that applied is not reverted. */
 export const lockApplyingSignal =
   defineSignal<[{ holder: string; run?: string; applying: boolean }]>('lockApplying');

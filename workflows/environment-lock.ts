@@ -57,11 +57,13 @@ export async function environmentLock(input: LockInput): Promise<void> {
    * (a run without one would match every later run of its workflow id).
    */
   const remembersReleased = patched('lock-remembers-released-runs');
-  const released: { holder: string; run: string }[] = [...(input.carried?.released ?? [])];
-  const hasReleased = (who: { holder: string; run?: string }) =>
+  const released: { holder: string; run: string; landing?: number }[] = [...(input.carried?.released ?? [])];
+  const hasReleased = (who: { holder: string; run?: string; landing?: number }) =>
     remembersReleased &&
     who.run !== undefined &&
-    released.some((r) => r.holder === who.holder && r.run === who.run);
+    released.some(
+      (r) => r.holder === who.holder && r.run === who.run && (r.landing ?? 1) === (who.landing ?? 1),
+    );
   /** Apply notices that arrive while the lock is being rebuilt, before it knows its holder: the newest per run. */
   let rebuilding = false;
   const unknownApplying = new Map<string, boolean>();
@@ -122,7 +124,11 @@ export async function environmentLock(input: LockInput): Promise<void> {
   });
   setHandler(lockReleaseSignal, (release) => {
     if (remembersReleased && release.run !== undefined && !hasReleased(release)) {
-      released.push({ holder: release.holder, run: release.run });
+      released.push({
+        holder: release.holder,
+        run: release.run,
+        ...(release.landing ? { landing: release.landing } : {}),
+      });
       if (released.length > MAX_RELEASED) released.splice(0, released.length - MAX_RELEASED);
     }
     if (holder && sameRun(holder, release)) holder = undefined;

@@ -43,12 +43,14 @@ import {
   supersededSignal,
 } from './definitions.js';
 import { Announcer } from './announcer.js';
+import { createCompensation } from './compensate.js';
+import { runProposal } from './propose.js';
+import { lockTimedOut } from './acquire.js';
 import { promotionMetrics } from './metrics.js';
 import { TIMEOUTS } from './timeouts.js';
 
-const { loadPromotion, bumpValues, revertBump } = proxyActivities<Activities>(TIMEOUTS.git);
+const { loadPromotion, bumpValues } = proxyActivities<Activities>(TIMEOUTS.git);
 const stepGit = proxyActivities<Activities>(TIMEOUTS.gitStep);
-const compensationGit = proxyActivities<Activities>(TIMEOUTS.compensation);
 const { deploy } = proxyActivities<Activities>(TIMEOUTS.deploy);
 const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
 
@@ -142,8 +144,10 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
     if (env.status !== 'waiting-approval')
       return `${env.name} is not waiting for approval (it is ${env.status})`;
-    if (input.commit && input.commit !== env.commit) {
-      return `this approval request is stale: ${env.name} now proposes ${env.commit?.slice(0, 12) ?? 'nothing'}`;
+    // A decision names what it decides: the full commit, or an unambiguous prefix of it.
+    if (input.commit && !(input.commit.length >= 7 && env.commit?.startsWith(input.commit))) {
+      const rebuilt = env.proposal?.reason ? ` (the proposal was rebuilt: ${env.proposal.reason})` : '';
+      return `this approval request is stale: it names ${input.commit.slice(0, 12)}, but ${env.name} now proposes ${env.commit?.slice(0, 12) ?? 'nothing'}${rebuilt}; review the new diff and decide again`;
     }
     if (env.approvers && !env.approvers.includes(input.by)) {
       return `${input.by} may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`;
@@ -230,6 +234,15 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   }
   const appNames = apps.map((a) => a.app);
   const announcer = new Announcer(state, apps, config);
+  const { compensate, compensateRun } = createCompensation({
+    state,
+    request,
+    config,
+    apps,
+    ...(run ? { run } : {}),
+    tagOf,
+    failureMessage,
+  });
   await announcer.promotion(targetEnvironments(request, config));
 
   /** helm/helmfile report what they observed on the cluster; command deployers report nothing. */
@@ -247,11 +260,12 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
   }
 
-  async function releaseEnvironment(env: string): Promise<void> {
+  async function releaseEnvironment(env: string, landing?: number): Promise<void> {
     try {
       await getExternalWorkflowHandle(lockIdOf(env)).signal(lockReleaseSignal, {
         holder: state.id,
         ...(run ? { run } : {}),
+        ...(landing ? { landing } : {}),
       });
     } catch (error) {
       // The lock already dropped us (its liveness check, or it ended): nothing left to release.
@@ -269,107 +283,6 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       });
     } catch (error) {
       log.warn('environment lock did not take the apply notice', { env, error: String(error) });
-    }
-  }
-
-  /**
-   * Compensation must finish before the environment is released, or the next holder would deploy a
-   * change nobody approved: each step is retried until it succeeds, the attempts visible in the Web UI.
-   */
-  async function untilDone<T>(what: string, step: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await step();
-      } catch (error) {
-        const delaySeconds = Math.min(2 ** attempt, 60);
-        setCurrentDetails(`${what}: ${failureMessage(error)}, attempt ${attempt}; next in ${delaySeconds}s`);
-        log.warn('compensation step failed; retrying', { what, attempt, error: failureMessage(error) });
-        await sleep(delaySeconds * 1000);
-      }
-    }
-  }
-
-  /** Run-scoped compensation: this run's own bump is found by its trailers, whatever the bump activity returned. */
-  async function compensateRun(
-    env: EnvironmentConfig,
-    current: EnvironmentState,
-    applyStarted: boolean,
-    reason: string,
-  ): Promise<void> {
-    const restored = apps.map(({ app }) => `${app} ${tagOf(current.previousTag, app) ?? '?'}`).join(', ');
-    setCurrentDetails(`reverting ${env.name}`);
-    const revert = await untilDone(`reverting ${env.name}`, () =>
-      compensationGit.revertPromotion({
-        promotionId: state.id,
-        ...(run ? { run } : {}),
-        repo: request.repo,
-        branch: config.branch,
-        env: env.name,
-        sinceCommit: state.configCommit ?? '',
-        valuesFile: env.valuesFile,
-        subject: `revert(${env.name}): restore ${restored}`,
-        reason,
-      }),
-    );
-    if (!revert.commit) return;
-    current.revertCommit = revert.commit;
-    if (!applyStarted) return;
-    const revertCommit = revert.commit;
-    setCurrentDetails(`rolling back ${env.name} to ${revertCommit.slice(0, 12)}`);
-    await untilDone(`rolling back ${env.name}`, () =>
-      deploy({
-        repo: request.repo,
-        branch: config.branch,
-        commit: revertCommit,
-        env: env.name,
-        promotionId: state.id,
-        action: 'rollback',
-        deploy: config.deploy,
-      }),
-    );
-    current.rolledBack = true;
-  }
-
-  /** Undo this promotion's effect on one environment: revert the bump, roll back a started apply. */
-  async function compensate(
-    env: EnvironmentConfig,
-    current: EnvironmentState,
-    bump: BumpResult | undefined,
-    applyStarted: boolean,
-    reason: string,
-  ): Promise<void> {
-    if (!bump?.changed) return;
-    try {
-      const restored = apps.map(({ app }) => `${app} ${tagOf(current.previousTag, app) ?? '?'}`).join(', ');
-      const revert = await revertBump({
-        promotionId: state.id,
-        repo: request.repo,
-        branch: config.branch,
-        env: env.name,
-        sinceCommit: state.configCommit ?? '',
-        valuesFile: env.valuesFile,
-        changes: bump.changes,
-        bumpCommit: bump.commit,
-        subject: `revert(${env.name}): restore ${restored}`,
-        reason,
-      });
-      if (revert.commit) current.revertCommit = revert.commit;
-      if (applyStarted && revert.commit) {
-        setCurrentDetails(`rolling back ${env.name} to ${revert.commit.slice(0, 12)}`);
-        await deploy({
-          repo: request.repo,
-          branch: config.branch,
-          commit: revert.commit,
-          env: env.name,
-          promotionId: state.id,
-          action: 'rollback',
-          deploy: config.deploy,
-        });
-        current.rolledBack = true;
-      }
-    } catch (error) {
-      current.error = `${current.error ?? reason}; compensation failed: ${failureMessage(error)}`;
-      log.error('compensation failed', { env: env.name, error: failureMessage(error) });
     }
   }
 
@@ -423,7 +336,18 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       if (runScoped) {
         // The lock is a cache of who waits: a lock workflow that was terminated or reset is rebuilt by
         // its waiters asking again (idempotently) now and then.
-        while (!(await condition(decidedForUs, reassertMs ?? DEFAULT_LOCK_REASSERT_MS))) {
+        // promote.yaml `lockTimeout`: queued longer fails naming the holder (runs without it wait as before).
+        const lockTimeoutMs =
+          env.lockTimeout !== undefined && patched('lock-timeout') ? env.lockTimeout : undefined;
+        const queuedSince = Date.now();
+        const every = reassertMs ?? DEFAULT_LOCK_REASSERT_MS;
+        const wait = () =>
+          lockTimeoutMs === undefined
+            ? every
+            : Math.max(1, Math.min(every, lockTimeoutMs - (Date.now() - queuedSince)));
+        while (!(await condition(decidedForUs, wait()))) {
+          if (lockTimeoutMs !== undefined && Date.now() - queuedSince >= lockTimeoutMs)
+            throw lockTimedOut(current, lockTimeoutMs);
           const again = await requestEnvironment(environmentRequest);
           if (again.holder && again.holder !== current.queuedBehind) {
             current.queuedBehind = again.holder;
@@ -562,11 +486,35 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
   }
 
+  /** Manual environments propose their bump on a branch and wait for approval without the lock. */
+  const proposalContext = {
+    state,
+    request,
+    config,
+    apps,
+    ...(run ? { run } : {}),
+    lockId: lockIdOf,
+    announcer,
+    granted,
+    supersededBy,
+    setStatus,
+    recordObserved,
+    releaseEnvironment,
+    tellLockApplying,
+    compensateRun,
+    tagValue,
+    failureMessage,
+  };
+
   let finalStatus: PromotionStatus = 'succeeded';
   for (const env of targetEnvironments(request, config)) {
     const current = envState(env.name);
     if (!current) continue;
-    const outcome = await runEnvironment(env, current);
+    const proposals =
+      runScoped && env.approval === 'manual' && env.proposals !== false && patched('proposals');
+    const outcome = proposals
+      ? await runProposal(proposalContext, env, current)
+      : await runEnvironment(env, current);
     if (outcome !== 'succeeded' && outcome !== 'skipped') {
       finalStatus = PROMOTION_STATUS[outcome];
       break;

@@ -300,6 +300,51 @@ export class GitHubRepository {
     );
   }
 
+  /** Points a branch of our own at `sha`, creating it or moving it (forced: a rebuilt proposal replaces the old). */
+  async setBranch(name: string, sha: string): Promise<void> {
+    try {
+      await this.createBranch(name, sha);
+    } catch (error) {
+      if (!(error instanceof GitHubError && error.status === 422)) throw error;
+      await this.call(`moving branch ${name}`, () =>
+        this.octokit.rest.git.updateRef({ ...this.repo, ref: `heads/${name}`, sha, force: true }),
+      );
+    }
+  }
+
+  /** A commit's parents and message. */
+  async commitInfo(sha: string): Promise<RepoCommit> {
+    const { data } = await this.call(`reading commit ${sha.slice(0, 12)}`, () =>
+      this.octokit.rest.git.getCommit({ ...this.repo, commit_sha: sha }),
+    );
+    return { sha: data.sha, parents: data.parents.map((p) => p.sha), message: data.message };
+  }
+
+  /** The open pull request from `head` (a branch of this repository), if any. */
+  async findPullRequest(head: string): Promise<PullRequestRef | undefined> {
+    const { data } = await this.call(`listing pull requests from ${head}`, () =>
+      this.octokit.rest.pulls.list({ ...this.repo, head: `${this.config.owner}:${head}`, state: 'open' }),
+    );
+    const found = data[0];
+    return found ? { number: found.number, url: found.html_url, headSha: found.head.sha } : undefined;
+  }
+
+  /** The merge commit of a pull request already merged (a retried landing), else undefined. */
+  async pullRequestMerge(number: number): Promise<string | undefined> {
+    const { data } = await this.call(`reading pull request #${number}`, () =>
+      this.octokit.rest.pulls.get({ ...this.repo, pull_number: number }),
+    );
+    return data.merged && data.merge_commit_sha ? data.merge_commit_sha : undefined;
+  }
+
+  /** Closes the pull request with the reason unless it is closed already (a retried drop). */
+  async closePullRequestIfOpen(number: number, reason: string): Promise<void> {
+    const { data } = await this.call(`reading pull request #${number}`, () =>
+      this.octokit.rest.pulls.get({ ...this.repo, pull_number: number }),
+    );
+    if (data.state === 'open') await this.closePullRequest(number, reason);
+  }
+
   async deleteBranch(name: string): Promise<void> {
     await this.call(`deleting branch ${name}`, () =>
       this.octokit.rest.git.deleteRef({ ...this.repo, ref: `heads/${name}` }),

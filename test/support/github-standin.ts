@@ -22,6 +22,8 @@ export interface PullRequest {
   base: string;
   state: 'open' | 'closed';
   merged: boolean;
+  mergeCommit?: string;
+  lastHead?: string;
   comments: string[];
 }
 
@@ -326,6 +328,16 @@ export class GitHubStandIn {
       });
       return this.sendPull(res, number, 201);
     }
+    if (route === '/pulls' && method === 'GET') {
+      // GitHub filters by `head=owner:branch` and `state` (default open).
+      const head = url.searchParams.get('head')?.replace(/^[^:]*:/, '');
+      const state = url.searchParams.get('state') ?? 'open';
+      const found = [...this.pulls.values()].filter(
+        (p) => (!head || p.head === head) && (state === 'all' || p.state === state),
+      );
+      const bodies = await Promise.all(found.map((p) => this.pullBody(p.number)));
+      return send(res, 200, bodies);
+    }
     if ((match = m(/^\/pulls\/([0-9]+)$/)) && method === 'GET') return this.sendPull(res, Number(match[1]));
     if ((match = m(/^\/pulls\/([0-9]+)$/)) && method === 'PATCH') {
       const pull = this.pulls.get(Number(match[1]));
@@ -351,13 +363,30 @@ export class GitHubStandIn {
         return send(res, 409, { message: 'Head branch was modified. Review and try the merge again.' });
       }
       const base = await this.resolve(`refs/heads/${pull.base}`);
-      if (!head || !base || !(await this.isAncestor(base, head))) {
-        return send(res, 405, { message: 'Pull Request is not mergeable' });
-      }
-      await this.git(['update-ref', `refs/heads/${pull.base}`, head, base]);
+      if (!head || !base) return send(res, 405, { message: 'Pull Request is not mergeable' });
+      // As GitHub's default merge method: a merge commit, refused (405) when the branches conflict.
+      const tree = await this.git(['merge-tree', '--write-tree', base, head]).then(
+        (out) => out.split('\n')[0]?.trim(),
+        () => undefined,
+      );
+      if (!tree) return send(res, 405, { message: 'Pull Request is not mergeable' });
+      const merge = (
+        await this.git(
+          ['commit-tree', tree, '-p', base, '-p', head, '-F', '-'],
+          {
+            GIT_AUTHOR_NAME: 'GitHub',
+            GIT_AUTHOR_EMAIL: 'noreply@github.com',
+            GIT_COMMITTER_NAME: 'GitHub',
+            GIT_COMMITTER_EMAIL: 'noreply@github.com',
+          },
+          `Merge pull request #${pull.number} from ${this.owner}/${pull.head}\n\n${pull.title}`,
+        )
+      ).trim();
+      await this.git(['update-ref', `refs/heads/${pull.base}`, merge, base]);
       pull.merged = true;
+      pull.mergeCommit = merge;
       pull.state = 'closed';
-      return send(res, 200, { sha: head, merged: true, message: 'Pull Request successfully merged' });
+      return send(res, 200, { sha: merge, merged: true, message: 'Pull Request successfully merged' });
     }
     return send(res, 404, { message: 'Not Found' });
   }
@@ -395,21 +424,29 @@ export class GitHubStandIn {
     return send(res, status, { sha, tree: { sha: tree }, parents, message: rest.join('\n\n').trimEnd() });
   }
 
-  private sendPull(res: ServerResponse, number: number, status = 200): Promise<void> {
+  private async sendPull(res: ServerResponse, number: number, status = 200): Promise<void> {
+    const body = await this.pullBody(number);
+    if (!body) return send(res, 404, { message: 'Not Found' });
+    return send(res, status, body);
+  }
+
+  private async pullBody(number: number): Promise<Record<string, unknown> | undefined> {
     const pull = this.pulls.get(number);
-    if (!pull) return Promise.resolve(send(res, 404, { message: 'Not Found' }));
-    return this.resolve(`refs/heads/${pull.head}`).then((sha) =>
-      send(res, status, {
-        number,
-        state: pull.state,
-        merged: pull.merged,
-        title: pull.title,
-        body: pull.body,
-        html_url: `https://github.example.com/${this.owner}/${this.repo}/pull/${number}`,
-        head: { ref: pull.head, sha },
-        base: { ref: pull.base },
-      }),
-    );
+    if (!pull) return undefined;
+    // A merged pull request whose branch was deleted still reports the head it had.
+    const sha = (await this.resolve(`refs/heads/${pull.head}`)) ?? pull.lastHead;
+    if (sha) pull.lastHead = sha;
+    return {
+      number,
+      state: pull.state,
+      merged: pull.merged,
+      merge_commit_sha: pull.mergeCommit ?? null,
+      title: pull.title,
+      body: pull.body,
+      html_url: `https://github.example.com/${this.owner}/${this.repo}/pull/${number}`,
+      head: { ref: pull.head, sha },
+      base: { ref: pull.base },
+    };
   }
 
   private async defaultBranch(): Promise<string> {

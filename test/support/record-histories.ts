@@ -25,6 +25,7 @@ import { WorkerProcess } from './worker-process.js';
 import { appendToManifest, HISTORIES_DIR, readManifest } from './history-manifest.js';
 import { recordNewHistories } from './record-new-histories.js';
 import { recordLockHistories } from './record-lock-histories.js';
+import { recordProposalHistories } from './record-proposal-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -196,6 +197,7 @@ try {
 
   await recordNewHistories(temporal, save, missing);
   await recordLockHistories(temporal, save, missing);
+  await recordProposalHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
   appendToManifest(written);

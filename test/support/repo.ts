@@ -45,6 +45,20 @@ export class TestRepo {
       });
   }
 
+  /** The repository's branches (proposal branches included). */
+  async branches(): Promise<string[]> {
+    const out = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], { cwd: this.url });
+    return out.split('\n').filter(Boolean);
+  }
+
+  /** The commit a branch points at, or undefined when it does not exist. */
+  async head(branch = 'main'): Promise<string | undefined> {
+    const out = await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], {
+      cwd: this.url,
+    }).catch(() => '');
+    return out.trim() || undefined;
+  }
+
   async file(path: string, rev = 'main'): Promise<string> {
     return git(['show', `${rev}:${path}`], { cwd: this.url });
   }

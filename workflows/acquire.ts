@@ -1,0 +1,64 @@
+import { ApplicationFailure, condition, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { Activities, EnvironmentRequest } from '../activities/index.js';
+import { FailureType } from '../common/failures.js';
+import type { EnvironmentState } from '../common/types.js';
+import { TIMEOUTS } from './timeouts.js';
+
+const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
+
+const DEFAULT_LOCK_REASSERT_MS = 5 * 60_000;
+
+export interface Acquire {
+  request: EnvironmentRequest;
+  current: EnvironmentState;
+  /** True once the lock granted the environment or a newer promotion took this one's place. */
+  decided: () => boolean;
+  /** Called whenever the promotion ahead changes. */
+  queuedBehind: (holder: string) => void;
+  /** promote.yaml `lockTimeout`: queued longer than this fails, naming the holder. */
+  lockTimeoutMs?: number;
+}
+
+function durationText(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return ms % 1_000 === 0 ? `${ms / 1_000}s` : `${ms}ms`;
+}
+
+/** Queued longer than `lockTimeout`: fails cleanly, naming who holds the environment. */
+export function lockTimedOut(current: EnvironmentState, lockTimeoutMs: number): ApplicationFailure {
+  const ahead = current.queuedBehind ?? 'another promotion';
+  setCurrentDetails(`${current.name}: lock timeout, still held by ${ahead}`);
+  return ApplicationFailure.create({
+    message: `waited longer than lockTimeout (${durationText(lockTimeoutMs)}) for ${current.name}, held by ${ahead}`,
+    type: FailureType.LockTimedOut,
+    nonRetryable: true,
+  });
+}
+
+/**
+ * Queues on the environment's lock and waits for it, asking again now and then so a lost lock is
+ * rebuilt by its waiters. With a lock timeout, waiting longer fails with the holder's name.
+ */
+export async function acquireEnvironment(input: Acquire): Promise<void> {
+  const { current } = input;
+  const started = Date.now();
+  const { holder, reassertMs } = await requestEnvironment(input.request);
+  if (holder) {
+    current.queuedBehind = holder;
+    input.queuedBehind(holder);
+  }
+  const every = reassertMs || DEFAULT_LOCK_REASSERT_MS;
+  for (;;) {
+    const left = input.lockTimeoutMs === undefined ? every : input.lockTimeoutMs - (Date.now() - started);
+    if (left <= 0) throw lockTimedOut(current, input.lockTimeoutMs ?? 0);
+    if (await condition(input.decided, Math.min(every, left))) break;
+    if (input.lockTimeoutMs !== undefined && Date.now() - started >= input.lockTimeoutMs) continue;
+    const again = await requestEnvironment(input.request);
+    if (again.holder && again.holder !== current.queuedBehind) {
+      current.queuedBehind = again.holder;
+      input.queuedBehind(again.holder);
+    }
+  }
+  delete current.queuedBehind;
+}
