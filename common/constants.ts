@@ -4,3 +4,9 @@ export const DEFAULT_TASK_QUEUE = 'promote';
 export const STATE_DIR_NAME = '.promote';
 /** The configuration file at the root of a deployment repository. */
 export const CONFIG_FILE = 'promote.yaml';
+/**
+ * How long a manual environment waits for a decision unless promote.yaml says otherwise. Here, not in
+ * config/schema.ts: workflow code needs it, and importing the schema would bundle zod into every
+ * workflow (each cached workflow evaluates its own copy of the bundle's modules).
+ */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 72 * 3_600_000;

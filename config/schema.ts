@@ -58,7 +58,7 @@ export const durationMs = z
     return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   });
 
-export const DEFAULT_APPROVAL_TIMEOUT_MS = 72 * 3_600_000;
+export { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 
 export const EnvironmentSchema = z.strictObject({
   name,

@@ -16,7 +16,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, BumpResult, DeployResult } from '../activities/index.js';
 import { valueOptions } from '../common/app-values.js';
-import { DEFAULT_APPROVAL_TIMEOUT_MS, type EnvironmentConfig, type PromoteConfig } from '../config/schema.js';
+import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { targetEnvironments } from '../common/request.js';

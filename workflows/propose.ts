@@ -9,7 +9,8 @@ import {
 import type { Activities, DeployResult } from '../activities/index.js';
 import { valueOptions } from '../common/app-values.js';
 import { DEFAULT_PROPOSAL_BRANCH, proposalBranchName } from '../common/proposal.js';
-import { DEFAULT_APPROVAL_TIMEOUT_MS, type EnvironmentConfig, type PromoteConfig } from '../config/schema.js';
+import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 import type {
   AppRequest,
   EnvironmentState,
