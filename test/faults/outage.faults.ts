@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { decide } from '../../client/promotions.js';
 import { eventually } from '../support/wait.js';
 import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer } from './world.js';
+import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL } from './world.js';
 
 /**
  * The deployment remote unreachable for a while: the repository is served by `git daemon` over git://,
@@ -80,6 +80,9 @@ describe('the deployment remote unreachable for a while', () => {
       const run = await FaultRun.create(server, {
         scenario: 'the remote unreachable longer than the git retry budget',
         seed,
+        // The environment held through the approval wait (no proposal): the rejected bump is on the
+        // deployment branch, and the revert that cannot finish must keep the waiter out.
+        environments: HELD_THROUGH_APPROVAL,
       });
       try {
         await run.serveOverNetwork();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { getStatus } from '../../client/promotions.js';
 import { eventually } from '../support/wait.js';
 import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer } from './world.js';
+import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL } from './world.js';
 
 /**
  * The dev server stopped and started again on the same database file while promotions run, at a
@@ -22,7 +22,11 @@ const POINTS = ['bump', 'apply', 'waiting-approval', 'lock queue'] as const;
 describe('restart the server mid-promotion', () => {
   it.each([nextSeed()])('restart the dev server mid-promotion [seed %d]', async (seed) => {
     const server = await shared.server();
-    const run = await FaultRun.create(server, { scenario: 'restart the dev server mid-promotion', seed });
+    const run = await FaultRun.create(server, {
+      scenario: 'restart the dev server mid-promotion',
+      seed,
+      environments: HELD_THROUGH_APPROVAL,
+    });
     try {
       await run.startWorker();
       const point = run.random.pick(POINTS);

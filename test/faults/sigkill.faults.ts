@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { decide } from '../../client/promotions.js';
 import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer } from './world.js';
+import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL } from './world.js';
 
 /**
  * `promote worker` SIGKILLed — with every deploy command it started, as when its machine dies — at a
@@ -79,7 +79,11 @@ afterAll(async () => {
 describe('SIGKILL the worker', () => {
   it.concurrent.each(runs)('SIGKILL the worker during %s [seed %d]', async (phase, seed) => {
     const server = await shared.server();
-    const run = await FaultRun.create(server, { scenario: `SIGKILL the worker during ${phase}`, seed });
+    const run = await FaultRun.create(server, {
+      scenario: `SIGKILL the worker during ${phase}`,
+      seed,
+      ...(phase === 'lock grant' ? { environments: HELD_THROUGH_APPROVAL } : {}),
+    });
     try {
       await run.startWorker();
       await PHASES[phase](run);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { decide } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer } from './world.js';
+import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL } from './world.js';
 
 /**
  * Operators terminate workflows from the Web UI or `temporal workflow terminate`: no cancellation, no
@@ -57,7 +57,11 @@ describe('terminate a lock', () => {
     'terminate the environment lock while it has a holder and a waiter [seed %d]',
     async (seed) => {
       const server = await shared.server();
-      const run = await FaultRun.create(server, { scenario: 'terminate the environment lock', seed });
+      const run = await FaultRun.create(server, {
+        scenario: 'terminate the environment lock',
+        seed,
+        environments: HELD_THROUGH_APPROVAL,
+      });
       try {
         await run.startWorker();
         const holder = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });

@@ -78,6 +78,16 @@ const DEFAULT_ENVS: SampleEnvironment[] = [
   { name: 'staging', approval: 'manual' },
 ];
 
+/**
+ * Staging held by its holder through the approval wait (no proposal branch), so a second promotion
+ * queues behind it: the runs about lock hand-over, a lost lock and compensation that keeps the
+ * environment closed. The others run the default flow, where staging proposes.
+ */
+export const HELD_THROUGH_APPROVAL: SampleEnvironment[] = [
+  { name: 'dev', approval: 'auto' },
+  { name: 'staging', approval: 'manual', proposals: false },
+];
+
 let runCounter = 0;
 
 export interface VerifyOptions {
