@@ -15,7 +15,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, BumpResult, DeployResult } from '../activities/index.js';
-import { valueOptions } from '../common/app-values.js';
+import { bumpEdits } from './bump-edits.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
@@ -394,20 +394,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         valuesFile: env.valuesFile,
         sinceCommit: state.configCommit ?? '',
         kind: state.kind,
-        edits: apps.map(({ app, tag, source }) => {
-          const appConfig = config.apps[app];
-          return {
-            app,
-            tag,
-            tagPath: appConfig?.tagPath ?? '',
-            // Empty unless promote.yaml uses documents, digests or create: old runs' inputs are unchanged.
-            ...valueOptions(appConfig),
-            ...(appConfig?.revisionPath && source
-              ? { revisionPath: appConfig.revisionPath, revision: source.ref }
-              : {}),
-          };
-        }),
-        sources: apps.flatMap(({ app, source }) => (source ? [`${app}: ${source.repo}@${source.ref}`] : [])),
+        ...bumpEdits(config, apps),
       });
       current.commit = bump.commit;
       current.previousTag = tagValue(bump.previousTags);

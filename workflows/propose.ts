@@ -7,7 +7,7 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { Activities, DeployResult } from '../activities/index.js';
-import { valueOptions } from '../common/app-values.js';
+import { bumpEdits } from './bump-edits.js';
 import { DEFAULT_PROPOSAL_BRANCH, proposalBranchName } from '../common/proposal.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
@@ -96,19 +96,7 @@ export async function runProposal(
     valuesFile: env.valuesFile,
     sinceCommit: state.configCommit ?? '',
     kind: state.kind,
-    edits: apps.map(({ app, tag, source }) => {
-      const appConfig = config.apps[app];
-      return {
-        app,
-        tag,
-        tagPath: appConfig?.tagPath ?? '',
-        ...valueOptions(appConfig),
-        ...(appConfig?.revisionPath && source
-          ? { revisionPath: appConfig.revisionPath, revision: source.ref }
-          : {}),
-      };
-    }),
-    sources: apps.flatMap(({ app, source }) => (source ? [`${app}: ${source.repo}@${source.ref}`] : [])),
+    ...bumpEdits(config, apps),
     proposalBranch: proposal.branch,
   };
 
