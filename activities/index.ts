@@ -32,7 +32,7 @@ import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
-import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { redact } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
 
@@ -168,6 +168,8 @@ export function createActivities(deps: ActivityDeps) {
   function unreachableAsBadInput(error: unknown): never {
     if (error instanceof RepositoryUnreachableError)
       throw nonRetryable(error.message, FailureType.RepositoryUnreachable);
+    if (error instanceof RepositoryNotAllowedError)
+      throw nonRetryable(error.message, FailureType.RepositoryNotAllowed);
     throw error;
   }
 

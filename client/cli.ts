@@ -173,6 +173,15 @@ async function runStart(
   process.exitCode = exitFor(await watchPromotion(client, handle.workflowId));
 }
 
+/** A setting that would let the worker run or send credentials where it should not: bad input, exit 2. */
+function trustSettingsAsBadInput(command: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof Error && error.name === 'TrustSettingsError')
+      throw new CliExit(EXIT.badInput, `promote ${command}: ${error.message}`);
+    throw error;
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command('promote')
     .description('Move container image tags through environments with durable Temporal workflows')
@@ -195,7 +204,7 @@ export function buildProgram(): Command {
         dbFile: string;
         cluster?: boolean;
       }) => {
-        await runDev(options);
+        await runDev(options).catch(trustSettingsAsBadInput('dev'));
       },
     );
 
@@ -203,7 +212,7 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker against TEMPORAL_ADDRESS (default localhost:7233)')
     .action(async () => {
-      await runWorker();
+      await runWorker().catch(trustSettingsAsBadInput('worker'));
     });
 
   program

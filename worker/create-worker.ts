@@ -5,12 +5,12 @@ import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from 
 import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import type { Notifier } from '../activities/notifier.js';
-import { gitAuthFromEnv } from '../activities/git-auth.js';
 import { RepositoryCache, type GitHubFactory } from '../activities/repository.js';
 import { GitHubRepository, gitHubAuthFromEnv } from '../activities/providers/github.js';
 import { createNotifier } from './notifier.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
+import { workerTrustFromEnv, type WorkerTrust } from './trust.js';
 import { workflowSource } from './bundle.js';
 import type { Tracing } from './tracing.js';
 
@@ -39,6 +39,8 @@ export interface PromoteWorkerOptions {
   shutdownGraceMs?: number;
   /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
   tracing?: Tracing;
+  /** The repositories it runs and where its credentials go (default: a production worker's, from the environment). */
+  trust?: WorkerTrust;
 }
 
 /**
@@ -59,10 +61,12 @@ export function defaultCacheDir(): string {
 }
 
 /** GitHub access from the worker's environment, if it has credentials for it. */
-function gitHubFromEnv(author: { name: string; email: string }): GitHubFactory | undefined {
+function gitHubFromEnv(
+  author: { name: string; email: string },
+  baseUrl: string | undefined,
+): GitHubFactory | undefined {
   const auth = gitHubAuthFromEnv();
   if (!auth) return undefined;
-  const baseUrl = process.env.PROMOTE_GITHUB_API_URL;
   return (spec) => new GitHubRepository({ ...spec, ...(baseUrl ? { baseUrl } : {}) }, auth, { author });
 }
 
@@ -71,11 +75,13 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
     email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
   };
+  const trust = options.trust ?? workerTrustFromEnv();
   const cache = new RepositoryCache(
     options.cacheDir ?? defaultCacheDir(),
     identity,
-    gitAuthFromEnv(),
-    options.github ?? gitHubFromEnv(identity),
+    trust.gitAuth,
+    options.github ?? gitHubFromEnv(identity, trust.gitHubApiUrl),
+    trust.allowed,
   );
   const activities = createActivities({
     cache,

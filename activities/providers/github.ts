@@ -120,6 +120,13 @@ export class GitHubRepository {
           : {}),
       },
     });
+    // The credentials go to the configured API only: a request for any other origin (a URL taken from
+    // a response, say) is refused before it is sent.
+    const origin = new URL(config.baseUrl ?? 'https://api.github.com').origin;
+    this.octokit.hook.before('request', (request) => {
+      const target = new URL(request.url, `${origin}/`).origin;
+      if (target !== origin) throw new GitHubAccessError(`refusing to send GitHub credentials to ${target}`);
+    });
   }
 
   private get repo() {
