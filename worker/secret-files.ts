@@ -3,13 +3,20 @@ import { readFileSync } from 'node:fs';
 /**
  * Secrets a process reads from its environment, each of which may instead come from a file
  * (`NAME_FILE`, e.g. a mounted Kubernetes Secret), so no secret need be an environment variable that
- * `kubectl describe` or a crash dump shows. The git token is not here: the credential helper reads
- * PROMOTE_GIT_TOKEN_FILE itself on every use, so a rotated token is picked up without a restart.
+ * `kubectl describe` or a crash dump shows. Not here, because they read their files themselves on
+ * every use: the git token (the credential helper reads PROMOTE_GIT_TOKEN_FILE, so a rotated token is
+ * picked up without a restart) and the Slack secrets (activities/slack/secrets.ts).
  */
 export const SECRET_VARIABLES = [
   'GITHUB_TOKEN',
   'PROMOTE_GITHUB_APP_PRIVATE_KEY',
   'TEMPORAL_API_KEY',
+] as const;
+
+/** Every secret that may come from a `NAME_FILE`, whoever reads the file. */
+export const FILE_SECRETS = [
+  ...SECRET_VARIABLES,
+  'PROMOTE_GIT_TOKEN',
   'SLACK_BOT_TOKEN',
   'SLACK_SIGNING_SECRET',
   'SLACK_APP_TOKEN',

@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { sshCommand, sshKeyFor } from '../../activities/git-auth.js';
 import { repositoryNotAllowed } from '../../common/allowed-repositories.js';
 import { PROJECT_ROOT } from '../../server/tools.js';
-import { SECRET_VARIABLES } from '../../worker/secret-files.js';
+import { FILE_SECRETS } from '../../worker/secret-files.js';
 import { workerTrustFromEnv } from '../../worker/trust.js';
 import { helmBinary } from '../support/helm.js';
 
@@ -144,8 +144,8 @@ describe('the chart, exposed', () => {
       const container = pod.containers[0];
       const env = environment(manifests, container);
       for (const [variable, source] of Object.entries(secrets)) {
-        // The worker reads each of these from its file (worker/secret-files.ts, or the credential helper).
-        expect([...SECRET_VARIABLES, 'PROMOTE_GIT_TOKEN']).toContain(variable);
+        // The process reads each of these from its file (worker/secret-files.ts, the credential helper, Slack's secrets).
+        expect(FILE_SECRETS).toContain(variable);
         expect(env[variable]).toBeUndefined();
         const path = env[`${variable}_FILE`];
         expect(path).toBeDefined();
