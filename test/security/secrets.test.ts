@@ -44,7 +44,10 @@ const printed = {
   pemBody: `MIIEplanted${alnum(52)}`,
   assignment: `planted-api-key-${hex(12)}`,
 };
-const PLANTED = { ...held, ...Object.fromEntries(Object.entries(printed).map(([k, v]) => [`printed ${k}`, v])) };
+const PLANTED = {
+  ...held,
+  ...Object.fromEntries(Object.entries(printed).map(([k, v]) => [`printed ${k}`, v])),
+};
 
 const SLACK_CONFIG = `notifications:
   slack:
@@ -202,7 +205,9 @@ describe('secrets never leave the worker', () => {
 
     // Every workflow the promotion ran (itself, its environment locks), event by event.
     const histories: string[] = [];
-    for await (const execution of suite.temporal.client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
+    for await (const execution of suite.temporal.client.workflow.list({
+      query: `TaskQueue = '${taskQueue}'`,
+    })) {
       const history = await suite.temporal.client.workflow
         .getHandle(execution.workflowId, execution.runId)
         .fetchHistory();
