@@ -15,6 +15,9 @@ const ALLOWED = new Set([
   'TMPDIR',
   'TERM',
   'KUBECONFIG',
+  // In a pod, kubectl and helm find the API server (with the service account's token file) through these.
+  'KUBERNETES_SERVICE_HOST',
+  'KUBERNETES_SERVICE_PORT',
   'XDG_CACHE_HOME',
   'XDG_CONFIG_HOME',
   'XDG_DATA_HOME',

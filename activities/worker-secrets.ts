@@ -71,19 +71,12 @@ function forms(value: string): string[] {
   return [value, trimmed, ...lines, ...(encoded !== trimmed ? [encoded] : [])];
 }
 
-const registered = new Set<string>();
-
-/** A secret the worker comes to hold at run time (not from its environment). */
-export function registerSecret(value: string): void {
-  registered.add(value);
-}
-
 /**
  * The values of every secret the worker holds, longest first (so a secret containing another is masked
  * whole). Read on each call from the environment, so a secret set after start-up is masked too.
  */
 export function workerSecretValues(env: NodeJS.ProcessEnv = process.env): string[] {
-  const values = new Set<string>(registered);
+  const values = new Set<string>();
   const add = (value: string | undefined) => {
     if (value) for (const form of forms(value)) if (form.length >= MIN_SECRET_LENGTH) values.add(form);
   };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { decide, getStatus, startPromotion, waitFinished } from '../../client/promotions.js';
 import { promoteCli } from '../support/cli.js';
 import { GitHubStandIn } from '../support/github-standin.js';
+import { OtlpReceiver } from '../support/otlp-receiver.js';
 import { TestRepo } from '../support/repo.js';
 import { SlackApiStandIn } from '../support/slack-api.js';
 import { useTemporal } from '../support/suite.js';
@@ -109,18 +110,21 @@ function leaksIn(where: string, text: string): string[] {
 let dir: string;
 let slack: SlackApiStandIn;
 let github: GitHubStandIn | undefined;
+let traces: OtlpReceiver;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'promote-secrets-'));
   slack = await new SlackApiStandIn(held.SLACK_BOT_TOKEN).start();
+  traces = await OtlpReceiver.start();
 });
 afterAll(async () => {
   await slack.stop();
+  await traces.stop();
   await github?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 
 describe('secrets never leave the worker', () => {
-  it('keeps every planted secret out of status, diff, history, Slack, pull requests and logs', async () => {
+  it('keeps every planted secret out of status, diff, history, Slack, pull requests, logs and traces', async () => {
     const repo = await TestRepo.create({
       environments: [
         { name: 'dev', approval: 'auto' },
@@ -164,6 +168,8 @@ describe('secrets never leave the worker', () => {
       PROMOTE_SECRET_ENV: 'DB_PASSWORD',
       SECRETS_TEST_DUMP: dump,
       PROMOTE_DEPLOY_ENV: 'SECRETS_TEST_DUMP',
+      PROMOTE_OTLP_ENDPOINT: traces.endpoint,
+      OTEL_BSP_SCHEDULE_DELAY: '200',
     });
     const outputs: [string, string][] = [];
     const cli = async (where: string, args: string[]) => {
@@ -222,12 +228,14 @@ describe('secrets never leave the worker', () => {
       ...leaksIn('Slack messages', JSON.stringify([slack.messages, slack.ephemerals, slack.views])),
       ...leaksIn('pull requests', JSON.stringify([...github.pulls.values()])),
       ...leaksIn('the worker log', worker.log),
+      ...leaksIn('trace exports', traces.bodies.join('\n')),
       ...leaksIn('the final state', JSON.stringify(await getStatus(suite.temporal.client, id))),
     ];
     expect(leaks).toEqual([]);
     // The searches looked at real content: the pull request carries the diff, Slack the promotion.
     expect(JSON.stringify([...github.pulls.values()])).toContain('+env PATH=');
     expect(slack.messages.length).toBeGreaterThan(0);
+    expect(traces.spans.some((span) => span.name === 'RunActivity:deploy')).toBe(true);
 
     // The deploy commands ran with the allow-listed environment, not the worker's own.
     const dumps = await readdir(dump);
