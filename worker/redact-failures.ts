@@ -11,7 +11,7 @@ import { redact, redactDeep } from '../activities/redact.js';
  * `promote status`, logs and traces. Activities redact what they know to carry output; this catches
  * everything else (an unexpected error quoting a command or a file) before it leaves the activity.
  */
-function redactFailure(error: unknown, depth = 0): void {
+export function redactFailure(error: unknown, depth = 0): void {
   if (!(error instanceof Error) || depth > 8) return;
   const fields = error as { message: string; stack?: string; details?: unknown[] };
   fields.message = redact(error.message);

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { deployEnvironment } from '../../activities/deploy-env.js';
 import { redact } from '../../activities/redact.js';
 import { workerSecretValues } from '../../activities/worker-secrets.js';
+import { ApplicationFailure } from '@temporalio/common';
 import { redactedTextLog } from '../../worker/logging.js';
+import { redactFailure } from '../../worker/redact-failures.js';
 
 /** The redaction patterns and the secrets registry, each shape on its own. */
 const saved = { ...process.env };
@@ -87,6 +89,30 @@ describe('redact', () => {
     });
     expect(lines.join('')).toMatch(/^2023-11-14T22:13:20.000Z \[WARN\] Activity failed: \*\*\*/);
     expect(lines.join('')).not.toMatch(/planted/);
+  });
+});
+
+describe('an activity failure', () => {
+  it('leaves the activity with its message, stack, details and causes redacted', () => {
+    process.env.PROMOTE_GIT_TOKEN = 'planted-in-a-failure';
+    const cause = new Error('git said planted-in-a-failure');
+    const failure = ApplicationFailure.create({
+      message: 'apply failed: Authorization: Bearer planted-bearer-0042',
+      type: 'DeployCommandFailed',
+      nonRetryable: true,
+      details: [{ output: 'token=planted-in-a-failure' }, 'planted-in-a-failure'],
+      cause,
+    });
+    redactFailure(failure);
+    const seen = JSON.stringify([
+      failure.message,
+      failure.stack,
+      failure.details,
+      cause.message,
+      cause.stack,
+    ]);
+    expect(seen).not.toMatch(/planted/);
+    expect(failure.message).toBe('apply failed: Authorization: Bearer ***');
   });
 });
 
