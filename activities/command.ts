@@ -1,9 +1,17 @@
 import { execa } from 'execa';
+import { deployEnvironment } from './deploy-env.js';
 import { redact, tail } from './redact.js';
 
 export interface CommandOptions {
   cwd: string;
+  /** Set on top of the base environment. */
   env?: Record<string, string>;
+  /**
+   * `deploy` (the default): the allow-listed environment of ./deploy-env.ts, so a deploy, diff or verify
+   * command never sees the worker's secrets. `worker`: the worker's whole environment, for git, whose
+   * credential helper reads PROMOTE_GIT_TOKEN from it.
+   */
+  baseEnv?: 'deploy' | 'worker';
   input?: string;
   /**
    * Aborting sends SIGTERM to the command's whole process group (helmfile's helm children too), then
@@ -54,8 +62,8 @@ export async function runCommand(argv: readonly string[], options: CommandOption
   let stderr = '';
   const child = execa(file, args, {
     cwd: options.cwd,
-    env: options.env,
-    extendEnv: true,
+    env: { ...(options.baseEnv === 'worker' ? process.env : deployEnvironment()), ...options.env },
+    extendEnv: false,
     input: options.input,
     stdin: options.input === undefined ? 'ignore' : undefined,
     buffer: false,

@@ -33,7 +33,7 @@ import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
-import { redact } from './redact.js';
+import { redact, redactDeep } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
 
 export interface ActivityDeps {
@@ -227,7 +227,9 @@ export function createActivities(deps: ActivityDeps) {
               ...(tags ? { report: { releases: [], tags } } : {}),
             };
           }
-          const outcome = await deployer.run(input.action, deployContext);
+          // Whatever a deployer returns goes into history, status, Slack and pull requests: redacted here,
+          // once for every deployer, whatever each did already.
+          const outcome = redactDeep(await deployer.run(input.action, deployContext));
           if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
           if (!outcome.ok) {
             throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
@@ -251,7 +253,8 @@ export function createActivities(deps: ActivityDeps) {
 
     async announce(announcement: Announcement): Promise<AnnounceResult> {
       try {
-        return (await deps.notifier.announce(announcement)) ?? {};
+        // Slack and the announcement log show what an announcement carries: no secret may ride along.
+        return (await deps.notifier.announce(redactDeep(announcement))) ?? {};
       } catch (error) {
         // Notifiers retry on their own terms (Slack's Retry-After); once they give up, so do we.
         throw nonRetryable(

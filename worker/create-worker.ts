@@ -8,6 +8,7 @@ import type { Notifier } from '../activities/notifier.js';
 import { RepositoryCache, type GitHubFactory } from '../activities/repository.js';
 import { GitHubRepository, gitHubAuthFromEnv } from '../activities/providers/github.js';
 import { createNotifier } from './notifier.js';
+import { redactFailures } from './redact-failures.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
 import { workerTrustFromEnv, type WorkerTrust } from './trust.js';
@@ -106,11 +107,11 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
     ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...source,
-    ...(tracing
-      ? {
-          interceptors: { ...source.interceptors, activity: tracing.activityInterceptors },
-          sinks: tracing.sinks,
-        }
-      : {}),
+    // The failure redaction last, innermost: tracing and the runtime's log see what it leaves.
+    interceptors: {
+      ...source.interceptors,
+      activity: [...(tracing?.activityInterceptors ?? []), redactFailures],
+    },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
   });
 }

@@ -186,7 +186,8 @@ abstract class ReleaseDeployer implements Deployer {
       diffs.push(manifestDiff(release.name, manifest, rendered) || `${release.name}: no changes\n`);
     }
     for (const line of drift) log(`drift: ${line}`);
-    const text = capDiff([...drift.map((d) => `drift: ${d}\n`), ...diffs].join('\n'));
+    // Rendered manifests carry more than Secrets (a token in a ConfigMap, an env value): redacted too.
+    const text = capDiff(redact([...drift.map((d) => `drift: ${d}\n`), ...diffs].join('\n')));
     const tags = Object.assign({}, ...report.map((r) => r.tags ?? {})) as Record<string, string>;
     return { ok: true, output: text, report: { releases: report, tags, ...(drift.length ? { drift } : {}) } };
   }
@@ -400,15 +401,18 @@ export class HelmDeployer extends ReleaseDeployer {
   }
 
   protected async render(context: DeployContext, release: Release, helm: HelmClient): Promise<string> {
-    return helm.check([
-      'template',
-      release.name,
-      ...this.chartArgs(context, release),
-      '--namespace',
-      release.namespace,
-      ...(release.kubeContext ? ['--kube-context', release.kubeContext] : []),
-      ...this.valuesArgs(context, release),
-    ]);
+    return helm.check(
+      [
+        'template',
+        release.name,
+        ...this.chartArgs(context, release),
+        '--namespace',
+        release.namespace,
+        ...(release.kubeContext ? ['--kube-context', release.kubeContext] : []),
+        ...this.valuesArgs(context, release),
+      ],
+      { whole: true },
+    );
   }
 }
 
@@ -484,7 +488,7 @@ export class HelmfileDeployer extends ReleaseDeployer {
   protected async render(context: DeployContext, release: Release, helm: HelmClient): Promise<string> {
     return helm.check(
       [...this.globalArgs(context), '--selector', `name=${release.name}`, 'template', '--skip-deps'],
-      { file: 'helmfile' },
+      { file: 'helmfile', whole: true },
     );
   }
 }
