@@ -8,6 +8,11 @@ import type { Notifier } from '../activities/notifier.js';
 import { gitAuthFromEnv } from '../activities/git-auth.js';
 import { RepositoryCache, type GitHubFactory } from '../activities/repository.js';
 import { GitHubRepository, gitHubAuthFromEnv } from '../activities/providers/github.js';
+import {
+  DEPLOY_HEARTBEAT_TIMEOUT_MS,
+  DEPLOY_RETRY_INTERVAL_MS,
+  HEARTBEAT_THROTTLE_MS,
+} from '../common/constants.js';
 import { createNotifier } from './notifier.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
@@ -67,6 +72,14 @@ function gitHubFromEnv(author: { name: string; email: string }): GitHubFactory |
 }
 
 export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
+  // A retried apply must start only after a lost attempt's command has ended (docs/operations.md).
+  if (
+    options.deployGraceMs !== undefined &&
+    DEPLOY_HEARTBEAT_TIMEOUT_MS + options.deployGraceMs >= DEPLOY_RETRY_INTERVAL_MS
+  )
+    throw new Error(
+      `deployGraceMs (${options.deployGraceMs}) must be below ${DEPLOY_RETRY_INTERVAL_MS - DEPLOY_HEARTBEAT_TIMEOUT_MS} ms: a deploy retry waits ${DEPLOY_RETRY_INTERVAL_MS} ms, which must cover the heartbeat timeout plus the grace`,
+    );
   const identity = {
     name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
     email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
@@ -98,6 +111,8 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
+    // A cancel reaches a running deploy command within seconds, not within 80% of its heartbeat timeout.
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
     ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...source,
     ...(tracing
