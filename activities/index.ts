@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { DeployConfig } from '../config/schema.js';
+import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
@@ -272,7 +273,9 @@ export function createActivities(deps: ActivityDeps) {
         env: request.env,
         leaseMs: deps.lockLeaseMs ?? 60_000,
         idleMs: 5 * 60_000,
-        drainMs: deps.lockDrainMs ?? 10_000 + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
+        drainMs:
+          deps.lockDrainMs ??
+          DEPLOY_HEARTBEAT_TIMEOUT_MS + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
       };
       const handle = await deps.client.workflow.signalWithStart('environmentLock', {
         workflowId: request.lockId ?? environmentLockId(request.repo, request.env),
