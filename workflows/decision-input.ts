@@ -1,0 +1,16 @@
+/**
+ * A decision as it arrives: any client of the Temporal API can send any JSON, so its fields are
+ * checked by type before anything reads them (`"approved": "false"` is a string, and truthy).
+ * Pure and deterministic: used by the update validator and the signal handler.
+ */
+export function decisionInputProblem(input: unknown): string | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    return 'a decision must be an object with env, approved and by';
+  const { env, approved, by, comment, commit } = input as Record<string, unknown>;
+  if (typeof env !== 'string' || env === '') return 'env must be a string naming an environment';
+  if (typeof approved !== 'boolean') return 'approved must be true or false (a boolean, not a string)';
+  if (typeof by !== 'string' || by.trim() === '') return 'by must be a non-empty string';
+  if (comment !== undefined && typeof comment !== 'string') return 'comment must be a string';
+  if (commit !== undefined && typeof commit !== 'string') return 'commit must be a string (a commit hash)';
+  return undefined;
+}
