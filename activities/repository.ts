@@ -183,6 +183,18 @@ export class RepositoryCache {
     if (!known) await this.fetch(url, branch);
   }
 
+  /**
+   * A file's size in bytes at `commit` without reading it (undefined when it does not exist, or on
+   * GitHub, whose API bounds what it returns). Lets a caller refuse a huge file before reading it.
+   */
+  async fileSize(url: string, commit: string, path: string): Promise<number | undefined> {
+    if (this.gitHub(url)) return undefined;
+    const size = await git(['cat-file', '-s', `${commit}:${path}`], { cwd: this.mirrorDir(url) }).catch(
+      () => undefined,
+    );
+    return size === undefined ? undefined : Number(size.trim());
+  }
+
   async readFile(url: string, commit: string, path: string): Promise<string | undefined> {
     const github = this.gitHub(url);
     if (github) return github.readFile(commit, path);

@@ -67,7 +67,7 @@ describe('text from outside cannot drive the terminal', () => {
       expect(status.stdout).toMatch(/rejected by bob.*freeze.*now/);
       expect(status.stdout).not.toMatch(UNTRUSTED);
       const watched = await cli(['watch', id], { NO_COLOR: '1' });
-      expect(watched.stdout).toContain('freeze');
+      expect(watched.stdout).toContain('rejected by bob');
       expect(watched.stdout).not.toMatch(UNTRUSTED);
     });
   });
