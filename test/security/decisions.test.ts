@@ -41,6 +41,10 @@ describe('decision payloads are checked by type at every door', () => {
         [{ env: ['staging'], approved: true, by: 'carol', commit }, /env must be a string/],
         [{ env: 'staging', approved: false, by: 'carol', comment: 42, commit }, /comment must be a string/],
         [null, /a decision must be an object/],
+        [
+          { env: 'staging', approved: false, by: 'carol', comment: 'x'.repeat(10_000), commit },
+          /comment is too long/,
+        ],
         [{ env: 'staging', approved: true, by: 'carol' }, /name the proposal commit/],
       ];
       for (const [payload, message] of bad) {
