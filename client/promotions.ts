@@ -210,11 +210,23 @@ export async function waitForApproval(
   }
 }
 
-/** Approves or rejects; the workflow's validator refusal comes back as BadInputError with its message verbatim. */
+/**
+ * Approves or rejects; the workflow's validator refusal comes back as BadInputError with its message
+ * verbatim. An approval names the commit it approves (the workflow requires it where the environment
+ * proposes): without one, the commit the environment shows right now, as `promote approve` does.
+ */
 export async function decide(client: Client, id: string, input: DecisionInput): Promise<Decision> {
   const handle = client.workflow.getHandle<typeof promote>(id);
+  let named = input;
+  if (input.approved && !input.commit) {
+    const state = await getStatus(client, id).catch((error: unknown) => {
+      throw error instanceof NotFoundError ? new NotFoundError(unknownId(id, 'running ')) : error;
+    });
+    const env = state.environments.find((e) => e.name === input.env);
+    if (env?.status === 'waiting-approval' && env.commit) named = { ...input, commit: env.commit };
+  }
   try {
-    return await handle.executeUpdate(decideUpdate, { args: [input] });
+    return await handle.executeUpdate(decideUpdate, { args: [named] });
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
       const cause = error.cause;

@@ -1,5 +1,6 @@
 import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
 import { waitingDiffSection } from './diff-view.js';
+import { printableDeep } from './printable.js';
 
 function tags(value: TagValue | undefined): string {
   if (value === undefined) return '';
@@ -44,7 +45,9 @@ function envLine(env: EnvironmentState): string {
 }
 
 /** The human rendering of `promote status`, with the diff of an environment waiting for approval. */
-export function renderStatus(state: PromotionState, options: { color?: boolean } = {}): string {
+export function renderStatus(shown: PromotionState, options: { color?: boolean } = {}): string {
+  // Names, reasons, errors and diffs come from outside: none may drive the terminal.
+  const state = printableDeep(shown);
   const apps = state.apps.map((a) => `${a.app}=${a.tag}`).join(', ');
   const lines = [`${state.id}: ${state.status}${apps ? `  (${apps})` : ''}`];
   lines.push(...state.environments.map(envLine));

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
-import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
+import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema, repoFile } from './helm-schema.js';
 import { keyPathProblem, parseSelector } from '../common/key-path.js';
-import { proposalTemplateProblem } from '../common/proposal.js';
+import { DEFAULT_PROPOSAL_BRANCH, proposalBranchCanBe, proposalTemplateProblem } from '../common/proposal.js';
 
 const name = z
   .string()
@@ -11,12 +11,8 @@ const name = z
     'must be lower-case letters, digits and dashes, starting with a letter or digit',
   );
 
-const repoPath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
-    message: 'must be a path inside the repository (relative, without "..")',
-  });
+// Same rules as the helm/helmfile paths: inside the repository and never a flag.
+const repoPath = repoFile;
 
 const keyPath = z.string().superRefine((path, ctx) => {
   const problem = keyPathProblem(path);
@@ -178,6 +174,18 @@ export const ConfigSchema = z
           code: 'custom',
           path: ['environments', i, 'requires'],
           message: `must name an earlier environment or "none", not "${env.requires}"`,
+        });
+      }
+    });
+    // A proposal is force-pushed to its branch and deleted when dropped: never the deployment branch.
+    config.environments.forEach((env, i) => {
+      if (env.approval !== 'manual' || env.proposals === false) return;
+      const template = env.proposalBranch ?? config.proposalBranch ?? DEFAULT_PROPOSAL_BRANCH;
+      if (proposalBranchCanBe(template, env.name, config.branch)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['branch'],
+          message: `"${config.branch}" could be a proposal branch of ${env.name} (${template}): proposals are force-pushed and deleted, so the deployment branch must not match environments[${i}]'s proposal branch template`,
         });
       }
     });

@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, BumpResult, DeployResult } from '../activities/index.js';
 import { bumpEdits } from './bump-edits.js';
+import { decisionInputProblem } from './decision-input.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
@@ -152,7 +153,11 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
 
   const envState = (name: string) => state.environments.find((e) => e.name === name);
 
-  function decisionProblem(input: DecisionInput): string | undefined {
+  /**
+   * `requireCommit`: an approval of an environment that proposes must name the proposal commit it
+   * approves, so nobody approves a proposal they were not shown (the CLI and Slack always send it).
+   */
+  function decisionProblem(input: DecisionInput, requireCommit = false): string | undefined {
     const env = envState(input.env);
     if (!env) {
       return `unknown environment "${input.env}": this promotion covers ${state.environments.map((e) => e.name).join(', ') || 'no environment yet'}`;
@@ -166,6 +171,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (input.commit && !(input.commit.length >= 7 && env.commit?.startsWith(input.commit))) {
       const rebuilt = env.proposal?.reason ? ` (the proposal was rebuilt: ${env.proposal.reason})` : '';
       return `this approval request is stale: it names ${input.commit.slice(0, 12)}, but ${env.name} now proposes ${env.commit?.slice(0, 12) ?? 'nothing'}${rebuilt}; review the new diff and decide again`;
+    }
+    if (requireCommit && input.approved && env.proposal && !input.commit) {
+      return `an approval of ${env.name} must name the proposal commit it approves (${env.commit?.slice(0, 12) ?? 'not made yet'}): see \`promote status\``;
     }
     if (env.approvers && !env.approvers.includes(input.by)) {
       return `${input.by} may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`;
@@ -202,16 +210,30 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       return recordDecision(input);
     },
     {
+      // Validators are not part of history: every check may change freely here.
       validator: (input: DecisionInput) => {
-        const problem = decisionProblem(input);
+        const problem = decisionInputProblem(input) ?? decisionProblem(input, true);
         if (problem) throw new Error(problem);
       },
     },
   );
-  setHandler(decideSignal, (input) => {
-    const problem = decisionProblem(input);
-    if (problem) log.warn('ignored decision signal', { problem, env: input.env, by: input.by });
-    else recordDecision(input);
+  setHandler(decideSignal, (input: unknown) => {
+    // A signal cannot be refused, only ignored: a bad one is logged, never thrown (a throw here fails
+    // the workflow task on every replay and wedges the promotion). Histories that took such a payload
+    // before these checks existed replay as they ran: `patched` is only asked when a check would bite.
+    const malformed = decisionInputProblem(input);
+    if (malformed && patched('decision-input-checks')) {
+      log.warn('ignored decision signal', { problem: malformed });
+      return;
+    }
+    const decision = input as DecisionInput;
+    let problem = decisionProblem(decision);
+    if (!problem) {
+      const unnamed = decisionProblem(decision, true);
+      if (unnamed && patched('decision-input-checks')) problem = unnamed;
+    }
+    if (problem) log.warn('ignored decision signal', { problem, env: decision.env, by: decision.by });
+    else recordDecision(decision);
   });
   setHandler(lockGrantedSignal, ({ env }) => void granted.add(env));
   setHandler(supersededSignal, ({ env, by }) => void supersededBy.set(env, by));

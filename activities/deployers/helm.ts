@@ -15,6 +15,7 @@ import { expandPlaceholders } from './command.js';
 import type { DeployAction, DeployContext, Deployer, DeployOutcome, DeployReport } from './deployer.js';
 import { describeFailure, HelmClient, HelmCommandError, type ReleaseRef } from './helm-client.js';
 import { capDiff, manifestDiff } from './manifest-diff.js';
+import { checkoutPath } from './checkout-path.js';
 import {
   formatMarker,
   PendingInstallError,
@@ -99,7 +100,7 @@ abstract class ReleaseDeployer implements Deployer {
     if (!env) return [];
     const source = revision
       ? await gitShow(context.checkout, revision, env.valuesFile)
-      : readFileSync(join(context.checkout, env.valuesFile), 'utf8');
+      : readFileSync(checkoutPath(context.checkout, env.valuesFile), 'utf8');
     if (source === undefined) return [];
     const apps = Object.entries(project.apps);
     let scalars: Map<string, string>;
@@ -362,12 +363,14 @@ export class HelmDeployer extends ReleaseDeployer {
   /** A chart folder in the repository, else a repository or OCI reference as written. */
   private chartArgs(context: DeployContext, release: Release): string[] {
     const chart = release.chart ?? '';
-    const local = existsSync(join(context.checkout, chart)) ? join(context.checkout, chart) : chart;
+    // A chart reference (`repo/chart`, `oci://…`) is never a flag; a folder must stay in the checkout.
+    const inCheckout = checkoutPath(context.checkout, chart);
+    const local = existsSync(inCheckout) ? inCheckout : chart;
     return [local, ...(release.version ? ['--version', release.version] : [])];
   }
 
   private valuesArgs(context: DeployContext, release: Release): string[] {
-    return (release.valuesFiles ?? []).flatMap((f) => ['--values', join(context.checkout, f)]);
+    return (release.valuesFiles ?? []).flatMap((f) => ['--values', checkoutPath(context.checkout, f)]);
   }
 
   protected async upgrade(
@@ -433,10 +436,16 @@ export class HelmfileDeployer extends ReleaseDeployer {
     super(helmfileConfig, options);
   }
 
+  /** Checked, then passed as written: helmfile resolves it against the checkout, its working directory. */
+  private helmfileFile(context: DeployContext, file: string): string {
+    checkoutPath(context.checkout, file);
+    return file;
+  }
+
   private globalArgs(context: DeployContext): string[] {
     const target = this.target(context);
     return [
-      ...(this.helmfileConfig.file ? ['--file', this.helmfileConfig.file] : []),
+      ...(this.helmfileConfig.file ? ['--file', this.helmfileFile(context, this.helmfileConfig.file)] : []),
       '--environment',
       context.env,
       ...(target.kubeContext ? ['--kube-context', target.kubeContext] : []),
