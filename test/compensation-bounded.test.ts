@@ -3,7 +3,9 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { PromotionRequest, PromotionState } from '../common/types.js';
+import { createNotifier } from '../worker/notifier.js';
 import { promoteCli } from './support/cli.js';
+import { SlackApiStandIn } from './support/slack-api.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
@@ -115,6 +117,34 @@ describe('compensation that can never succeed', () => {
       },
       { compensationRetryMs: 4_000 },
     );
+  });
+
+  it('alerts in Slack: a reply in the promotion thread, broadcast to the channel, naming what is left', async () => {
+    const slack = await new SlackApiStandIn('xoxb-0000000000-test-token').start();
+    try {
+      repo = await TestRepo.create({
+        environments: [{ name: 'staging', ...MANUAL }],
+        extraConfig: "notifications:\n  slack:\n    channel: '#deploys'\n",
+      });
+      const notifier = createNotifier(
+        'default',
+        { SLACK_BOT_TOKEN: 'xoxb-0000000000-test-token', SLACK_API_URL: slack.url },
+        { announce: () => Promise.resolve() },
+      );
+      await suite.temporal.withWorker(
+        async ({ taskQueue }) => {
+          const { first } = await heldThenRejected(taskQueue);
+          await waitFinished(suite.temporal.client, first.workflowId);
+          const alert = slack.messages.find((m) => m.text.startsWith('Action needed in staging'));
+          expect(alert?.threadTs).toBeDefined();
+          expect(alert?.broadcast).toBe(true);
+          expect(JSON.stringify(alert?.blocks)).toContain('environments/staging.yaml');
+        },
+        { compensationRetryMs: 3_000, notifier },
+      );
+    } finally {
+      await slack.stop();
+    }
   });
 
   it('can be abandoned by an operator, who is recorded with the reason', async () => {
