@@ -52,13 +52,14 @@ export const TIMEOUTS = {
   /**
    * Guarded runs' compensation: the activity itself retries until done or its budget (worker setting,
    * 30 min by default, at most this timeout less 10 min) is spent, heartbeating its attempts; a retry
-   * here only covers a worker that died. A cancel (`promote abandon`) lets the attempt under way end.
+   * here only covers a worker that died or an attempt that hung past the timeout. A cancel
+   * (`promote abandon`) lets the attempt under way end.
    */
   compensationWithin: {
-    startToCloseTimeout: '3 hours',
+    startToCloseTimeout: '1 hour',
     heartbeatTimeout: '30 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 5 },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
   },
   /** Reads of Temporal itself (lock requests, liveness of a holder). */
   lookup: {
