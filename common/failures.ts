@@ -16,6 +16,8 @@ export const FailureType = {
   LockTimedOut: 'LockTimedOut',
   /** A revert or rollback that kept failing until its retry budget was spent. */
   CompensationFailed: 'CompensationFailed',
+  /** The worker's PROMOTE_ALLOWED_REPOSITORIES does not include the repository: nothing was fetched. */
+  RepositoryNotAllowed: 'RepositoryNotAllowed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -25,4 +27,5 @@ export const BAD_INPUT_FAILURES: readonly string[] = [
   FailureType.InvalidConfig,
   FailureType.RepositoryUnreachable,
   FailureType.ValuesKeyMissing,
+  FailureType.RepositoryNotAllowed,
 ];
