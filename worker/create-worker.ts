@@ -41,6 +41,8 @@ export interface PromoteWorkerOptions {
   lockLeaseMs?: number;
   lockReassertMs?: number;
   lockDrainMs?: number;
+  /** How long compensation retries before the environment ends `compensation-failed`. */
+  compensationRetryMs?: number;
   /** How long a stopping worker lets running activities finish (see worker/settings.ts). */
   shutdownGraceMs?: number;
   /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
@@ -107,6 +109,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     lockLeaseMs: options.lockLeaseMs,
     lockReassertMs: options.lockReassertMs,
     lockDrainMs: options.lockDrainMs,
+    compensationRetryMs: options.compensationRetryMs,
   });
   const source = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }

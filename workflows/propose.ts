@@ -303,7 +303,7 @@ export async function runProposal(
     setStatus(current, 'failed', `${env.name} ${cancelled ? 'cancelled' : `failed: ${current.error}`}`);
     await CancellationScope.nonCancellable(async () => {
       await undo(current.error ?? 'failed');
-      if (current.revertCommit)
+      if (current.revertCommit && current.status !== 'compensation-failed')
         setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
       if (proposal.commit || current.revertCommit)
         await announcer.outcome(current, env, cancelled ? 'cancelled' : 'failed', current.error);
