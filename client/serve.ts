@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { dirname, join, resolve } from 'node:path';
 import { startDevServer } from '../server/dev-server.js';
 import { startLocalCluster } from '../server/local-cluster.js';
@@ -9,6 +10,8 @@ import { workflowSource } from '../worker/bundle.js';
 import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
 import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
+import { workerDeploymentFromEnv, WorkerDeploymentSettingError } from '../worker/versioning.js';
+import { BadInputError } from './failures.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
 const DEV_SHUTDOWN_GRACE_MS = 30_000;
@@ -36,7 +39,26 @@ function installRuntime(): void {
   installWorkerRuntime();
 }
 
+/** PROMOTE_WORKER_DEPLOYMENT / PROMOTE_WORKER_BUILD_ID, checked before anything starts (bad: exit 2). */
+function deploymentFromEnv() {
+  try {
+    return workerDeploymentFromEnv();
+  } catch (error) {
+    if (error instanceof WorkerDeploymentSettingError) throw new BadInputError(error.message);
+    throw error;
+  }
+}
+
+/** The worker's version as a log line: operators copy the build id into `temporal worker deployment`. */
+function versionLine(worker: { options: { workerDeploymentOptions?: WorkerDeploymentOptions } }): string {
+  const options = worker.options.workerDeploymentOptions;
+  if (!options?.useWorkerVersioning) return 'unversioned worker (PROMOTE_WORKER_DEPLOYMENT unset)';
+  const { deploymentName, buildId } = options.version;
+  return `worker deployment "${deploymentName}" build id "${buildId}" (promotions auto-upgrade, environment locks pinned)`;
+}
+
 export async function runWorker(): Promise<void> {
+  const deployment = deploymentFromEnv();
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
   if (tracing) logLine('tracing: spans go to PROMOTE_OTLP_ENDPOINT (OTLP/HTTP)');
@@ -54,7 +76,9 @@ export async function runWorker(): Promise<void> {
     client,
     tracing,
     ...workerSettingsFromEnv(),
+    ...(deployment ? { deployment } : {}),
   });
+  logLine(versionLine(worker));
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
   const port = healthPort();
   const health =

@@ -1,7 +1,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  Worker,
+  type NativeConnection,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import type { Notifier } from '../activities/notifier.js';
@@ -11,7 +16,8 @@ import { GitHubRepository, gitHubAuthFromEnv } from '../activities/providers/git
 import { createNotifier } from './notifier.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
-import { workflowSource } from './bundle.js';
+import { bundledSource, workflowSource } from './bundle.js';
+import { defaultBuildId, workerDeploymentOptions, type WorkerDeployment } from './versioning.js';
 import type { Tracing } from './tracing.js';
 
 export { WORKFLOWS_PATH } from './bundle.js';
@@ -39,6 +45,8 @@ export interface PromoteWorkerOptions {
   shutdownGraceMs?: number;
   /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
   tracing?: Tracing;
+  /** Run as a version of this Worker Deployment (worker/versioning.ts); unversioned when undefined. */
+  deployment?: WorkerDeployment;
 }
 
 /**
@@ -66,6 +74,23 @@ function gitHubFromEnv(author: { name: string; email: string }): GitHubFactory |
   return (spec) => new GitHubRepository({ ...spec, ...(baseUrl ? { baseUrl } : {}) }, auth, { author });
 }
 
+/**
+ * A versioned worker's build id names the code it runs, so it takes that code in hand (bundled now if
+ * there is no pre-built bundle) before it starts; an unversioned worker keeps its source as it is.
+ */
+async function versionedSource(
+  plain: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'>,
+  deployment: WorkerDeployment | undefined,
+): Promise<{ source: typeof plain; versioning: Pick<WorkerOptions, 'workerDeploymentOptions'> }> {
+  if (!deployment) return { source: plain, versioning: {} };
+  const { workflowBundle } = await bundledSource(plain);
+  const buildId = deployment.buildId ?? defaultBuildId(workflowBundle.code);
+  return {
+    source: { workflowBundle, ...(plain.interceptors ? { interceptors: plain.interceptors } : {}) },
+    versioning: { workerDeploymentOptions: workerDeploymentOptions(deployment, buildId) },
+  };
+}
+
 export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
   const identity = {
     name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
@@ -88,9 +113,10 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     lockReassertMs: options.lockReassertMs,
     lockDrainMs: options.lockDrainMs,
   });
-  const source = options.workflowBundle
+  const plain = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
     : workflowSource(undefined, options.tracing !== undefined);
+  const { source, versioning } = await versionedSource(plain, options.deployment);
   const { tracing } = options;
   return Worker.create({
     connection: options.connection,
@@ -100,6 +126,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
     ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...source,
+    ...versioning,
     ...(tracing
       ? {
           interceptors: { ...source.interceptors, activity: tracing.activityInterceptors },
