@@ -49,9 +49,14 @@ afterAll(async () => {
 });
 
 /** `temporal …` against the test server, JSON out: the commands docs/worker-rollouts.md shows. */
-async function cli(...args: string[]): Promise<any> {
+async function cli<T>(...args: string[]): Promise<T> {
   const { stdout } = await execa(temporalCli(), [...args, '--address', temporal.address, '--output', 'json']);
-  return stdout.trim() ? JSON.parse(stdout) : undefined;
+  return (stdout.trim() ? JSON.parse(stdout) : {}) as T;
+}
+
+/** The parts of `temporal worker deployment describe-version -o json` the rollout waits on. */
+interface VersionDescription {
+  drainageInfo?: { drainageStatus?: string };
 }
 
 async function startWorker(repo: TestRepo, env: Record<string, string>): Promise<WorkerProcess> {
@@ -62,6 +67,8 @@ async function startWorker(repo: TestRepo, env: Record<string, string>): Promise
     PROMOTE_DEMO_CLUSTER: repo.cluster,
     PROMOTE_LOCK_LEASE_MS: '1000',
     PROMOTE_LOCK_REASSERT_MS: '2000',
+    // A free lock pinned to v1 leaves it by ending after this idle time (5 minutes by default).
+    PROMOTE_LOCK_IDLE_MS: '5000',
     PROMOTE_SHUTDOWN_GRACE_MS: '10000',
     PROMOTE_WORKER_DEPLOYMENT: DEPLOYMENT,
     ...env,
@@ -79,7 +86,7 @@ function buildIdOf(worker: WorkerProcess): string {
 /** Step 2 of the rollout: make a version current once its workers have polled (the server knows it then). */
 function setCurrent(buildId: string): Promise<unknown> {
   return eventually(`${buildId} to become current`, () =>
-    cli(
+    cli<unknown>(
       'worker',
       'deployment',
       'set-current-version',
@@ -92,6 +99,11 @@ function setCurrent(buildId: string): Promise<unknown> {
   );
 }
 
+/** The parts of `temporal workflow describe -o json` the test reads. */
+interface WorkflowDescription {
+  workflowExecutionInfo: { execution: { runId: string }; status: string; versioningInfo?: Versioning };
+}
+
 interface Versioning {
   behavior?: string;
   deploymentVersion?: { deploymentName?: string; buildId?: string };
@@ -102,7 +114,7 @@ async function describeRun(
   workflowId: string,
   runId?: string,
 ): Promise<{ runId: string; status: string; versioning: Versioning }> {
-  const out = await cli(
+  const out = await cli<WorkflowDescription>(
     'workflow',
     'describe',
     '--workflow-id',
@@ -168,7 +180,7 @@ describe('a rainbow rollout of versioned workers', () => {
 
     // Nothing is pinned to v1 any more: it drains, and is stopped.
     await eventually('v1 to be drained', async () => {
-      const out = await cli(
+      const out = await cli<VersionDescription>(
         'worker',
         'deployment',
         'describe-version',
@@ -177,7 +189,7 @@ describe('a rainbow rollout of versioned workers', () => {
         '--build-id',
         v1Build,
       );
-      return JSON.stringify(out).includes('drained') ? true : undefined;
+      return out.drainageInfo?.drainageStatus === 'drained' ? true : undefined;
     });
     await v1.stop();
 

@@ -41,6 +41,7 @@ export interface PromoteWorkerOptions {
   lockLeaseMs?: number;
   lockReassertMs?: number;
   lockDrainMs?: number;
+  lockIdleMs?: number;
   /** How long a stopping worker lets running activities finish (see worker/settings.ts). */
   shutdownGraceMs?: number;
   /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
@@ -112,6 +113,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     lockLeaseMs: options.lockLeaseMs,
     lockReassertMs: options.lockReassertMs,
     lockDrainMs: options.lockDrainMs,
+    lockIdleMs: options.lockIdleMs,
   });
   const plain = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
