@@ -286,6 +286,10 @@ export async function environmentLock(input: LockInput): Promise<void> {
  * never meets another version's code mid-run. It moves to a new current version only by continuing as
  * new, carrying its state (above). A promotion signals its lock every PROMOTE_LOCK_REASSERT_MS, so an
  * occupied lock moves within that time; a free one ends after its idle time. Either way the old
- * version drains. Unversioned workers ignore the behaviour.
+ * version drains.
  */
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, environmentLock);
+setWorkflowOptions(
+  // A behaviour is refused from an unversioned worker: only a worker with a deployment version pins.
+  () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'PINNED' } : {}),
+  environmentLock,
+);
