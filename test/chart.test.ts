@@ -163,6 +163,18 @@ describe('the Helm chart', () => {
       PROMOTE_WORKER_DEPLOYMENT: 'promote',
       PROMOTE_WORKER_BUILD_ID: '0.1.0',
     });
+    // Moving an install to versioning: the unversioned Deployment keeps running beside the version.
+    const migrating = await template(
+      'worker.versioning.enabled=true',
+      'worker.versioning.keepUnversioned=true',
+    );
+    expect(migrating.filter((m) => m.kind === 'Deployment').map((m) => m.metadata.name)).toEqual([
+      'rel-promote-worker',
+      'rel-promote-worker-0-1-0',
+    ]);
+    expect(env(find(migrating, 'Deployment', 'rel-promote-worker'))).not.toHaveProperty(
+      'PROMOTE_WORKER_DEPLOYMENT',
+    );
     // Versioning off: the one unversioned Deployment, as before.
     expect(env(find(await template(), 'Deployment', 'rel-promote-worker'))).not.toHaveProperty(
       'PROMOTE_WORKER_DEPLOYMENT',
