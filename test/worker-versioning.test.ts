@@ -207,3 +207,29 @@ describe('a rainbow rollout of versioned workers', () => {
     expect((await getStatus(temporal.client, handle.workflowId)).status).toBe('succeeded');
   }, 600_000);
 });
+
+describe('promote worker with a bad Worker Deployment setting', () => {
+  it.each([
+    [
+      { PROMOTE_WORKER_DEPLOYMENT: 'promote.v1' },
+      'PROMOTE_WORKER_DEPLOYMENT="promote.v1" must be letters, digits',
+    ],
+    [
+      { PROMOTE_WORKER_DEPLOYMENT: 'promote', PROMOTE_WORKER_BUILD_ID: 'a b' },
+      'PROMOTE_WORKER_BUILD_ID="a b" must be',
+    ],
+    [
+      { PROMOTE_WORKER_BUILD_ID: '1.2.3' },
+      'PROMOTE_WORKER_BUILD_ID is set but PROMOTE_WORKER_DEPLOYMENT is not',
+    ],
+  ])('%j is refused before anything starts (exit 2)', async (env, message) => {
+    const result = await execa(process.execPath, [join(PROJECT_ROOT, 'bin', 'promote.js'), 'worker'], {
+      env: { TEMPORAL_ADDRESS: temporal.address, PROMOTE_TASK_QUEUE: 'never-polled', ...env },
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout + result.stderr).not.toContain('worker polling');
+  });
+});

@@ -20,7 +20,7 @@ export class WorkerDeploymentSettingError extends Error {}
 
 // The server joins deployment name and build id into one string (`name.buildId` or `name:buildId`),
 // so the name may hold neither separator; both stay short, plain and free of whitespace.
-const NAME = /^[A-Za-z0-9_-][A-Za-z0-9_/-]{0,99}$/;
+const NAME = /^[A-Za-z0-9_-]{1,100}$/;
 const BUILD_ID = /^[A-Za-z0-9_.+-]{1,200}$/;
 
 export function workerDeploymentFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerDeployment | undefined {
@@ -35,7 +35,7 @@ export function workerDeploymentFromEnv(env: NodeJS.ProcessEnv = process.env): W
   }
   if (!NAME.test(name))
     throw new WorkerDeploymentSettingError(
-      `PROMOTE_WORKER_DEPLOYMENT=${JSON.stringify(name)} must be letters, digits, '-', '_' or '/' (no '.' or ':'), at most 100 characters`,
+      `PROMOTE_WORKER_DEPLOYMENT=${JSON.stringify(name)} must be letters, digits, '-' or '_' (no '.' or ':'), at most 100 characters`,
     );
   if (buildId !== undefined && buildId !== '' && !BUILD_ID.test(buildId))
     throw new WorkerDeploymentSettingError(
