@@ -12,6 +12,7 @@ import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
 import { workerDeploymentFromEnv, WorkerDeploymentSettingError } from '../worker/versioning.js';
 import { BadInputError } from './failures.js';
+import { workerTrustFromEnv, type WorkerTrust } from '../worker/trust.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
 const DEV_SHUTDOWN_GRACE_MS = 30_000;
@@ -57,8 +58,27 @@ function versionLine(worker: { options: { workerDeploymentOptions?: WorkerDeploy
   return `worker deployment "${deploymentName}" build id "${buildId}" (promotions auto-upgrade, environment locks pinned)`;
 }
 
+/**
+ * Reads what the worker trusts before anything starts (a bad setting stops it here) and says it in the
+ * log. GIT_SSH_COMMAND would override the worker's own ssh command, which always checks host keys and
+ * offers the key only to its hosts, so it is dropped.
+ */
+function startTrust(mode: 'worker' | 'dev'): WorkerTrust {
+  const trust = workerTrustFromEnv(process.env, mode);
+  for (const line of trust.summary) logLine(line);
+  for (const name of ['GIT_SSH_COMMAND', 'GIT_SSH']) {
+    if (process.env[name] === undefined) continue;
+    logLine(
+      `ignoring ${name}: the worker's git always checks host keys; set PROMOTE_GIT_SSH_KEY and PROMOTE_GIT_KNOWN_HOSTS`,
+    );
+    delete process.env[name];
+  }
+  return trust;
+}
+
 export async function runWorker(): Promise<void> {
   const deployment = deploymentFromEnv();
+  const trust = startTrust('worker');
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
   if (tracing) logLine('tracing: spans go to PROMOTE_OTLP_ENDPOINT (OTLP/HTTP)');
@@ -75,6 +95,7 @@ export async function runWorker(): Promise<void> {
     namespace,
     client,
     tracing,
+    trust,
     ...workerSettingsFromEnv(),
     ...(deployment ? { deployment } : {}),
   });
@@ -101,6 +122,7 @@ export async function runDev(options: {
   dbFile: string;
   cluster?: boolean;
 }): Promise<void> {
+  const trust = options.worker ? startTrust('dev') : undefined;
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
   const dbFile = resolve(options.dbFile);
@@ -120,6 +142,7 @@ export async function runDev(options: {
       namespace: 'default',
       client,
       tracing,
+      ...(trust ? { trust } : {}),
       ...workerSettingsFromEnv({ shutdownGraceMs: DEV_SHUTDOWN_GRACE_MS }),
       ...(cluster ? { deployEnv: cluster.env } : {}),
     });
