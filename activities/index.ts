@@ -64,6 +64,8 @@ export interface ActivityDeps {
    * default the deploy heartbeat timeout plus the deploy command's grace.
    */
   lockDrainMs?: number;
+  /** How long a free lock waits for a request before it ends (default 5 min); bounds a version's drain. */
+  lockIdleMs?: number;
 }
 
 export interface DeployInput {
@@ -309,7 +311,7 @@ export function createActivities(deps: ActivityDeps) {
         repo: request.repo,
         env: request.env,
         leaseMs: deps.lockLeaseMs ?? 60_000,
-        idleMs: 5 * 60_000,
+        idleMs: deps.lockIdleMs ?? 5 * 60_000,
         drainMs:
           deps.lockDrainMs ??
           DEPLOY_HEARTBEAT_TIMEOUT_MS + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,

@@ -27,6 +27,11 @@ export interface WorkerSettings {
    */
   compensationRetryMs?: number;
   /**
+   * PROMOTE_LOCK_IDLE_MS: how long a free environment lock waits for a request before it ends (default
+   * 5 min). A free lock pinned to an old worker version leaves it only by ending, so this bounds a drain.
+   */
+  lockIdleMs?: number;
+  /**
    * PROMOTE_SHUTDOWN_GRACE_MS: how long a stopping worker lets running activities finish before it
    * cancels them. By default a whole deploy's budget, so a rollout never cuts an apply; a pod's
    * `terminationGracePeriodSeconds` must be longer than this.
@@ -39,6 +44,7 @@ export function workerSettingsFromEnv(defaults: { shutdownGraceMs?: number } = {
     lockLeaseMs: positiveInteger('PROMOTE_LOCK_LEASE_MS'),
     lockReassertMs: positiveInteger('PROMOTE_LOCK_REASSERT_MS'),
     compensationRetryMs: positiveInteger('PROMOTE_COMPENSATION_RETRY_MS'),
+    lockIdleMs: positiveInteger('PROMOTE_LOCK_IDLE_MS'),
     shutdownGraceMs:
       positiveInteger('PROMOTE_SHUTDOWN_GRACE_MS') ?? defaults.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
   };
