@@ -25,12 +25,16 @@ const BASE_ENV: Record<string, string> = {
   LC_ALL: 'C',
 };
 
-/** Runs git with an argv array; returns stdout, throws GitError with redacted stderr on failure. */
+/**
+ * Runs git with an argv array; returns stdout, throws GitError with redacted stderr on failure.
+ * stdout is data (file contents, logs, hashes): it comes back whole, never cut.
+ */
 export async function git(args: readonly string[], options: GitOptions): Promise<string> {
   const result = await runCommand(['git', ...args], {
     cwd: options.cwd,
     env: { ...BASE_ENV, ...options.env },
     input: options.input,
+    stdoutIsData: true,
   });
   if (result.exitCode !== 0) {
     throw new GitError(args, result.exitCode, result.failedToStart ?? result.stderr);

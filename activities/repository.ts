@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { git, GitError, remoteFailure } from './git.js';
 import { gitAuthConfig, type GitAuth } from './git-auth.js';
 import { parseGitHubSpec } from '../common/repo-spec.js';
-import { GitHubError, type GitHubRepository } from './providers/github.js';
+import { GitHubError, GitHubRateLimitError, type GitHubRepository } from './providers/github.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { redact } from './redact.js';
 
@@ -97,7 +97,8 @@ export class RepositoryCache {
     const github = this.gitHub(url);
     if (github) {
       return github.head(branch).catch((error: unknown) => {
-        if (error instanceof GitHubError)
+        // A rate limit passes: it is GitHub asking to wait, not the repository refusing us.
+        if (error instanceof GitHubError && !(error instanceof GitHubRateLimitError))
           throw new RepositoryUnreachableError(`cannot read branch ${branch}: ${error.message}`);
         throw error;
       });

@@ -14,6 +14,8 @@ export const FailureType = {
   AnnouncementUndelivered: 'AnnouncementUndelivered',
   /** Queued for an environment longer than its `lockTimeout`. */
   LockTimedOut: 'LockTimedOut',
+  /** GitHub's rate limit outlasted an in-place wait: retried after the time GitHub names. */
+  GitHubRateLimited: 'GitHubRateLimited',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

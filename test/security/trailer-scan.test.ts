@@ -58,7 +58,8 @@ describe('no silent truncation: a promotion finds its own bump by trailers on a 
       subject: 'revert(staging): undo the bump of promote-buried',
       reason: 'the apply failed',
     });
-    expect(reverted.restored).toEqual([{ path: 'api.image.tag', before: '1.4.0', after: '1.5.0' }]);
+    // The revert's own change: the tag back from the bump's value to the one before it.
+    expect(reverted.restored).toEqual([{ path: 'api.image.tag', before: '1.5.0', after: '1.4.0' }]);
     expect(reverted.commit).toBeDefined();
     expect(await repo.file('environments/staging.yaml')).toContain('tag: "1.4.0"');
     const message = await git(['log', '-1', '--format=%B', 'main'], { cwd: repo.url });

@@ -83,6 +83,13 @@ export async function appendCommits(
       data(`change ${i}\n`),
     );
   }
+  await fastImport(repoDir, parts.join(''));
+  const { stdout } = await run('git', ['rev-parse', `refs/heads/${branch}`], { cwd: repoDir });
+  return stdout.trim();
+}
+
+/** Runs `git fast-import` on a stream built in memory. */
+async function fastImport(repoDir: string, stream: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const child = spawn('git', ['fast-import', '--quiet'], {
       cwd: repoDir,
@@ -94,8 +101,29 @@ export async function appendCommits(
     child.on('close', (code) =>
       code === 0 ? resolve() : reject(new Error(`git fast-import failed: ${stderr}`)),
     );
-    child.stdin.end(parts.join(''));
+    child.stdin.end(stream);
   });
+}
+
+/** One commit on `branch` adding `paths`, all with the same content (one blob): a big tree, quickly. */
+export async function commitManyFiles(
+  repoDir: string,
+  branch: string,
+  paths: readonly string[],
+  content: string,
+): Promise<string> {
+  const { stdout: tip } = await run('git', ['rev-parse', `refs/heads/${branch}`], { cwd: repoDir });
+  const data = (text: string) => `data ${Buffer.byteLength(text)}\n${text}\n`;
+  const stream = [
+    'blob\nmark :1\n',
+    data(content),
+    `commit refs/heads/${branch}\n`,
+    'committer Someone Else <else@example.com> 1700000000 +0000\n',
+    data('chore: vendor every chart'),
+    `from ${tip.trim()}\n`,
+    ...paths.map((p) => `M 100644 :1 ${p}\n`),
+  ].join('');
+  await fastImport(repoDir, stream);
   const { stdout } = await run('git', ['rev-parse', `refs/heads/${branch}`], { cwd: repoDir });
   return stdout.trim();
 }
