@@ -44,7 +44,14 @@ export class HelmClient {
     private readonly helm = 'helm',
   ) {}
 
-  async run(args: string[], options: { file?: string; cancellable?: boolean } = {}): Promise<CommandResult> {
+  /**
+   * stdout is data unless `shown`: manifests (`template`, `get manifest`) and JSON are read whole, never
+   * cut (a cut manifest diffs wrong, cut JSON does not parse); an upgrade's progress is only shown.
+   */
+  async run(
+    args: string[],
+    options: { file?: string; cancellable?: boolean; shown?: boolean } = {},
+  ): Promise<CommandResult> {
     return runCommand([options.file ?? this.helm, ...args], {
       cwd: this.options.cwd,
       env: this.options.env,
@@ -52,6 +59,7 @@ export class HelmClient {
       signal: options.cancellable ? this.options.signal : undefined,
       graceMs: this.options.graceMs,
       maxOutput: 256 * 1024,
+      stdoutIsData: !options.shown,
       onOutput: this.options.onOutput,
     });
   }

@@ -392,7 +392,7 @@ export class HelmDeployer extends ReleaseDeployer {
         marker,
       ];
       lines.push(`$ helm ${args.slice(0, 3).join(' ')} … (${release.namespace})`);
-      const result = await helm.run(args, { cancellable: true });
+      const result = await helm.run(args, { cancellable: true, shown: true });
       lines.push(redact(result.stdout.trim()));
       if (result.exitCode !== 0) return describeFailure(['helm', ...args], result);
     }
@@ -476,7 +476,7 @@ export class HelmfileDeployer extends ReleaseDeployer {
       ...(this.helmfileConfig.command === 'apply' ? ['--suppress-diff'] : []),
     ];
     lines.push(`$ helmfile -e ${context.env} ${this.helmfileConfig.command}`);
-    const result = await helm.run(args, { file: 'helmfile', cancellable: true });
+    const result = await helm.run(args, { file: 'helmfile', cancellable: true, shown: true });
     lines.push(redact(`${result.stdout.trim()}\n${result.stderr.trim()}`.trim()));
     return result.exitCode === 0 ? undefined : describeFailure(['helmfile', ...args], result);
   }

@@ -352,7 +352,7 @@ export class GitHubRepository {
           request: { parseSuccessResponseBody: false },
         }),
       );
-      const body = response.data as unknown as WebReadableStream<Uint8Array>;
+      const body = response.data as WebReadableStream<Uint8Array>;
       await pipeline(Readable.fromWeb(body), createWriteStream(archive));
       // GitHub's tarball has one top folder (owner-repo-sha/): its contents are the checkout.
       const result = await runCommand(['tar', '-xzf', archive, '--strip-components=1', '-C', dir], {

@@ -162,7 +162,7 @@ export class GitHubStandIn {
         'git',
         args,
         { cwd: this.repoPath, encoding: 'buffer', maxBuffer: 2 * this.limits.apiMaxFile + 1024 * 1024 },
-        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+        (error, stdout) => (error ? reject(new Error(error.message)) : resolve(stdout)),
       );
     });
   }
@@ -303,13 +303,17 @@ export class GitHubStandIn {
     }
     if ((match = m(/^\/git\/trees\/([0-9a-f]{40})$/)) && method === 'GET') {
       const recursive = url.searchParams.has('recursive');
-      const listing = await this.git([
+      // Read whole (megabytes for a large tree), not through the code under test.
+      const listing = await this.gitBytes([
         'ls-tree',
         ...(recursive ? ['-r', '-t'] : []),
         '--long',
         '--full-tree',
         match[1] ?? '',
-      ]).catch(() => undefined);
+      ]).then(
+        (out) => out.toString('utf8'),
+        () => undefined,
+      );
       if (listing === undefined) return send(res, 404, { message: 'Not Found' });
       const api = `${this.baseUrl}${prefix}`;
       const tree: Record<string, unknown>[] = [];
