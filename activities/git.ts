@@ -33,6 +33,8 @@ export async function git(args: readonly string[], options: GitOptions): Promise
   const result = await runCommand(['git', ...args], {
     cwd: options.cwd,
     env: { ...BASE_ENV, ...options.env },
+    // git's credential helper and ssh read the worker's own environment (PROMOTE_GIT_TOKEN, ssh-agent).
+    baseEnv: 'worker',
     input: options.input,
     stdoutIsData: true,
   });

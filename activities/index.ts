@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { DeployConfig } from '../config/schema.js';
+import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
@@ -32,9 +33,9 @@ import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
-import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { GitHubRateLimitError } from './providers/github.js';
-import { redact } from './redact.js';
+import { redact, redactDeep } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
 
 export interface ActivityDeps {
@@ -178,6 +179,8 @@ export function createActivities(deps: ActivityDeps) {
   function unreachableAsBadInput(error: unknown): never {
     if (error instanceof RepositoryUnreachableError)
       throw nonRetryable(error.message, FailureType.RepositoryUnreachable);
+    if (error instanceof RepositoryNotAllowedError)
+      throw nonRetryable(error.message, FailureType.RepositoryNotAllowed);
     throw error;
   }
 
@@ -235,7 +238,9 @@ export function createActivities(deps: ActivityDeps) {
               ...(tags ? { report: { releases: [], tags } } : {}),
             };
           }
-          const outcome = await deployer.run(input.action, deployContext);
+          // Whatever a deployer returns goes into history, status, Slack and pull requests: redacted here,
+          // once for every deployer, whatever each did already.
+          const outcome = redactDeep(await deployer.run(input.action, deployContext));
           if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
           if (!outcome.ok) {
             throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
@@ -259,7 +264,8 @@ export function createActivities(deps: ActivityDeps) {
 
     async announce(announcement: Announcement): Promise<AnnounceResult> {
       try {
-        return (await deps.notifier.announce(announcement)) ?? {};
+        // Slack and the announcement log show what an announcement carries: no secret may ride along.
+        return (await deps.notifier.announce(redactDeep(announcement))) ?? {};
       } catch (error) {
         // Notifiers retry on their own terms (Slack's Retry-After); once they give up, so do we.
         throw nonRetryable(
@@ -277,7 +283,9 @@ export function createActivities(deps: ActivityDeps) {
         env: request.env,
         leaseMs: deps.lockLeaseMs ?? 60_000,
         idleMs: 5 * 60_000,
-        drainMs: deps.lockDrainMs ?? 10_000 + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
+        drainMs:
+          deps.lockDrainMs ??
+          DEPLOY_HEARTBEAT_TIMEOUT_MS + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
       };
       const handle = await deps.client.workflow.signalWithStart('environmentLock', {
         workflowId: request.lockId ?? environmentLockId(request.repo, request.env),

@@ -5,7 +5,7 @@ import { FailureType } from '../common/failures.js';
 import { repoProblem, requestProblems, requiredEnvironment, targetEnvironments } from '../common/request.js';
 import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
 import { commitThatSet, previousTag } from './history.js';
-import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { valueOptions } from '../common/app-values.js';
 import { readAppTag } from './formats/app-values.js';
 import { parseGitHubSpec } from '../common/repo-spec.js';
@@ -37,6 +37,14 @@ export async function loadPromotion(
 ): Promise<LoadedPromotion> {
   const repoIssue = repoProblem(request.repo);
   if (repoIssue) throw badInput(repoIssue, FailureType.InvalidRequest);
+  // Before anything is fetched: the repository's promote.yaml would decide what this worker runs.
+  try {
+    cache.checkAllowed(request.repo);
+  } catch (error) {
+    if (error instanceof RepositoryNotAllowedError)
+      throw badInput(error.message, FailureType.RepositoryNotAllowed);
+    throw error;
+  }
   const repo = redact(request.repo);
   // promote.yaml names the branch to follow, so read it from the default branch first, then from
   // the named branch, whose copy is the one that counts.
@@ -44,6 +52,8 @@ export async function loadPromotion(
     cache.fetch(request.repo, branch).catch((error: unknown) => {
       if (error instanceof RepositoryUnreachableError)
         throw badInput(error.message, FailureType.RepositoryUnreachable);
+      if (error instanceof RepositoryNotAllowedError)
+        throw badInput(error.message, FailureType.RepositoryNotAllowed);
       throw error;
     });
   let commit = await fetch('HEAD');

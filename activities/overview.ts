@@ -7,7 +7,7 @@ import { repoProblem } from '../common/request.js';
 import { createDeployer } from './deployers/index.js';
 import { commitThatSet } from './history.js';
 import { redact } from './redact.js';
-import { RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { readScalars } from './values-file.js';
 
 function badInput(message: string, type: string): ApplicationFailure {
@@ -53,6 +53,8 @@ export async function readOverview(
     cache.fetch(input.repo, branch).catch((error: unknown) => {
       if (error instanceof RepositoryUnreachableError)
         throw badInput(error.message, FailureType.RepositoryUnreachable);
+      if (error instanceof RepositoryNotAllowedError)
+        throw badInput(error.message, FailureType.RepositoryNotAllowed);
       throw error;
     });
   let commit = await fetch('HEAD');

@@ -16,7 +16,7 @@ import {
   type ProposeResult,
   type PublishInput,
 } from './proposal.js';
-import { RepositoryUnreachableError } from './repository.js';
+import { RepositoryNotAllowedError, RepositoryUnreachableError } from './repository.js';
 import { ValuesKeyError } from './values-file.js';
 
 export type { DropInput, LandInput, LandResult, ProposeInput, ProposeResult, PublishInput };
@@ -46,6 +46,12 @@ export function createProposalActivities(
       throw ApplicationFailure.create({
         message: error.message,
         type: FailureType.RepositoryUnreachable,
+        nonRetryable: true,
+      });
+    if (error instanceof RepositoryNotAllowedError)
+      throw ApplicationFailure.create({
+        message: error.message,
+        type: FailureType.RepositoryNotAllowed,
         nonRetryable: true,
       });
     throw error;

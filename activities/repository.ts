@@ -5,12 +5,18 @@ import { join } from 'node:path';
 import { git, GitError, remoteFailure } from './git.js';
 import { gitAuthConfig, type GitAuth } from './git-auth.js';
 import { parseGitHubSpec } from '../common/repo-spec.js';
+import { repositoryNotAllowed, type AllowedRepositories } from '../common/allowed-repositories.js';
 import { GitHubError, GitHubRateLimitError, type GitHubRepository } from './providers/github.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { redact } from './redact.js';
 
 export class RepositoryUnreachableError extends Error {
   override readonly name = 'RepositoryUnreachableError';
+}
+
+/** The worker's operators do not allow this repository (PROMOTE_ALLOWED_REPOSITORIES): nothing was fetched. */
+export class RepositoryNotAllowedError extends Error {
+  override readonly name = 'RepositoryNotAllowedError';
 }
 
 /**
@@ -64,7 +70,15 @@ export class RepositoryCache {
     readonly auth: GitAuth = {},
     /** Builds the API client for `github:owner/repo` repositories; absent when the worker has no GitHub credentials. */
     private readonly githubFactory?: GitHubFactory,
+    /** The repositories this worker may touch; every fetch and API client checks it first. */
+    readonly allowed: AllowedRepositories = { kind: 'any' },
   ) {}
+
+  /** Refuses a repository the worker is not allowed, before any network access. */
+  checkAllowed(url: string): void {
+    const problem = repositoryNotAllowed(url, this.allowed);
+    if (problem) throw new RepositoryNotAllowedError(redact(problem));
+  }
 
   /**
    * The GitHub provider for a `github:owner/repo` repository (no clone: reads and commits go through
@@ -73,6 +87,7 @@ export class RepositoryCache {
   gitHub(url: string): GitHubRepository | undefined {
     const spec = parseGitHubSpec(url);
     if (!spec) return undefined;
+    this.checkAllowed(url);
     if (!this.githubFactory) {
       throw new RepositoryUnreachableError(
         `${url} is on GitHub, but this worker has no GitHub credentials: set GITHUB_TOKEN, or PROMOTE_GITHUB_APP_ID, PROMOTE_GITHUB_APP_PRIVATE_KEY and PROMOTE_GITHUB_INSTALLATION_ID`,
@@ -103,6 +118,7 @@ export class RepositoryCache {
         throw error;
       });
     }
+    this.checkAllowed(url);
     const dir = this.mirrorDir(url);
     return this.mutex.run(dir, async () => {
       try {
@@ -128,10 +144,18 @@ export class RepositoryCache {
     if (!this.configured.has(dir)) {
       // No fetch refspec: fetches name theirs, and pushes from worktrees must not move the tracking
       // ref under a concurrent fetch (git would fail it with "cannot lock ref").
-      for (const key of ['core.sshCommand', 'credential.helper', 'remote.origin.fetch']) {
+      // Every credential key goes, scoped ones too: the settings may have changed since the last run.
+      const credentialKeys = await git(
+        ['config', '--local', '--name-only', '--get-regexp', '^credential\\.'],
+        {
+          cwd: dir,
+        },
+      ).catch(() => '');
+      const keys = new Set(['core.sshCommand', 'remote.origin.fetch', ...credentialKeys.split('\n')]);
+      for (const key of [...keys].filter((k) => k !== '')) {
         await git(['config', '--local', '--unset-all', key], { cwd: dir }).catch(() => undefined);
       }
-      for (const [key, value] of await gitAuthConfig(this.auth, this.cacheDir)) {
+      for (const [key, value] of await gitAuthConfig(this.auth, this.cacheDir, url)) {
         await git(['config', '--local', '--add', key, value], { cwd: dir });
       }
       this.configured.add(dir);

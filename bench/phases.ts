@@ -194,6 +194,8 @@ export async function spawns(h: Harness, reps: number): Promise<SpawnResult> {
 
 export interface ReactionResult {
   helpMs: Summary;
+  /** `npx promote --help`, as the README's commands run it: npm's own start-up comes on top. */
+  npxHelpMs?: Summary;
   /** `node -e 0`, run alternately with `--help`: the floor no CLI written for Node can go under. */
   nodeStartMs: Summary;
   /** A Node process that only loads @temporalio/client: the floor of every command that talks to Temporal. */
@@ -231,11 +233,15 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
   const help: number[] = [];
   const node: number[] = [];
   const clientLoad: number[] = [];
+  const npxHelp: number[] = [];
   await h.cli(['--help'], queue);
   for (let i = 0; i < reps; i++) {
     help.push((await h.cli(['--help'], queue)).ms);
     node.push((await timed(() => execa(process.execPath, ['-e', '0']))).ms);
     clientLoad.push((await timed(() => execa(process.execPath, [CLIENT_LOAD], { cwd: PROJECT_ROOT }))).ms);
+    npxHelp.push(
+      (await timed(() => execa('npx', ['--no-install', 'promote', '--help'], { cwd: PROJECT_ROOT }))).ms,
+    );
   }
 
   const startToId: number[] = [];
@@ -297,6 +303,7 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
   }
   return {
     helpMs: summarize(help),
+    npxHelpMs: summarize(npxHelp),
     nodeStartMs: summarize(node),
     clientLoadMs: summarize(clientLoad),
     startToIdMs: summarize(startToId),

@@ -66,7 +66,9 @@ export function markdownTable(r: Results): string {
   }
   const x = r.reaction;
   if (x) {
-    rows.push(timed('`promote --help`', x.helpMs, 150));
+    rows.push(timed('`promote --help` (on PATH, e.g. after `npm link`)', x.helpMs, 150));
+    if (x.npxHelpMs)
+      rows.push(timed('`npx promote --help` (as the README first runs it, alternately)', x.npxHelpMs));
     rows.push(timed('`node -e 0` (Node’s own start-up, run alternately with `--help`)', x.nodeStartMs));
     rows.push(timed('a Node process that only loads `@temporalio/client` (alternately)', x.clientLoadMs));
     rows.push(timed('`promote start` launch → id printed', x.startToIdMs, 300));

@@ -13,7 +13,6 @@ import {
 import type { ListOptions } from './list.js';
 import { BadInputError, NotFoundError } from './failures.js';
 import { renderStatus } from './render.js';
-import { approveShown } from './approve.js';
 import { addDiffCommand } from './diff-command.js';
 import { wantsColor } from './diff-view.js';
 import { resolveRepoLocation } from './repo-location.js';
@@ -29,6 +28,7 @@ function lazily<A extends unknown[], R>(load: () => Promise<(...args: A) => R>) 
 const connectClient = lazily(async () => (await import('./errors.js')).connectForCli);
 const startAccepted = lazily(async () => (await import('./promotions.js')).startAccepted);
 const waitFinished = lazily(async () => (await import('./promotions.js')).waitFinished);
+const approveShown = lazily(async () => (await import('./approve.js')).approveShown);
 const decide = lazily(async () => (await import('./promotions.js')).decide);
 const getStatus = lazily(async () => (await import('./promotions.js')).getStatus);
 const cancelPromotion = lazily(async () => (await import('./promotions.js')).cancelPromotion);
@@ -173,9 +173,27 @@ async function runStart(
   process.exitCode = exitFor(await watchPromotion(client, handle.workflowId));
 }
 
+/** A setting that would let the worker run or send credentials where it should not: bad input, exit 2. */
+function trustSettingsAsBadInput(command: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof Error && error.name === 'TrustSettingsError')
+      throw new CliExit(EXIT.badInput, `promote ${command}: ${error.message}`);
+    throw error;
+  };
+}
+
+/** The version CI logs and bug reports quote: package.json's, read without loading anything else. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('promote')
     .description('Move container image tags through environments with durable Temporal workflows')
+    .version(packageVersion(), '-V, --version', 'print the version of Promote')
     .showHelpAfterError()
     .exitOverride();
 
@@ -195,7 +213,7 @@ export function buildProgram(): Command {
         dbFile: string;
         cluster?: boolean;
       }) => {
-        await runDev(options);
+        await runDev(options).catch(trustSettingsAsBadInput('dev'));
       },
     );
 
@@ -203,7 +221,7 @@ export function buildProgram(): Command {
     .command('worker')
     .description('run a worker against TEMPORAL_ADDRESS (default localhost:7233)')
     .action(async () => {
-      await runWorker();
+      await runWorker().catch(trustSettingsAsBadInput('worker'));
     });
 
   program

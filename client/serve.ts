@@ -9,6 +9,7 @@ import { workflowSource } from '../worker/bundle.js';
 import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
 import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
+import { workerTrustFromEnv, type WorkerTrust } from '../worker/trust.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
 const DEV_SHUTDOWN_GRACE_MS = 30_000;
@@ -36,7 +37,26 @@ function installRuntime(): void {
   installWorkerRuntime();
 }
 
+/**
+ * Reads what the worker trusts before anything starts (a bad setting stops it here) and says it in the
+ * log. GIT_SSH_COMMAND would override the worker's own ssh command, which always checks host keys and
+ * offers the key only to its hosts, so it is dropped.
+ */
+function startTrust(mode: 'worker' | 'dev'): WorkerTrust {
+  const trust = workerTrustFromEnv(process.env, mode);
+  for (const line of trust.summary) logLine(line);
+  for (const name of ['GIT_SSH_COMMAND', 'GIT_SSH']) {
+    if (process.env[name] === undefined) continue;
+    logLine(
+      `ignoring ${name}: the worker's git always checks host keys; set PROMOTE_GIT_SSH_KEY and PROMOTE_GIT_KNOWN_HOSTS`,
+    );
+    delete process.env[name];
+  }
+  return trust;
+}
+
 export async function runWorker(): Promise<void> {
+  const trust = startTrust('worker');
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
   if (tracing) logLine('tracing: spans go to PROMOTE_OTLP_ENDPOINT (OTLP/HTTP)');
@@ -53,6 +73,7 @@ export async function runWorker(): Promise<void> {
     namespace,
     client,
     tracing,
+    trust,
     ...workerSettingsFromEnv(),
   });
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
@@ -77,6 +98,7 @@ export async function runDev(options: {
   dbFile: string;
   cluster?: boolean;
 }): Promise<void> {
+  const trust = options.worker ? startTrust('dev') : undefined;
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
   const dbFile = resolve(options.dbFile);
@@ -96,6 +118,7 @@ export async function runDev(options: {
       namespace: 'default',
       client,
       tracing,
+      ...(trust ? { trust } : {}),
       ...workerSettingsFromEnv({ shutdownGraceMs: DEV_SHUTDOWN_GRACE_MS }),
       ...(cluster ? { deployEnv: cluster.env } : {}),
     });

@@ -14,6 +14,8 @@ export const FailureType = {
   AnnouncementUndelivered: 'AnnouncementUndelivered',
   /** Queued for an environment longer than its `lockTimeout`. */
   LockTimedOut: 'LockTimedOut',
+  /** The worker's PROMOTE_ALLOWED_REPOSITORIES does not include the repository: nothing was fetched. */
+  RepositoryNotAllowed: 'RepositoryNotAllowed',
   /** GitHub's rate limit outlasted an in-place wait: retried after the time GitHub names. */
   GitHubRateLimited: 'GitHubRateLimited',
 } as const;
@@ -25,4 +27,5 @@ export const BAD_INPUT_FAILURES: readonly string[] = [
   FailureType.InvalidConfig,
   FailureType.RepositoryUnreachable,
   FailureType.ValuesKeyMissing,
+  FailureType.RepositoryNotAllowed,
 ];

@@ -52,6 +52,7 @@ describe('git over SSH to a real sshd, host keys checked', () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
     const cache = new RepositoryCache(await tempDir(), IDENTITY, {
       sshKeyPath: sshd.userKey,
+      sshKeyHosts: [`127.0.0.1:${sshd.port}`],
       knownHostsPath: sshd.knownHosts,
     });
     const result = await bumpValues(cache, await bumpInput(sshd.url(repo.url)));
@@ -66,6 +67,7 @@ describe('git over SSH to a real sshd, host keys checked', () => {
     await writeFile(strangers, '');
     const cache = new RepositoryCache(await tempDir(), IDENTITY, {
       sshKeyPath: sshd.userKey,
+      sshKeyHosts: [`127.0.0.1:${sshd.port}`],
       knownHostsPath: strangers,
     });
     const before = await repo.commits();
@@ -104,7 +106,13 @@ describe('git over HTTPS with a token', () => {
     await expect(anonymous.fetch(url, 'main')).rejects.toThrow(RepositoryUnreachableError);
 
     process.env.PROMOTE_GIT_TOKEN = TOKEN;
-    const cache = new RepositoryCache(cacheDir, IDENTITY, gitAuthFromEnv());
+    // The token's host, allowed plain http as a loopback test host (test/security covers the refusals).
+    const host = `127.0.0.1:${server.port}`;
+    const cache = new RepositoryCache(
+      cacheDir,
+      IDENTITY,
+      gitAuthFromEnv({ ...process.env, PROMOTE_GIT_TOKEN_HOSTS: host, PROMOTE_HTTP_LOOPBACK_HOSTS: host }),
+    );
     const result = await bumpValues(cache, await bumpInput(url));
     expect((await repo.commits())[0]?.hash).toBe(result.commit);
     expect(server.seenAuthorizations).toContain(

@@ -5,12 +5,18 @@ import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from 
 import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import type { Notifier } from '../activities/notifier.js';
-import { gitAuthFromEnv } from '../activities/git-auth.js';
 import { RepositoryCache, type GitHubFactory } from '../activities/repository.js';
 import { GitHubRepository, gitHubAuthFromEnv } from '../activities/providers/github.js';
+import {
+  DEPLOY_HEARTBEAT_TIMEOUT_MS,
+  DEPLOY_RETRY_INTERVAL_MS,
+  HEARTBEAT_THROTTLE_MS,
+} from '../common/constants.js';
 import { createNotifier } from './notifier.js';
+import { redactFailures } from './redact-failures.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
+import { workerTrustFromEnv, type WorkerTrust } from './trust.js';
 import { workflowSource } from './bundle.js';
 import type { Tracing } from './tracing.js';
 
@@ -39,6 +45,8 @@ export interface PromoteWorkerOptions {
   shutdownGraceMs?: number;
   /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
   tracing?: Tracing;
+  /** The repositories it runs and where its credentials go (default: a production worker's, from the environment). */
+  trust?: WorkerTrust;
 }
 
 /**
@@ -59,23 +67,35 @@ export function defaultCacheDir(): string {
 }
 
 /** GitHub access from the worker's environment, if it has credentials for it. */
-function gitHubFromEnv(author: { name: string; email: string }): GitHubFactory | undefined {
+function gitHubFromEnv(
+  author: { name: string; email: string },
+  baseUrl: string | undefined,
+): GitHubFactory | undefined {
   const auth = gitHubAuthFromEnv();
   if (!auth) return undefined;
-  const baseUrl = process.env.PROMOTE_GITHUB_API_URL;
   return (spec) => new GitHubRepository({ ...spec, ...(baseUrl ? { baseUrl } : {}) }, auth, { author });
 }
 
 export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
+  // A retried apply must start only after a lost attempt's command has ended (docs/operations.md).
+  if (
+    options.deployGraceMs !== undefined &&
+    DEPLOY_HEARTBEAT_TIMEOUT_MS + options.deployGraceMs >= DEPLOY_RETRY_INTERVAL_MS
+  )
+    throw new Error(
+      `deployGraceMs (${options.deployGraceMs}) must be below ${DEPLOY_RETRY_INTERVAL_MS - DEPLOY_HEARTBEAT_TIMEOUT_MS} ms: a deploy retry waits ${DEPLOY_RETRY_INTERVAL_MS} ms, which must cover the heartbeat timeout plus the grace`,
+    );
   const identity = {
     name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
     email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
   };
+  const trust = options.trust ?? workerTrustFromEnv();
   const cache = new RepositoryCache(
     options.cacheDir ?? defaultCacheDir(),
     identity,
-    gitAuthFromEnv(),
-    options.github ?? gitHubFromEnv(identity),
+    trust.gitAuth,
+    options.github ?? gitHubFromEnv(identity, trust.gitHubApiUrl),
+    trust.allowed,
   );
   const activities = createActivities({
     cache,
@@ -98,13 +118,15 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
+    // A cancel reaches a running deploy command within seconds, not within 80% of its heartbeat timeout.
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
     ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...source,
-    ...(tracing
-      ? {
-          interceptors: { ...source.interceptors, activity: tracing.activityInterceptors },
-          sinks: tracing.sinks,
-        }
-      : {}),
+    // The failure redaction last, innermost: tracing and the runtime's log see what it leaves.
+    interceptors: {
+      ...source.interceptors,
+      activity: [...(tracing?.activityInterceptors ?? []), redactFailures],
+    },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
   });
 }

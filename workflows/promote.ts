@@ -19,7 +19,7 @@ import { bumpEdits } from './bump-edits.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
-import { environmentLockId, repositoryKey } from '../common/ids.js';
+import { environmentLockId, legacyRepositoryKey, repositoryKey } from '../common/ids.js';
 import { targetEnvironments } from '../common/request.js';
 import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
 import type {
@@ -117,8 +117,25 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
    */
   const runScoped = patched('run-scoped-saga');
   const run = runScoped ? info.runId : undefined;
+  /**
+   * Each environment's lock id, fixed when the lock is first requested: the release and apply notices
+   * go to the lock this run queued on, even if a newer worker would compute the id differently.
+   */
+  const lockIds = new Map<string, string>();
   const lockIdOf = (env: string) =>
-    runScoped ? environmentLockId(repositoryKey(request.repo), env) : environmentLockId(request.repo, env);
+    lockIds.get(env) ??
+    (runScoped
+      ? environmentLockId(legacyRepositoryKey(request.repo), env)
+      : environmentLockId(request.repo, env));
+  /**
+   * The lock id for a request. Runs from the `lock-id-in-state` patch on use the key that folds the
+   * `github:` spec and GitHub's case into one repository, and keep it; older runs keep theirs.
+   */
+  const requestLockId = (env: string): string => {
+    if (runScoped && !lockIds.has(env) && patched('lock-id-in-state'))
+      lockIds.set(env, environmentLockId(repositoryKey(request.repo), env));
+    return lockIdOf(env);
+  };
   const state: PromotionState = {
     id: info.workflowId,
     kind: request.rollback ? 'rollback' : 'promotion',
@@ -325,7 +342,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         apps: appNames,
         branch: config.branch,
         valuesFile: env.valuesFile,
-        ...(runScoped ? { lockId: lockIdOf(env.name), ...(run ? { run } : {}) } : {}),
+        ...(runScoped ? { lockId: requestLockId(env.name), ...(run ? { run } : {}) } : {}),
       };
       const { holder, reassertMs } = await requestEnvironment(environmentRequest);
       if (holder) {
@@ -481,7 +498,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     config,
     apps,
     ...(run ? { run } : {}),
-    lockId: lockIdOf,
+    lockId: requestLockId,
     announcer,
     granted,
     supersededBy,

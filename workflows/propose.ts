@@ -35,6 +35,7 @@ export interface ProposalContext {
   config: PromoteConfig;
   apps: AppRequest[];
   run?: string;
+  /** The environment's lock id for a request; kept from the first request on (see promote.ts). */
   lockId: (env: string) => string;
   announcer: Announcer;
   granted: Set<string>;

@@ -1,4 +1,5 @@
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { DEPLOY_HEARTBEAT_TIMEOUT_MS, DEPLOY_RETRY_INTERVAL_MS } from '../common/constants.js';
 
 /** Named activity presets: each outside interaction has one obvious timeout and retry policy. */
 export const TIMEOUTS = {
@@ -18,9 +19,11 @@ export const TIMEOUTS = {
    */
   deploy: {
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '10 seconds',
+    heartbeatTimeout: DEPLOY_HEARTBEAT_TIMEOUT_MS,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+    // One apply at a time, even across attempts: a retry starts only after a lost attempt's command has
+    // had its heartbeat timeout and grace to end (docs/operations.md, "Applies and retries").
+    retry: { initialInterval: DEPLOY_RETRY_INTERVAL_MS, maximumAttempts: 5 },
   },
   /**
    * Git work that must finish before anyone else may deploy (compensation, the lock's clean-up):

@@ -166,6 +166,13 @@ export class GitHubRepository {
           : {}),
       },
     });
+    // The credentials go to the configured API only: a request for any other origin (a URL taken from
+    // a response, say) is refused before it is sent.
+    const origin = new URL(config.baseUrl ?? 'https://api.github.com').origin;
+    this.octokit.hook.before('request', (request) => {
+      const target = new URL(request.url, `${origin}/`).origin;
+      if (target !== origin) throw new GitHubAccessError(`refusing to send GitHub credentials to ${target}`);
+    });
   }
 
   private get repo() {
@@ -434,8 +441,10 @@ export class GitHubRepository {
     title: string;
     body: string;
   }): Promise<PullRequestRef> {
+    // The body quotes the deploy diff: redacted again at the door, whatever produced it.
+    const request = { ...input, title: redact(input.title), body: redact(input.body) };
     const { data } = await this.call(`opening a pull request from ${input.head}`, () =>
-      this.octokit.rest.pulls.create({ ...this.repo, ...input }),
+      this.octokit.rest.pulls.create({ ...this.repo, ...request }),
     );
     return { number: data.number, url: data.html_url, headSha: data.head.sha };
   }
@@ -464,7 +473,7 @@ export class GitHubRepository {
   /** Closes a pull request, leaving the reason as a comment. */
   async closePullRequest(number: number, reason: string): Promise<void> {
     await this.call(`commenting on pull request #${number}`, () =>
-      this.octokit.rest.issues.createComment({ ...this.repo, issue_number: number, body: reason }),
+      this.octokit.rest.issues.createComment({ ...this.repo, issue_number: number, body: redact(reason) }),
     );
     await this.call(`closing pull request #${number}`, () =>
       this.octokit.rest.pulls.update({ ...this.repo, pull_number: number, state: 'closed' }),

@@ -35,6 +35,36 @@ app.kubernetes.io/component: {{ .component }}
 {{- else }}{{ $t }}{{ end }}
 {{- end }}
 
+{{/* A list of {env, secret, key} as NAME_FILE variables pointing at mounted files. */}}
+{{- define "promote.secretFileEnv" -}}
+{{- range . }}
+- name: {{ .env }}_FILE
+  value: /etc/promote/secrets/{{ .env }}/{{ .key }}
+{{- end }}
+{{- end }}
+
+{{- define "promote.secretFileMounts" -}}
+{{- range . }}
+- { name: secret-{{ .env | lower | replace "_" "-" }}, mountPath: /etc/promote/secrets/{{ .env }}, readOnly: true }
+{{- end }}
+{{- end }}
+
+{{- define "promote.secretFileVolumes" -}}
+{{- range . }}
+- name: secret-{{ .env | lower | replace "_" "-" }}
+  secret: { secretName: {{ .secret }}, items: [{ key: {{ .key }}, path: {{ .key }} }], defaultMode: 0440 }
+{{- end }}
+{{- end }}
+
+{{/* The worker's secret files: the generic list plus the git token and GitHub credentials. */}}
+{{- define "promote.workerSecretFiles" -}}
+{{- $files := list -}}
+{{- with .Values.git.tokenSecret }}{{ if .name }}{{ $files = append $files (dict "env" "PROMOTE_GIT_TOKEN" "secret" .name "key" .key) }}{{ end }}{{ end -}}
+{{- with .Values.github.tokenSecret }}{{ if .name }}{{ $files = append $files (dict "env" "GITHUB_TOKEN" "secret" .name "key" .key) }}{{ end }}{{ end -}}
+{{- with .Values.github.app.privateKeySecret }}{{ if .name }}{{ $files = append $files (dict "env" "PROMOTE_GITHUB_APP_PRIVATE_KEY" "secret" .name "key" .key) }}{{ end }}{{ end -}}
+{{- toYaml (concat $files .Values.secretFiles) -}}
+{{- end }}
+
 {{/* Connection and identity settings both deployments share. */}}
 {{- define "promote.env" -}}
 - name: PROMOTE_POD_NAME
@@ -48,10 +78,6 @@ app.kubernetes.io/component: {{ .component }}
   value: /etc/promote/tls/tls.crt
 - name: TEMPORAL_TLS_CLIENT_KEY_PATH
   value: /etc/promote/tls/tls.key
-{{- end }}
-{{- if .Values.git.sshSecret }}
-- name: GIT_SSH_COMMAND
-  value: ssh -i /home/promote/.ssh/ssh-privatekey -o UserKnownHostsFile=/home/promote/.ssh/known_hosts -o IdentitiesOnly=yes
 {{- end }}
 {{- range $name, $value := .Values.env }}
 - name: {{ $name }}
