@@ -124,8 +124,16 @@ export async function findPromotionCommit(
   const range = key.sinceCommit
     ? `${key.sinceCommit}..refs/remotes/origin/${key.branch}`
     : `refs/remotes/origin/${key.branch}`;
-  // Bounded: a promotion's commits are recent, and the search must stay cheap on long histories.
-  const log = await cache.git(key.repo, ['log', '-n1000', `--format=${format}`, range]);
+  // Not bounded by a count: a busy branch may carry thousands of commits after the bump, and a missed
+  // bump is a bump made twice or never reverted. git itself filters by the id trailer, so the output
+  // stays small however long the history is; the exact match on each field is below.
+  const log = await cache.git(key.repo, [
+    'log',
+    '--fixed-strings',
+    `--grep=${TRAILER.id}: ${key.promotionId}`,
+    `--format=${format}`,
+    range,
+  ]);
   for (const line of log.split('\n')) {
     const [hash, id, env, act, run] = line.split('\x1f').map((s) => s.trim());
     if (!hash || id !== key.promotionId || env !== key.env || act !== action) continue;

@@ -35,6 +35,7 @@ import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { GitHubRateLimitError } from './providers/github.js';
 import { redact, redactDeep } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
 
@@ -169,6 +170,15 @@ export function createActivities(deps: ActivityDeps) {
     const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
     try {
       return await work();
+    } catch (error) {
+      // Retried when GitHub says the budget is back, not on the retry policy's shorter backoff.
+      if (error instanceof GitHubRateLimitError)
+        throw ApplicationFailure.create({
+          message: error.message,
+          type: FailureType.GitHubRateLimited,
+          nextRetryDelay: error.retryAfterMs,
+        });
+      throw error;
     } finally {
       clearInterval(timer);
     }

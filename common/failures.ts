@@ -18,6 +18,8 @@ export const FailureType = {
   CompensationFailed: 'CompensationFailed',
   /** The worker's PROMOTE_ALLOWED_REPOSITORIES does not include the repository: nothing was fetched. */
   RepositoryNotAllowed: 'RepositoryNotAllowed',
+  /** GitHub's rate limit outlasted an in-place wait: retried after the time GitHub names. */
+  GitHubRateLimited: 'GitHubRateLimited',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
