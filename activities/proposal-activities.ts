@@ -7,6 +7,7 @@ import { withoutVisibilityTolerated, type ActivityDeps } from './index.js';
 import {
   dropProposal,
   landProposal,
+  mergedProposal,
   proposeBump,
   publishProposal,
   type DropInput,
@@ -16,6 +17,7 @@ import {
   type ProposeResult,
   type PublishInput,
 } from './proposal.js';
+import type { PromotionCommitKey } from './bump.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError } from './repository.js';
 import { ValuesKeyError } from './values-file.js';
 
@@ -68,6 +70,14 @@ export function createProposalActivities(
 
     async landProposal(input: LandInput): Promise<LandResult> {
       return heartbeating(() => landProposal(deps.cache, input).catch(badInput));
+    },
+
+    /** The bump of a proposal merged outside Promote, still on the deployment branch; undefined if none. */
+    async mergedProposal(input: PromotionCommitKey): Promise<{ commit?: string }> {
+      return heartbeating(async () => {
+        const commit = await mergedProposal(deps.cache, input).catch(badInput);
+        return commit ? { commit } : {};
+      });
     },
 
     async dropProposal(input: DropInput): Promise<void> {

@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appScalarEdits, readAppTag } from './formats/app-values.js';
-import { bumpMessage, findPromotionCommit, type BumpInput } from './bump.js';
+import { bumpMessage, unrevertedBump, type BumpInput, type PromotionCommitKey } from './bump.js';
 import { git, GitError, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import { trailers as parseTrailers } from './providers/github-history.js';
 import { GitHubError, ProposalChangedError, type GitHubRepository } from './providers/github.js';
@@ -185,7 +185,8 @@ export async function landProposal(cache: RepositoryCache, input: LandInput): Pr
   if (github) return landOnGitHub(cache, github, input);
   let head = await cache.fetch(input.repo, input.branch);
   for (let attempt = 1; ; attempt++) {
-    const own = await findPromotionCommit(cache, input, 'bump');
+    // Not a bump already reverted: a hand-merged proposal reverted before this landing has the same trailers.
+    const own = await unrevertedBump(cache, input);
     if (own) return { commit: own };
     try {
       if (head === input.proposal.base) {
@@ -248,6 +249,18 @@ async function landOnGitHub(
       };
     throw error;
   }
+}
+
+/**
+ * This promotion's bump found on the deployment branch (after a fetch) though Promote never landed it:
+ * its proposal branch or pull request was merged by hand. Undefined when absent or already reverted.
+ */
+export async function mergedProposal(
+  cache: RepositoryCache,
+  key: PromotionCommitKey,
+): Promise<string | undefined> {
+  if (!cache.gitHub(key.repo)) await cache.fetch(key.repo, key.branch);
+  return unrevertedBump(cache, key);
 }
 
 /** Deletes the proposal branch (and closes its pull request with the reason); gone already is fine. */

@@ -65,8 +65,8 @@ export async function trailerLog(
 export async function findGitHubPromotionCommit(
   github: GitHubRepository,
   key: { promotionId: string; branch: string; env: string; sinceCommit: string; run?: string },
-  action: 'bump' | 'revert',
-): Promise<string | undefined> {
+  action: 'bump' | 'revert' | 'any',
+): Promise<{ hash: string; action: string } | undefined> {
   const log = await trailerLog(github, {
     branch: key.branch,
     ...(key.sinceCommit ? { since: key.sinceCommit } : {}),
@@ -74,11 +74,12 @@ export async function findGitHubPromotionCommit(
     keys: { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' },
   });
   // A run-scoped key only takes its own run's commits; a key without a run (older runs) takes any.
-  return log.find(
+  const found = log.find(
     (c) =>
       c.promotionId === key.promotionId &&
       c.env === key.env &&
-      c.action === action &&
+      (action === 'any' ? c.action === 'bump' || c.action === 'revert' : c.action === action) &&
       (!key.run || c.run === key.run),
-  )?.hash;
+  );
+  return found?.action ? { hash: found.hash, action: found.action } : undefined;
 }
