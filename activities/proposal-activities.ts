@@ -18,6 +18,7 @@ import {
   type PublishInput,
 } from './proposal.js';
 import type { PromotionCommitKey } from './bump.js';
+import { MergeRefusedError } from './providers/github.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError } from './repository.js';
 import { ValuesKeyError } from './values-file.js';
 
@@ -48,6 +49,12 @@ export function createProposalActivities(
       throw ApplicationFailure.create({
         message: error.message,
         type: FailureType.RepositoryUnreachable,
+        nonRetryable: true,
+      });
+    if (error instanceof MergeRefusedError)
+      throw ApplicationFailure.create({
+        message: error.message,
+        type: FailureType.MergeRefused,
         nonRetryable: true,
       });
     if (error instanceof RepositoryNotAllowedError)

@@ -4,7 +4,12 @@ import { appScalarEdits, readAppTag } from './formats/app-values.js';
 import { bumpMessage, unrevertedBump, type BumpInput, type PromotionCommitKey } from './bump.js';
 import { git, GitError, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import { trailers as parseTrailers } from './providers/github-history.js';
-import { GitHubError, ProposalChangedError, type GitHubRepository } from './providers/github.js';
+import {
+  GitHubError,
+  MergeRefusedError,
+  ProposalChangedError,
+  type GitHubRepository,
+} from './providers/github.js';
 import type { RepositoryCache } from './repository.js';
 import { hasKey, locatorKey, readScalars, setScalars, type ScalarChange } from './values-file.js';
 import { TRAILER } from './bump.js';
@@ -243,6 +248,7 @@ async function landOnGitHub(
   } catch (error) {
     // 409: the head moved since it was approved; 405: no longer mergeable (the same lines changed).
     if (error instanceof ProposalChangedError) return { stale: error.message };
+    if (error instanceof MergeRefusedError) throw error;
     if (error instanceof GitHubError && error.status === 405)
       return {
         stale: `pull request #${input.proposal.pullRequest} can no longer be merged: ${error.message}`,

@@ -16,6 +16,8 @@ export const FailureType = {
   LockTimedOut: 'LockTimedOut',
   /** The worker's PROMOTE_ALLOWED_REPOSITORIES does not include the repository: nothing was fetched. */
   RepositoryNotAllowed: 'RepositoryNotAllowed',
+  /** GitHub refused to merge a proposal's pull request by a protection rule or a disallowed merge method. */
+  MergeRefused: 'MergeRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
