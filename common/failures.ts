@@ -20,6 +20,8 @@ export const FailureType = {
   RepositoryNotAllowed: 'RepositoryNotAllowed',
   /** GitHub's rate limit outlasted an in-place wait: retried after the time GitHub names. */
   GitHubRateLimited: 'GitHubRateLimited',
+  /** GitHub refused to merge a proposal's pull request by a protection rule or a disallowed merge method. */
+  MergeRefused: 'MergeRefused',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -75,8 +75,8 @@ export async function trailerLog(
 export async function findGitHubPromotionCommit(
   github: GitHubRepository,
   key: { promotionId: string; branch: string; env: string; sinceCommit: string; run?: string },
-  action: 'bump' | 'revert',
-): Promise<string | undefined> {
+  action: 'bump' | 'revert' | 'any',
+): Promise<{ hash: string; action: string } | undefined> {
   const keys = { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' };
   for await (const commit of github.eachCommit(key.branch)) {
     if (key.sinceCommit && commit.sha === key.sinceCommit) return undefined;
@@ -85,10 +85,11 @@ export async function findGitHubPromotionCommit(
     if (
       c.promotionId === key.promotionId &&
       c.env === key.env &&
-      c.action === action &&
-      (!key.run || c.run === key.run)
+      (action === 'any' ? c.action === 'bump' || c.action === 'revert' : c.action === action) &&
+      (!key.run || c.run === key.run) &&
+      c.action
     )
-      return c.hash;
+      return { hash: c.hash, action: c.action };
   }
   return undefined;
 }

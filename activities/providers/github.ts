@@ -103,6 +103,17 @@ export class ProposalChangedError extends GitHubError {
   override readonly name = 'ProposalChangedError';
 }
 
+/**
+ * 405 for a reason other than conflicts: a branch protection rule, a ruleset, or a merge method the
+ * repository disallows. Rebuilding the proposal cannot help: someone must change the rule or the setup.
+ */
+export class MergeRefusedError extends GitHubError {
+  override readonly name = 'MergeRefusedError';
+}
+
+/** GitHub's 405 for a pull request whose branches conflict (or that is closed): a rebuild can fix it. */
+const NOT_MERGEABLE = /not mergeable|merge conflict/i;
+
 export interface FileEdit {
   branch: string;
   path: string;
@@ -464,6 +475,15 @@ export class GitHubRepository {
         throw new ProposalChangedError(
           `pull request #${number} of ${this.where} changed since ${expectedHeadSha.slice(0, 12)} was approved: approve it again`,
           409,
+        );
+      }
+      if (error instanceof GitHubError && error.status === 405 && !NOT_MERGEABLE.test(error.message)) {
+        const kind = /merge commits|squash|rebase|merge method/i.test(error.message)
+          ? 'the repository disallows the merge method'
+          : 'a protection rule of the base branch';
+        throw new MergeRefusedError(
+          `GitHub refuses to merge pull request #${number} of ${this.where} (${kind}): ${error.message}`,
+          405,
         );
       }
       throw error;

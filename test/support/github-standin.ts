@@ -72,6 +72,11 @@ export class GitHubStandIn {
   readonly requests: { method: string; path: string; authorization: string }[] = [];
   readonly pulls = new Map<number, PullRequest>();
   private readonly faults: Fault[] = [];
+  /**
+   * A branch protection or ruleset refusing every merge into the base branch, answered as GitHub does:
+   * 405 with the rule's message (e.g. "Merge commits are not allowed on this repository.").
+   */
+  mergeRule?: string;
   /** Runs before a ref update is applied: lets a test push in between, as another client would. */
   beforeRefUpdate?: () => Promise<void>;
   private appKey?: { appId: string; installationId: string; publicKey: KeyObject };
@@ -521,6 +526,7 @@ export class GitHubStandIn {
       }
       const base = await this.resolve(`refs/heads/${pull.base}`);
       if (!head || !base) return send(res, 405, { message: 'Pull Request is not mergeable' });
+      if (this.mergeRule) return send(res, 405, { message: this.mergeRule });
       // As GitHub's default merge method: a merge commit, refused (405) when the branches conflict.
       const tree = await this.git(['merge-tree', '--write-tree', base, head]).then(
         (out) => out.split('\n')[0]?.trim(),
