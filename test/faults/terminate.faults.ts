@@ -29,7 +29,7 @@ describe('terminate a promotion', () => {
       try {
         await run.startWorker();
         if (point === 'apply') await run.setFile('delay-apply', '3');
-        const doomed = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+        const doomed = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'terminated');
         if (point === 'bump') {
           await run.reach(doomed, 'dev', ['bumping', 'diffing', 'applying', 'succeeded']);
           await run.sleep(run.random.int(0, 300));
@@ -64,9 +64,15 @@ describe('terminate a lock', () => {
       });
       try {
         await run.startWorker();
-        const holder = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+        // Two promotions compete for staging: slow applies so an overlap would show.
+        await run.setFile('delay-apply', '1');
+        const approve = run.random.chance(0.7);
+        const holder = await run.start(
+          { apps: [{ app: 'api', tag: '1.5.0' }] },
+          approve ? 'succeeded' : 'rejected',
+        );
         await run.reach(holder, 'staging', ['waiting-approval']);
-        const waiter = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] });
+        const waiter = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded');
         await run.reach(waiter, 'staging', ['queued']);
         await run.sleep(run.random.int(0, 1_500));
         // The lock is keyed by the repository however spelled (runs before that: by the URL as given).
@@ -82,7 +88,7 @@ describe('terminate a lock', () => {
         run.note('terminated env lock of staging with a holder waiting for approval and one waiter');
         await decide(run.client, holder, {
           env: 'staging',
-          approved: run.random.chance(0.7),
+          approved: approve,
           by: 'alice',
           comment: 'seeded',
         });
