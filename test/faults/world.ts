@@ -262,10 +262,10 @@ export class FaultRun {
     this.notes.push(message);
   }
 
-  workerEnv(): Record<string, string> {
+  workerEnv(taskQueue = this.taskQueue): Record<string, string> {
     return {
       TEMPORAL_ADDRESS: this.server.address,
-      PROMOTE_TASK_QUEUE: this.taskQueue,
+      PROMOTE_TASK_QUEUE: taskQueue,
       PROMOTE_CACHE_DIR: join(this.dir, `cache-${++this.workerCount}`),
       PROMOTE_DEMO_CLUSTER: this.repo.cluster,
       PROMOTE_LOCK_LEASE_MS: '1000',
@@ -275,10 +275,23 @@ export class FaultRun {
     };
   }
 
-  async startWorker(): Promise<WorkerProcess> {
-    const worker = await WorkerProcess.start(this.workerEnv());
+  /** A `promote worker` on the run's task queue, or on another one of this run (`otherQueue`). */
+  async startWorker(taskQueue = this.taskQueue): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.start(this.workerEnv(taskQueue));
     this.workers.push(worker);
     return worker;
+  }
+
+  /** A second task queue of this run: promotions started on it run on their own workers. */
+  get otherQueue(): string {
+    return `${this.taskQueue}-b`;
+  }
+
+  /** One worker's machine dies (SIGKILL), the others keep running. */
+  async killWorker(worker: WorkerProcess): Promise<void> {
+    const i = this.workers.indexOf(worker);
+    if (i >= 0) this.workers.splice(i, 1);
+    await worker.kill();
   }
 
   /** The machine dies: SIGKILL to every worker of this run and every deploy command still running. */
@@ -298,12 +311,12 @@ export class FaultRun {
   }
 
   /** Starts a promotion whose end the scenario declares (checked exactly by the invariants). */
-  async start(request: Omit<PromotionRequest, 'repo'>, expect: ExpectedOutcome): Promise<string> {
-    const handle = await startPromotion(
-      this.client,
-      { repo: this.remoteUrl, ...request },
-      { taskQueue: this.taskQueue },
-    );
+  async start(
+    request: Omit<PromotionRequest, 'repo'>,
+    expect: ExpectedOutcome,
+    taskQueue = this.taskQueue,
+  ): Promise<string> {
+    const handle = await startPromotion(this.client, { repo: this.remoteUrl, ...request }, { taskQueue });
     if (!this.promotions.includes(handle.workflowId)) this.promotions.push(handle.workflowId);
     this.requests.set(handle.workflowId, request);
     this.expected.set(handle.workflowId, expect);
@@ -476,13 +489,15 @@ export class FaultRun {
         .terminate('fault run finished')
         .catch(() => undefined);
     }
-    for await (const execution of this.client.workflow.list({
-      query: `TaskQueue = '${this.taskQueue}' AND ExecutionStatus = 'Running'`,
-    })) {
-      await this.client.workflow
-        .getHandle(execution.workflowId)
-        .terminate('fault run finished')
-        .catch(() => undefined);
+    for (const queue of [this.taskQueue, this.otherQueue]) {
+      for await (const execution of this.client.workflow.list({
+        query: `TaskQueue = '${queue}' AND ExecutionStatus = 'Running'`,
+      })) {
+        await this.client.workflow
+          .getHandle(execution.workflowId)
+          .terminate('fault run finished')
+          .catch(() => undefined);
+      }
     }
     await this.repo.remove();
     await rm(this.dir, { recursive: true, force: true });
