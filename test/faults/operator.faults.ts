@@ -145,7 +145,20 @@ describe('operators', () => {
             (await git(['merge-tree', '--write-tree', 'main', branch], { cwd })).trim().split('\n')[0] ?? '';
           const merge = (
             await git(
-              ['commit-tree', tree, '-p', main, '-p', branch, '-m', `Merge branch '${branch}' by hand`],
+              [
+                '-c',
+                'user.name=Someone',
+                '-c',
+                'user.email=someone@example.com',
+                'commit-tree',
+                tree,
+                '-p',
+                main,
+                '-p',
+                branch,
+                '-m',
+                `Merge branch '${branch}' by hand`,
+              ],
               {
                 cwd,
               },

@@ -18,14 +18,28 @@ afterAll(async () => {
   await shared.stop();
 });
 
-const POINTS = ['bump', 'waiting-approval', 'apply'] as const;
+/**
+ * `waiting-approval` holds staging through the approval wait (its bump on the branch, which the lock
+ * reverts). `waiting-approval on a proposal` is PENDING (FAULTS_PENDING=1): nothing deletes a
+ * terminated promotion's proposal branch yet, which the no-leftovers invariant reports.
+ */
+const POINTS = [
+  'bump',
+  'waiting-approval',
+  'apply',
+  ...(process.env.FAULTS_PENDING === '1' ? (['waiting-approval on a proposal'] as const) : []),
+] as const;
 
 describe('terminate a promotion', () => {
   it.concurrent.each(POINTS.map((point) => [point, nextSeed()] as const))(
     'terminate a promotion during %s [seed %d]',
     async (point, seed) => {
       const server = await shared.server();
-      const run = await FaultRun.create(server, { scenario: `terminate a promotion during ${point}`, seed });
+      const run = await FaultRun.create(server, {
+        scenario: `terminate a promotion during ${point}`,
+        seed,
+        ...(point === 'waiting-approval' ? { environments: HELD_THROUGH_APPROVAL } : {}),
+      });
       try {
         await run.startWorker();
         if (point === 'apply') await run.setFile('delay-apply', '3');
@@ -33,7 +47,7 @@ describe('terminate a promotion', () => {
         if (point === 'bump') {
           await run.reach(doomed, 'dev', ['bumping', 'diffing', 'applying', 'succeeded']);
           await run.sleep(run.random.int(0, 300));
-        } else if (point === 'waiting-approval') {
+        } else if (point === 'waiting-approval' || point === 'waiting-approval on a proposal') {
           await run.reach(doomed, 'staging', ['waiting-approval']);
           await run.sleep(run.random.int(0, 1_000));
         } else {
