@@ -36,6 +36,30 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Code the worker runs shares one event loop with every activity's heartbeats and cancellation: a
+    // synchronous child process stalls them all (a deploy attempt then looks lost and is retried).
+    files: ['activities/**/*.ts', 'worker/**/*.ts', 'common/**/*.ts', 'config/**/*.ts', 'client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['child_process', 'node:child_process'].map((name) => ({
+            name,
+            importNames: ['execSync', 'execFileSync', 'spawnSync'],
+            message: 'The worker must not block its event loop: use runCommand (activities/command.ts).',
+          })),
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name=/^(execSync|execFileSync|spawnSync)$/]',
+          message: 'The worker must not block its event loop: use runCommand (activities/command.ts).',
+        },
+      ],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   prettier,
 );

@@ -1,9 +1,17 @@
 import { execa } from 'execa';
+import { deployEnvironment } from './deploy-env.js';
 import { redact, tail } from './redact.js';
 
 export interface CommandOptions {
   cwd: string;
+  /** Set on top of the base environment. */
   env?: Record<string, string>;
+  /**
+   * `deploy` (the default): the allow-listed environment of ./deploy-env.ts, so a deploy, diff or verify
+   * command never sees the worker's secrets. `worker`: the worker's whole environment, for git, whose
+   * credential helper reads PROMOTE_GIT_TOKEN from it.
+   */
+  baseEnv?: 'deploy' | 'worker';
   input?: string;
   /**
    * Aborting sends SIGTERM to the command's whole process group (helmfile's helm children too), then
@@ -28,15 +36,16 @@ export interface CommandResult {
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
 const GROUP_EXIT_WAIT_MS = 5_000;
 
-/** Resolves once no process of the group is left (killed ones included, until they are reaped). */
-async function groupGone(pgid: number, timeoutMs: number): Promise<void> {
+/** True once no process of the group is left (killed ones included, until they are reaped). */
+async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  for (;;) {
     try {
       process.kill(-pgid, 0);
     } catch {
-      return; // ESRCH: the whole group is gone.
+      return true; // ESRCH: the whole group is gone.
     }
+    if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -54,8 +63,8 @@ export async function runCommand(argv: readonly string[], options: CommandOption
   let stderr = '';
   const child = execa(file, args, {
     cwd: options.cwd,
-    env: options.env,
-    extendEnv: true,
+    env: { ...(options.baseEnv === 'worker' ? process.env : deployEnvironment()), ...options.env },
+    extendEnv: false,
     input: options.input,
     stdin: options.input === undefined ? 'ignore' : undefined,
     buffer: false,
@@ -73,6 +82,7 @@ export async function runCommand(argv: readonly string[], options: CommandOption
   });
 
   let forceKill: NodeJS.Timeout | undefined;
+  let killAt = 0;
   const killGroup = (signal: NodeJS.Signals) => {
     try {
       if (child.pid) process.kill(-child.pid, signal);
@@ -81,17 +91,25 @@ export async function runCommand(argv: readonly string[], options: CommandOption
     }
   };
   const onAbort = () => {
+    const graceMs = options.graceMs ?? 10_000;
+    killAt = Date.now() + graceMs;
     killGroup('SIGTERM');
-    forceKill = setTimeout(() => killGroup('SIGKILL'), options.graceMs ?? 10_000);
+    forceKill = setTimeout(() => killGroup('SIGKILL'), graceMs);
   };
   if (options.signal?.aborted) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
 
   const result = await child;
+  // The command itself has exited; what it started may still run (a child that ignores SIGTERM) or be
+  // dying. A caller that compensates next must not race any of it: the group gets the rest of its
+  // grace, then SIGKILL, and is waited for (bounded) until it is gone.
+  if (options.signal?.aborted && child.pid) {
+    if (!(await groupGone(child.pid, Math.max(0, killAt - Date.now())))) {
+      killGroup('SIGKILL');
+      await groupGone(child.pid, GROUP_EXIT_WAIT_MS);
+    }
+  }
   clearTimeout(forceKill);
-  // The command itself has exited; what it started may still be dying. A caller that compensates next
-  // must not race a process of the cancelled command, so wait (bounded) until its group is gone.
-  if (options.signal?.aborted && child.pid) await groupGone(child.pid, GROUP_EXIT_WAIT_MS);
   options.signal?.removeEventListener('abort', onAbort);
   const cancelled = options.signal?.aborted === true && result.exitCode !== 0;
   const failedToStart =

@@ -16,6 +16,8 @@ export interface GitOptions {
   cwd: string;
   env?: Record<string, string>;
   input?: string;
+  /** Output kept (characters); default the command runner's bound. A file read whole needs its size. */
+  maxOutput?: number;
 }
 
 // Deterministic, non-interactive git: no prompts for credentials, no user config leaking in.
@@ -30,7 +32,10 @@ export async function git(args: readonly string[], options: GitOptions): Promise
   const result = await runCommand(['git', ...args], {
     cwd: options.cwd,
     env: { ...BASE_ENV, ...options.env },
+    // git's credential helper and ssh read the worker's own environment (PROMOTE_GIT_TOKEN, ssh-agent).
+    baseEnv: 'worker',
     input: options.input,
+    ...(options.maxOutput !== undefined ? { maxOutput: options.maxOutput } : {}),
   });
   if (result.exitCode !== 0) {
     throw new GitError(args, result.exitCode, result.failedToStart ?? result.stderr);

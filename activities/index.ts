@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { DeployConfig } from '../config/schema.js';
+import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
@@ -26,6 +27,7 @@ import {
   type RevertResult,
 } from './bump.js';
 import { createDeployer } from './deployers/index.js';
+import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
@@ -33,7 +35,7 @@ import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
-import { redact } from './redact.js';
+import { redact, redactDeep } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
 
 export interface ActivityDeps {
@@ -52,6 +54,11 @@ export interface ActivityDeps {
   lockLeaseMs?: number;
   /** How often a queued promotion asks its lock again (rebuilding a lock that was lost). */
   lockReassertMs?: number;
+  /**
+   * How long compensation (a revert, a rollback) keeps retrying inside its activity before it gives up
+   * and the environment ends `compensation-failed` (default 30 minutes).
+   */
+  compensationRetryMs?: number;
   /**
    * How long a lock waits, after finding its holder gone mid-apply, before granting the next one: by
    * default the deploy heartbeat timeout plus the deploy command's grace.
@@ -148,6 +155,7 @@ const HOLDING_STATUSES: readonly EnvironmentStatus[] = [
 
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 2_000;
+  const compensationBudget = deps.compensationRetryMs ?? DEFAULT_COMPENSATION_RETRY_MS;
 
   /**
    * Heartbeats from the first moment, before any fetch or wait for the mirror's mutex: a worker that
@@ -171,6 +179,42 @@ export function createActivities(deps: ActivityDeps) {
     if (error instanceof RepositoryNotAllowedError)
       throw nonRetryable(error.message, FailureType.RepositoryNotAllowed);
     throw error;
+  }
+
+  /** One deploy command run; `beat` is called whenever it shows signs of life. */
+  async function runDeploy(input: DeployInput, beat: () => void): Promise<DeployResult> {
+    const context = Context.current();
+    await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
+    const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
+    return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
+      const deployContext = {
+        env: input.env,
+        commit: input.commit,
+        promotionId: input.promotionId,
+        checkout,
+        signal: context.cancellationSignal,
+        onProgress: beat,
+      };
+      // A retried apply (its worker died mid-way) must not deploy twice what is already live.
+      if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
+        const tags = await deployer.observedTags?.(deployContext);
+        return {
+          output: `${input.env} already runs ${input.commit}; nothing to apply`,
+          alreadyDeployed: true,
+          ...(tags ? { report: { releases: [], tags } } : {}),
+        };
+      }
+      // Whatever a deployer returns goes into history, status, Slack and pull requests: redacted here,
+      // once for every deployer, whatever each did already.
+      const outcome = redactDeep(await deployer.run(input.action, deployContext));
+      if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
+      if (!outcome.ok) {
+        throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
+          outcome.output,
+        ]);
+      }
+      return { output: outcome.output, ...(outcome.report ? { report: outcome.report } : {}) };
+    });
   }
 
   return {
@@ -204,41 +248,37 @@ export function createActivities(deps: ActivityDeps) {
     async deploy(input: DeployInput): Promise<DeployResult> {
       const context = Context.current();
       // Heartbeats carry cancellation to this activity and prove the worker is alive during long applies.
-      context.heartbeat();
-      const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
+      const beat = () => context.heartbeat();
+      beat();
+      const timer = setInterval(beat, heartbeatEvery);
       try {
-        await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
-        const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
-        return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
-          const deployContext = {
-            env: input.env,
-            commit: input.commit,
-            promotionId: input.promotionId,
-            checkout,
-            signal: context.cancellationSignal,
-            onProgress: () => context.heartbeat(),
-          };
-          // A retried apply (its worker died mid-way) must not deploy twice what is already live.
-          if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
-            const tags = await deployer.observedTags?.(deployContext);
-            return {
-              output: `${input.env} already runs ${input.commit}; nothing to apply`,
-              alreadyDeployed: true,
-              ...(tags ? { report: { releases: [], tags } } : {}),
-            };
-          }
-          const outcome = await deployer.run(input.action, deployContext);
-          if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
-          if (!outcome.ok) {
-            throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
-              outcome.output,
-            ]);
-          }
-          return { output: outcome.output, ...(outcome.report ? { report: outcome.report } : {}) };
-        });
+        return await runDeploy(input, beat);
       } finally {
         clearInterval(timer);
       }
+    },
+
+    /**
+     * Compensation: reverts this run's bump, retrying inside the activity (no history per attempt)
+     * until it is done or the compensation budget is spent (`CompensationFailed`).
+     */
+    async revertPromotionWithin(input: PromotionRevert): Promise<RevertResult> {
+      return retryWithin(
+        `reverting ${input.env}`,
+        compensationBudget,
+        () => revertPromotion(deps.cache, input),
+        heartbeatEvery,
+      );
+    },
+
+    /** Compensation: deploys the revert commit (a rollback), retried like `revertPromotionWithin`. */
+    async rollBackWithin(input: DeployInput): Promise<DeployResult> {
+      return retryWithin(
+        `rolling back ${input.env}`,
+        compensationBudget,
+        (beat) => runDeploy({ ...input, action: 'rollback' }, beat),
+        heartbeatEvery,
+      );
     },
 
     /** `promote overview`: tags in Git, deployed tags where the deployer can tell. */
@@ -251,7 +291,8 @@ export function createActivities(deps: ActivityDeps) {
 
     async announce(announcement: Announcement): Promise<AnnounceResult> {
       try {
-        return (await deps.notifier.announce(announcement)) ?? {};
+        // Slack and the announcement log show what an announcement carries: no secret may ride along.
+        return (await deps.notifier.announce(redactDeep(announcement))) ?? {};
       } catch (error) {
         // Notifiers retry on their own terms (Slack's Retry-After); once they give up, so do we.
         throw nonRetryable(
@@ -269,7 +310,9 @@ export function createActivities(deps: ActivityDeps) {
         env: request.env,
         leaseMs: deps.lockLeaseMs ?? 60_000,
         idleMs: 5 * 60_000,
-        drainMs: deps.lockDrainMs ?? 10_000 + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
+        drainMs:
+          deps.lockDrainMs ??
+          DEPLOY_HEARTBEAT_TIMEOUT_MS + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
       };
       const handle = await deps.client.workflow.signalWithStart('environmentLock', {
         workflowId: request.lockId ?? environmentLockId(request.repo, request.env),

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { ConfigError, CONFIG_FILE, parseConfig } from '../config/load.js';
+import { ConfigError, CONFIG_FILE, configSizeProblem, parseConfig } from '../config/load.js';
 import type { PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { repoProblem, requestProblems, requiredEnvironment, targetEnvironments } from '../common/request.js';
@@ -193,6 +193,9 @@ async function readConfig(
   commit: string,
   shownUrl: string,
 ): Promise<PromoteConfig> {
+  // Sized first: a huge promote.yaml is refused unread (and `git show` output is bounded anyway).
+  const tooLarge = configSizeProblem((await cache.fileSize(url, commit, CONFIG_FILE)) ?? 0);
+  if (tooLarge) throw badInput(new ConfigError(CONFIG_FILE, [tooLarge]).message, FailureType.InvalidConfig);
   const text = await cache.readFile(url, commit, CONFIG_FILE);
   if (text === undefined) {
     throw badInput(`${shownUrl} has no ${CONFIG_FILE} at ${commit.slice(0, 12)}`, FailureType.InvalidConfig);

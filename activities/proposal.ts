@@ -8,6 +8,24 @@ import { GitHubError, ProposalChangedError, type GitHubRepository } from './prov
 import type { RepositoryCache } from './repository.js';
 import { hasKey, locatorKey, readScalars, setScalars, type ScalarChange } from './values-file.js';
 import { TRAILER } from './bump.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../common/failures.js';
+
+/**
+ * A proposal is force-pushed to its branch and deleted when dropped: were it the deployment branch,
+ * a proposal would land unapproved, or the branch would be deleted. promote.yaml validation refuses
+ * such templates; this is the last check before git is asked.
+ */
+function ownBranch(input: { branch: string; proposalBranch: string }): void {
+  const strip = (ref: string) => ref.replace(/^refs\/heads\//, '');
+  if (strip(input.proposalBranch) === strip(input.branch) || !input.proposalBranch.trim()) {
+    throw ApplicationFailure.create({
+      message: `the proposal branch ${JSON.stringify(input.proposalBranch)} is the deployment branch: refusing to push or delete it`,
+      type: FailureType.InvalidConfig,
+      nonRetryable: true,
+    });
+  }
+}
 
 export interface ProposeInput extends BumpInput {
   /** The proposal branch: `promote/<env>/<promotion>` unless promote.yaml names another. */
@@ -102,6 +120,7 @@ async function remoteBranchHead(
  * the current head is reused.
  */
 export async function proposeBump(cache: RepositoryCache, input: ProposeInput): Promise<ProposeResult> {
+  ownBranch(input);
   const github = cache.gitHub(input.repo);
   if (github) return proposeOnGitHub(github, input);
   const base = await cache.fetch(input.repo, input.branch);
@@ -252,6 +271,7 @@ async function landOnGitHub(
 
 /** Deletes the proposal branch (and closes its pull request with the reason); gone already is fine. */
 export async function dropProposal(cache: RepositoryCache, input: DropInput): Promise<void> {
+  ownBranch(input);
   const github = cache.gitHub(input.repo);
   if (github) {
     if (input.pullRequest !== undefined) await github.closePullRequestIfOpen(input.pullRequest, input.reason);

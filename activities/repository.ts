@@ -9,6 +9,11 @@ import { repositoryNotAllowed, type AllowedRepositories } from '../common/allowe
 import { GitHubError, type GitHubRepository } from './providers/github.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { redact } from './redact.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureType } from '../common/failures.js';
+
+/** The largest file a promotion reads from the repository (values files; promote.yaml is capped lower). */
+export const MAX_REPOSITORY_FILE_BYTES = 16 * 1024 * 1024;
 
 export class RepositoryUnreachableError extends Error {
   override readonly name = 'RepositoryUnreachableError';
@@ -207,11 +212,35 @@ export class RepositoryCache {
     if (!known) await this.fetch(url, branch);
   }
 
+  /**
+   * A file's size in bytes at `commit` without reading it (undefined when it does not exist, or on
+   * GitHub, whose API bounds what it returns). Lets a caller refuse a huge file before reading it.
+   */
+  async fileSize(url: string, commit: string, path: string): Promise<number | undefined> {
+    if (this.gitHub(url)) return undefined;
+    const size = await git(['cat-file', '-s', `${commit}:${path}`], { cwd: this.mirrorDir(url) }).catch(
+      () => undefined,
+    );
+    return size === undefined ? undefined : Number(size.trim());
+  }
+
   async readFile(url: string, commit: string, path: string): Promise<string | undefined> {
     const github = this.gitHub(url);
     if (github) return github.readFile(commit, path);
+    // Command output is bounded (its tail kept): a file is read with room for all of it, or refused.
+    const size = await this.fileSize(url, commit, path);
+    if (size !== undefined && size > MAX_REPOSITORY_FILE_BYTES) {
+      throw ApplicationFailure.create({
+        message: `${path} is too large to read (${size} bytes at ${commit.slice(0, 12)}; at most ${MAX_REPOSITORY_FILE_BYTES})`,
+        type: FailureType.InvalidConfig,
+        nonRetryable: true,
+      });
+    }
     try {
-      return await git(['show', `${commit}:${path}`], { cwd: this.mirrorDir(url) });
+      return await git(['show', `${commit}:${path}`], {
+        cwd: this.mirrorDir(url),
+        ...(size !== undefined ? { maxOutput: size + 1 } : {}),
+      });
     } catch (error) {
       if (
         error instanceof GitError &&

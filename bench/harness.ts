@@ -90,6 +90,8 @@ export class Harness {
       PROMOTE_TASK_QUEUE: queue,
       PROMOTE_CACHE_DIR: join(this.dir, `cache-${queue}`),
       BENCH_STAMPS: this.stampsFile(queue),
+      // Deploy commands get an allow-listed environment: the stamp file is handed over by name.
+      PROMOTE_DEPLOY_ENV: 'BENCH_STAMPS',
       ...env,
     });
     this.workers.push(worker);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CONFIG_FILE } from '../common/constants.js';
@@ -16,6 +16,7 @@ import { renderStatus } from './render.js';
 import { addDiffCommand } from './diff-command.js';
 import { wantsColor } from './diff-view.js';
 import { resolveRepoLocation } from './repo-location.js';
+import { printable } from './printable.js';
 
 /**
  * The Temporal client and worker, yaml and zod take most of a second to load: each command loads what
@@ -32,6 +33,7 @@ const approveShown = lazily(async () => (await import('./approve.js')).approveSh
 const decide = lazily(async () => (await import('./promotions.js')).decide);
 const getStatus = lazily(async () => (await import('./promotions.js')).getStatus);
 const cancelPromotion = lazily(async () => (await import('./promotions.js')).cancelPromotion);
+const abandonCompensation = lazily(async () => (await import('./promotions.js')).abandonCompensation);
 const listPromotions = lazily(async () => (await import('./list.js')).listPromotions);
 const renderList = lazily(async () => (await import('./list.js')).renderList);
 const noMatch = lazily(async () => (await import('./list.js')).noMatch);
@@ -82,14 +84,28 @@ function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** Echoes of what came from outside (who decided, error messages) never carry terminal control. */
+function shown(text: string): string {
+  return printable(text);
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
 function port(value: string): number {
-  const n = Number(value);
+  // Digits only: Number() would also take 0x1F90, 1e3 and ' 80'.
+  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535)
     throw new InvalidArgumentError('must be a port number (1-65535)');
+  return n;
+}
+
+/** A count such as `--limit`: digits only, at least 1 (parseInt would take `10abc` and `-1`, and NaN means no limit). */
+function positiveInteger(value: string): number {
+  const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('must be a whole number of at least 1');
   return n;
 }
 
@@ -238,11 +254,15 @@ export function buildProgram(): Command {
     .description('check a promote.yaml locally')
     .argument('[file]', 'config file', CONFIG_FILE)
     .action(async (file: string) => {
-      const { ConfigError } = await import('../config/load.js');
+      const { ConfigError, configSizeProblem } = await import('../config/load.js');
       let text: string;
       try {
+        // Refused before reading: a huge file (or /dev/zero) is never loaded into memory.
+        const tooLarge = statSync(file).isFile() ? configSizeProblem(statSync(file).size) : undefined;
+        if (tooLarge) throw new ConfigError(file, [tooLarge]);
         text = readFileSync(file, 'utf8');
       } catch (error) {
+        if (error instanceof ConfigError) throw new CliExit(EXIT.badInput, error.message);
         throw new CliExit(
           EXIT.badInput,
           `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
@@ -313,7 +333,7 @@ export function buildProgram(): Command {
     .addOption(
       new Option('--state <state>', 'only promotions in this state').choices([...PROMOTION_STATUSES]),
     )
-    .option('--limit <n>', 'at most this many', (v) => Number.parseInt(v, 10), 50)
+    .option('--limit <n>', 'at most this many', positiveInteger, 50)
     .option('--json', 'machine-readable output')
     .action(async (options: ListOptions & { json?: boolean }) => {
       const client = await connectClient();
@@ -354,7 +374,7 @@ export function buildProgram(): Command {
         ...(options.comment ? { comment: options.comment } : {}),
         ...(options.commit ? { commit: options.commit } : {}),
       });
-      print(`${options.env} approved by ${decision.by}`);
+      print(shown(`${options.env} approved by ${decision.by}`));
     });
 
   program
@@ -372,7 +392,27 @@ export function buildProgram(): Command {
         by: options.as ?? whoAmI(),
         comment: options.reason,
       });
-      print(`${options.env} rejected by ${decision.by}`);
+      print(shown(`${options.env} rejected by ${decision.by}`));
+    });
+
+  program
+    .command('abandon')
+    .description("give up an environment's compensation (revert, rollback) that cannot finish, now")
+    .argument('<id>', 'promotion id')
+    .requiredOption('--env <env>', 'the environment whose compensation to give up')
+    .requiredOption('--reason <text>', 'why: recorded with who gave up')
+    .option('--as <name>', 'who gives up (default: $PROMOTE_USER or the login name)')
+    .action(async (id: string, options: { env: string; as?: string; reason: string }) => {
+      if (!options.reason.trim()) throw new BadInputError('--reason must say why');
+      const client = await connectClient();
+      const env = await abandonCompensation(client, id, {
+        env: options.env,
+        by: options.as ?? whoAmI(),
+        reason: options.reason,
+      });
+      const by = env.compensation?.abandoned?.by ?? options.as ?? whoAmI();
+      print(`${env.name}: compensation abandoned by ${by}; ${env.name} is released`);
+      if (env.compensation?.left) print(`left for a person: ${env.compensation.left}`);
     });
 
   program
@@ -423,14 +463,14 @@ export async function main(argv: string[]): Promise<number> {
         : EXIT.badInput;
     }
     if (error instanceof CliExit) {
-      process.stderr.write(`${error.message}\n`);
+      process.stderr.write(`${shown(error.message)}\n`);
       return error.exitCode;
     }
     if (error instanceof BadInputError || error instanceof NotFoundError) {
-      process.stderr.write(`promote: ${error.message}\n`);
+      process.stderr.write(`promote: ${shown(error.message)}\n`);
       return EXIT.badInput;
     }
-    process.stderr.write(`promote: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`promote: ${shown(error instanceof Error ? error.message : String(error))}\n`);
     return EXIT.failed;
   }
 }

@@ -1,5 +1,6 @@
 import { styleText } from 'node:util';
 import type { PromotionState } from '../common/types.js';
+import { printable } from './printable.js';
 
 /** How much of a diff `promote status` shows before pointing at `promote diff`. */
 export const STATUS_DIFF_LINES = 40;
@@ -29,7 +30,8 @@ function colorLine(line: string): string {
 
 /** A deploy diff as lines, coloured like `git diff` on a terminal. */
 export function diffLines(diff: string, color: boolean): string[] {
-  const lines = diff.replace(/\s+$/, '').split('\n');
+  // The diff is the deploy tool's output about files anyone may edit: stripped before our colouring.
+  const lines = printable(diff).replace(/\s+$/, '').split('\n');
   return color ? lines.map(colorLine) : lines;
 }
 

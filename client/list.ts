@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
 import { BadInputError } from './promotions.js';
+import { printableDeep } from './printable.js';
 
 export interface ListOptions {
   app?: string;
@@ -70,7 +71,7 @@ export async function listPromotions(client: Client, options: ListOptions): Prom
 
 export function renderList(rows: PromotionRow[]): string {
   if (rows.length === 0) return 'no promotions match';
-  return rows
+  return printableDeep(rows)
     .map((r) => `${r.id.padEnd(48)} ${r.state.padEnd(17)} ${(r.env ?? '').padEnd(10)} ${r.apps.join(' ')}`)
     .join('\n');
 }

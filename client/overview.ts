@@ -7,6 +7,7 @@ import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attribut
 import { taskQueue } from '../worker/task-queue.js';
 import type { overview as overviewWorkflow } from '../workflows/overview.js';
 import { BadInputError } from './promotions.js';
+import { printableDeep } from './printable.js';
 
 type LastPromotion = NonNullable<OverviewCell['lastPromotion']>;
 
@@ -89,7 +90,9 @@ function cellText(cell: OverviewCell | undefined): string {
 }
 
 /** The block people used to paste into Slack by hand: tags per app and environment, then the last promotions. */
-export function renderOverview(overview: Overview): string {
+export function renderOverview(given: Overview): string {
+  // Tags come from values files, ids from whoever started a promotion: printed without control characters.
+  const overview = printableDeep(given);
   const cell = (app: string, env: string) => overview.cells.find((c) => c.app === app && c.env === env);
   const width = Math.max(4, ...overview.apps.map((a) => a.length));
   const columns = overview.environments.map((env) =>

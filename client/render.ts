@@ -1,5 +1,6 @@
 import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
 import { waitingDiffSection } from './diff-view.js';
+import { printableDeep } from './printable.js';
 
 function tags(value: TagValue | undefined): string {
   if (value === undefined) return '';
@@ -15,6 +16,16 @@ export function proposalText(env: EnvironmentState): string | undefined {
   if (!proposal || proposal.phase === 'landed' || proposal.phase === 'dropped') return undefined;
   const where = proposal.url ?? `branch ${proposal.branch}`;
   return `proposal ${where}${proposal.reason ? ` (rebuilt: ${proposal.reason})` : ''}`;
+}
+
+/** A compensation that gave up: who or what gave up, and what a person must still do. */
+export function compensationText(env: EnvironmentState): string | undefined {
+  const c = env.compensation;
+  if (!c?.left) return undefined;
+  const who = c.abandoned
+    ? `abandoned by ${c.abandoned.by} ("${c.abandoned.reason}")`
+    : `gave up after retrying${c.error ? `: ${c.error.split('\n')[0]}` : ''}`;
+  return `${c.step} ${who}; left for a person: ${c.left}`;
 }
 
 function envLine(env: EnvironmentState): string {
@@ -38,13 +49,17 @@ function envLine(env: EnvironmentState): string {
   if (env.revertCommit)
     parts.push(`reverted in ${env.revertCommit.slice(0, 12)}${env.rolledBack ? ', rolled back' : ''}`);
   const line = parts.join('  ·  ');
+  const left = compensationText(env);
+  if (left) return `${line}\n${' '.repeat(15)}${left}`;
   return env.error && env.status !== 'rejected'
     ? `${line}\n${' '.repeat(15)}${env.error.split('\n')[0]}`
     : line;
 }
 
 /** The human rendering of `promote status`, with the diff of an environment waiting for approval. */
-export function renderStatus(state: PromotionState, options: { color?: boolean } = {}): string {
+export function renderStatus(shown: PromotionState, options: { color?: boolean } = {}): string {
+  // Names, reasons, errors and diffs come from outside: none may drive the terminal.
+  const state = printableDeep(shown);
   const apps = state.apps.map((a) => `${a.app}=${a.tag}`).join(', ');
   const lines = [`${state.id}: ${state.status}${apps ? `  (${apps})` : ''}`];
   lines.push(...state.environments.map(envLine));

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { TERMINAL_STATUSES, type PromotionState } from '../common/types.js';
 import { getStatus, NotFoundError } from './promotions.js';
 import { envProgressLine, headerLine, progressBlock } from './progress.js';
+import { printableDeep } from './printable.js';
 
 /** Where progress goes: process.stdout in the CLI, a collecting stream in tests. */
 export interface ProgressOutput {
@@ -107,11 +108,12 @@ export async function watchPromotion(
       if (line !== lastJson) out.write(`${line}\n`);
       lastJson = line;
     } else if (terminal) {
-      terminal.draw(progressBlock(state, now));
+      terminal.draw(progressBlock(printableDeep(state), now));
     } else {
+      const shown = printableDeep(state);
       // A promotion already over gets its summary once, not a replay of lines for changes never seen.
-      if (!(done && first)) append?.update(state, now);
-      if (done) out.write(`${progressBlock(state, now).join('\n')}\n`);
+      if (!(done && first)) append?.update(shown, now);
+      if (done) out.write(`${progressBlock(shown, now).join('\n')}\n`);
     }
     first = false;
     if (done) return state;

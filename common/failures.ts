@@ -14,6 +14,8 @@ export const FailureType = {
   AnnouncementUndelivered: 'AnnouncementUndelivered',
   /** Queued for an environment longer than its `lockTimeout`. */
   LockTimedOut: 'LockTimedOut',
+  /** A revert or rollback that kept failing until its retry budget was spent. */
+  CompensationFailed: 'CompensationFailed',
   /** The worker's PROMOTE_ALLOWED_REPOSITORIES does not include the repository: nothing was fetched. */
   RepositoryNotAllowed: 'RepositoryNotAllowed',
 } as const;

@@ -1,3 +1,4 @@
+import { parseGitHubSpec } from './repo-spec.js';
 import type { PromotionRequest } from './types.js';
 
 /** FNV-1a, 32 bit: a short, stable digest that needs no Node APIs (this module is shared with workflows). */
@@ -40,9 +41,24 @@ export function environmentLockId(repo: string, env: string): string {
 /**
  * One name for one repository however it is spelled: a path, `file://`, `ssh://`, scp-like
  * `git@host:` and `https://` forms, host case, a trailing `.git` or slash, and user names all map to
- * `host/path` (or the absolute path for local repositories).
+ * `host/path` (or the absolute path for local repositories). The GitHub provider's `github:OWNER/REPO`
+ * is `github.com/OWNER/REPO`, and github.com paths are lower-cased because GitHub ignores the case of
+ * owner and repository names; other hosts and local paths keep their case (a file system may not).
  */
 export function repositoryKey(url: string): string {
+  const github = parseGitHubSpec(url.trim());
+  const key = github ? `${GITHUB_HOST}/${github.owner}/${github.repo}` : legacyRepositoryKey(url);
+  return key.startsWith(`${GITHUB_HOST}/`) ? key.toLowerCase() : key;
+}
+
+const GITHUB_HOST = 'github.com';
+
+/**
+ * The key before `github:` specs and GitHub's case were folded in. Promotions started before the
+ * `lock-id-in-state` patch keep addressing their environment locks with it, so a worker upgrade in
+ * the middle of a run never sends its release to a different lock than the one it queued on.
+ */
+export function legacyRepositoryKey(url: string): string {
   let rest = url.trim();
   let host = '';
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest);

@@ -1,5 +1,6 @@
 import type { PromoteConfig, EnvironmentConfig } from '../config/schema.js';
 import { relativePathProblem } from './repo-location.js';
+import { carriesCredentials, sourceProblem } from './credentials.js';
 import { tagProblem } from './tags.js';
 import type { PromotionRequest } from './types.js';
 
@@ -20,7 +21,9 @@ export function requestProblems(request: PromotionRequest, config: PromoteConfig
   }
   if (request.apps.length === 0) problems.push('no app given: pass at least one app=tag');
   const seen = new Set<string>();
-  for (const { app, tag } of request.apps) {
+  for (const { app, tag, source } of request.apps) {
+    const leak = source ? sourceProblem(app, `${source.repo}@${source.ref}`) : undefined;
+    if (leak) problems.push(leak);
     if (seen.has(app)) problems.push(`app ${app} is given twice`);
     seen.add(app);
     if (!(app in config.apps)) {
@@ -64,11 +67,7 @@ export function repoProblem(repo: string): string | undefined {
   if (!repo.trim()) return 'the repository must not be empty';
   const relative = relativePathProblem(repo);
   if (relative) return relative;
-  const match = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(repo);
-  const userinfo = match?.[1];
-  if (userinfo === undefined) return undefined;
-  const scheme = repo.slice(0, repo.indexOf(':')).toLowerCase();
-  if (userinfo.includes(':') || scheme === 'http' || scheme === 'https') {
+  if (carriesCredentials(repo)) {
     return 'the repository URL carries credentials, which would be stored in workflow history: configure git credentials on the worker (SSH key or credential helper) and pass the URL without them';
   }
   return undefined;

@@ -1,4 +1,5 @@
 import { DIGEST_PATTERN, splitDigest } from './app-values.js';
+import { sourceProblem } from './credentials.js';
 /** The OCI distribution spec's tag grammar: it also keeps shell metacharacters out of every later step. */
 export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const APP_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -38,6 +39,9 @@ export interface Source {
 /** Parses `app=<repo-url>@<ref>`; the last '@' separates the ref so ssh URLs (git@host:x) work. */
 export function parseSource(text: string): { app: string; source: Source } {
   const eq = text.indexOf('=');
+  // Checked on the whole value first: a malformed URL with a token must not be echoed in the error.
+  const leak = eq > 0 ? sourceProblem(text.slice(0, eq), text.slice(eq + 1)) : undefined;
+  if (leak) throw new Error(leak);
   const at = text.lastIndexOf('@');
   if (eq <= 0 || at <= eq + 1 || at === text.length - 1) {
     throw new Error(`expected app=<repo-url>@<ref>, got ${JSON.stringify(text)}`);

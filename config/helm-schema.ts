@@ -4,6 +4,33 @@ import { z } from 'zod';
 
 const argv = z.array(z.string()).min(1, 'must name a command');
 
+/**
+ * A file or folder of the deployment repository that a helm/helmfile command is given: relative,
+ * without `..`, and never a flag (the deployer also resolves symlinks before passing it).
+ */
+export const repoFile = z
+  .string()
+  .min(1)
+  .refine((p) => !p.startsWith('-'), { message: 'must not start with "-" (it would be read as a flag)' })
+  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..') && !p.includes('\0'), {
+    message: 'must be a path inside the repository (relative, without "..")',
+  });
+
+/** A chart: a folder in the repository, or a `repo/chart` / `oci://…` reference; never a flag or a path out. */
+const chartRef = z
+  .string()
+  .min(1)
+  .refine((c) => !c.startsWith('-'), { message: 'must not start with "-" (it would be read as a flag)' })
+  .refine((c) => !c.startsWith('/') && !c.split('/').includes('..'), {
+    message: 'must be a folder inside the repository (relative, without "..") or a chart reference',
+  });
+
+/** A value passed after a flag (`--kube-context X`): never itself a flag. */
+const notFlag = z
+  .string()
+  .min(1)
+  .refine((v) => !v.startsWith('-'), { message: 'must not start with "-" (it would be read as a flag)' });
+
 /** Helm's own duration syntax (`--timeout`), e.g. 90s, 5m, 1h. */
 const helmDuration = z.string().regex(/^[1-9][0-9]*(s|m|h)$/, 'must be a duration such as 90s, 5m or 1h');
 
@@ -16,7 +43,7 @@ const HelmTargetSchema = z.strictObject({
   /** Default: the environment's name (environments are namespaces). */
   namespace: k8sName.optional(),
   /** A context of the worker's kubeconfig; default: its current context. */
-  kubeContext: z.string().min(1).optional(),
+  kubeContext: notFlag.optional(),
   timeout: helmDuration.optional(),
   /** A smoke test run after the apply, in the checkout; a non-zero exit fails the step and rolls back. */
   verify: argv.optional(),
@@ -26,10 +53,10 @@ export const HelmReleaseSchema = z.strictObject({
   /** The release name; `{env}` is replaced. */
   name: k8sName,
   /** A chart folder in the deployment repository, or `repo/chart` / `oci://…` with `version`. */
-  chart: z.string().min(1),
-  version: z.string().min(1).optional(),
+  chart: chartRef,
+  version: notFlag.optional(),
   /** Values files in the repository; `{env}` is replaced. Default: the environment's `valuesFile`. */
-  valuesFiles: z.array(z.string().min(1)).min(1).optional(),
+  valuesFiles: z.array(repoFile).min(1).optional(),
   /** The apps whose tags this release carries (default: all); verify checks them in `helm get values`. */
   apps: z.array(z.string().min(1)).min(1).optional(),
   namespace: k8sName.optional(),
@@ -57,7 +84,7 @@ export const HelmfileDeploySchema = z.strictObject({
   /** `helmfile -e <env> apply` (default) or `sync`. */
   command: z.enum(['apply', 'sync']).default('apply'),
   /** The helmfile in the repository (default: helmfile's own lookup, helmfile.yaml). */
-  file: z.string().min(1).optional(),
+  file: repoFile.optional(),
   pendingInstall: z.enum(['uninstall', 'fail']).default('uninstall'),
   ...common,
 });

@@ -55,10 +55,51 @@ function lineOf(root: Node | null, path: readonly PropertyKey[], lines: LineCoun
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
+/**
+ * promote.yaml is a page of settings: anything larger is a mistake or an attack, refused before
+ * parsing. Bytes, as read from disk or git.
+ */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+
+/**
+ * Aliases a promote.yaml may use: enough for shared anchors (`<<: *defaults`), far too few for an
+ * alias bomb (nested aliases that expand exponentially when the document is converted).
+ */
+export const MAX_CONFIG_ALIASES = 100;
+
+/** A problem with the file as a whole: too large, an alias bomb, nesting too deep to parse. */
+export function configSizeProblem(bytes: number): ConfigProblem | undefined {
+  if (bytes <= MAX_CONFIG_BYTES) return undefined;
+  return {
+    key: '',
+    message: `the file is too large (${bytes} bytes; at most ${MAX_CONFIG_BYTES} bytes are read)`,
+  };
+}
+
 /** Parses and validates promote.yaml text; every problem names file, line and key. */
 export function parseConfig(text: string, file: string = CONFIG_FILE): PromoteConfig {
+  const tooLarge = configSizeProblem(Buffer.byteLength(text, 'utf8'));
+  if (tooLarge) throw new ConfigError(file, [tooLarge]);
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  let doc: ReturnType<typeof parseDocument>;
+  let value: unknown;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+    // Only a document without errors is converted; the alias cap turns an alias bomb into an error here.
+    value = doc.errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: MAX_CONFIG_ALIASES });
+  } catch (error) {
+    // The yaml library throws (not reports) on alias bombs and on nesting deep enough to exhaust the
+    // stack: both are this file's fault, so a ConfigError, never a retryable crash.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(file, [
+      {
+        key: '',
+        message: /alias/i.test(reason)
+          ? `too many YAML aliases (at most ${MAX_CONFIG_ALIASES}): ${reason}`
+          : `cannot be read as YAML: ${reason}`,
+      },
+    ]);
+  }
   if (doc.errors.length > 0) {
     throw new ConfigError(
       file,
@@ -69,7 +110,7 @@ export function parseConfig(text: string, file: string = CONFIG_FILE): PromoteCo
       })),
     );
   }
-  const result = ConfigSchema.safeParse(doc.toJS());
+  const result = ConfigSchema.safeParse(value);
   if (!result.success) {
     throw new ConfigError(
       file,

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
-import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema } from './helm-schema.js';
+import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema, repoFile } from './helm-schema.js';
 import { keyPathProblem, parseSelector } from '../common/key-path.js';
-import { proposalTemplateProblem } from '../common/proposal.js';
+import { DEFAULT_PROPOSAL_BRANCH, proposalBranchCanBe, proposalTemplateProblem } from '../common/proposal.js';
+import { MAX_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 
 const name = z
   .string()
@@ -11,12 +12,8 @@ const name = z
     'must be lower-case letters, digits and dashes, starting with a letter or digit',
   );
 
-const repoPath = z
-  .string()
-  .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), {
-    message: 'must be a path inside the repository (relative, without "..")',
-  });
+// Same rules as the helm/helmfile paths: inside the repository and never a flag.
+const repoPath = repoFile;
 
 const keyPath = z.string().superRefine((path, ctx) => {
   const problem = keyPathProblem(path);
@@ -66,7 +63,9 @@ export const EnvironmentSchema = z.strictObject({
   approval: z.enum(['auto', 'manual']).default('auto'),
   approvers: z.array(z.string().min(1)).min(1).optional(),
   /** How long a manual approval may wait before the promotion fails and is compensated. */
-  approvalTimeout: durationMs.optional(),
+  approvalTimeout: durationMs
+    .refine((ms) => ms <= MAX_APPROVAL_TIMEOUT_MS, 'must be at most 30d (720h)')
+    .optional(),
   /**
    * For `--only`: the environment whose live tags this one requires (default: the previous one);
    * `none` lets it be deployed directly.
@@ -178,6 +177,18 @@ export const ConfigSchema = z
           code: 'custom',
           path: ['environments', i, 'requires'],
           message: `must name an earlier environment or "none", not "${env.requires}"`,
+        });
+      }
+    });
+    // A proposal is force-pushed to its branch and deleted when dropped: never the deployment branch.
+    config.environments.forEach((env, i) => {
+      if (env.approval !== 'manual' || env.proposals === false) return;
+      const template = env.proposalBranch ?? config.proposalBranch ?? DEFAULT_PROPOSAL_BRANCH;
+      if (proposalBranchCanBe(template, env.name, config.branch)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['branch'],
+          message: `"${config.branch}" could be a proposal branch of ${env.name} (${template}): proposals are force-pushed and deleted, so the deployment branch must not match environments[${i}]'s proposal branch template`,
         });
       }
     });

@@ -121,7 +121,7 @@ spec:
     expect(diff).toContain('--- shop (deployed)');
     expect(diff).toContain('-        - image: shop/api:1.4.0');
     expect(diff).toContain('+        - image: shop/api:1.5.0');
-    expect(diff).toMatch(/[-+] {2}apiKey: <masked sha256:[0-9a-f]{8}>/);
+    expect(diff).toMatch(/[-+] {2}apiKey: <masked hmac-sha256:[0-9a-f]{12}>/);
     expect(diff).not.toContain('s3cr3t');
   });
 

@@ -102,12 +102,13 @@ describe('a worker killed mid-apply', () => {
       'start staging',
       'done staging',
     ]);
-  });
+    // A lost apply is retried only after its heartbeat timeout and retry interval (docs/operations.md).
+  }, 600_000);
 
   it('does not apply again when the apply outlived its worker and finished', async () => {
     // deploy.status reports the commit as live, so the retried activity skips the apply.
     expect(await promoteAndKill(false)).toEqual(['start dev', 'done dev', 'start staging', 'done staging']);
-  });
+  }, 600_000);
 });
 
 describe('the dev server restarted mid-promotion', () => {
@@ -196,7 +197,8 @@ describe('twenty promotions at once against the same environments', () => {
           ? states
           : undefined;
       },
-      400_000,
+      // The killed worker's apply, if any, is retried only after heartbeat timeout + retry interval.
+      580_000,
       // Twenty status reads per round: poll gently so the test does not starve the workers on 2 cores.
       1_000,
     ).then((states) => {
@@ -236,5 +238,5 @@ describe('twenty promotions at once against the same environments', () => {
     expect(subjects.filter((s) => s.startsWith('feat(staging)'))).toHaveLength(15);
     expect(subjects.filter((s) => s.startsWith('revert('))).toHaveLength(0);
     expect(await repo!.branches()).toEqual(['main']);
-  }, 420_000);
+  }, 600_000);
 });

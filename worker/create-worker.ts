@@ -7,7 +7,13 @@ import { createActivities } from '../activities/index.js';
 import type { Notifier } from '../activities/notifier.js';
 import { RepositoryCache, type GitHubFactory } from '../activities/repository.js';
 import { GitHubRepository, gitHubAuthFromEnv } from '../activities/providers/github.js';
+import {
+  DEPLOY_HEARTBEAT_TIMEOUT_MS,
+  DEPLOY_RETRY_INTERVAL_MS,
+  HEARTBEAT_THROTTLE_MS,
+} from '../common/constants.js';
 import { createNotifier } from './notifier.js';
+import { redactFailures } from './redact-failures.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
 import { workerTrustFromEnv, type WorkerTrust } from './trust.js';
@@ -35,6 +41,8 @@ export interface PromoteWorkerOptions {
   lockLeaseMs?: number;
   lockReassertMs?: number;
   lockDrainMs?: number;
+  /** How long compensation retries before the environment ends `compensation-failed`. */
+  compensationRetryMs?: number;
   /** How long a stopping worker lets running activities finish (see worker/settings.ts). */
   shutdownGraceMs?: number;
   /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
@@ -71,6 +79,14 @@ function gitHubFromEnv(
 }
 
 export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
+  // A retried apply must start only after a lost attempt's command has ended (docs/operations.md).
+  if (
+    options.deployGraceMs !== undefined &&
+    DEPLOY_HEARTBEAT_TIMEOUT_MS + options.deployGraceMs >= DEPLOY_RETRY_INTERVAL_MS
+  )
+    throw new Error(
+      `deployGraceMs (${options.deployGraceMs}) must be below ${DEPLOY_RETRY_INTERVAL_MS - DEPLOY_HEARTBEAT_TIMEOUT_MS} ms: a deploy retry waits ${DEPLOY_RETRY_INTERVAL_MS} ms, which must cover the heartbeat timeout plus the grace`,
+    );
   const identity = {
     name: process.env.PROMOTE_GIT_NAME ?? 'Promote',
     email: process.env.PROMOTE_GIT_EMAIL ?? 'promote@localhost',
@@ -93,6 +109,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     lockLeaseMs: options.lockLeaseMs,
     lockReassertMs: options.lockReassertMs,
     lockDrainMs: options.lockDrainMs,
+    compensationRetryMs: options.compensationRetryMs,
   });
   const source = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
@@ -104,13 +121,15 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     taskQueue: options.taskQueue ?? taskQueue(),
     activities,
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
+    // A cancel reaches a running deploy command within seconds, not within 80% of its heartbeat timeout.
+    maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
     ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...source,
-    ...(tracing
-      ? {
-          interceptors: { ...source.interceptors, activity: tracing.activityInterceptors },
-          sinks: tracing.sinks,
-        }
-      : {}),
+    // The failure redaction last, innermost: tracing and the runtime's log see what it leaves.
+    interceptors: {
+      ...source.interceptors,
+      activity: [...(tracing?.activityInterceptors ?? []), redactFailures],
+    },
+    ...(tracing ? { sinks: tracing.sinks } : {}),
   });
 }

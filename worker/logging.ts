@@ -1,3 +1,4 @@
+import { format } from 'node:util';
 import type { LogLevel, LogMetadata, Logger } from '@temporalio/common';
 import { redact } from '../activities/redact.js';
 
@@ -56,4 +57,26 @@ export class JsonLogger implements Logger {
   error(message: string, meta?: LogMetadata): void {
     this.log('ERROR', message, meta);
   }
+}
+
+/** One entry as the Temporal runtime hands it to a log function (the SDK's `LogEntry`). */
+interface TextLogEntry {
+  level: LogLevel;
+  message: string;
+  meta?: LogMetadata;
+  timestampNanos: bigint;
+}
+
+/**
+ * The plain-text log line of the SDK's default logger (time, level, message, metadata), redacted: an
+ * activity's failure, with a command's stderr in it, is logged by the runtime itself.
+ */
+export function redactedTextLog(
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): (entry: TextLogEntry) => void {
+  return ({ level, message, meta, timestampNanos }) => {
+    const time = new Date(Number(timestampNanos / 1_000_000n)).toISOString();
+    const line = `${time} [${level}] ${message}${meta === undefined ? '' : ` ${format(meta)}`}`;
+    write(`${redact(line)}\n`);
+  };
 }

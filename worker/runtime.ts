@@ -1,5 +1,6 @@
 import { DefaultLogger, Runtime, type RuntimeOptions } from '@temporalio/worker';
-import { JsonLogger, jsonLogs } from './logging.js';
+import { redact } from '../activities/redact.js';
+import { JsonLogger, jsonLogs, redactedTextLog } from './logging.js';
 
 /** PROMOTE_PROMETHEUS_ADDRESS (e.g. 0.0.0.0:9464): serve the Temporal runtime's and the promotion metrics. */
 export function prometheusAddress(value = process.env.PROMOTE_PROMETHEUS_ADDRESS): string | undefined {
@@ -24,7 +25,7 @@ export function installWorkerRuntime(): void {
   const bindAddress = prometheusAddress();
   const options: RuntimeOptions = {
     shutdownSignals: [],
-    logger: jsonLogs() ? new JsonLogger('INFO') : new DefaultLogger('INFO'),
+    logger: jsonLogs() ? new JsonLogger('INFO') : new DefaultLogger('INFO', redactedTextLog()),
     ...(bindAddress
       ? { telemetryOptions: { metrics: { prometheus: { bindAddress, histogramBucketOverrides: BUCKETS } } } }
       : {}),
@@ -35,5 +36,5 @@ export function installWorkerRuntime(): void {
 /** A line about the worker itself, in the same format as the runtime's. */
 export function workerLog(message: string, meta: Record<string, unknown> = {}): void {
   if (jsonLogs()) new JsonLogger('INFO').info(message, { component: 'promote', ...meta });
-  else process.stderr.write(`[promote] ${message}\n`);
+  else process.stderr.write(`[promote] ${redact(message)}\n`);
 }

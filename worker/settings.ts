@@ -22,6 +22,11 @@ export interface WorkerSettings {
   /** PROMOTE_LOCK_REASSERT_MS: how often a queued or holding promotion asks its lock again (default 5 min). */
   lockReassertMs?: number;
   /**
+   * PROMOTE_COMPENSATION_RETRY_MS: how long a revert or rollback keeps retrying (inside its activity)
+   * before the environment ends `compensation-failed` and is released (default 30 min).
+   */
+  compensationRetryMs?: number;
+  /**
    * PROMOTE_SHUTDOWN_GRACE_MS: how long a stopping worker lets running activities finish before it
    * cancels them. By default a whole deploy's budget, so a rollout never cuts an apply; a pod's
    * `terminationGracePeriodSeconds` must be longer than this.
@@ -33,6 +38,7 @@ export function workerSettingsFromEnv(defaults: { shutdownGraceMs?: number } = {
   return {
     lockLeaseMs: positiveInteger('PROMOTE_LOCK_LEASE_MS'),
     lockReassertMs: positiveInteger('PROMOTE_LOCK_REASSERT_MS'),
+    compensationRetryMs: positiveInteger('PROMOTE_COMPENSATION_RETRY_MS'),
     shutdownGraceMs:
       positiveInteger('PROMOTE_SHUTDOWN_GRACE_MS') ?? defaults.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
   };

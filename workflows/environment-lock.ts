@@ -213,18 +213,33 @@ export async function environmentLock(input: LockInput): Promise<void> {
     }
   }
 
+  /**
+   * Signals alone (re-asserts, repeated requests) grow the history while a wait's condition stays
+   * false: guarded runs also wake from every wait to continue as new when the history is long.
+   */
+  const wakesToContinue = patched('lock-wait-continues-as-new');
+  const historyLong = () =>
+    workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested;
+  const orLong = (woken: () => boolean) => (wakesToContinue ? () => woken() || historyLong() : woken);
+
   describe();
   for (;;) {
     const held = holder;
     if (held && queue.length === 0) {
       // Nobody waits: no timers, so a holder waiting days for approval costs nothing.
-      await condition(() => outbox.length > 0 || holder !== held || queue.length > 0);
+      await condition(orLong(() => outbox.length > 0 || holder !== held || queue.length > 0));
       if (holder === held && queue.length > 0) await releaseIfGone(held);
     } else if (held) {
-      const changed = await condition(() => outbox.length > 0 || holder !== held, input.leaseMs);
+      const changed = await condition(
+        orLong(() => outbox.length > 0 || holder !== held),
+        input.leaseMs,
+      );
       if (!changed && holder === held) await releaseIfGone(held);
     } else {
-      const woken = await condition(() => outbox.length > 0 || queue.length > 0, input.idleMs);
+      const woken = await condition(
+        orLong(() => outbox.length > 0 || queue.length > 0),
+        input.idleMs,
+      );
       if (!woken && outbox.length === 0) return;
     }
     while (outbox.length > 0) {
@@ -244,7 +259,7 @@ export async function environmentLock(input: LockInput): Promise<void> {
       }
     }
     describe();
-    if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
+    if (historyLong()) {
       await continueAsNew<typeof environmentLock>({
         ...input,
         carried: {

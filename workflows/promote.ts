@@ -16,13 +16,15 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, BumpResult, DeployResult } from '../activities/index.js';
 import { bumpEdits } from './bump-edits.js';
+import { decisionInputProblem } from './decision-input.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
-import { environmentLockId, repositoryKey } from '../common/ids.js';
+import { environmentLockId, legacyRepositoryKey, repositoryKey } from '../common/ids.js';
 import { targetEnvironments } from '../common/request.js';
 import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
 import type {
+  AbandonInput,
   AppRequest,
   Decision,
   DecisionInput,
@@ -34,6 +36,7 @@ import type {
   TagValue,
 } from '../common/types.js';
 import {
+  abandonUpdate,
   acceptedUpdate,
   decideSignal,
   decideUpdate,
@@ -46,7 +49,7 @@ import {
 import { Announcer } from './announcer.js';
 import { createCompensation } from './compensate.js';
 import { runProposal } from './propose.js';
-import { lockTimedOut } from './acquire.js';
+import { lockTimedOut, reassertBackoff } from './acquire.js';
 import { promotionMetrics } from './metrics.js';
 import { TIMEOUTS } from './timeouts.js';
 
@@ -117,8 +120,25 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
    */
   const runScoped = patched('run-scoped-saga');
   const run = runScoped ? info.runId : undefined;
+  /**
+   * Each environment's lock id, fixed when the lock is first requested: the release and apply notices
+   * go to the lock this run queued on, even if a newer worker would compute the id differently.
+   */
+  const lockIds = new Map<string, string>();
   const lockIdOf = (env: string) =>
-    runScoped ? environmentLockId(repositoryKey(request.repo), env) : environmentLockId(request.repo, env);
+    lockIds.get(env) ??
+    (runScoped
+      ? environmentLockId(legacyRepositoryKey(request.repo), env)
+      : environmentLockId(request.repo, env));
+  /**
+   * The lock id for a request. Runs from the `lock-id-in-state` patch on use the key that folds the
+   * `github:` spec and GitHub's case into one repository, and keep it; older runs keep theirs.
+   */
+  const requestLockId = (env: string): string => {
+    if (runScoped && !lockIds.has(env) && patched('lock-id-in-state'))
+      lockIds.set(env, environmentLockId(repositoryKey(request.repo), env));
+    return lockIdOf(env);
+  };
   const state: PromotionState = {
     id: info.workflowId,
     kind: request.rollback ? 'rollback' : 'promotion',
@@ -135,7 +155,11 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
 
   const envState = (name: string) => state.environments.find((e) => e.name === name);
 
-  function decisionProblem(input: DecisionInput): string | undefined {
+  /**
+   * `requireCommit`: an approval of an environment that proposes must name the proposal commit it
+   * approves, so nobody approves a proposal they were not shown (the CLI and Slack always send it).
+   */
+  function decisionProblem(input: DecisionInput, requireCommit = false): string | undefined {
     const env = envState(input.env);
     if (!env) {
       return `unknown environment "${input.env}": this promotion covers ${state.environments.map((e) => e.name).join(', ') || 'no environment yet'}`;
@@ -149,6 +173,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (input.commit && !(input.commit.length >= 7 && env.commit?.startsWith(input.commit))) {
       const rebuilt = env.proposal?.reason ? ` (the proposal was rebuilt: ${env.proposal.reason})` : '';
       return `this approval request is stale: it names ${input.commit.slice(0, 12)}, but ${env.name} now proposes ${env.commit?.slice(0, 12) ?? 'nothing'}${rebuilt}; review the new diff and decide again`;
+    }
+    if (requireCommit && input.approved && env.proposal && !input.commit) {
+      return `an approval of ${env.name} must name the proposal commit it approves (${env.commit?.slice(0, 12) ?? 'not made yet'}): see \`promote status\``;
     }
     if (env.approvers && !env.approvers.includes(input.by)) {
       return `${input.by} may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`;
@@ -169,7 +196,44 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     return decision;
   }
 
+  function abandonProblem(input: AbandonInput): string | undefined {
+    const env = envState(input.env);
+    if (!env) {
+      return `unknown environment "${input.env}": this promotion covers ${state.environments.map((e) => e.name).join(', ') || 'no environment yet'}`;
+    }
+    if (!input.by?.trim()) return 'abandoning needs a name: who gives up (--as)';
+    if (!input.reason?.trim()) return 'abandoning needs a reason (--reason)';
+    const compensation = env.compensation;
+    if (!compensation || compensation.endedAt)
+      return `${env.name} is not compensating (it is ${env.status}): there is nothing to abandon`;
+    if (compensation.abandoned)
+      return `${env.name}'s compensation was already abandoned by ${compensation.abandoned.by}`;
+    return undefined;
+  }
+
   setHandler(statusQuery, () => state);
+  // Guarded runs only ever set `compensation`: for older runs the validator refuses every abandon.
+  setHandler(
+    abandonUpdate,
+    async (input) => {
+      const problem = abandonProblem(input);
+      if (problem)
+        throw ApplicationFailure.create({ message: problem, type: 'InvalidAbandon', nonRetryable: true });
+      const env = envState(input.env) as EnvironmentState;
+      const compensation = env.compensation;
+      if (compensation)
+        compensation.abandoned = { by: input.by.trim(), reason: input.reason.trim(), at: now() };
+      // Answers once the environment is released, with what is left for a person.
+      await condition(() => env.compensation?.endedAt !== undefined || env.compensation === undefined);
+      return env;
+    },
+    {
+      validator: (input: AbandonInput) => {
+        const problem = abandonProblem(input);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
   // Issues no commands. A run that fails on bad input first leaves it unanswered; the client then polls.
   setHandler(acceptedUpdate, async () => {
     await condition(() => state.configCommit !== undefined);
@@ -185,16 +249,30 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       return recordDecision(input);
     },
     {
+      // Validators are not part of history: every check may change freely here.
       validator: (input: DecisionInput) => {
-        const problem = decisionProblem(input);
+        const problem = decisionInputProblem(input) ?? decisionProblem(input, true);
         if (problem) throw new Error(problem);
       },
     },
   );
-  setHandler(decideSignal, (input) => {
-    const problem = decisionProblem(input);
-    if (problem) log.warn('ignored decision signal', { problem, env: input.env, by: input.by });
-    else recordDecision(input);
+  setHandler(decideSignal, (input: unknown) => {
+    // A signal cannot be refused, only ignored: a bad one is logged, never thrown (a throw here fails
+    // the workflow task on every replay and wedges the promotion). Histories that took such a payload
+    // before these checks existed replay as they ran: `patched` is only asked when a check would bite.
+    const malformed = decisionInputProblem(input);
+    if (malformed && patched('decision-input-checks')) {
+      log.warn('ignored decision signal', { problem: malformed });
+      return;
+    }
+    const decision = input as DecisionInput;
+    let problem = decisionProblem(decision);
+    if (!problem) {
+      const unnamed = decisionProblem(decision, true);
+      if (unnamed && patched('decision-input-checks')) problem = unnamed;
+    }
+    if (problem) log.warn('ignored decision signal', { problem, env: decision.env, by: decision.by });
+    else recordDecision(decision);
   });
   setHandler(lockGrantedSignal, ({ env }) => void granted.add(env));
   setHandler(supersededSignal, ({ env, by }) => void supersededBy.set(env, by));
@@ -243,6 +321,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     ...(run ? { run } : {}),
     tagOf,
     failureMessage,
+    setStatus,
+    announcer,
   });
   await announcer.promotion(targetEnvironments(request, config));
 
@@ -325,7 +405,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         apps: appNames,
         branch: config.branch,
         valuesFile: env.valuesFile,
-        ...(runScoped ? { lockId: lockIdOf(env.name), ...(run ? { run } : {}) } : {}),
+        ...(runScoped ? { lockId: requestLockId(env.name), ...(run ? { run } : {}) } : {}),
       };
       const { holder, reassertMs } = await requestEnvironment(environmentRequest);
       if (holder) {
@@ -342,10 +422,14 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
           env.lockTimeout !== undefined && patched('lock-timeout') ? env.lockTimeout : undefined;
         const queuedSince = Date.now();
         const every = reassertMs ?? DEFAULT_LOCK_REASSERT_MS;
-        const wait = () =>
-          lockTimeoutMs === undefined
-            ? every
-            : Math.max(1, Math.min(every, lockTimeoutMs - (Date.now() - queuedSince)));
+        // Bounded history however long the wait: see reassertBackoff.
+        const backoff = patched('lock-reassert-backoff') ? reassertBackoff(every) : undefined;
+        const wait = () => {
+          const interval = backoff?.current() ?? every;
+          return lockTimeoutMs === undefined
+            ? interval
+            : Math.max(1, Math.min(interval, lockTimeoutMs - (Date.now() - queuedSince)));
+        };
         while (!(await condition(decidedForUs, wait()))) {
           if (lockTimeoutMs !== undefined && Date.now() - queuedSince >= lockTimeoutMs)
             throw lockTimedOut(current, lockTimeoutMs);
@@ -353,7 +437,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
           if (again.holder && again.holder !== current.queuedBehind) {
             current.queuedBehind = again.holder;
             setStatus(current, 'queued', `queued for ${env.name} behind ${again.holder}`);
-          }
+            backoff?.reset();
+          } else backoff?.grow();
         }
       } else {
         await condition(decidedForUs);
@@ -368,16 +453,19 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         // environment learns us back, with where our apply stands, so it never reverts a live bump
         // and still cleans up after us if we die. Ends (cancelled) before the release.
         const every = reassertMs ?? DEFAULT_LOCK_REASSERT_MS;
+        // A holder waiting days for approval re-asserts less and less often: bounded history.
+        const backoff = patched('lock-reassert-backoff') ? reassertBackoff(every) : undefined;
         const scope = new CancellationScope();
         holding = scope;
         scope
           .run(async () => {
             for (;;) {
-              await sleep(every);
+              await sleep(backoff?.current() ?? every);
               await requestEnvironment({
                 ...environmentRequest,
                 held: { applying: applyStarted && !applyEnded, applied: applyStarted },
               });
+              backoff?.grow();
             }
           })
           .catch(() => undefined);
@@ -461,7 +549,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       setStatus(current, 'failed', `${env.name} ${cancelled ? 'cancelled' : `failed: ${current.error}`}`);
       await CancellationScope.nonCancellable(async () => {
         await undo(current.error ?? 'failed');
-        if (current.revertCommit)
+        if (current.revertCommit && current.status !== 'compensation-failed')
           setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
         // Nothing to announce for an environment this promotion never touched (cancelled while queued).
         if (bump || current.revertCommit)
@@ -481,7 +569,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     config,
     apps,
     ...(run ? { run } : {}),
-    lockId: lockIdOf,
+    lockId: requestLockId,
     announcer,
     granted,
     supersededBy,

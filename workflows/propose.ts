@@ -35,6 +35,7 @@ export interface ProposalContext {
   config: PromoteConfig;
   apps: AppRequest[];
   run?: string;
+  /** The environment's lock id for a request; kept from the first request on (see promote.ts). */
   lockId: (env: string) => string;
   announcer: Announcer;
   granted: Set<string>;
@@ -302,7 +303,7 @@ export async function runProposal(
     setStatus(current, 'failed', `${env.name} ${cancelled ? 'cancelled' : `failed: ${current.error}`}`);
     await CancellationScope.nonCancellable(async () => {
       await undo(current.error ?? 'failed');
-      if (current.revertCommit)
+      if (current.revertCommit && current.status !== 'compensation-failed')
         setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
       if (proposal.commit || current.revertCommit)
         await announcer.outcome(current, env, cancelled ? 'cancelled' : 'failed', current.error);

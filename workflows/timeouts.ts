@@ -1,4 +1,5 @@
 import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import { DEPLOY_HEARTBEAT_TIMEOUT_MS, DEPLOY_RETRY_INTERVAL_MS } from '../common/constants.js';
 
 /** Named activity presets: each outside interaction has one obvious timeout and retry policy. */
 export const TIMEOUTS = {
@@ -18,9 +19,11 @@ export const TIMEOUTS = {
    */
   deploy: {
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '10 seconds',
+    heartbeatTimeout: DEPLOY_HEARTBEAT_TIMEOUT_MS,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '2 seconds', maximumAttempts: 5 },
+    // One apply at a time, even across attempts: a retry starts only after a lost attempt's command has
+    // had its heartbeat timeout and grace to end (docs/operations.md, "Applies and retries").
+    retry: { initialInterval: DEPLOY_RETRY_INTERVAL_MS, maximumAttempts: 5 },
   },
   /**
    * Git work that must finish before anyone else may deploy (compensation, the lock's clean-up):
@@ -47,6 +50,18 @@ export const TIMEOUTS = {
   compensation: {
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+  },
+  /**
+   * Guarded runs' compensation: the activity itself retries until done or its budget (worker setting,
+   * 30 min by default, at most this timeout less 10 min) is spent, heartbeating its attempts; a retry
+   * here only covers a worker that died or an attempt that hung past the timeout. A cancel
+   * (`promote abandon`) lets the attempt under way end.
+   */
+  compensationWithin: {
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
   },
   /** Reads of Temporal itself (lock requests, liveness of a holder). */

@@ -48,7 +48,7 @@ export class CommandDeployer implements Deployer {
       return {
         ok: false,
         output,
-        error: `${action} command ${argv.join(' ')} ${why}${stderr ? `: ${stderr}` : ''}`,
+        error: redact(`${action} command ${argv.join(' ')} ${why}${stderr ? `: ${stderr}` : ''}`),
       };
     }
     return { ok: true, output };

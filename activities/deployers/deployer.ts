@@ -43,5 +43,4 @@ export interface Deployer {
   observedTags?(context: DeployContext): Promise<Record<string, string>>;
 }
 
-/** How long a cancelled deploy command gets between SIGTERM and SIGKILL, unless configured. */
-export const DEFAULT_DEPLOY_GRACE_MS = 30_000;
+export { DEFAULT_DEPLOY_GRACE_MS } from '../../common/constants.js';

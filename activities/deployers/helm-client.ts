@@ -37,6 +37,14 @@ export interface HelmRunOptions {
   onOutput?: () => void;
 }
 
+export interface HelmCallOptions {
+  /** helmfile instead of helm. */
+  file?: string;
+  cancellable?: boolean;
+  /** Keep all of stdout (rendered manifests, whose Secrets are masked only when read whole). */
+  whole?: boolean;
+}
+
 /** Runs helm (or helmfile) argv; the output is bounded and redacted in errors. */
 export class HelmClient {
   constructor(
@@ -44,20 +52,20 @@ export class HelmClient {
     private readonly helm = 'helm',
   ) {}
 
-  async run(args: string[], options: { file?: string; cancellable?: boolean } = {}): Promise<CommandResult> {
+  async run(args: string[], options: HelmCallOptions = {}): Promise<CommandResult> {
     return runCommand([options.file ?? this.helm, ...args], {
       cwd: this.options.cwd,
       env: this.options.env,
       // Only the long operations get the signal: a status read is short and must finish to be useful.
       signal: options.cancellable ? this.options.signal : undefined,
       graceMs: this.options.graceMs,
-      maxOutput: 256 * 1024,
+      maxOutput: options.whole ? Number.POSITIVE_INFINITY : 256 * 1024,
       onOutput: this.options.onOutput,
     });
   }
 
   /** Throws a HelmCommandError naming the command and the end of its stderr on a non-zero exit. */
-  async check(args: string[], options: { file?: string; cancellable?: boolean } = {}): Promise<string> {
+  async check(args: string[], options: HelmCallOptions = {}): Promise<string> {
     const result = await this.run(args, options);
     if (result.exitCode !== 0)
       throw new HelmCommandError(describeFailure([options.file ?? this.helm, ...args], result), result);
@@ -101,8 +109,9 @@ export class HelmClient {
     return (JSON.parse(out || '{}') ?? {}) as Record<string, unknown>;
   }
 
+  /** The whole manifest, however large: a cut one could start inside a Secret, past its `kind`. */
   async manifest(ref: ReleaseRef): Promise<string | undefined> {
-    const result = await this.run(['get', 'manifest', ref.name, ...HelmClient.scope(ref)]);
+    const result = await this.run(['get', 'manifest', ref.name, ...HelmClient.scope(ref)], { whole: true });
     if (result.exitCode !== 0) {
       if (/release: not found/i.test(result.stderr)) return undefined;
       throw new HelmCommandError(describeFailure(['helm', 'get', 'manifest', ref.name], result), result);

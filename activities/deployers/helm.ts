@@ -2,7 +2,6 @@
 // apply, mark each revision with the promotion, commit and revision it replaced, verify after the
 // apply, roll back to the recorded revision on compensation, and read the deployed state for
 // `deploy.status`, drift and announcements. They differ only in how releases are found and applied.
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, CONFIG_FILE } from '../../config/load.js';
@@ -16,6 +15,7 @@ import { expandPlaceholders } from './command.js';
 import type { DeployAction, DeployContext, Deployer, DeployOutcome, DeployReport } from './deployer.js';
 import { describeFailure, HelmClient, HelmCommandError, type ReleaseRef } from './helm-client.js';
 import { capDiff, manifestDiff } from './manifest-diff.js';
+import { checkoutPath } from './checkout-path.js';
 import {
   formatMarker,
   PendingInstallError,
@@ -94,13 +94,13 @@ abstract class ReleaseDeployer implements Deployer {
   }
 
   /** The tags the checkout's values file holds for every app, and where a release's values carry them. */
-  protected expectedTags(context: DeployContext, revision?: string): ExpectedTag[] {
+  protected async expectedTags(context: DeployContext, revision?: string): Promise<ExpectedTag[]> {
     const project = projectAt(context.checkout);
     const env = project.environments.find((e) => e.name === context.env);
     if (!env) return [];
     const source = revision
-      ? gitShow(context.checkout, revision, env.valuesFile)
-      : readFileSync(join(context.checkout, env.valuesFile), 'utf8');
+      ? await gitShow(context.checkout, revision, env.valuesFile)
+      : readFileSync(checkoutPath(context.checkout, env.valuesFile), 'utf8');
     if (source === undefined) return [];
     const apps = Object.entries(project.apps);
     let scalars: Map<string, string>;
@@ -161,7 +161,10 @@ abstract class ReleaseDeployer implements Deployer {
     const state = new ReleaseState(helm, log);
     const releases = await this.releases(context, helm);
     // Drift: what runs against what Git said before this promotion's bump.
-    const gitBefore = this.expectedTags(context, isBumpOf(context) ? `${context.commit}^` : context.commit);
+    const gitBefore = await this.expectedTags(
+      context,
+      (await isBumpOf(context)) ? `${context.commit}^` : context.commit,
+    );
     const drift: string[] = [];
     const report: ReleaseReport[] = [];
     const diffs: string[] = [];
@@ -186,7 +189,8 @@ abstract class ReleaseDeployer implements Deployer {
       diffs.push(manifestDiff(release.name, manifest, rendered) || `${release.name}: no changes\n`);
     }
     for (const line of drift) log(`drift: ${line}`);
-    const text = capDiff([...drift.map((d) => `drift: ${d}\n`), ...diffs].join('\n'));
+    // Rendered manifests carry more than Secrets (a token in a ConfigMap, an env value): redacted too.
+    const text = capDiff(redact([...drift.map((d) => `drift: ${d}\n`), ...diffs].join('\n')));
     const tags = Object.assign({}, ...report.map((r) => r.tags ?? {})) as Record<string, string>;
     return { ok: true, output: text, report: { releases: report, tags, ...(drift.length ? { drift } : {}) } };
   }
@@ -204,7 +208,9 @@ abstract class ReleaseDeployer implements Deployer {
     const before: Record<string, number> = {};
     const repaired: Record<string, string> = {};
     for (const release of releases) {
-      const fixed = await state.repair(release, this.config.pendingInstall, target.timeout);
+      const fixed = await state.repair(release, this.config.pendingInstall, target.timeout, {
+        signal: context.signal,
+      });
       if (fixed) repaired[release.name] = fixed;
       before[release.name] = (await state.currentRevision(release))?.revision ?? 0;
     }
@@ -218,7 +224,7 @@ abstract class ReleaseDeployer implements Deployer {
     const reports: ReleaseReport[] = [];
     const problems: string[] = failure ? [failure] : [];
     if (!failure) {
-      const expected = this.expectedTags(context);
+      const expected = await this.expectedTags(context);
       for (const release of releases) {
         const { problem, report } = await state.verify(
           release,
@@ -278,7 +284,7 @@ abstract class ReleaseDeployer implements Deployer {
   async observedTags(context: DeployContext): Promise<Record<string, string>> {
     const helm = this.client(context);
     const state = new ReleaseState(helm, () => undefined);
-    const expected = this.expectedTags(context);
+    const expected = await this.expectedTags(context);
     const tags: Record<string, string> = {};
     for (const release of await this.releases(context, helm)) {
       const current = await state.currentRevision(release);
@@ -298,30 +304,27 @@ function describeTags(tags: Record<string, string> | undefined): string {
   return entries.length ? entries.map(([app, tag]) => `${app} ${tag}`).join(', ') : 'no app tags';
 }
 
-/** Synchronous on purpose: tiny reads inside the checkout, nothing to interleave them with. */
-function readGitSync(cwd: string, args: string[]): string {
-  return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * Small reads inside the checkout. Never synchronous: the worker's event loop carries every activity's
+ * heartbeats and cancellation, and a blocked loop makes a live apply look lost.
+ */
+async function readGit(cwd: string, args: string[]): Promise<string | undefined> {
+  const result = await runCommand(['git', ...args], { cwd, maxOutput: 16 * 1024 * 1024 });
+  return result.exitCode === 0 ? result.stdout : undefined;
 }
 
-function gitShow(checkout: string, revision: string, file: string): string | undefined {
-  try {
-    return readGitSync(checkout, ['show', `${revision}:${file}`]);
-  } catch {
-    return undefined;
-  }
+function gitShow(checkout: string, revision: string, file: string): Promise<string | undefined> {
+  return readGit(checkout, ['show', `${revision}:${file}`]);
 }
 
 /** Whether the commit is this promotion's bump of this environment, so its parent holds Git's tags before. */
-function isBumpOf(context: DeployContext): boolean {
-  try {
-    const body = readGitSync(context.checkout, ['log', '-1', '--format=%B', context.commit]);
-    return (
-      body.includes(`${TRAILER.id}: ${context.promotionId}`) &&
-      body.includes(`${TRAILER.env}: ${context.env}`)
-    );
-  } catch {
-    return false;
-  }
+async function isBumpOf(context: DeployContext): Promise<boolean> {
+  const body = await readGit(context.checkout, ['log', '-1', '--format=%B', context.commit]);
+  return (
+    body !== undefined &&
+    body.includes(`${TRAILER.id}: ${context.promotionId}`) &&
+    body.includes(`${TRAILER.env}: ${context.env}`)
+  );
 }
 
 /** `deploy.type: helm`: `helm upgrade --install` per configured release. */
@@ -360,12 +363,14 @@ export class HelmDeployer extends ReleaseDeployer {
   /** A chart folder in the repository, else a repository or OCI reference as written. */
   private chartArgs(context: DeployContext, release: Release): string[] {
     const chart = release.chart ?? '';
-    const local = existsSync(join(context.checkout, chart)) ? join(context.checkout, chart) : chart;
+    // A chart reference (`repo/chart`, `oci://…`) is never a flag; a folder must stay in the checkout.
+    const inCheckout = checkoutPath(context.checkout, chart);
+    const local = existsSync(inCheckout) ? inCheckout : chart;
     return [local, ...(release.version ? ['--version', release.version] : [])];
   }
 
   private valuesArgs(context: DeployContext, release: Release): string[] {
-    return (release.valuesFiles ?? []).flatMap((f) => ['--values', join(context.checkout, f)]);
+    return (release.valuesFiles ?? []).flatMap((f) => ['--values', checkoutPath(context.checkout, f)]);
   }
 
   protected async upgrade(
@@ -400,15 +405,18 @@ export class HelmDeployer extends ReleaseDeployer {
   }
 
   protected async render(context: DeployContext, release: Release, helm: HelmClient): Promise<string> {
-    return helm.check([
-      'template',
-      release.name,
-      ...this.chartArgs(context, release),
-      '--namespace',
-      release.namespace,
-      ...(release.kubeContext ? ['--kube-context', release.kubeContext] : []),
-      ...this.valuesArgs(context, release),
-    ]);
+    return helm.check(
+      [
+        'template',
+        release.name,
+        ...this.chartArgs(context, release),
+        '--namespace',
+        release.namespace,
+        ...(release.kubeContext ? ['--kube-context', release.kubeContext] : []),
+        ...this.valuesArgs(context, release),
+      ],
+      { whole: true },
+    );
   }
 }
 
@@ -428,10 +436,16 @@ export class HelmfileDeployer extends ReleaseDeployer {
     super(helmfileConfig, options);
   }
 
+  /** Checked, then passed as written: helmfile resolves it against the checkout, its working directory. */
+  private helmfileFile(context: DeployContext, file: string): string {
+    checkoutPath(context.checkout, file);
+    return file;
+  }
+
   private globalArgs(context: DeployContext): string[] {
     const target = this.target(context);
     return [
-      ...(this.helmfileConfig.file ? ['--file', this.helmfileConfig.file] : []),
+      ...(this.helmfileConfig.file ? ['--file', this.helmfileFile(context, this.helmfileConfig.file)] : []),
       '--environment',
       context.env,
       ...(target.kubeContext ? ['--kube-context', target.kubeContext] : []),
@@ -484,7 +498,7 @@ export class HelmfileDeployer extends ReleaseDeployer {
   protected async render(context: DeployContext, release: Release, helm: HelmClient): Promise<string> {
     return helm.check(
       [...this.globalArgs(context), '--selector', `name=${release.name}`, 'template', '--skip-deps'],
-      { file: 'helmfile' },
+      { file: 'helmfile', whole: true },
     );
   }
 }

@@ -1,7 +1,7 @@
 // A diff of Kubernetes manifests without the helm-diff plugin: what a release runs (`helm get
 // manifest`) against what the commit would deploy (`helm template`), object by object, Secret data
 // masked so no secret reaches a status, a log or workflow history.
-import { createHash } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { createTwoFilesPatch } from 'diff';
 import { parseAllDocuments, stringify } from 'yaml';
 
@@ -13,26 +13,51 @@ interface K8sObject {
   metadata?: { name?: string; namespace?: string };
   data?: Record<string, unknown>;
   stringData?: Record<string, unknown>;
+  items?: unknown[];
 }
 
-function mask(value: unknown): string {
-  // A short digest still shows that a value changed without showing it.
-  return `<masked sha256:${createHash('sha256').update(String(value)).digest('hex').slice(0, 8)}>`;
+/**
+ * This worker's masking key, random per process. A plain hash of a guessable value ("password",
+ * "changeme") would give the value away to anyone who hashes the guess; a keyed one does not. Both
+ * sides of one diff are masked with the same key, so a changed value still shows as changed.
+ */
+const MASK_KEY = randomBytes(32);
+
+export function maskSecretValue(value: unknown, key: Buffer = MASK_KEY): string {
+  const digest = createHmac('sha256', key).update(String(value)).digest('hex').slice(0, 12);
+  return `<masked hmac-sha256:${digest}>`;
+}
+
+function maskSecret(object: K8sObject): void {
+  for (const field of ['data', 'stringData'] as const) {
+    const data = object[field];
+    if (data && typeof data === 'object')
+      object[field] = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, maskSecretValue(v)]));
+    // Not a map (a malformed Secret): masked whole all the same.
+    else if (data !== undefined) object[field] = { value: maskSecretValue(data) };
+  }
+}
+
+/** Secrets, also inside a `List` (`kind: List`, `SecretList`), have their values masked. */
+function maskSecrets(object: K8sObject): void {
+  if (object.kind === 'Secret') maskSecret(object);
+  if (Array.isArray(object.items))
+    for (const item of object.items) if (item && typeof item === 'object') maskSecrets(item);
 }
 
 /** Splits a multi-document manifest into `kind/name` → normalised YAML, Secret values masked. */
 export function normaliseManifest(text: string): Map<string, string> {
   const objects = new Map<string, string>();
+  let unreadable = 0;
   for (const doc of parseAllDocuments(text)) {
+    // A document that does not parse cleanly cannot be told apart from a Secret: it is not shown.
+    if (doc.errors.length > 0) {
+      objects.set(`?/unreadable-document-${++unreadable}`, '<not shown: the document does not parse>\n');
+      continue;
+    }
     const object = doc.toJS() as K8sObject | null;
     if (!object || typeof object !== 'object') continue;
-    if (object.kind === 'Secret') {
-      for (const field of ['data', 'stringData'] as const) {
-        const data = object[field];
-        if (data && typeof data === 'object')
-          object[field] = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, mask(v)]));
-      }
-    }
+    maskSecrets(object);
     const key = `${object.kind ?? '?'}/${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name ?? '?'}`;
     objects.set(key, stringify(object, { sortMapEntries: true }));
   }

@@ -1,6 +1,7 @@
 // What Promote reads and writes on a Helm release, shared by the helm and helmfile deployers: the
 // marker in each revision's description, repair of releases left pending, verification, rollback to
 // the revision recorded before an apply, and the tags a release really carries.
+import { PENDING_REVISION_REPAIR_AGE_MS } from '../../common/constants.js';
 import {
   HelmClient,
   lastGood,
@@ -59,6 +60,28 @@ export interface ExpectedTag {
   app: string;
   tagPath: string;
   tag: string;
+}
+
+export interface RepairOptions {
+  /** Pending revisions younger than this are left alone (default PENDING_REVISION_REPAIR_AGE_MS). */
+  repairAgeMs?: number;
+  /** How often to look again at a young pending revision. */
+  pollMs?: number;
+  /** The apply's cancellation: stops the wait. */
+  signal?: AbortSignal;
+}
+
+/** Resolves after `ms`, or at once when the signal aborts (the caller then sees `aborted`). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 export class PendingInstallError extends Error {
@@ -123,8 +146,9 @@ export class ReleaseState {
     ref: ReleaseRef,
     pendingInstall: 'uninstall' | 'fail',
     timeout: string,
+    options: RepairOptions = {},
   ): Promise<string | undefined> {
-    const history = await this.helm.history(ref);
+    const history = await this.settledHistory(ref, options);
     const last = latest(history);
     if (!last || !PENDING_STATUSES.includes(last.status)) return undefined;
     const good = lastGood(history);
@@ -151,6 +175,34 @@ export class ReleaseState {
     const what = `${ref.name} was ${last.status} at revision ${last.revision} with nothing deployed before: uninstalled`;
     this.log(`repaired: ${what}`);
     return what;
+  }
+
+  /**
+   * The release's history once its latest revision is not a young `pending-*` one. A pending revision
+   * younger than `repairAgeMs` may belong to an apply still running (a lost attempt's, whose command
+   * is still ending, or a person's): rolling it back would run two changes of the release at once. So
+   * wait, looking again every `pollMs`, until it is done or old enough to be abandoned. A revision
+   * whose time cannot be read counts as old, as before.
+   */
+  private async settledHistory(ref: ReleaseRef, options: RepairOptions): Promise<Revision[]> {
+    const repairAgeMs = options.repairAgeMs ?? PENDING_REVISION_REPAIR_AGE_MS;
+    let said = false;
+    for (;;) {
+      if (options.signal?.aborted) throw new Error(`repair of ${ref.name} was cancelled`);
+      const history = await this.helm.history(ref);
+      const last = latest(history);
+      if (!last || !PENDING_STATUSES.includes(last.status)) return history;
+      const since = Date.parse(last.updated ?? '');
+      if (Number.isNaN(since) || Date.now() - since >= repairAgeMs) return history;
+      if (!said) {
+        this.log(
+          `waiting: ${ref.name} is ${last.status} at revision ${last.revision} since ${last.updated ?? '?'}, ` +
+            `which may be an apply still running; repaired only once it is ${Math.round(repairAgeMs / 1000)}s old`,
+        );
+        said = true;
+      }
+      await pause(options.pollMs ?? 5_000, options.signal);
+    }
   }
 
   /** The tags the release carries now, for the apps given. */

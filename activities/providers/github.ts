@@ -364,8 +364,10 @@ export class GitHubRepository {
     title: string;
     body: string;
   }): Promise<PullRequestRef> {
+    // The body quotes the deploy diff: redacted again at the door, whatever produced it.
+    const request = { ...input, title: redact(input.title), body: redact(input.body) };
     const { data } = await this.call(`opening a pull request from ${input.head}`, () =>
-      this.octokit.rest.pulls.create({ ...this.repo, ...input }),
+      this.octokit.rest.pulls.create({ ...this.repo, ...request }),
     );
     return { number: data.number, url: data.html_url, headSha: data.head.sha };
   }
@@ -394,7 +396,7 @@ export class GitHubRepository {
   /** Closes a pull request, leaving the reason as a comment. */
   async closePullRequest(number: number, reason: string): Promise<void> {
     await this.call(`commenting on pull request #${number}`, () =>
-      this.octokit.rest.issues.createComment({ ...this.repo, issue_number: number, body: reason }),
+      this.octokit.rest.issues.createComment({ ...this.repo, issue_number: number, body: redact(reason) }),
     );
     await this.call(`closing pull request #${number}`, () =>
       this.octokit.rest.pulls.update({ ...this.repo, pull_number: number, state: 'closed' }),

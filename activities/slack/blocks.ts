@@ -38,9 +38,13 @@ const STATUS_ICON: Record<EnvironmentStatus, string> = {
   skipped: '⏭️',
   superseded: '⤴️',
   reverted: '↩️',
+  'compensation-failed': '🚨',
 };
 
-/** Slack's mrkdwn treats &, < and > as markup: escape anything that came from outside. */
+/**
+ * Slack's mrkdwn treats &, < and > as markup (`<!channel>`, `<@U123>`, `<url|label>`): escape anything
+ * that came from outside, as Slack's "Escaping text" rules ask. Only these three are escaped.
+ */
 export function escape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -54,8 +58,10 @@ function clip(text: string, limit = 600): string {
 
 /** A source revision's page, for the usual forges' `https://host/owner/repo` URLs. */
 function sourceLink(source: AppRequest['source']): string | undefined {
-  if (!source || !/^https:\/\/[^\s@]+$/.test(source.repo)) return undefined;
-  return `<${source.repo.replace(/\.git$/, '')}/commit/${encodeURIComponent(source.ref)}|${escape(source.ref.slice(0, 12))}>`;
+  // `<`, `>` and `|` would end the link early and let the rest of the URL be markup (`<!channel>`).
+  if (!source || !/^https:\/\/[^\s@<>|]+$/.test(source.repo)) return undefined;
+  const url = `${source.repo.replace(/\.git$/, '')}/commit/${encodeURIComponent(source.ref)}`;
+  return `<${escape(url)}|${escape(source.ref.slice(0, 12))}>`;
 }
 
 /** `api 1.4.0 → *1.5.0*`: only apps whose tag changes are highlighted; the others read as unchanged. */
@@ -103,10 +109,11 @@ export function rootMessage(a: Announcement, links: Links): SlackMessage {
   const meta = [
     `*${status}*`,
     ...(summary?.requestedBy ? [`requested by ${escape(summary.requestedBy)}`] : []),
-    link ? `<${link}|${escape(a.promotionId)}>` : `\`${escape(a.promotionId)}\``,
+    link ? `<${escape(link)}|${escape(a.promotionId)}>` : `\`${escape(a.promotionId)}\``,
   ];
   return {
-    text: `${verb} ${a.apps.map((x) => `${x.app}=${x.tag}`).join(', ')}: ${status}`,
+    // The fallback text is mrkdwn too (notifications, screen readers): escaped like the blocks.
+    text: escape(`${verb} ${a.apps.map((x) => `${x.app}=${x.tag}`).join(', ')}: ${status}`),
     blocks: [section(`*${verb}* ${apps.join(', ')}\n${envs.join('  →  ')}`), context(meta.join(' · '))],
   };
 }
@@ -172,8 +179,15 @@ export function eventMessage(a: Announcement): SlackMessage {
       `⚠️ ${env}: drift found${detail ? `: ${detail}` : ''}`,
       `Drift found in ${a.env}${a.detail ? `: ${a.detail}` : ''}`,
     ],
+    // An alert, not a report: the environment was released with this promotion's change still in it.
+    'compensation-failed': [
+      `🚨 ${env}: could not undo ${appsText(a)}; the environment is released. Left for a person: ${detail || 'see promote status'}`,
+      `Action needed in ${a.env}: could not undo ${plainApps(a)}`,
+    ],
   };
-  const [markdown, text] = lines[a.outcome];
+  const [markdown, plain] = lines[a.outcome];
+  // The fallback text is mrkdwn too (notifications, screen readers): escaped like the blocks.
+  const text = escape(plain);
   const blocks: KnownBlock[] = [section(markdown)];
   if (a.outcome === 'started' && a.detail) blocks.push(section(`\`\`\`${detail}\`\`\``));
   if (undone) blocks.push(context(`Compensated: ${undone}`));

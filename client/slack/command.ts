@@ -1,10 +1,12 @@
+import { redact } from '../../activities/redact.js';
 import { slackSecret } from '../../activities/slack/secrets.js';
 import { connectClient } from '../../worker/connection.js';
 import { BadInputError } from '../promotions.js';
 import { startSlackReceiver } from './receiver.js';
 
 function logLine(message: string): void {
-  process.stderr.write(`[promote slack] ${message}\n`);
+  // The receiver holds the Slack tokens and signing secret: none of them reaches its log.
+  process.stderr.write(`[promote slack] ${redact(message)}\n`);
 }
 
 function required(name: 'SLACK_BOT_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_APP_TOKEN', why: string): string {

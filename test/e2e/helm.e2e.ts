@@ -118,7 +118,7 @@ describe('deploy.type: helm against a real API server', () => {
         const staging = waiting.environments[1];
         // Nothing deployed yet in staging: the whole rendered release is the diff, Secret data masked.
         expect(staging?.diff).toContain('+        - image: registry.example.com/shop/api:1.5.0');
-        expect(staging?.diff).toMatch(/apiKey: <masked sha256:[0-9a-f]{8}>/);
+        expect(staging?.diff).toMatch(/apiKey: <masked hmac-sha256:[0-9a-f]{12}>/);
         expect(staging?.diff).not.toMatch(/apiKey: "?[0-9a-f]{64}/);
         await decide(suite.temporal.client, handle.workflowId, {
           env: 'staging',

@@ -68,10 +68,16 @@ export async function recordNewHistories(
   // A webhook's decision: the decideSignal instead of the update.
   await scenario('promote-decided-by-signal', { environments: staging }, async (repo, taskQueue) => {
     const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-    await waitForApproval(client, h.workflowId, 'staging');
-    await client.workflow
-      .getHandle(h.workflowId)
-      .signal(decideSignal, { env: 'staging', approved: true, by: 'carol', comment: 'via webhook' });
+    const waiting = await waitForApproval(client, h.workflowId, 'staging');
+    // A proposing environment's approval names the proposal commit (refused without it since issue 18).
+    const commit = waiting.environments.find((e) => e.name === 'staging')?.commit;
+    await client.workflow.getHandle(h.workflowId).signal(decideSignal, {
+      env: 'staging',
+      approved: true,
+      by: 'carol',
+      comment: 'via webhook',
+      ...(commit ? { commit } : {}),
+    });
     await waitFinished(client, h.workflowId);
     return h.workflowId;
   });
