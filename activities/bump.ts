@@ -117,6 +117,9 @@ export async function findPromotionCommit(
   key: PromotionCommitKey,
   action: 'bump' | 'revert',
 ): Promise<string | undefined> {
+  // A run-scoped key names one saga, whose commits are its own wherever they are; a saga reset to its
+  // start re-reads its config at a newer head, after the commits its first execution made.
+  if (key.run) key = { ...key, sinceCommit: '' };
   const github = cache.gitHub(key.repo);
   if (github) return findGitHubPromotionCommit(github, key, action);
   const field = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2c)`;

@@ -84,8 +84,10 @@ export interface EnvironmentRequest {
   apps: string[];
   branch?: string;
   valuesFile?: string;
-  /** The requesting run: a re-run of the same request is a different holder. */
+  /** The requesting run (its saga): a re-run of the same request is a different holder. */
   run?: string;
+  /** The requesting execution's run id: differs from `run` after a reset. */
+  current?: string;
   /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
   lockId?: string;
   /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
@@ -281,6 +283,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(request.branch ? { branch: request.branch } : {}),
             ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
             ...(request.run ? { run: request.run } : {}),
+            ...(request.current ? { current: request.current } : {}),
             ...(request.held ? { held: request.held } : {}),
             ...(request.landing ? { landing: request.landing } : {}),
           },
@@ -319,9 +322,12 @@ export function createActivities(deps: ActivityDeps) {
         if (!HOLDING_STATUSES.includes(env.status)) continue;
         // A proposal waits for approval without the lock: only a landing one holds the environment.
         if (env.proposal && !['landing', 'landed'].includes(env.proposal.phase)) continue;
+        // The saga: a reset run keeps its first execution's run id (what it names itself by).
+        const saga = execution.raw.firstRunId || execution.runId;
         return {
           holder: execution.workflowId,
-          run: execution.runId,
+          run: saga,
+          ...(saga !== execution.runId ? { current: execution.runId } : {}),
           apps: state.apps.map((a) => a.app),
           since: env.startedAt ?? new Date().toISOString(),
           ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
@@ -330,11 +336,18 @@ export function createActivities(deps: ActivityDeps) {
       return undefined;
     },
 
-    /** Liveness check for a lock holder: that very run, when the lock knows it. */
+    /**
+     * Liveness check for a lock holder: that very saga, when the lock knows it. A saga is named by its
+     * first execution's run id, which a reset keeps: the workflow id's running execution belongs to it
+     * when it is that run or a reset (or retry) of it.
+     */
     async promotionIsRunning(id: string, run?: string): Promise<boolean> {
       try {
-        const description = await deps.client.workflow.getHandle(id, run).describe();
-        return description.status.name === 'RUNNING';
+        const description = await deps.client.workflow.getHandle(id).describe();
+        if (description.status.name !== 'RUNNING') return false;
+        if (!run) return true;
+        const first = description.raw.workflowExecutionInfo?.firstRunId;
+        return description.runId === run || first === run;
       } catch (error) {
         if ((error as Error).name === 'WorkflowNotFoundError') return false;
         throw error;

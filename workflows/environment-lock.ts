@@ -22,6 +22,7 @@ import {
   type LockInput,
   type LockRequest,
   type LockState,
+  type ReleasedRun,
 } from './definitions.js';
 import { TIMEOUTS } from './timeouts.js';
 
@@ -57,12 +58,24 @@ export async function environmentLock(input: LockInput): Promise<void> {
    * (a run without one would match every later run of its workflow id).
    */
   const remembersReleased = patched('lock-remembers-released-runs');
-  const released: { holder: string; run: string; landing?: number }[] = [...(input.carried?.released ?? [])];
-  const hasReleased = (who: { holder: string; run?: string; landing?: number }) =>
+  /**
+   * A promotion's saga survives `temporal workflow reset` (its run id does not): grants and supersede
+   * notices go to the workflow id, naming the saga, and a reset run (another `current` execution of a
+   * saga) is not a late copy of what its saga sent before.
+   */
+  const followsSaga = patched('lock-follows-saga');
+  const released: ReleasedRun[] = [...(input.carried?.released ?? [])];
+  const sameExecution = (a: { current?: string }, b: { current?: string }) =>
+    !followsSaga || a.current === undefined || b.current === undefined || a.current === b.current;
+  const hasReleased = (who: { holder: string; run?: string; current?: string; landing?: number }) =>
     remembersReleased &&
     who.run !== undefined &&
     released.some(
-      (r) => r.holder === who.holder && r.run === who.run && (r.landing ?? 1) === (who.landing ?? 1),
+      (r) =>
+        r.holder === who.holder &&
+        r.run === who.run &&
+        (r.landing ?? 1) === (who.landing ?? 1) &&
+        sameExecution(r, who),
     );
   /** Apply notices that arrive while the lock is being rebuilt, before it knows its holder: the newest per run. */
   let rebuilding = false;
@@ -78,7 +91,16 @@ export async function environmentLock(input: LockInput): Promise<void> {
 
   setHandler(lockStateQuery, () => ({ ...(holder ? { holder } : {}), queue }));
   setHandler(lockRequestSignal, (request) => {
-    if ((holder && sameRun(holder, request)) || queue.some((q) => sameRun(q, request))) return;
+    if (holder && sameRun(holder, request)) {
+      // The holder's saga asking without `held`, from another execution: it was reset to before its
+      // grant and waits for one. Granted again (its bump, if any, is its own and found by its trailers).
+      if (followsSaga && !request.held && !sameExecution(holder, request)) {
+        holder = { ...holder, current: request.current };
+        outbox.push({ to: holder.holder, run: holder.run, granted: true });
+      }
+      return;
+    }
+    if (queue.some((q) => sameRun(q, request))) return;
     if (hasReleased(request)) {
       log.warn('ignored a request from a run that already released the environment', {
         holder: request.holder,
@@ -127,6 +149,7 @@ export async function environmentLock(input: LockInput): Promise<void> {
       released.push({
         holder: release.holder,
         run: release.run,
+        ...(release.current ? { current: release.current } : {}),
         ...(release.landing ? { landing: release.landing } : {}),
       });
       if (released.length > MAX_RELEASED) released.splice(0, released.length - MAX_RELEASED);
@@ -149,7 +172,8 @@ export async function environmentLock(input: LockInput): Promise<void> {
     run?: string,
   ) {
     try {
-      await send(getExternalWorkflowHandle(to, run));
+      // A saga's current execution is the workflow id's running one: its run id changes with a reset.
+      await send(getExternalWorkflowHandle(to, followsSaga ? undefined : run));
       return true;
     } catch (error) {
       log.warn('promotion did not take the signal; dropping it', { to, error: String(error) });
@@ -229,16 +253,25 @@ export async function environmentLock(input: LockInput): Promise<void> {
     }
     while (outbox.length > 0) {
       const message = outbox.shift();
+      const saga = followsSaga && message?.run ? { run: message.run } : {};
       if (message?.superseded) {
         const by = message.superseded.by;
-        await tell(message.to, (h) => h.signal(supersededSignal, { env: input.env, by }), message.run);
+        await tell(
+          message.to,
+          (h) => h.signal(supersededSignal, { env: input.env, by, ...saga }),
+          message.run,
+        );
+      }
+      if (message?.granted) {
+        await tell(message.to, (h) => h.signal(lockGrantedSignal, { env: input.env, ...saga }), message.run);
       }
     }
     while (!holder && queue.length > 0) {
       const next = queue.shift();
+      const saga = followsSaga && next?.run ? { run: next.run } : {};
       if (
         next &&
-        (await tell(next.holder, (h) => h.signal(lockGrantedSignal, { env: input.env }), next.run))
+        (await tell(next.holder, (h) => h.signal(lockGrantedSignal, { env: input.env, ...saga }), next.run))
       ) {
         holder = { ...next, since: new Date().toISOString() };
       }
