@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
+import { gitPush, git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import type { RepositoryCache } from './repository.js';
 import type { ValueOptions } from '../common/app-values.js';
 import { appScalarEdits, changesBetween, readAppTag } from './formats/app-values.js';
@@ -186,7 +186,7 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
         });
         const commit = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
         try {
-          await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
+          await gitPush(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
         } catch (error) {
           if (!isNonFastForward(error)) throw error;
           if (attempt < MAX_PUSH_ATTEMPTS) return undefined;
@@ -299,6 +299,20 @@ export async function revertAbandonedBump(
   });
 }
 
+/** True when `commit` is not contained in `revert`'s history: it landed after the revert. */
+async function landedAfter(
+  cache: RepositoryCache,
+  repo: string,
+  commit: string,
+  revert: string,
+): Promise<boolean> {
+  if (cache.gitHub(repo)) return false; // The API gives no ancestry cheaply: a revert counts as done.
+  return cache.git(repo, ['merge-base', '--is-ancestor', commit, revert]).then(
+    () => false,
+    () => true,
+  );
+}
+
 /**
  * Reverts whatever bump this promotion (run) pushed to the environment, found by its trailers after a
  * fresh fetch: a bump whose activity was cancelled, timed out or lost its result is found all the same.
@@ -309,7 +323,10 @@ export async function revertPromotion(cache: RepositoryCache, input: PromotionRe
   const bump = await findPromotionCommit(cache, input, 'bump');
   if (!bump) return { restored: [] };
   const earlier = await findPromotionCommit(cache, input, 'revert');
-  if (earlier) return { commit: earlier, restored: [] };
+  // A revert that predates the bump it should undo: that bump's push landed late (its step was cut
+  // off while pushing) and is reverted again.
+  if (earlier && !(await landedAfter(cache, input.repo, bump, earlier)))
+    return { commit: earlier, restored: [] };
   const read = async (rev: string) => (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '';
   const changes = scalarChangesBetween(await read(`${bump}^`), await read(bump), input.valuesFile);
   // Fetched and searched just above: no second round trip to the remote.

@@ -72,6 +72,16 @@ export interface LockState {
   claims?: LockHolder[];
   /** A lock rebuilt without state that cannot yet read these promotions grants nothing (fails closed). */
   unreadable?: string[];
+  /** Gone holders whose bump was reverted: a push of theirs landing late is reverted before a grant. */
+  abandoned?: {
+    repo: string;
+    branch: string;
+    env: string;
+    valuesFile: string;
+    promotionId: string;
+    run?: string;
+    until: number;
+  }[];
 }
 
 /** A saga that released the environment; `current` is the execution that sent the release. */
@@ -94,6 +104,11 @@ export interface LockInput {
    * command may still be shutting down on a worker (heartbeat timeout plus the deploy's grace).
    */
   drainMs?: number;
+  /**
+   * After a holder is found gone before applying, how long to wait before reverting its bump and
+   * granting: its git step's push is cancelled through the step's heartbeat and killed meanwhile.
+   */
+  pushDrainMs?: number;
   /**
    * How often holders re-assert: a lock starting without carried state grants nothing for this long
    * plus a lease, so a holder it could not find tells it first (locks started before it: none).
