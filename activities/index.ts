@@ -370,13 +370,15 @@ export function createActivities(deps: ActivityDeps) {
     async findEnvironmentHolders(input: {
       repo: string;
       env: string;
-    }): Promise<{ holders: LockHolder[]; unreadable: string[] }> {
+    }): Promise<{ holders: LockHolder[]; unreadable: string[]; listed?: string[] }> {
       return heartbeating(async () => {
         const context = Context.current();
         const key = repositoryKey(input.repo);
         const holders: LockHolder[] = [];
         const unreadable: string[] = [];
-        if (!/^[a-z0-9-]+$/.test(input.env)) return { holders, unreadable };
+        /** Every running promotion of this repository in the environment, holding or not. */
+        const listed: string[] = [];
+        if (!/^[a-z0-9-]+$/.test(input.env)) return { holders, unreadable, listed };
         const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteEnv.name} = '${input.env}'`;
         for await (const execution of withoutVisibilityTolerated(deps.client.workflow.list({ query }))) {
           context.heartbeat();
@@ -394,6 +396,7 @@ export function createActivities(deps: ActivityDeps) {
           const state = status.value;
           const env = state.environments.find((e) => e.name === input.env);
           if (!env || repositoryKey(state.repo) !== key) continue;
+          listed.push(execution.workflowId);
           const held = await ask(() => handle.query(heldEnvironmentsQuery));
           let holding: boolean;
           if ('value' in held) holding = held.value.envs.includes(input.env);
@@ -414,7 +417,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
           });
         }
-        return { holders, unreadable };
+        return { holders, unreadable, listed };
       });
     },
 
