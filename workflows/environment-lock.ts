@@ -293,16 +293,15 @@ export async function environmentLock(input: LockInput): Promise<void> {
    */
   async function rebuildFailingClosed(): Promise<void> {
     const coldUntil = Date.now() + (input.reassertMs ?? DEFAULT_REASSERT_MS) + input.leaseMs;
-    /** Nothing but the promotions asking now runs in the environment: no holder can be missed. */
+    /** Every promotion listed in the environment was read and none holds it. */
     let quiet = true;
     for (;;) {
       rebuilding = true;
       const found = await findEnvironmentHolders({ repo: input.repo, env: input.env });
       rebuilding = false;
       unreadable = found.unreadable;
-      const asking = (id: string) => queue.some((q) => q.holder === id);
-      if (found.holders.length > 0 || unreadable.length > 0 || !(found.listed ?? []).every(asking))
-        quiet = false;
+      // Every listed promotion's explicit holding state was read and none holds: nothing to wait for.
+      if (found.holders.length > 0 || unreadable.length > 0) quiet = false;
       for (const candidate of found.holders) {
         // Released since the snapshot, or already known (it re-asserted meanwhile): nothing to learn.
         if (hasReleased(candidate)) continue;
@@ -323,8 +322,8 @@ export async function environmentLock(input: LockInput): Promise<void> {
       await sleep(input.leaseMs);
     }
     // A holder that no snapshot shows (visibility lags, its state was unreadable) re-asserts within
-    // this. An environment where nothing else runs is granted at once: a lock that idled out is
-    // rebuilt cold every time, and a first promotion must not wait (or hit its lockTimeout) for nothing.
+    // this. When every listed promotion said it holds nothing, the lock grants at once: a lock that idled
+    // out is rebuilt cold every time, and a first promotion must not wait (or hit its lockTimeout).
     const left = coldUntil - Date.now();
     if (left > 0 && !(quiet && !holder && claims.length === 0)) await sleep(left);
   }
