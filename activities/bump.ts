@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
+import { gitPush, git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import type { RepositoryCache } from './repository.js';
 import type { ValueOptions } from '../common/app-values.js';
 import { appScalarEdits, changesBetween, readAppTag } from './formats/app-values.js';
@@ -138,6 +138,9 @@ async function newestPromotionCommit(
   key: PromotionCommitKey,
   action: 'bump' | 'revert' | 'any',
 ): Promise<{ hash: string; action: string } | undefined> {
+  // A run-scoped key names one saga, whose commits are its own wherever they are; a saga reset to its
+  // start re-reads its config at a newer head, after the commits its first execution made.
+  if (key.run) key = { ...key, sinceCommit: '' };
   const github = cache.gitHub(key.repo);
   if (github) return findGitHubPromotionCommit(github, key, action);
   const field = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2c)`;
@@ -213,7 +216,7 @@ async function commitFileEdit(cache: RepositoryCache, input: FileCommit): Promis
         });
         const commit = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
         try {
-          await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
+          await gitPush(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
         } catch (error) {
           if (!isNonFastForward(error)) throw error;
           if (attempt < MAX_PUSH_ATTEMPTS) return undefined;

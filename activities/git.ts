@@ -1,3 +1,4 @@
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { runCommand } from './command.js';
 import { redact, tail } from './redact.js';
 
@@ -16,6 +17,8 @@ export interface GitOptions {
   cwd: string;
   env?: Record<string, string>;
   input?: string;
+  /** Aborting kills git and its children (a push's receive side and hooks included). */
+  signal?: AbortSignal;
 }
 
 // Deterministic, non-interactive git: no prompts for credentials, no user config leaking in.
@@ -37,11 +40,33 @@ export async function git(args: readonly string[], options: GitOptions): Promise
     baseEnv: 'worker',
     input: options.input,
     stdoutIsData: true,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
+  if (result.cancelled) throw new CancelledFailure(`git ${args[0] ?? ''} cancelled`);
   if (result.exitCode !== 0) {
     throw new GitError(args, result.exitCode, result.failedToStart ?? result.stderr);
   }
   return result.stdout;
+}
+
+/** The running activity's cancellation (its workflow cancelled or terminated, its heartbeat lost), if any. */
+export function activityCancellation(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined; // Not inside an activity (tests, the CLI): nothing can cancel it.
+  }
+}
+
+/**
+ * A push from an activity: never started once the activity is cancelled, and killed with its whole
+ * process group when cancelled mid-way. A terminated holder's push thus cannot land after its
+ * heartbeat timeout, when the environment's lock may already have moved on.
+ */
+export async function gitPush(args: readonly string[], options: GitOptions): Promise<string> {
+  const signal = activityCancellation();
+  if (signal?.aborted) throw new CancelledFailure('cancelled before pushing');
+  return git(args, { ...options, ...(signal ? { signal } : {}) });
 }
 
 /** The branch moved under every push attempt: bounded, so a busy branch fails clearly instead of spinning. */

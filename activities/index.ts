@@ -5,8 +5,14 @@ import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
-import type { EnvironmentStatus, PromotionRequest, PromotionState } from '../common/types.js';
+import type {
+  EnvironmentState,
+  EnvironmentStatus,
+  PromotionRequest,
+  PromotionState,
+} from '../common/types.js';
 import {
+  heldEnvironmentsQuery,
   lockRequestSignal,
   lockStateQuery,
   statusQuery,
@@ -94,8 +100,10 @@ export interface EnvironmentRequest {
   apps: string[];
   branch?: string;
   valuesFile?: string;
-  /** The requesting run: a re-run of the same request is a different holder. */
+  /** The requesting run (its saga): a re-run of the same request is a different holder. */
   run?: string;
+  /** The requesting execution's run id: differs from `run` after a reset. */
+  current?: string;
   /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
   lockId?: string;
   /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
@@ -105,6 +113,7 @@ export interface EnvironmentRequest {
 }
 
 export type {
+  AbandonedBump,
   BumpInput,
   BumpResult,
   LoadedPromotion,
@@ -155,6 +164,21 @@ const HOLDING_STATUSES: readonly EnvironmentStatus[] = [
   'failed',
   'reverted',
 ];
+
+/** Holding judged from a promotion's status, for runs that predate the `heldEnvironments` query. */
+function statusSaysHolding(env: EnvironmentState): boolean {
+  if (!HOLDING_STATUSES.includes(env.status)) return false;
+  // A proposal waits for approval without the lock: only a landing one holds the environment.
+  return !env.proposal || ['landing', 'landed'].includes(env.proposal.phase);
+}
+
+/** A run that predates a query answers that it has no such handler: readable, just older. */
+function isUnknownQuery(error: unknown): boolean {
+  return /did not register a handler|not registered|unknown query/i.test(String((error as Error)?.message));
+}
+
+/** How long a rebuilding lock waits for one promotion to answer before counting it unreadable. */
+const QUERY_DEADLINE_MS = 10_000;
 
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 2_000;
@@ -325,6 +349,9 @@ export function createActivities(deps: ActivityDeps) {
         drainMs:
           deps.lockDrainMs ??
           DEPLOY_HEARTBEAT_TIMEOUT_MS + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
+        reassertMs,
+        // The git step's heartbeat timeout (30 s) plus a margin; an operator's lockDrainMs covers both.
+        pushDrainMs: deps.lockDrainMs ?? 35_000,
       };
       const handle = await deps.client.workflow.signalWithStart('environmentLock', {
         workflowId: request.lockId ?? environmentLockId(request.repo, request.env),
@@ -338,6 +365,7 @@ export function createActivities(deps: ActivityDeps) {
             ...(request.branch ? { branch: request.branch } : {}),
             ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
             ...(request.run ? { run: request.run } : {}),
+            ...(request.current ? { current: request.current } : {}),
             ...(request.held ? { held: request.held } : {}),
             ...(request.landing ? { landing: request.landing } : {}),
           },
@@ -361,11 +389,13 @@ export function createActivities(deps: ActivityDeps) {
      * no state (its predecessor was terminated) must not grant anyone while such a holder may apply.
      */
     async findEnvironmentHolder(input: { repo: string; env: string }): Promise<LockHolder | undefined> {
+      Context.current().heartbeat();
       const key = repositoryKey(input.repo);
       if (!/^[a-z0-9-]+$/.test(input.env)) return undefined;
       const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteEnv.name} = '${input.env}'`;
       const executions = deps.client.workflow.list({ query });
       for await (const execution of withoutVisibilityTolerated(executions)) {
+        Context.current().heartbeat();
         const handle = deps.client.workflow.getHandle(execution.workflowId, execution.runId);
         const state = await handle.query(statusQuery).catch(() => undefined);
         const env = state?.environments.find((e) => e.name === input.env);
@@ -373,12 +403,13 @@ export function createActivities(deps: ActivityDeps) {
         // Holding: from its bump until it releases, which a rejected, superseded or failed holder does
         // only once its compensation (revert, rollback) is done. Either way it is the environment's
         // holder; one that has released and merely ends is let go by the liveness check.
-        if (!HOLDING_STATUSES.includes(env.status)) continue;
-        // A proposal waits for approval without the lock: only a landing one holds the environment.
-        if (env.proposal && !['landing', 'landed'].includes(env.proposal.phase)) continue;
+        if (!statusSaysHolding(env)) continue;
+        // The saga: a reset run keeps its first execution's run id (what it names itself by).
+        const saga = execution.raw.firstRunId || execution.runId;
         return {
           holder: execution.workflowId,
-          run: execution.runId,
+          run: saga,
+          ...(saga !== execution.runId ? { current: execution.runId } : {}),
           apps: state.apps.map((a) => a.app),
           since: env.startedAt ?? new Date().toISOString(),
           ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
@@ -387,11 +418,78 @@ export function createActivities(deps: ActivityDeps) {
       return undefined;
     },
 
-    /** Liveness check for a lock holder: that very run, when the lock knows it. */
+    /**
+     * Every promotion that holds the environment by its own explicit holding state (the
+     * `heldEnvironments` query: set at grant, cleared before the release; runs that predate it: by its
+     * status), and those whose state cannot be read now (worker down, query timed out): a rebuilding
+     * lock grants nothing while any is unreadable. Heartbeats per promotion read.
+     */
+    async findEnvironmentHolders(input: {
+      repo: string;
+      env: string;
+    }): Promise<{ holders: LockHolder[]; unreadable: string[]; listed?: string[] }> {
+      return heartbeating(async () => {
+        const context = Context.current();
+        const key = repositoryKey(input.repo);
+        const holders: LockHolder[] = [];
+        const unreadable: string[] = [];
+        /** Every running promotion of this repository in the environment, holding or not. */
+        const listed: string[] = [];
+        if (!/^[a-z0-9-]+$/.test(input.env)) return { holders, unreadable, listed };
+        const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteEnv.name} = '${input.env}'`;
+        for await (const execution of withoutVisibilityTolerated(deps.client.workflow.list({ query }))) {
+          context.heartbeat();
+          const handle = deps.client.workflow.getHandle(execution.workflowId);
+          const ask = <T>(read: () => Promise<T>) =>
+            deps.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, read).then(
+              (value): { value: T } => ({ value }),
+              (error: unknown): { error: unknown } => ({ error }),
+            );
+          const status = await ask(() => handle.query(statusQuery));
+          if (!('value' in status)) {
+            unreadable.push(execution.workflowId);
+            continue;
+          }
+          const state = status.value;
+          const env = state.environments.find((e) => e.name === input.env);
+          if (!env || repositoryKey(state.repo) !== key) continue;
+          listed.push(execution.workflowId);
+          const held = await ask(() => handle.query(heldEnvironmentsQuery));
+          let holding: boolean;
+          if ('value' in held) holding = held.value.envs.includes(input.env);
+          else if (isUnknownQuery(held.error)) holding = statusSaysHolding(env);
+          else {
+            unreadable.push(execution.workflowId);
+            continue;
+          }
+          if (!holding) continue;
+          const saga =
+            ('value' in held ? held.value.run : undefined) ?? (execution.raw.firstRunId || execution.runId);
+          holders.push({
+            holder: execution.workflowId,
+            run: saga,
+            ...(saga !== execution.runId ? { current: execution.runId } : {}),
+            apps: state.apps.map((a) => a.app),
+            since: env.startedAt ?? new Date().toISOString(),
+            ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
+          });
+        }
+        return { holders, unreadable, listed };
+      });
+    },
+
+    /**
+     * Liveness check for a lock holder: that very saga, when the lock knows it. A saga is named by its
+     * first execution's run id, which a reset keeps: the workflow id's running execution belongs to it
+     * when it is that run or a reset (or retry) of it.
+     */
     async promotionIsRunning(id: string, run?: string): Promise<boolean> {
       try {
-        const description = await deps.client.workflow.getHandle(id, run).describe();
-        return description.status.name === 'RUNNING';
+        const description = await deps.client.workflow.getHandle(id).describe();
+        if (description.status.name !== 'RUNNING') return false;
+        if (!run) return true;
+        const first = description.raw.workflowExecutionInfo?.firstRunId;
+        return description.runId === run || first === run;
       } catch (error) {
         if ((error as Error).name === 'WorkflowNotFoundError') return false;
         throw error;

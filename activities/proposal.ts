@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appScalarEdits, readAppTag } from './formats/app-values.js';
 import { bumpMessage, unrevertedBump, type BumpInput, type PromotionCommitKey } from './bump.js';
-import { git, GitError, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
+import { gitPush, git, GitError, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import { trailers as parseTrailers } from './providers/github-history.js';
 import {
   GitHubError,
@@ -153,7 +153,7 @@ export async function proposeBump(cache: RepositoryCache, input: ProposeInput): 
     });
     const made = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
     // The proposal branch is this promotion's own: a rebuilt proposal replaces the one before it.
-    await git(['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${input.proposalBranch}`], {
+    await gitPush(['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${input.proposalBranch}`], {
       cwd: dir,
     });
     return made;
@@ -239,7 +239,7 @@ export async function landProposal(cache: RepositoryCache, input: LandInput): Pr
           input: bumpMessage(input),
         });
         const commit = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
-        await git(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
+        await gitPush(['push', '--quiet', 'origin', `HEAD:refs/heads/${input.branch}`], { cwd: dir });
         return commit;
       });
       await cache.fetch(input.repo, input.branch);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { git, GitError, remoteFailure } from './git.js';
+import { gitPush, git, GitError, remoteFailure } from './git.js';
 import { gitAuthConfig, type GitAuth } from './git-auth.js';
 import { parseGitHubSpec } from '../common/repo-spec.js';
 import { repositoryNotAllowed, type AllowedRepositories } from '../common/allowed-repositories.js';
@@ -252,7 +252,10 @@ export class RepositoryCache {
   }
 
   async git(url: string, args: readonly string[]): Promise<string> {
-    return git(args, { cwd: this.mirrorDir(url) });
+    // A push from an activity is guarded by its cancellation (see gitPush); other commands are local.
+    return args[0] === 'push'
+      ? gitPush(args, { cwd: this.mirrorDir(url) })
+      : git(args, { cwd: this.mirrorDir(url) });
   }
 
   /**

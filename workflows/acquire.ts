@@ -1,11 +1,14 @@
 import {
   ApplicationFailure,
+  CancellationScope,
   condition,
   patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
 } from '@temporalio/workflow';
 import type { Activities, EnvironmentRequest } from '../activities/index.js';
+import type { LockRequest } from './definitions.js';
 import { FailureType } from '../common/failures.js';
 import type { EnvironmentState } from '../common/types.js';
 import { TIMEOUTS } from './timeouts.js';
@@ -67,9 +70,10 @@ export function lockTimedOut(current: EnvironmentState, lockTimeoutMs: number): 
 
 /**
  * Queues on the environment's lock and waits for it, asking again now and then so a lost lock is
- * rebuilt by its waiters. With a lock timeout, waiting longer fails with the holder's name.
+ * rebuilt by its waiters. With a lock timeout, waiting longer fails with the holder's name. Resolves
+ * with how often the lock wants to hear from its holder.
  */
-export async function acquireEnvironment(input: Acquire): Promise<void> {
+export async function acquireEnvironment(input: Acquire): Promise<number> {
   const { current } = input;
   const started = Date.now();
   const { holder, reassertMs } = await requestEnvironment(input.request);
@@ -93,4 +97,26 @@ export async function acquireEnvironment(input: Acquire): Promise<void> {
     } else backoff?.grow();
   }
   delete current.queuedBehind;
+  return every;
+}
+
+/**
+ * While holding the environment: tells the lock now and then that this run holds it and where its
+ * apply stands, so a lock terminated or reset meanwhile learns it back. Cancel the scope before releasing.
+ */
+export function reassertWhileHolding(
+  request: EnvironmentRequest,
+  every: number,
+  held: () => NonNullable<LockRequest['held']>,
+): CancellationScope {
+  const scope = new CancellationScope();
+  scope
+    .run(async () => {
+      for (;;) {
+        await sleep(every);
+        await requestEnvironment({ ...request, held: held() });
+      }
+    })
+    .catch(() => undefined);
+  return scope;
 }

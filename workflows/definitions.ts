@@ -38,8 +38,16 @@ export interface LockRequest {
   /** Where the holder commits, so the lock can revert its bump if the holder dies holding it. */
   branch?: string;
   valuesFile?: string;
-  /** The run asking: a re-run of the same request (same workflow id) is a different holder. */
+  /**
+   * The saga asking: a re-run of the same request (same workflow id) is a different holder. Runs since
+   * `reset-keeps-saga` send their first execution's run id, which a `temporal workflow reset` keeps.
+   */
   run?: string;
+  /**
+   * The run id of the execution asking right now: differs from `run` after a reset. A reset run asks
+   * again for an environment its saga already released (reset to before it) and is not a late copy.
+   */
+  current?: string;
   /**
    * A holder re-asserting (the lock is a cache): it was granted the environment, and where its apply
    * stands, so a lock that lost it (terminated, reset) takes it back as holder.
@@ -64,12 +72,37 @@ export interface LockState {
   holder?: LockHolder;
   queue: LockRequest[];
   /** Supersede notices not yet delivered: carried across continue-as-new so none is dropped. */
-  outbox?: { to: string; run?: string; superseded?: { by: string } }[];
+  outbox?: { to: string; run?: string; superseded?: { by: string }; granted?: boolean }[];
   /**
    * Runs that released the environment (newest last, bounded): a copy of their request delivered late
    * (a retried request activity, a re-assert in flight) must not make them holders again.
    */
-  released?: { holder: string; run: string; landing?: number }[];
+  released?: ReleasedRun[];
+  /**
+   * Runs that say they hold the environment while another does (a conflict: an alert was raised). No
+   * queued request is granted before each of them has held and released it in turn.
+   */
+  claims?: LockHolder[];
+  /** A lock rebuilt without state that cannot yet read these promotions grants nothing (fails closed). */
+  unreadable?: string[];
+  /** Gone holders whose bump was reverted: a push of theirs landing late is reverted before a grant. */
+  abandoned?: {
+    repo: string;
+    branch: string;
+    env: string;
+    valuesFile: string;
+    promotionId: string;
+    run?: string;
+    until: number;
+  }[];
+}
+
+/** A saga that released the environment; `current` is the execution that sent the release. */
+export interface ReleasedRun {
+  holder: string;
+  run: string;
+  current?: string;
+  landing?: number;
 }
 
 export interface LockInput {
@@ -84,6 +117,16 @@ export interface LockInput {
    * command may still be shutting down on a worker (heartbeat timeout plus the deploy's grace).
    */
   drainMs?: number;
+  /**
+   * After a holder is found gone before applying, how long to wait before reverting its bump and
+   * granting: its git step's push is cancelled through the step's heartbeat and killed meanwhile.
+   */
+  pushDrainMs?: number;
+  /**
+   * How often holders re-assert: a lock starting without carried state grants nothing for this long
+   * plus a lease, so a holder it could not find tells it first (locks started before it: none).
+   */
+  reassertMs?: number;
   /** State carried over continue-as-new. */
   carried?: LockState;
 }
@@ -92,13 +135,26 @@ export interface LockInput {
 export const lockRequestSignal = defineSignal<[LockRequest]>('lockRequest');
 /** Promotion → lock: I am done with the environment, or no longer want it. */
 export const lockReleaseSignal =
-  defineSignal<[{ holder: string; run?: string; landing?: number }]>('lockRelease');
+  defineSignal<[{ holder: string; run?: string; current?: string; landing?: number }]>('lockRelease');
 /** Promotion → lock: my apply starts (`applying: true`) or has ended; a lost holder that applied is not reverted. */
 export const lockApplyingSignal =
-  defineSignal<[{ holder: string; run?: string; applying: boolean }]>('lockApplying');
+  defineSignal<[{ holder: string; run?: string; current?: string; applying: boolean }]>('lockApplying');
 export const lockStateQuery = defineQuery<LockState>('lockState');
 
-/** Lock → promotion: the environment is yours. */
-export const lockGrantedSignal = defineSignal<[{ env: string }]>('lockGranted');
+/**
+ * Promotion → whoever rebuilds a lock: the environments this run holds, from the grant until it sends
+ * its release (explicit, unlike a status), and its saga.
+ */
+export interface HeldEnvironments {
+  run?: string;
+  envs: string[];
+}
+export const heldEnvironmentsQuery = defineQuery<HeldEnvironments>('heldEnvironments');
+
+/**
+ * Lock → promotion: the environment is yours. Locks since `lock-follows-saga` address the workflow id
+ * (a reset changes the run id) and name the saga in `run`; a run of another saga ignores it.
+ */
+export const lockGrantedSignal = defineSignal<[{ env: string; run?: string }]>('lockGranted');
 /** Lock → promotion: a newer promotion of the same apps takes your place in this environment. */
-export const supersededSignal = defineSignal<[{ env: string; by: string }]>('superseded');
+export const supersededSignal = defineSignal<[{ env: string; by: string; run?: string }]>('superseded');

@@ -4,6 +4,7 @@ import {
   getExternalWorkflowHandle,
   log,
   makeContinueAsNewFunc,
+  metricMeter,
   patched,
   proxyActivities,
   sleep,
@@ -12,7 +13,7 @@ import {
   setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import type { AbandonedBump, Activities } from '../activities/index.js';
 import {
   lockApplyingSignal,
   lockGrantedSignal,
@@ -24,15 +25,22 @@ import {
   type LockInput,
   type LockRequest,
   type LockState,
+  type ReleasedRun,
 } from './definitions.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const { promotionIsRunning, findEnvironmentHolder } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { findEnvironmentHolders } = proxyActivities<Activities>(TIMEOUTS.lookupHeartbeating);
 // The lock's clean-up must finish before anyone else deploys: retried without limit.
 const { revertAbandonedBump } = proxyActivities<Activities>(TIMEOUTS.gitUntilDone);
 
 const MAX_HISTORY_EVENTS = 2_000;
 const DEFAULT_DRAIN_MS = 45_000;
+const DEFAULT_REASSERT_MS = 5 * 60_000;
+/** The git step's heartbeat timeout (TIMEOUTS.gitStep) plus a margin for the killed push to end. */
+const DEFAULT_PUSH_DRAIN_MS = 35_000;
+/** The git step's start-to-close timeout plus a margin: no push of a gone holder can land later. */
+const ABANDONED_WATCH_MS = 6 * 60_000;
 /** Released runs remembered: far more than can have a request still in flight. */
 const MAX_RELEASED = 200;
 
@@ -59,13 +67,50 @@ export async function environmentLock(input: LockInput): Promise<void> {
    * (a run without one would match every later run of its workflow id).
    */
   const remembersReleased = patched('lock-remembers-released-runs');
-  const released: { holder: string; run: string; landing?: number }[] = [...(input.carried?.released ?? [])];
-  const hasReleased = (who: { holder: string; run?: string; landing?: number }) =>
+  /**
+   * A promotion's saga survives `temporal workflow reset` (its run id does not): grants and supersede
+   * notices go to the workflow id, naming the saga, and a reset run (another `current` execution of a
+   * saga) is not a late copy of what its saga sent before.
+   */
+  const followsSaga = patched('lock-follows-saga');
+  const released: ReleasedRun[] = [...(input.carried?.released ?? [])];
+  const sameExecution = (a: { current?: string }, b: { current?: string }) =>
+    !followsSaga || a.current === undefined || b.current === undefined || a.current === b.current;
+  const hasReleased = (who: { holder: string; run?: string; current?: string; landing?: number }) =>
     remembersReleased &&
     who.run !== undefined &&
     released.some(
-      (r) => r.holder === who.holder && r.run === who.run && (r.landing ?? 1) === (who.landing ?? 1),
+      (r) =>
+        r.holder === who.holder &&
+        r.run === who.run &&
+        (r.landing ?? 1) === (who.landing ?? 1) &&
+        sameExecution(r, who),
     );
+  /**
+   * Fails closed: a lock starting without carried state grants nothing while it cannot read a candidate
+   * holder, nor for a re-assert interval plus a lease (every holder re-asserts within it); a second run
+   * saying it holds the environment raises an alert and takes its turn before any queued request.
+   */
+  const failsClosed = patched('lock-fails-closed');
+  const claims: LockHolder[] = [...(input.carried?.claims ?? [])];
+  /** Gone holders whose late push is still looked for (see releaseIfGone). */
+  const abandoned: (AbandonedBump & { until: number })[] = [...(input.carried?.abandoned ?? [])];
+  let unreadable: string[] = [];
+  const conflicts = metricMeter.createCounter(
+    'promote_lock_conflicts',
+    '1',
+    'runs claiming an environment another run holds: investigate, the lock serves them one at a time',
+  );
+  function conflict(claimant: LockHolder, why: string): void {
+    claims.push(claimant);
+    conflicts.add(1, { env: input.env });
+    log.error('ALERT: a second run says it holds the environment; no grants until each claim is done', {
+      holder: holder?.holder,
+      claims: claimant.holder,
+      env: input.env,
+      why,
+    });
+  }
   /** Apply notices that arrive while the lock is being rebuilt, before it knows its holder: the newest per run. */
   let rebuilding = false;
   const unknownApplying = new Map<string, boolean>();
@@ -73,14 +118,30 @@ export async function environmentLock(input: LockInput): Promise<void> {
 
   const describe = () =>
     setCurrentDetails(
-      holder
-        ? `${input.env}: held by ${holder.holder}${queue.length ? `; queued: ${queue.map((q) => q.holder).join(', ')}` : ''}`
-        : `${input.env}: free`,
+      (claims.length ? `CONFLICT: ${claims.map((c) => c.holder).join(', ')} also claim ${input.env}; ` : '') +
+        (unreadable.length ? `cannot read ${unreadable.join(', ')}: granting nothing; ` : '') +
+        (holder
+          ? `${input.env}: held by ${holder.holder}${queue.length ? `; queued: ${queue.map((q) => q.holder).join(', ')}` : ''}`
+          : `${input.env}: free`),
     );
 
-  setHandler(lockStateQuery, () => ({ ...(holder ? { holder } : {}), queue }));
+  setHandler(lockStateQuery, () => ({
+    ...(holder ? { holder } : {}),
+    queue,
+    ...(claims.length ? { claims } : {}),
+    ...(unreadable.length ? { unreadable } : {}),
+  }));
   setHandler(lockRequestSignal, (request) => {
-    if ((holder && sameRun(holder, request)) || queue.some((q) => sameRun(q, request))) return;
+    if (holder && sameRun(holder, request)) {
+      // The holder's saga asking without `held`, from another execution: it was reset to before its
+      // grant and waits for one. Granted again (its bump, if any, is its own and found by its trailers).
+      if (followsSaga && !request.held && !sameExecution(holder, request)) {
+        holder = { ...holder, current: request.current };
+        outbox.push({ to: holder.holder, run: holder.run, granted: true });
+      }
+      return;
+    }
+    if (queue.some((q) => sameRun(q, request))) return;
     if (hasReleased(request)) {
       log.warn('ignored a request from a run that already released the environment', {
         holder: request.holder,
@@ -91,6 +152,21 @@ export async function environmentLock(input: LockInput): Promise<void> {
     if (request.held) {
       // A holder this lock does not know re-asserts: the lock was terminated or reset since it granted.
       const { held, ...asked } = request;
+      const claimant: LockHolder = {
+        ...asked,
+        since: new Date().toISOString(),
+        ...(held.applied ? { applied: true } : {}),
+        ...(held.applying ? { applying: true } : {}),
+      };
+      if (holder && failsClosed) {
+        const known = claims.findIndex((c) => sameRun(c, asked));
+        if (known >= 0) claims[known] = { ...claimant, since: claims[known]?.since ?? claimant.since };
+        else conflict(claimant, 'it re-asserted while another run holds the environment');
+        const index = queue.findIndex((q) => sameRun(q, asked));
+        if (index >= 0) queue.splice(index, 1);
+        describe();
+        return;
+      }
       if (holder) {
         log.error('a second run says it holds the environment; keeping the current holder', {
           holder: holder.holder,
@@ -129,17 +205,22 @@ export async function environmentLock(input: LockInput): Promise<void> {
       released.push({
         holder: release.holder,
         run: release.run,
+        ...(release.current ? { current: release.current } : {}),
         ...(release.landing ? { landing: release.landing } : {}),
       });
       if (released.length > MAX_RELEASED) released.splice(0, released.length - MAX_RELEASED);
     }
     if (holder && sameRun(holder, release)) holder = undefined;
+    const claim = claims.findIndex((c) => sameRun(c, release));
+    if (claim >= 0) claims.splice(claim, 1);
     const index = queue.findIndex((q) => sameRun(q, release));
     if (index >= 0) queue.splice(index, 1);
     describe();
   });
   setHandler(lockApplyingSignal, ({ applying, ...who }) => {
     if (rebuilding && !holder) unknownApplying.set(runKey(who), applying);
+    const claim = claims.findIndex((c) => sameRun(c, who));
+    if (claim >= 0) claims[claim] = { ...(claims[claim] as LockHolder), applying, applied: true };
     if (!holder || !sameRun(holder, who)) return;
     holder = { ...holder, applying, applied: true };
   });
@@ -151,7 +232,8 @@ export async function environmentLock(input: LockInput): Promise<void> {
     run?: string,
   ) {
     try {
-      await send(getExternalWorkflowHandle(to, run));
+      // A saga's current execution is the workflow id's running one: its run id changes with a reset.
+      await send(getExternalWorkflowHandle(to, followsSaga ? undefined : run));
       return true;
     } catch (error) {
       log.warn('promotion did not take the signal; dropping it', { to, error: String(error) });
@@ -185,20 +267,72 @@ export async function environmentLock(input: LockInput): Promise<void> {
         env: input.env,
       });
       if (lost.branch && lost.valuesFile) {
-        await revertAbandonedBump({
+        const bump: AbandonedBump = {
           repo: input.repo,
           branch: lost.branch,
           env: input.env,
           valuesFile: lost.valuesFile,
           promotionId: lost.holder,
           ...(lost.run ? { run: lost.run } : {}),
-        });
+        };
+        if (patched('lock-drains-pushes')) {
+          // Its git step may still be pushing on a worker: that push is cancelled through the step's
+          // heartbeat (timeout 30 s) and killed; only then is the branch as the holder left it.
+          await sleep(input.pushDrainMs ?? DEFAULT_PUSH_DRAIN_MS);
+          // A push that lands later still (a worker cut off from Temporal) is looked for again before
+          // each grant for as long as the step could run.
+          abandoned.push({ ...bump, until: Date.now() + ABANDONED_WATCH_MS });
+        }
+        await revertAbandonedBump(bump);
       }
     }
     if (holder === lost) holder = undefined;
   }
 
-  if (!input.carried && patched('lock-rebuilt-from-holders')) {
+  /**
+   * Rebuilt from the promotions' own explicit holding state: every candidate is read, and while any
+   * cannot be (its worker is down, a query times out) nothing is granted; asked again every lease.
+   */
+  async function rebuildFailingClosed(): Promise<void> {
+    const coldUntil = Date.now() + (input.reassertMs ?? DEFAULT_REASSERT_MS) + input.leaseMs;
+    /** Every promotion listed in the environment was read and none holds it. */
+    let quiet = true;
+    for (;;) {
+      rebuilding = true;
+      const found = await findEnvironmentHolders({ repo: input.repo, env: input.env });
+      rebuilding = false;
+      unreadable = found.unreadable;
+      // Every listed promotion's explicit holding state was read and none holds: nothing to wait for.
+      if (found.holders.length > 0 || unreadable.length > 0) quiet = false;
+      for (const candidate of found.holders) {
+        // Released since the snapshot, or already known (it re-asserted meanwhile): nothing to learn.
+        if (hasReleased(candidate)) continue;
+        if ((holder && sameRun(holder, candidate)) || claims.some((c) => sameRun(c, candidate))) continue;
+        const applying = unknownApplying.get(runKey(candidate));
+        const learnt = applying === undefined ? candidate : { ...candidate, applying, applied: true };
+        if (!holder) holder = learnt;
+        else conflict(learnt, 'the rebuilt lock found it holding the environment besides another run');
+        const index = queue.findIndex((q) => sameRun(q, candidate));
+        if (index >= 0) queue.splice(index, 1);
+      }
+      describe();
+      if (unreadable.length === 0) break;
+      log.warn('cannot read every candidate holder; granting nothing yet', {
+        env: input.env,
+        unreadable,
+      });
+      await sleep(input.leaseMs);
+    }
+    // A holder that no snapshot shows (visibility lags, its state was unreadable) re-asserts within
+    // this. When every listed promotion said it holds nothing, the lock grants at once: a lock that idled
+    // out is rebuilt cold every time, and a first promotion must not wait (or hit its lockTimeout).
+    const left = coldUntil - Date.now();
+    if (left > 0 && !(quiet && !holder && claims.length === 0)) await sleep(left);
+  }
+
+  if (!input.carried && failsClosed) {
+    await rebuildFailingClosed();
+  } else if (!input.carried && patched('lock-rebuilt-from-holders')) {
     // A lock starting with no state may replace one that was terminated while someone held the
     // environment: that holder is found from the promotions themselves before anyone is granted.
     rebuilding = remembersReleased;
@@ -249,16 +383,34 @@ export async function environmentLock(input: LockInput): Promise<void> {
     }
     while (outbox.length > 0) {
       const message = outbox.shift();
+      const saga = followsSaga && message?.run ? { run: message.run } : {};
       if (message?.superseded) {
         const by = message.superseded.by;
-        await tell(message.to, (h) => h.signal(supersededSignal, { env: input.env, by }), message.run);
+        await tell(
+          message.to,
+          (h) => h.signal(supersededSignal, { env: input.env, by, ...saga }),
+          message.run,
+        );
+      }
+      if (message?.granted) {
+        await tell(message.to, (h) => h.signal(lockGrantedSignal, { env: input.env, ...saga }), message.run);
       }
     }
+    if (!holder && queue.length > 0 && abandoned.length > 0) {
+      // Before handing the environment on: a gone holder's push that landed late is reverted too.
+      for (const { until, ...bump } of abandoned.splice(0)) {
+        await revertAbandonedBump(bump);
+        if (until > Date.now()) abandoned.push({ ...bump, until });
+      }
+    }
+    // A run that claims to hold the environment goes before anyone waiting: it may be mid-deploy.
+    if (!holder && claims.length > 0) holder = claims.shift();
     while (!holder && queue.length > 0) {
       const next = queue.shift();
+      const saga = followsSaga && next?.run ? { run: next.run } : {};
       if (
         next &&
-        (await tell(next.holder, (h) => h.signal(lockGrantedSignal, { env: input.env }), next.run))
+        (await tell(next.holder, (h) => h.signal(lockGrantedSignal, { env: input.env, ...saga }), next.run))
       ) {
         holder = { ...next, since: new Date().toISOString() };
       }
@@ -273,6 +425,8 @@ export async function environmentLock(input: LockInput): Promise<void> {
         queue,
         ...(outbox.length ? { outbox } : {}),
         ...(released.length ? { released } : {}),
+        ...(claims.length ? { claims } : {}),
+        ...(abandoned.length ? { abandoned } : {}),
       };
       if (upgrade) {
         log.info('a new worker version is current; continuing as new on it', { env: input.env });

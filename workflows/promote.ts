@@ -40,6 +40,7 @@ import {
   acceptedUpdate,
   decideSignal,
   decideUpdate,
+  heldEnvironmentsQuery,
   lockApplyingSignal,
   lockGrantedSignal,
   lockReleaseSignal,
@@ -119,7 +120,17 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
    * apply, and share one lock per repository however its URL is spelled.
    */
   const runScoped = patched('run-scoped-saga');
-  const run = runScoped ? info.runId : undefined;
+  /**
+   * Runs started from here on name their saga by the first execution's run id, which a `temporal
+   * workflow reset` keeps (the reset run gets a new run id): the lock keeps taking its notices, its
+   * liveness check still finds it, and its commit trailers stay its own. `execution` tells the lock which
+   * execution asks, so a reset run may ask anew for an environment its saga already released.
+   */
+  const sagaSurvivesReset = runScoped && patched('reset-keeps-saga');
+  const run = runScoped ? (sagaSurvivesReset ? info.firstExecutionRunId : info.runId) : undefined;
+  const execution = sagaSurvivesReset ? info.runId : undefined;
+  /** A grant or supersede for another saga of this workflow id (a re-run after this one ends) is not ours. */
+  const forOtherSaga = (to: { run?: string }) => sagaSurvivesReset && to.run !== undefined && to.run !== run;
   /**
    * Each environment's lock id, fixed when the lock is first requested: the release and apply notices
    * go to the lock this run queued on, even if a newer worker would compute the id differently.
@@ -274,8 +285,25 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (problem) log.warn('ignored decision signal', { problem, env: decision.env, by: decision.by });
     else recordDecision(decision);
   });
-  setHandler(lockGrantedSignal, ({ env }) => void granted.add(env));
-  setHandler(supersededSignal, ({ env, by }) => void supersededBy.set(env, by));
+  /**
+   * Explicit holding state for a lock rebuilt without state: an environment is held from its grant until
+   * the release is sent (cleared first, so a rebuilt lock never adopts a run that already released).
+   */
+  const wanted = new Set<string>();
+  const holds = new Set<string>();
+  setHandler(heldEnvironmentsQuery, () => ({ ...(run ? { run } : {}), envs: [...holds] }));
+  setHandler(lockGrantedSignal, (grant) => {
+    if (forOtherSaga(grant)) {
+      log.warn('ignored a grant for another run', { env: grant.env, run: grant.run });
+      return;
+    }
+    granted.add(grant.env);
+    if (wanted.has(grant.env)) holds.add(grant.env);
+  });
+  setHandler(supersededSignal, (notice) => {
+    if (forOtherSaga(notice)) log.warn('ignored a supersede for another run', { env: notice.env });
+    else supersededBy.set(notice.env, notice.by);
+  });
 
   function setStatus(env: EnvironmentState, status: EnvironmentStatus, details: string): void {
     metrics.step(env.name, status, env.startedAt);
@@ -342,10 +370,13 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   }
 
   async function releaseEnvironment(env: string, landing?: number): Promise<void> {
+    holds.delete(env);
+    wanted.delete(env);
     try {
       await getExternalWorkflowHandle(lockIdOf(env)).signal(lockReleaseSignal, {
         holder: state.id,
         ...(run ? { run } : {}),
+        ...(execution ? { current: execution } : {}),
         ...(landing ? { landing } : {}),
       });
     } catch (error) {
@@ -360,6 +391,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       await getExternalWorkflowHandle(lockIdOf(env)).signal(lockApplyingSignal, {
         holder: state.id,
         ...(run ? { run } : {}),
+        ...(execution ? { current: execution } : {}),
         applying,
       });
     } catch (error) {
@@ -398,6 +430,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       const queuedWithHolder = patched('queued-with-holder');
       if (!queuedWithHolder) setStatus(current, 'queued', `waiting for ${env.name} to be free`);
       requested = true;
+      wanted.add(env.name);
       const environmentRequest = {
         repo: request.repo,
         env: env.name,
@@ -406,6 +439,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         branch: config.branch,
         valuesFile: env.valuesFile,
         ...(runScoped ? { lockId: requestLockId(env.name), ...(run ? { run } : {}) } : {}),
+        ...(execution ? { current: execution } : {}),
       };
       const { holder, reassertMs } = await requestEnvironment(environmentRequest);
       if (holder) {
@@ -569,6 +603,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     config,
     apps,
     ...(run ? { run } : {}),
+    ...(execution ? { current: execution } : {}),
     lockId: requestLockId,
     announcer,
     granted,
@@ -576,6 +611,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     setStatus,
     recordObserved,
     releaseEnvironment,
+    wantEnvironment: (env: string) => void wanted.add(env),
     tellLockApplying,
     compensateRun,
     tagValue,

@@ -21,7 +21,7 @@ import type {
   Proposal,
   TagValue,
 } from '../common/types.js';
-import { acquireEnvironment } from './acquire.js';
+import { acquireEnvironment, reassertWhileHolding } from './acquire.js';
 import type { Announcer } from './announcer.js';
 import { TIMEOUTS } from './timeouts.js';
 
@@ -36,6 +36,8 @@ export interface ProposalContext {
   config: PromoteConfig;
   apps: AppRequest[];
   run?: string;
+  /** The execution's own run id (differs from `run` after a reset): see promote.ts. */
+  current?: string;
   /** The environment's lock id for a request; kept from the first request on (see promote.ts). */
   lockId: (env: string) => string;
   announcer: Announcer;
@@ -44,6 +46,8 @@ export interface ProposalContext {
   setStatus: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void;
   recordObserved: (current: EnvironmentState, result: DeployResult, step: 'diff' | 'apply') => void;
   releaseEnvironment: (env: string, landing?: number) => Promise<void>;
+  /** Marks the environment asked for: a grant from here until the release counts as holding it. */
+  wantEnvironment: (env: string) => void;
   tellLockApplying: (env: string, applying: boolean) => Promise<void>;
   /** Reverts this run's landed bump (found by its trailers) and rolls back a started apply. */
   compensateRun: (
@@ -78,7 +82,7 @@ export async function runProposal(
   env: EnvironmentConfig,
   current: EnvironmentState,
 ): Promise<ProposalOutcome> {
-  const { state, request, config, apps, run, setStatus, announcer } = ctx;
+  const { state, request, config, apps, run, current: execution, setStatus, announcer } = ctx;
   const template = env.proposalBranch ?? config.proposalBranch ?? DEFAULT_PROPOSAL_BRANCH;
   const proposal: Proposal = { branch: proposalBranchName(template, env.name, state.id), phase: 'proposing' };
   current.proposal = proposal;
@@ -87,7 +91,10 @@ export async function runProposal(
   let landing: number | undefined;
   let landed = false;
   let applyStarted = false;
+  let applyEnded = false;
   let announcedStart = false;
+  /** While landing holds the environment: the scope re-asserting it to the lock, cancelled at release. */
+  let holding: CancellationScope | undefined;
 
   const bumpInput = {
     promotionId: state.id,
@@ -132,6 +139,7 @@ export async function runProposal(
     valuesFile: env.valuesFile,
     lockId: ctx.lockId(env.name),
     ...(run ? { run } : {}),
+    ...(execution ? { current: execution } : {}),
     ...(landing ? { landing } : {}),
   });
 
@@ -158,6 +166,7 @@ export async function runProposal(
         `${env.name}: proposal merged outside Promote; waiting for the lock to revert it`,
       );
       requested = true;
+      ctx.wantEnvironment(env.name);
       // Only the grant counts here: a superseded promotion still owes the revert.
       await acquireEnvironment({
         request: lockRequest(),
@@ -289,7 +298,8 @@ export async function runProposal(
       requested = true;
       // A rebuilt proposal lands anew: the lock must not take the request for a late copy of the last one.
       landing = proposal.rebuilds ? proposal.rebuilds + 1 : undefined;
-      await acquireEnvironment({
+      ctx.wantEnvironment(env.name);
+      const reassertMs = await acquireEnvironment({
         request: lockRequest(),
         current,
         decided: () => ctx.granted.has(env.name) || ctx.supersededBy.has(env.name),
@@ -298,6 +308,13 @@ export async function runProposal(
         ...(env.lockTimeout !== undefined ? { lockTimeoutMs: env.lockTimeout } : {}),
       });
       if (!ctx.granted.has(env.name)) return await superseded();
+      if (patched('landing-reasserts')) {
+        // Like a held environment: a lock terminated or reset while this landing holds it learns it back.
+        holding = reassertWhileHolding(lockRequest(), reassertMs, () => ({
+          applying: applyStarted && !applyEnded,
+          applied: applyStarted,
+        }));
+      }
 
       // Merged by hand meanwhile: never landed silently. Reverted under the lock held now, then proposed
       // again on the new head and asked again.
@@ -326,6 +343,8 @@ export async function runProposal(
       if ('stale' in result) {
         // Never applied silently: the proposal is made again on the new head and approval asked again.
         ctx.granted.delete(env.name);
+        holding?.cancel();
+        holding = undefined;
         await ctx.releaseEnvironment(env.name, landing);
         requested = false;
         proposal.reason = result.stale;
@@ -352,6 +371,7 @@ export async function runProposal(
         deploy: config.deploy,
         action: 'apply',
       });
+      applyEnded = true;
       current.applyOutput = applied.output;
       ctx.recordObserved(current, applied, 'apply');
       await ctx.tellLockApplying(env.name, false);
@@ -374,6 +394,7 @@ export async function runProposal(
     });
     return cancelled ? 'cancelled' : 'failed';
   } finally {
+    holding?.cancel();
     if (requested) await CancellationScope.nonCancellable(() => ctx.releaseEnvironment(env.name, landing));
   }
 }

@@ -69,6 +69,12 @@ export const TIMEOUTS = {
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
   },
+  /** A read of Temporal that walks many workflows (a lock rebuilding): heartbeats per workflow read. */
+  lookupHeartbeating: {
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '20 seconds',
+    retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
+  },
   /** Announcements are best-effort but should not be dropped on a blip. */
   notify: {
     startToCloseTimeout: '30 seconds',

@@ -79,9 +79,13 @@ export class TestTemporal {
       notifier?: Notifier;
       deployEnv?: Record<string, string>;
       github?: GitHubFactory;
+      /** Serve this task queue (a worker brought back after a stop) instead of a new one. */
+      taskQueue?: string;
+      /** Leave the workflows running when this worker stops: a later worker serves them again. */
+      keepWorkflows?: boolean;
     } = {},
   ): Promise<T> {
-    const taskQueue = `test-${process.pid}-${++counter}`;
+    const taskQueue = options.taskQueue ?? `test-${process.pid}-${++counter}`;
     const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
     const announcements: Announcement[] = [];
     const worker = await createPromoteWorker({
@@ -111,7 +115,7 @@ export class TestTemporal {
         try {
           return await fn({ taskQueue, announcements });
         } finally {
-          await this.endWorkflowsOn(taskQueue);
+          if (!options.keepWorkflows) await this.endWorkflowsOn(taskQueue);
         }
       });
     } finally {

@@ -1,0 +1,88 @@
+import { describe, expect, it } from '@jest/globals';
+import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { environmentLockId, repositoryKey } from '../common/ids.js';
+import { lockStateQuery, type LockState } from '../workflows/definitions.js';
+import { TestRepo } from './support/repo.js';
+import { useTemporal } from './support/suite.js';
+import { eventually } from './support/wait.js';
+
+/**
+ * A lock workflow rebuilt without state decides from the promotions themselves. When it cannot read
+ * one of them (its worker is down), it must not grant: that promotion may hold the environment and
+ * have an unapproved bump on the branch, which the next apply would carry out.
+ */
+const suite = useTemporal();
+const MANUAL = { approval: 'manual', proposals: false } as const;
+const GRANTED = ['bumping', 'diffing', 'waiting-approval', 'applying', 'succeeded'];
+
+describe('a lock rebuilt while its holder’s worker is down', () => {
+  it('grants nothing until it can read the holder, then serves it first', async () => {
+    const repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    const client = suite.temporal.client;
+    const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
+    const holderQueue = `fails-closed-${process.pid}-${Date.now()}`;
+    const lockState = () =>
+      client
+        .withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(lockId).query(lockStateQuery))
+        .catch((): LockState | undefined => undefined);
+
+    // The holder takes staging and waits for approval; then its worker stops, leaving it running.
+    const holder = await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const started = await startPromotion(
+          client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        await waitForApproval(client, started.workflowId, 'staging');
+        return started.workflowId;
+      },
+      { taskQueue: holderQueue, keepWorkflows: true },
+    );
+    // The lock is lost while nobody can read its holder.
+    await client.workflow.getHandle(lockId).terminate('lost lock');
+
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const next = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
+        { taskQueue },
+      );
+      // The rebuilt lock either grants the next promotion or says whom it cannot read.
+      const decided = await eventually('the rebuilt lock to decide', async () => {
+        const state = await getStatus(client, next.workflowId);
+        if (GRANTED.includes(state.environments[0]?.status ?? '')) return 'granted';
+        const lock = await lockState();
+        return lock?.unreadable?.includes(holder) ? 'closed' : undefined;
+      });
+      expect(decided).toBe('closed');
+      // Still waiting (queued, or pending while the lock names nobody ahead of it): not granted.
+      expect(['pending', 'queued']).toContain(
+        (await getStatus(client, next.workflowId)).environments[0]?.status,
+      );
+
+      // The holder's worker comes back: the lock learns it and serves it before the next one.
+      await suite.temporal.withWorker(
+        async () => {
+          const learnt = await eventually('the lock to know its holder', async () => {
+            const lock = await lockState();
+            return lock?.holder && !lock.unreadable ? lock : undefined;
+          });
+          expect(learnt.holder?.holder).toBe(holder);
+          await decide(client, holder, { env: 'staging', approved: true, by: 'carol' });
+          expect((await waitFinished(client, holder)).status).toBe('succeeded');
+        },
+        { taskQueue: holderQueue },
+      );
+
+      await waitForApproval(client, next.workflowId, 'staging');
+      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      // The next bump came after the holder's deploy; nothing was reverted or carried along.
+      expect((await repo.commits()).map((c) => c.subject).slice(0, 2)).toEqual([
+        'feat(staging): update web to 2.1.0',
+        'feat(staging): update api to 1.5.0',
+      ]);
+    });
+  });
+});
