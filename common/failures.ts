@@ -16,6 +16,8 @@ export const FailureType = {
   LockTimedOut: 'LockTimedOut',
   /** The worker's PROMOTE_ALLOWED_REPOSITORIES does not include the repository: nothing was fetched. */
   RepositoryNotAllowed: 'RepositoryNotAllowed',
+  /** A signed decision whose signature does not verify against allowed_signers at the proposal's base. */
+  ApprovalSignatureInvalid: 'ApprovalSignatureInvalid',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
