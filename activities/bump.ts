@@ -117,6 +117,27 @@ export async function findPromotionCommit(
   key: PromotionCommitKey,
   action: 'bump' | 'revert',
 ): Promise<string | undefined> {
+  return (await newestPromotionCommit(cache, key, action))?.hash;
+}
+
+/**
+ * This promotion's bump on the branch that no revert of it followed, or undefined. A proposal merged
+ * by hand and reverted leaves a bump and a revert with the same trailers; a later landing of the same
+ * run must not take that old bump for its own.
+ */
+export async function unrevertedBump(
+  cache: RepositoryCache,
+  key: PromotionCommitKey,
+): Promise<string | undefined> {
+  const newest = await newestPromotionCommit(cache, key, 'any');
+  return newest?.action === 'bump' ? newest.hash : undefined;
+}
+
+async function newestPromotionCommit(
+  cache: RepositoryCache,
+  key: PromotionCommitKey,
+  action: 'bump' | 'revert' | 'any',
+): Promise<{ hash: string; action: string } | undefined> {
   const github = cache.gitHub(key.repo);
   if (github) return findGitHubPromotionCommit(github, key, action);
   const field = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2c)`;
@@ -124,13 +145,22 @@ export async function findPromotionCommit(
   const range = key.sinceCommit
     ? `${key.sinceCommit}..refs/remotes/origin/${key.branch}`
     : `refs/remotes/origin/${key.branch}`;
-  // Bounded: a promotion's commits are recent, and the search must stay cheap on long histories.
-  const log = await cache.git(key.repo, ['log', '-n1000', `--format=${format}`, range]);
+  // Not bounded by a count: a busy branch may carry thousands of commits after the bump, and a missed
+  // bump is a bump made twice or never reverted. git itself filters by the id trailer, so the output
+  // stays small however long the history is; the exact match on each field is below.
+  const log = await cache.git(key.repo, [
+    'log',
+    '--fixed-strings',
+    `--grep=${TRAILER.id}: ${key.promotionId}`,
+    `--format=${format}`,
+    range,
+  ]);
   for (const line of log.split('\n')) {
     const [hash, id, env, act, run] = line.split('\x1f').map((s) => s.trim());
-    if (!hash || id !== key.promotionId || env !== key.env || act !== action) continue;
+    if (!hash || !act || id !== key.promotionId || env !== key.env) continue;
+    if (action === 'any' ? act !== 'bump' && act !== 'revert' : act !== action) continue;
     // A run-scoped key only takes its own run's commits; a key without a run (older runs) takes any.
-    if (!key.run || run === key.run) return hash;
+    if (!key.run || run === key.run) return { hash, action: act };
   }
   return undefined;
 }
@@ -303,10 +333,12 @@ export async function revertAbandonedBump(
  */
 export async function revertPromotion(cache: RepositoryCache, input: PromotionRevert): Promise<RevertResult> {
   const head = await cache.fetch(input.repo, input.branch);
-  const bump = await findPromotionCommit(cache, input, 'bump');
-  if (!bump) return { restored: [] };
-  const earlier = await findPromotionCommit(cache, input, 'revert');
-  if (earlier) return { commit: earlier, restored: [] };
+  // Only a bump no revert followed: a proposal merged by hand, reverted and landed again is two bumps.
+  const bump = await unrevertedBump(cache, input);
+  if (!bump) {
+    const earlier = await findPromotionCommit(cache, input, 'revert');
+    return earlier ? { commit: earlier, restored: [] } : { restored: [] };
+  }
   const read = async (rev: string) => (await cache.readFile(input.repo, rev, input.valuesFile)) ?? '';
   const changes = scalarChangesBetween(await read(`${bump}^`), await read(bump), input.valuesFile);
   // Fetched and searched just above: no second round trip to the remote.

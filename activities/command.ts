@@ -1,3 +1,5 @@
+import { StringDecoder } from 'node:string_decoder';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { deployEnvironment } from './deploy-env.js';
 import { redact, tail } from './redact.js';
@@ -19,8 +21,18 @@ export interface CommandOptions {
    */
   signal?: AbortSignal;
   graceMs?: number;
-  /** Output beyond this many characters per stream keeps only its tail. */
+  /**
+   * Shown output (errors, logs, deploy output) beyond this many characters per stream keeps only its
+   * tail, marked with how much was cut.
+   */
   maxOutput?: number;
+  /**
+   * stdout is data (file contents, `git log` scans, manifests, JSON): kept whole, never cut. Past
+   * `maxDataBytes` the command is stopped and runCommand throws OutputTooLargeError instead.
+   */
+  stdoutIsData?: boolean;
+  /** The hard limit on data output (default 256 MiB): a clear failure, not a silent cut. */
+  maxDataBytes?: number;
   onOutput?: () => void;
 }
 
@@ -34,6 +46,74 @@ export interface CommandResult {
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
+const DEFAULT_MAX_DATA_BYTES = 256 * 1024 * 1024;
+
+/** Data output larger than anything a deployment repository holds: failing is clearer than cutting it. */
+export class OutputTooLargeError extends Error {
+  override readonly name = 'OutputTooLargeError';
+  constructor(
+    readonly argv: readonly string[],
+    readonly limit: number,
+  ) {
+    super(
+      redact(`${argv.slice(0, 3).join(' ')}: output exceeded ${limit} bytes; it is data and is never cut`),
+    );
+  }
+}
+
+/** Keeps a stream whole, as bytes, and decodes it once at the end: no character is split at a chunk border. */
+function collectData(stream: Readable, limit: number, onTooLarge: () => void) {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let exceeded = false;
+  stream.on('data', (chunk: Buffer) => {
+    if (exceeded) return;
+    bytes += chunk.length;
+    if (bytes > limit) {
+      exceeded = true;
+      chunks.length = 0;
+      onTooLarge();
+      return;
+    }
+    chunks.push(chunk);
+  });
+  return {
+    get exceeded() {
+      return exceeded;
+    },
+    text: () => Buffer.concat(chunks).toString('utf8'),
+  };
+}
+
+/**
+ * Keeps the last `limit` characters of a stream that is only shown, decoded by a StringDecoder (which
+ * holds back a character split between chunks), with a marker saying how many bytes were cut.
+ */
+function collectShown(stream: Readable, limit: number) {
+  const decoder = new StringDecoder('utf8');
+  let kept = '';
+  let total = 0;
+  stream.on('data', (chunk: Buffer) => {
+    total += chunk.length;
+    kept = keepTail(kept + decoder.write(chunk), limit);
+  });
+  return {
+    text: () => {
+      const all = keepTail(kept + decoder.end(), limit);
+      const cut = total - Buffer.byteLength(all);
+      return cut > 0 ? tail(all, limit, cut) : all;
+    },
+  };
+}
+
+/** The last `limit` characters, without splitting a surrogate pair. */
+function keepTail(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  let start = text.length - limit;
+  const code = text.charCodeAt(start);
+  if (code >= 0xdc00 && code <= 0xdfff) start++;
+  return text.slice(start);
+}
 const GROUP_EXIT_WAIT_MS = 5_000;
 
 /** True once no process of the group is left (killed ones included, until they are reaped). */
@@ -51,16 +131,15 @@ async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
 }
 
 /**
- * Runs one command from an argv array (never through a shell) and returns its bounded output.
- * It does not throw on failure: each caller turns a failure into its own typed error.
+ * Runs one command from an argv array (never through a shell) and returns its output: data whole,
+ * shown output bounded. It does not throw on failure (each caller turns a failure into its own typed
+ * error), except OutputTooLargeError when data passes its hard limit.
  */
 export async function runCommand(argv: readonly string[], options: CommandOptions): Promise<CommandResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('empty command');
   const limit = options.maxOutput ?? DEFAULT_MAX_OUTPUT;
   const cancellable = options.signal !== undefined;
-  let stdout = '';
-  let stderr = '';
   const child = execa(file, args, {
     cwd: options.cwd,
     env: { ...(options.baseEnv === 'worker' ? process.env : deployEnvironment()), ...options.env },
@@ -72,14 +151,23 @@ export async function runCommand(argv: readonly string[], options: CommandOption
     // Its own process group, so cancellation reaches every process the command started.
     detached: cancellable,
   });
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout = tail(stdout + chunk.toString('utf8'), limit);
-    options.onOutput?.();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr = tail(stderr + chunk.toString('utf8'), limit);
-    options.onOutput?.();
-  });
+  const dataLimit = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
+  const tooLarge = () => {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  const stdout = child.stdout
+    ? options.stdoutIsData
+      ? collectData(child.stdout, dataLimit, tooLarge)
+      : collectShown(child.stdout, limit)
+    : undefined;
+  const stderr = child.stderr ? collectShown(child.stderr, limit) : undefined;
+  const progress = () => options.onOutput?.();
+  child.stdout?.on('data', progress);
+  child.stderr?.on('data', progress);
 
   let forceKill: NodeJS.Timeout | undefined;
   let killAt = 0;
@@ -111,13 +199,14 @@ export async function runCommand(argv: readonly string[], options: CommandOption
   }
   clearTimeout(forceKill);
   options.signal?.removeEventListener('abort', onAbort);
+  if (stdout && 'exceeded' in stdout && stdout.exceeded) throw new OutputTooLargeError(argv, dataLimit);
   const cancelled = options.signal?.aborted === true && result.exitCode !== 0;
   const failedToStart =
     result.exitCode === undefined && !cancelled && !result.signal ? result.originalMessage : undefined;
   return {
     exitCode: result.exitCode,
-    stdout,
-    stderr,
+    stdout: stdout?.text() ?? '',
+    stderr: stderr?.text() ?? '',
     signal: result.signal,
     cancelled,
     failedToStart: failedToStart ? redact(failedToStart) : undefined,

@@ -16,8 +16,6 @@ export interface GitOptions {
   cwd: string;
   env?: Record<string, string>;
   input?: string;
-  /** Output kept (characters); default the command runner's bound. A file read whole needs its size. */
-  maxOutput?: number;
 }
 
 // Deterministic, non-interactive git: no prompts for credentials, no user config leaking in.
@@ -27,7 +25,10 @@ const BASE_ENV: Record<string, string> = {
   LC_ALL: 'C',
 };
 
-/** Runs git with an argv array; returns stdout, throws GitError with redacted stderr on failure. */
+/**
+ * Runs git with an argv array; returns stdout, throws GitError with redacted stderr on failure.
+ * stdout is data (file contents, logs, hashes): it comes back whole, never cut.
+ */
 export async function git(args: readonly string[], options: GitOptions): Promise<string> {
   const result = await runCommand(['git', ...args], {
     cwd: options.cwd,
@@ -35,7 +36,7 @@ export async function git(args: readonly string[], options: GitOptions): Promise
     // git's credential helper and ssh read the worker's own environment (PROMOTE_GIT_TOKEN, ssh-agent).
     baseEnv: 'worker',
     input: options.input,
-    ...(options.maxOutput !== undefined ? { maxOutput: options.maxOutput } : {}),
+    stdoutIsData: true,
   });
   if (result.exitCode !== 0) {
     throw new GitError(args, result.exitCode, result.failedToStart ?? result.stderr);

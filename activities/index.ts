@@ -27,6 +27,7 @@ import {
   type RevertResult,
 } from './bump.js';
 import { createDeployer } from './deployers/index.js';
+import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
@@ -35,6 +36,7 @@ import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
 import { verifyApprovalSignature, type VerifySignatureInput } from './approval-signature.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { GitHubRateLimitError } from './providers/github.js';
 import { redact, redactDeep } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
 
@@ -55,10 +57,17 @@ export interface ActivityDeps {
   /** How often a queued promotion asks its lock again (rebuilding a lock that was lost). */
   lockReassertMs?: number;
   /**
+   * How long compensation (a revert, a rollback) keeps retrying inside its activity before it gives up
+   * and the environment ends `compensation-failed` (default 30 minutes).
+   */
+  compensationRetryMs?: number;
+  /**
    * How long a lock waits, after finding its holder gone mid-apply, before granting the next one: by
    * default the deploy heartbeat timeout plus the deploy command's grace.
    */
   lockDrainMs?: number;
+  /** How long a free lock waits for a request before it ends (default 5 min); bounds a version's drain. */
+  lockIdleMs?: number;
 }
 
 export interface DeployInput {
@@ -150,6 +159,7 @@ const HOLDING_STATUSES: readonly EnvironmentStatus[] = [
 
 export function createActivities(deps: ActivityDeps) {
   const heartbeatEvery = deps.heartbeatIntervalMs ?? 2_000;
+  const compensationBudget = deps.compensationRetryMs ?? DEFAULT_COMPENSATION_RETRY_MS;
 
   /**
    * Heartbeats from the first moment, before any fetch or wait for the mirror's mutex: a worker that
@@ -161,6 +171,15 @@ export function createActivities(deps: ActivityDeps) {
     const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
     try {
       return await work();
+    } catch (error) {
+      // Retried when GitHub says the budget is back, not on the retry policy's shorter backoff.
+      if (error instanceof GitHubRateLimitError)
+        throw ApplicationFailure.create({
+          message: error.message,
+          type: FailureType.GitHubRateLimited,
+          nextRetryDelay: error.retryAfterMs,
+        });
+      throw error;
     } finally {
       clearInterval(timer);
     }
@@ -173,6 +192,42 @@ export function createActivities(deps: ActivityDeps) {
     if (error instanceof RepositoryNotAllowedError)
       throw nonRetryable(error.message, FailureType.RepositoryNotAllowed);
     throw error;
+  }
+
+  /** One deploy command run; `beat` is called whenever it shows signs of life. */
+  async function runDeploy(input: DeployInput, beat: () => void): Promise<DeployResult> {
+    const context = Context.current();
+    await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
+    const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
+    return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
+      const deployContext = {
+        env: input.env,
+        commit: input.commit,
+        promotionId: input.promotionId,
+        checkout,
+        signal: context.cancellationSignal,
+        onProgress: beat,
+      };
+      // A retried apply (its worker died mid-way) must not deploy twice what is already live.
+      if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
+        const tags = await deployer.observedTags?.(deployContext);
+        return {
+          output: `${input.env} already runs ${input.commit}; nothing to apply`,
+          alreadyDeployed: true,
+          ...(tags ? { report: { releases: [], tags } } : {}),
+        };
+      }
+      // Whatever a deployer returns goes into history, status, Slack and pull requests: redacted here,
+      // once for every deployer, whatever each did already.
+      const outcome = redactDeep(await deployer.run(input.action, deployContext));
+      if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
+      if (!outcome.ok) {
+        throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
+          outcome.output,
+        ]);
+      }
+      return { output: outcome.output, ...(outcome.report ? { report: outcome.report } : {}) };
+    });
   }
 
   return {
@@ -211,43 +266,37 @@ export function createActivities(deps: ActivityDeps) {
     async deploy(input: DeployInput): Promise<DeployResult> {
       const context = Context.current();
       // Heartbeats carry cancellation to this activity and prove the worker is alive during long applies.
-      context.heartbeat();
-      const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
+      const beat = () => context.heartbeat();
+      beat();
+      const timer = setInterval(beat, heartbeatEvery);
       try {
-        await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
-        const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
-        return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
-          const deployContext = {
-            env: input.env,
-            commit: input.commit,
-            promotionId: input.promotionId,
-            checkout,
-            signal: context.cancellationSignal,
-            onProgress: () => context.heartbeat(),
-          };
-          // A retried apply (its worker died mid-way) must not deploy twice what is already live.
-          if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
-            const tags = await deployer.observedTags?.(deployContext);
-            return {
-              output: `${input.env} already runs ${input.commit}; nothing to apply`,
-              alreadyDeployed: true,
-              ...(tags ? { report: { releases: [], tags } } : {}),
-            };
-          }
-          // Whatever a deployer returns goes into history, status, Slack and pull requests: redacted here,
-          // once for every deployer, whatever each did already.
-          const outcome = redactDeep(await deployer.run(input.action, deployContext));
-          if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
-          if (!outcome.ok) {
-            throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
-              outcome.output,
-            ]);
-          }
-          return { output: outcome.output, ...(outcome.report ? { report: outcome.report } : {}) };
-        });
+        return await runDeploy(input, beat);
       } finally {
         clearInterval(timer);
       }
+    },
+
+    /**
+     * Compensation: reverts this run's bump, retrying inside the activity (no history per attempt)
+     * until it is done or the compensation budget is spent (`CompensationFailed`).
+     */
+    async revertPromotionWithin(input: PromotionRevert): Promise<RevertResult> {
+      return retryWithin(
+        `reverting ${input.env}`,
+        compensationBudget,
+        () => revertPromotion(deps.cache, input),
+        heartbeatEvery,
+      );
+    },
+
+    /** Compensation: deploys the revert commit (a rollback), retried like `revertPromotionWithin`. */
+    async rollBackWithin(input: DeployInput): Promise<DeployResult> {
+      return retryWithin(
+        `rolling back ${input.env}`,
+        compensationBudget,
+        (beat) => runDeploy({ ...input, action: 'rollback' }, beat),
+        heartbeatEvery,
+      );
     },
 
     /** `promote overview`: tags in Git, deployed tags where the deployer can tell. */
@@ -278,7 +327,7 @@ export function createActivities(deps: ActivityDeps) {
         repo: request.repo,
         env: request.env,
         leaseMs: deps.lockLeaseMs ?? 60_000,
-        idleMs: 5 * 60_000,
+        idleMs: deps.lockIdleMs ?? 5 * 60_000,
         drainMs:
           deps.lockDrainMs ??
           DEPLOY_HEARTBEAT_TIMEOUT_MS + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,

@@ -11,7 +11,15 @@ export type Outcome = 'deployed' | 'failed' | 'rejected' | 'superseded' | 'cance
  * `repaired` and `drift` for deployers that observe the cluster.
  */
 export type AnnouncementEvent =
-  Outcome | 'promotion' | 'started' | 'waiting-approval' | 'rolled-back' | 'repaired' | 'drift';
+  | Outcome
+  | 'promotion'
+  | 'started'
+  | 'waiting-approval'
+  | 'rolled-back'
+  | 'repaired'
+  | 'drift'
+  /** An alert: compensation gave up; `detail` says what a person must still do. */
+  | 'compensation-failed';
 
 /** The promotion as a whole, for a message that summarises it. */
 export interface PromotionSummary {
@@ -75,6 +83,7 @@ export function announcementText(a: Announcement): string {
     'rolled-back': 'Rolled back',
     repaired: 'Repaired',
     drift: 'Drift found for',
+    'compensation-failed': 'ACTION NEEDED: could not undo',
   }[a.outcome];
   const notes = [
     ...(a.repaired ?? []).map((r) => `repaired: ${r}`),

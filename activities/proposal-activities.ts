@@ -7,6 +7,7 @@ import { withoutVisibilityTolerated, type ActivityDeps } from './index.js';
 import {
   dropProposal,
   landProposal,
+  mergedProposal,
   proposeBump,
   publishProposal,
   type DropInput,
@@ -16,6 +17,8 @@ import {
   type ProposeResult,
   type PublishInput,
 } from './proposal.js';
+import type { PromotionCommitKey } from './bump.js';
+import { MergeRefusedError } from './providers/github.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError } from './repository.js';
 import { ValuesKeyError } from './values-file.js';
 
@@ -48,6 +51,12 @@ export function createProposalActivities(
         type: FailureType.RepositoryUnreachable,
         nonRetryable: true,
       });
+    if (error instanceof MergeRefusedError)
+      throw ApplicationFailure.create({
+        message: error.message,
+        type: FailureType.MergeRefused,
+        nonRetryable: true,
+      });
     if (error instanceof RepositoryNotAllowedError)
       throw ApplicationFailure.create({
         message: error.message,
@@ -68,6 +77,14 @@ export function createProposalActivities(
 
     async landProposal(input: LandInput): Promise<LandResult> {
       return heartbeating(() => landProposal(deps.cache, input).catch(badInput));
+    },
+
+    /** The bump of a proposal merged outside Promote, still on the deployment branch; undefined if none. */
+    async mergedProposal(input: PromotionCommitKey): Promise<{ commit?: string }> {
+      return heartbeating(async () => {
+        const commit = await mergedProposal(deps.cache, input).catch(badInput);
+        return commit ? { commit } : {};
+      });
     },
 
     async dropProposal(input: DropInput): Promise<void> {

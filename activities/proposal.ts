@@ -1,10 +1,15 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appScalarEdits, readAppTag } from './formats/app-values.js';
-import { bumpMessage, findPromotionCommit, type BumpInput } from './bump.js';
+import { bumpMessage, unrevertedBump, type BumpInput, type PromotionCommitKey } from './bump.js';
 import { git, GitError, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import { trailers as parseTrailers } from './providers/github-history.js';
-import { GitHubError, ProposalChangedError, type GitHubRepository } from './providers/github.js';
+import {
+  GitHubError,
+  MergeRefusedError,
+  ProposalChangedError,
+  type GitHubRepository,
+} from './providers/github.js';
 import type { RepositoryCache } from './repository.js';
 import { hasKey, locatorKey, readScalars, setScalars, type ScalarChange } from './values-file.js';
 import { TRAILER } from './bump.js';
@@ -204,7 +209,8 @@ export async function landProposal(cache: RepositoryCache, input: LandInput): Pr
   if (github) return landOnGitHub(cache, github, input);
   let head = await cache.fetch(input.repo, input.branch);
   for (let attempt = 1; ; attempt++) {
-    const own = await findPromotionCommit(cache, input, 'bump');
+    // Not a bump already reverted: a hand-merged proposal reverted before this landing has the same trailers.
+    const own = await unrevertedBump(cache, input);
     if (own) return { commit: own };
     try {
       if (head === input.proposal.base) {
@@ -261,12 +267,25 @@ async function landOnGitHub(
   } catch (error) {
     // 409: the head moved since it was approved; 405: no longer mergeable (the same lines changed).
     if (error instanceof ProposalChangedError) return { stale: error.message };
+    if (error instanceof MergeRefusedError) throw error;
     if (error instanceof GitHubError && error.status === 405)
       return {
         stale: `pull request #${input.proposal.pullRequest} can no longer be merged: ${error.message}`,
       };
     throw error;
   }
+}
+
+/**
+ * This promotion's bump found on the deployment branch (after a fetch) though Promote never landed it:
+ * its proposal branch or pull request was merged by hand. Undefined when absent or already reverted.
+ */
+export async function mergedProposal(
+  cache: RepositoryCache,
+  key: PromotionCommitKey,
+): Promise<string | undefined> {
+  if (!cache.gitHub(key.repo)) await cache.fetch(key.repo, key.branch);
+  return unrevertedBump(cache, key);
 }
 
 /** Deletes the proposal branch (and closes its pull request with the reason); gone already is fine. */

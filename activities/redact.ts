@@ -59,8 +59,16 @@ export function redactDeep<T>(value: T, depth = 0): T {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v, depth + 1)])) as T;
 }
 
-/** Keeps the last `limit` characters: the end of a failing command's output is where the reason is. */
-export function tail(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  return `…${text.slice(text.length - limit)}`;
+/**
+ * Keeps the last `limit` characters of output that is only shown: the end of a failing command's
+ * output is where the reason is. The cut is never silent: a marker says how many bytes are missing
+ * (`cutBefore`: bytes the caller already dropped before `text`).
+ */
+export function tail(text: string, limit: number, cutBefore = 0): string {
+  if (text.length <= limit && cutBefore === 0) return text;
+  let start = Math.max(0, text.length - limit);
+  const code = text.charCodeAt(start);
+  if (start > 0 && code >= 0xdc00 && code <= 0xdfff) start++; // never half a surrogate pair
+  const cut = cutBefore + Buffer.byteLength(text.slice(0, start));
+  return `… (${cut} bytes cut)\n${text.slice(start)}`;
 }

@@ -6,7 +6,7 @@ import { git, GitError, remoteFailure } from './git.js';
 import { gitAuthConfig, type GitAuth } from './git-auth.js';
 import { parseGitHubSpec } from '../common/repo-spec.js';
 import { repositoryNotAllowed, type AllowedRepositories } from '../common/allowed-repositories.js';
-import { GitHubError, type GitHubRepository } from './providers/github.js';
+import { GitHubError, GitHubRateLimitError, type GitHubRepository } from './providers/github.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { redact } from './redact.js';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -117,7 +117,8 @@ export class RepositoryCache {
     const github = this.gitHub(url);
     if (github) {
       return github.head(branch).catch((error: unknown) => {
-        if (error instanceof GitHubError)
+        // A rate limit passes: it is GitHub asking to wait, not the repository refusing us.
+        if (error instanceof GitHubError && !(error instanceof GitHubRateLimitError))
           throw new RepositoryUnreachableError(`cannot read branch ${branch}: ${error.message}`);
         throw error;
       });
@@ -227,7 +228,7 @@ export class RepositoryCache {
   async readFile(url: string, commit: string, path: string): Promise<string | undefined> {
     const github = this.gitHub(url);
     if (github) return github.readFile(commit, path);
-    // Command output is bounded (its tail kept): a file is read with room for all of it, or refused.
+    // git's stdout is data, read whole; a file beyond the bound is refused before it is read.
     const size = await this.fileSize(url, commit, path);
     if (size !== undefined && size > MAX_REPOSITORY_FILE_BYTES) {
       throw ApplicationFailure.create({
@@ -237,10 +238,7 @@ export class RepositoryCache {
       });
     }
     try {
-      return await git(['show', `${commit}:${path}`], {
-        cwd: this.mirrorDir(url),
-        ...(size !== undefined ? { maxOutput: size + 1 } : {}),
-      });
+      return await git(['show', `${commit}:${path}`], { cwd: this.mirrorDir(url) });
     } catch (error) {
       if (
         error instanceof GitError &&

@@ -34,6 +34,7 @@ const decide = lazily(async () => (await import('./promotions.js')).decide);
 const signDecision = lazily(async () => (await import('./sign-approval.js')).signDecision);
 const getStatus = lazily(async () => (await import('./promotions.js')).getStatus);
 const cancelPromotion = lazily(async () => (await import('./promotions.js')).cancelPromotion);
+const abandonCompensation = lazily(async () => (await import('./promotions.js')).abandonCompensation);
 const listPromotions = lazily(async () => (await import('./list.js')).listPromotions);
 const renderList = lazily(async () => (await import('./list.js')).renderList);
 const noMatch = lazily(async () => (await import('./list.js')).noMatch);
@@ -420,6 +421,26 @@ export function buildProgram(): Command {
         ...(signing ? { commit: signing.commit, signed: signing.signed } : {}),
       });
       print(shown(`${options.env} rejected by ${decision.by}${decision.via ? ` (${decision.via})` : ''}`));
+    });
+
+  program
+    .command('abandon')
+    .description("give up an environment's compensation (revert, rollback) that cannot finish, now")
+    .argument('<id>', 'promotion id')
+    .requiredOption('--env <env>', 'the environment whose compensation to give up')
+    .requiredOption('--reason <text>', 'why: recorded with who gave up')
+    .option('--as <name>', 'who gives up (default: $PROMOTE_USER or the login name)')
+    .action(async (id: string, options: { env: string; as?: string; reason: string }) => {
+      if (!options.reason.trim()) throw new BadInputError('--reason must say why');
+      const client = await connectClient();
+      const env = await abandonCompensation(client, id, {
+        env: options.env,
+        by: options.as ?? whoAmI(),
+        reason: options.reason,
+      });
+      const by = env.compensation?.abandoned?.by ?? options.as ?? whoAmI();
+      print(`${env.name}: compensation abandoned by ${by}; ${env.name} is released`);
+      if (env.compensation?.left) print(`left for a person: ${env.compensation.left}`);
     });
 
   program

@@ -1,5 +1,5 @@
 import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
-import { proposalText } from './render.js';
+import { compensationText, proposalText } from './render.js';
 
 /** `1m05s`, `2h03m`, `12s`: short enough to sit in a progress line. */
 export function formatElapsed(ms: number): string {
@@ -33,6 +33,7 @@ const MARK: Record<EnvironmentState['status'], string> = {
   rejected: '✗',
   superseded: '↷',
   reverted: '↺',
+  'compensation-failed': '!',
 };
 
 function elapsed(env: EnvironmentState, now: number): string {
@@ -65,7 +66,9 @@ export function envNotes(id: string, env: EnvironmentState): string[] {
     notes.push(
       `reverted in ${env.revertCommit.slice(0, 12)}${env.rolledBack ? ', deployment rolled back' : ''}`,
     );
-  if (env.error && env.status !== 'rejected' && env.decision?.approved !== false)
+  const left = compensationText(env);
+  if (left) notes.push(left);
+  else if (env.error && env.status !== 'rejected' && env.decision?.approved !== false)
     notes.push(env.error.split('\n')[0] ?? '');
   return notes;
 }

@@ -12,9 +12,16 @@ import { taskQueue } from '../worker/task-queue.js';
 import { BAD_INPUT_FAILURES } from '../common/failures.js';
 import { promotionWorkflowId } from '../common/ids.js';
 import { PromoteApps } from '../common/search-attributes.js';
-import type { Decision, DecisionInput, PromotionRequest, PromotionState } from '../common/types.js';
+import type {
+  AbandonInput,
+  Decision,
+  DecisionInput,
+  EnvironmentState,
+  PromotionRequest,
+  PromotionState,
+} from '../common/types.js';
 import { TERMINAL_STATUSES } from '../common/types.js';
-import { acceptedUpdate, decideUpdate, statusQuery } from '../workflows/definitions.js';
+import { abandonUpdate, acceptedUpdate, decideUpdate, statusQuery } from '../workflows/definitions.js';
 import type { promote } from '../workflows/promote.js';
 
 // Defined apart so the CLI can tell bad input without loading the Temporal client.
@@ -227,6 +234,29 @@ export async function decide(client: Client, id: string, input: DecisionInput): 
   }
   try {
     return await handle.executeUpdate(decideUpdate, { args: [named] });
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      throw new BadInputError(cause instanceof Error ? cause.message : error.message);
+    }
+    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(unknownId(id, 'running '));
+    throw error;
+  }
+}
+
+/**
+ * `promote abandon`: gives up an environment's compensation now, recorded with who and why. Answers
+ * once the environment is released, with what is left for a person. Refused (bad input) when the
+ * environment is not compensating.
+ */
+export async function abandonCompensation(
+  client: Client,
+  id: string,
+  input: AbandonInput,
+): Promise<EnvironmentState> {
+  const handle = client.workflow.getHandle<typeof promote>(id);
+  try {
+    return await handle.executeUpdate(abandonUpdate, { args: [input] });
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
       const cause = error.cause;

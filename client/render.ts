@@ -18,6 +18,16 @@ export function proposalText(env: EnvironmentState): string | undefined {
   return `proposal ${where}${proposal.reason ? ` (rebuilt: ${proposal.reason})` : ''}`;
 }
 
+/** A compensation that gave up: who or what gave up, and what a person must still do. */
+export function compensationText(env: EnvironmentState): string | undefined {
+  const c = env.compensation;
+  if (!c?.left) return undefined;
+  const who = c.abandoned
+    ? `abandoned by ${c.abandoned.by} ("${c.abandoned.reason}")`
+    : `gave up after retrying${c.error ? `: ${c.error.split('\n')[0]}` : ''}`;
+  return `${c.step} ${who}; left for a person: ${c.left}`;
+}
+
 function envLine(env: EnvironmentState): string {
   const change =
     env.previousTag && tags(env.previousTag) !== tags(env.tag)
@@ -39,6 +49,8 @@ function envLine(env: EnvironmentState): string {
   if (env.revertCommit)
     parts.push(`reverted in ${env.revertCommit.slice(0, 12)}${env.rolledBack ? ', rolled back' : ''}`);
   const line = parts.join('  ·  ');
+  const left = compensationText(env);
+  if (left) return `${line}\n${' '.repeat(15)}${left}`;
   return env.error && env.status !== 'rejected'
     ? `${line}\n${' '.repeat(15)}${env.error.split('\n')[0]}`
     : line;

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { dirname, join, resolve } from 'node:path';
 import { startDevServer } from '../server/dev-server.js';
 import { startLocalCluster } from '../server/local-cluster.js';
@@ -9,6 +10,8 @@ import { workflowSource } from '../worker/bundle.js';
 import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
 import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
+import { workerDeploymentFromEnv, WorkerDeploymentSettingError } from '../worker/versioning.js';
+import { BadInputError } from './failures.js';
 import { workerTrustFromEnv, type WorkerTrust } from '../worker/trust.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
@@ -37,6 +40,24 @@ function installRuntime(): void {
   installWorkerRuntime();
 }
 
+/** PROMOTE_WORKER_DEPLOYMENT / PROMOTE_WORKER_BUILD_ID, checked before anything starts (bad: exit 2). */
+function deploymentFromEnv() {
+  try {
+    return workerDeploymentFromEnv();
+  } catch (error) {
+    if (error instanceof WorkerDeploymentSettingError) throw new BadInputError(error.message);
+    throw error;
+  }
+}
+
+/** The worker's version as a log line: operators copy the build id into `temporal worker deployment`. */
+function versionLine(worker: { options: { workerDeploymentOptions?: WorkerDeploymentOptions } }): string {
+  const options = worker.options.workerDeploymentOptions;
+  if (!options?.useWorkerVersioning) return 'unversioned worker (PROMOTE_WORKER_DEPLOYMENT unset)';
+  const { deploymentName, buildId } = options.version;
+  return `worker deployment "${deploymentName}" build id "${buildId}" (promotions auto-upgrade, environment locks pinned)`;
+}
+
 /**
  * Reads what the worker trusts before anything starts (a bad setting stops it here) and says it in the
  * log. GIT_SSH_COMMAND would override the worker's own ssh command, which always checks host keys and
@@ -56,6 +77,7 @@ function startTrust(mode: 'worker' | 'dev'): WorkerTrust {
 }
 
 export async function runWorker(): Promise<void> {
+  const deployment = deploymentFromEnv();
   const trust = startTrust('worker');
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
@@ -75,7 +97,9 @@ export async function runWorker(): Promise<void> {
     tracing,
     trust,
     ...workerSettingsFromEnv(),
+    ...(deployment ? { deployment } : {}),
   });
+  logLine(versionLine(worker));
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
   const port = healthPort();
   const health =

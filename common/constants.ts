@@ -10,6 +10,11 @@ export const CONFIG_FILE = 'promote.yaml';
  * workflow (each cached workflow evaluates its own copy of the bundle's modules).
  */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 72 * 3_600_000;
+/**
+ * The longest `approvalTimeout` promote.yaml may set: a wait is one timer, but a run that lives for
+ * months outlives worker upgrades and retention assumptions; 30 days bounds every wait's history.
+ */
+export const MAX_APPROVAL_TIMEOUT_MS = 30 * 86_400_000;
 
 /**
  * Deploy timing (docs/operations.md, "Applies and retries"). Here, not in activities/ or workflows/:

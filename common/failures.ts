@@ -14,8 +14,14 @@ export const FailureType = {
   AnnouncementUndelivered: 'AnnouncementUndelivered',
   /** Queued for an environment longer than its `lockTimeout`. */
   LockTimedOut: 'LockTimedOut',
+  /** A revert or rollback that kept failing until its retry budget was spent. */
+  CompensationFailed: 'CompensationFailed',
   /** The worker's PROMOTE_ALLOWED_REPOSITORIES does not include the repository: nothing was fetched. */
   RepositoryNotAllowed: 'RepositoryNotAllowed',
+  /** GitHub's rate limit outlasted an in-place wait: retried after the time GitHub names. */
+  GitHubRateLimited: 'GitHubRateLimited',
+  /** GitHub refused to merge a proposal's pull request by a protection rule or a disallowed merge method. */
+  MergeRefused: 'MergeRefused',
   /** A signed decision whose signature does not verify against allowed_signers at the proposal's base. */
   ApprovalSignatureInvalid: 'ApprovalSignatureInvalid',
 } as const;

@@ -22,7 +22,9 @@ export type EnvironmentStatus =
   | 'rejected'
   | 'skipped'
   | 'superseded'
-  | 'reverted';
+  | 'reverted'
+  /** Its revert or rollback gave up (budget spent, or an operator abandoned it): see `compensation.left`. */
+  | 'compensation-failed';
 
 export interface AppRequest {
   app: string;
@@ -50,6 +52,28 @@ export interface PromotionRequest {
   force?: boolean;
   rollback?: RollbackRequest;
   requestedBy?: string;
+}
+
+/** Undoing a promotion's effect on one environment, once it could not simply be done at once. */
+export interface Compensation {
+  /** The step under way, or the one that gave up. */
+  step: 'revert' | 'rollback';
+  startedAt: string;
+  /** Set once it gave up: what a person must still do, in words (commit, file, values, rollback). */
+  left?: string;
+  /** Why the last attempt failed. */
+  error?: string;
+  /** When it ended, done or given up: `promote abandon` is refused from then on. */
+  endedAt?: string;
+  /** `promote abandon`: who gave up, and why. */
+  abandoned?: { by: string; reason: string; at: string };
+}
+
+/** `promote abandon`: stop retrying an environment's compensation now, recording who gave up. */
+export interface AbandonInput {
+  env: string;
+  by: string;
+  reason: string;
 }
 
 export interface Decision {
@@ -141,6 +165,8 @@ export interface EnvironmentState {
   revertCommit?: string;
   /** True once the deployment itself was rolled back. */
   rolledBack?: boolean;
+  /** Set when compensation starts (guarded runs): `promote abandon` may end it; `left` once it gave up. */
+  compensation?: Compensation;
   /** helm/helmfile: the releases as observed by the last diff or apply (revisions, tags, repairs). */
   releases?: ObservedRelease[];
   /** helm/helmfile: pending releases repaired before the apply, e.g. "api was pending-upgrade…". */

@@ -3,6 +3,7 @@ import { EnvironmentNotificationsSchema, NotificationsSchema } from './notificat
 import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema, repoFile } from './helm-schema.js';
 import { keyPathProblem, parseSelector } from '../common/key-path.js';
 import { DEFAULT_PROPOSAL_BRANCH, proposalBranchCanBe, proposalTemplateProblem } from '../common/proposal.js';
+import { MAX_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 
 const name = z
   .string()
@@ -62,7 +63,9 @@ export const EnvironmentSchema = z.strictObject({
   approval: z.enum(['auto', 'manual']).default('auto'),
   approvers: z.array(z.string().min(1)).min(1).optional(),
   /** How long a manual approval may wait before the promotion fails and is compensated. */
-  approvalTimeout: durationMs.optional(),
+  approvalTimeout: durationMs
+    .refine((ms) => ms <= MAX_APPROVAL_TIMEOUT_MS, 'must be at most 30d (720h)')
+    .optional(),
   /** `required`: every decision must be signed with an SSH key listed in `allowedSigners` (docs/signed-approvals.md). */
   signedApprovals: z.enum(['required']).optional(),
   /**

@@ -59,6 +59,10 @@ describe('the Helm chart', () => {
       'temporal.tlsSecret=temporal-mtls',
       '--set',
       'worker.otlpEndpoint=http://otel:4318',
+      '--set',
+      'worker.versioning.enabled=true',
+      '--set',
+      'worker.versioning.versions[0].buildId=0.1.0',
     ]);
     expect(result.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
   });
@@ -108,6 +112,73 @@ describe('the Helm chart', () => {
     );
     // The receiver is `promote slack`, listening where its Service sends Slack's requests.
     expect(receiver.spec.template.spec.containers[0].args).toEqual(['slack', '--port', '8090']);
+  });
+
+  it('renders a rainbow rollout: one Deployment per worker version, each a version of one Worker Deployment', async () => {
+    const manifests = await template(
+      'worker.versioning.enabled=true',
+      'worker.versioning.versions[0].buildId=0.1.0',
+      'worker.versioning.versions[1].buildId=0.2.0+b7',
+      'worker.versioning.versions[1].imageTag=0.2.0',
+      'worker.versioning.versions[1].replicas=1',
+    );
+    const old = find(manifests, 'Deployment', 'rel-promote-worker-0-1-0');
+    const next = find(manifests, 'Deployment', 'rel-promote-worker-0-2-0-b7');
+    expect(manifests.filter((m) => m.kind === 'Deployment').map((m) => m.metadata.name)).toEqual([
+      'rel-promote-worker-0-1-0',
+      'rel-promote-worker-0-2-0-b7',
+    ]);
+    const env = (d: any) =>
+      Object.fromEntries(
+        (d.spec.template.spec.containers[0].env as { name: string; value?: string }[]).map((e) => [
+          e.name,
+          e.value,
+        ]),
+      );
+    // What `promote worker` reads (worker/versioning.ts): one deployment name, a build id each.
+    expect(env(old)).toMatchObject({
+      PROMOTE_WORKER_DEPLOYMENT: 'rel-promote',
+      PROMOTE_WORKER_BUILD_ID: '0.1.0',
+    });
+    expect(env(next)).toMatchObject({
+      PROMOTE_WORKER_DEPLOYMENT: 'rel-promote',
+      PROMOTE_WORKER_BUILD_ID: '0.2.0+b7',
+    });
+    expect(old.spec.template.spec.containers[0].image).toBe('registry.example.com/platform/promote:0.1.0');
+    expect(next.spec.template.spec.containers[0].image).toBe('registry.example.com/platform/promote:0.2.0');
+    expect([old.spec.replicas, next.spec.replicas]).toEqual([2, 1]);
+    // Each Deployment selects only its own pods; the disruption budget covers every version's.
+    expect(old.spec.selector.matchLabels).not.toEqual(next.spec.selector.matchLabels);
+    expect(old.spec.template.metadata.labels).not.toMatchObject(next.spec.selector.matchLabels);
+    const pdb = find(manifests, 'PodDisruptionBudget', 'rel-promote-worker');
+    for (const d of [old, next])
+      expect(d.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+
+    // No versions listed: one version named after the image tag (the chart's appVersion by default).
+    const single = await template(
+      'worker.versioning.enabled=true',
+      'worker.versioning.deploymentName=promote',
+    );
+    expect(env(find(single, 'Deployment', 'rel-promote-worker-0-1-0'))).toMatchObject({
+      PROMOTE_WORKER_DEPLOYMENT: 'promote',
+      PROMOTE_WORKER_BUILD_ID: '0.1.0',
+    });
+    // Moving an install to versioning: the unversioned Deployment keeps running beside the version.
+    const migrating = await template(
+      'worker.versioning.enabled=true',
+      'worker.versioning.keepUnversioned=true',
+    );
+    expect(migrating.filter((m) => m.kind === 'Deployment').map((m) => m.metadata.name)).toEqual([
+      'rel-promote-worker',
+      'rel-promote-worker-0-1-0',
+    ]);
+    expect(env(find(migrating, 'Deployment', 'rel-promote-worker'))).not.toHaveProperty(
+      'PROMOTE_WORKER_DEPLOYMENT',
+    );
+    // Versioning off: the one unversioned Deployment, as before.
+    expect(env(find(await template(), 'Deployment', 'rel-promote-worker'))).not.toHaveProperty(
+      'PROMOTE_WORKER_DEPLOYMENT',
+    );
   });
 
   it('refuses a termination grace that does not outlast the worker shutdown grace', async () => {

@@ -180,6 +180,41 @@ describe('a promotion against the GitHub API (no clone)', () => {
     );
   });
 
+  it.each([
+    ['Merge commits are not allowed on this repository.', /merge method/],
+    ['Repository rule violations found\n\nRequired status check "ci" is expected.\n\n', /rule/],
+  ])('a merge GitHub refuses by rule (%j) fails naming the rule, not rebuilt', async (rule, kind) => {
+    const { repo, factory, spec } = await gitHubRepo();
+    await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const client = suite.temporal.client;
+        const handle = await startPromotion(
+          client,
+          { repo: spec, apps: [{ app: 'api', tag: '1.7.0' }], requestedBy: 'test' },
+          { taskQueue },
+        );
+        const waiting = await waitForApproval(client, handle.workflowId, 'staging');
+        github.mergeRule = rule;
+        await decide(client, handle.workflowId, {
+          env: 'staging',
+          approved: true,
+          by: 'alice',
+          commit: waiting.environments[1]?.commit ?? '',
+        });
+        const final = await waitFinished(client, handle.workflowId);
+        expect(final.status).toBe('failed');
+        const staging = final.environments[1];
+        expect(staging?.status).toBe('failed');
+        expect(staging?.proposal?.rebuilds).toBeUndefined();
+        expect(staging?.error).toContain(rule.split('\n')[0]?.replace(/\.$/, '') ?? '');
+        expect(staging?.error).toMatch(kind);
+        expect(await repo.file('environments/staging.yaml')).toContain('tag: "1.4.0"');
+        expect(github.pulls.get(1)).toMatchObject({ merged: false, state: 'closed' });
+      },
+      { github: factory },
+    );
+  });
+
   it('refuses a git URL for a repository promote.yaml says is on GitHub, before committing', async () => {
     const { repo, factory, spec } = await gitHubRepo();
     const before = await repo.commits();

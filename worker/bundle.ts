@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
@@ -69,6 +69,25 @@ export function workflowSource(
     workflowsPath: WORKFLOWS_PATH,
     interceptors: { workflowModules: workflowInterceptorModules(tracing) },
   };
+}
+
+/**
+ * The source as one bundle in memory: a versioned worker names its build after the code it runs, so
+ * it must hold that code before it starts (bundling now what the worker would bundle at start-up).
+ */
+export async function bundledSource(
+  source: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'>,
+): Promise<{ workflowBundle: { code: string } }> {
+  const bundle = source.workflowBundle;
+  if (bundle && 'code' in bundle) return { workflowBundle: { code: bundle.code } };
+  if (bundle && 'codePath' in bundle)
+    return { workflowBundle: { code: await readFile(bundle.codePath, 'utf8') } };
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: source.workflowsPath ?? WORKFLOWS_PATH,
+    workflowInterceptorModules: source.interceptors?.workflowModules ?? [],
+    logger: new DefaultLogger('WARN'),
+  });
+  return { workflowBundle: { code } };
 }
 
 /** Bundles the workflow code (what `bundleWorkflowCode` would do at every worker start) into one file. */

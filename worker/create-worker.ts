@@ -1,7 +1,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  Worker,
+  type NativeConnection,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { getStatus } from '../client/promotions.js';
 import { createActivities } from '../activities/index.js';
 import type { Notifier } from '../activities/notifier.js';
@@ -17,7 +22,8 @@ import { redactFailures } from './redact-failures.js';
 import { DEPLOY_BUDGET_MS } from './settings.js';
 import { taskQueue } from './task-queue.js';
 import { workerTrustFromEnv, type WorkerTrust } from './trust.js';
-import { workflowSource } from './bundle.js';
+import { bundledSource, workflowSource } from './bundle.js';
+import { defaultBuildId, workerDeploymentOptions, type WorkerDeployment } from './versioning.js';
 import type { Tracing } from './tracing.js';
 
 export { WORKFLOWS_PATH } from './bundle.js';
@@ -41,12 +47,17 @@ export interface PromoteWorkerOptions {
   lockLeaseMs?: number;
   lockReassertMs?: number;
   lockDrainMs?: number;
+  /** How long compensation retries before the environment ends `compensation-failed`. */
+  compensationRetryMs?: number;
+  lockIdleMs?: number;
   /** How long a stopping worker lets running activities finish (see worker/settings.ts). */
   shutdownGraceMs?: number;
   /** OpenTelemetry tracing (worker/tracing.ts `processTracing`); off when undefined. */
   tracing?: Tracing;
   /** The repositories it runs and where its credentials go (default: a production worker's, from the environment). */
   trust?: WorkerTrust;
+  /** Run as a version of this Worker Deployment (worker/versioning.ts); unversioned when undefined. */
+  deployment?: WorkerDeployment;
 }
 
 /**
@@ -74,6 +85,23 @@ function gitHubFromEnv(
   const auth = gitHubAuthFromEnv();
   if (!auth) return undefined;
   return (spec) => new GitHubRepository({ ...spec, ...(baseUrl ? { baseUrl } : {}) }, auth, { author });
+}
+
+/**
+ * A versioned worker's build id names the code it runs, so it takes that code in hand (bundled now if
+ * there is no pre-built bundle) before it starts; an unversioned worker keeps its source as it is.
+ */
+async function versionedSource(
+  plain: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'>,
+  deployment: WorkerDeployment | undefined,
+): Promise<{ source: typeof plain; versioning: Pick<WorkerOptions, 'workerDeploymentOptions'> }> {
+  if (!deployment) return { source: plain, versioning: {} };
+  const { workflowBundle } = await bundledSource(plain);
+  const buildId = deployment.buildId ?? defaultBuildId(workflowBundle.code);
+  return {
+    source: { workflowBundle, ...(plain.interceptors ? { interceptors: plain.interceptors } : {}) },
+    versioning: { workerDeploymentOptions: workerDeploymentOptions(deployment, buildId) },
+  };
 }
 
 export async function createPromoteWorker(options: PromoteWorkerOptions): Promise<Worker> {
@@ -107,10 +135,13 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     lockLeaseMs: options.lockLeaseMs,
     lockReassertMs: options.lockReassertMs,
     lockDrainMs: options.lockDrainMs,
+    compensationRetryMs: options.compensationRetryMs,
+    lockIdleMs: options.lockIdleMs,
   });
-  const source = options.workflowBundle
+  const plain = options.workflowBundle
     ? { workflowBundle: options.workflowBundle }
     : workflowSource(undefined, options.tracing !== undefined);
+  const { source, versioning } = await versionedSource(plain, options.deployment);
   const { tracing } = options;
   return Worker.create({
     connection: options.connection,
@@ -122,6 +153,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
     ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
     ...source,
+    ...versioning,
     // The failure redaction last, innermost: tracing and the runtime's log see what it leaves.
     interceptors: {
       ...source.interceptors,

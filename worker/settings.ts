@@ -22,6 +22,16 @@ export interface WorkerSettings {
   /** PROMOTE_LOCK_REASSERT_MS: how often a queued or holding promotion asks its lock again (default 5 min). */
   lockReassertMs?: number;
   /**
+   * PROMOTE_COMPENSATION_RETRY_MS: how long a revert or rollback keeps retrying (inside its activity)
+   * before the environment ends `compensation-failed` and is released (default 30 min).
+   */
+  compensationRetryMs?: number;
+  /**
+   * PROMOTE_LOCK_IDLE_MS: how long a free environment lock waits for a request before it ends (default
+   * 5 min). A free lock pinned to an old worker version leaves it only by ending, so this bounds a drain.
+   */
+  lockIdleMs?: number;
+  /**
    * PROMOTE_SHUTDOWN_GRACE_MS: how long a stopping worker lets running activities finish before it
    * cancels them. By default a whole deploy's budget, so a rollout never cuts an apply; a pod's
    * `terminationGracePeriodSeconds` must be longer than this.
@@ -33,6 +43,8 @@ export function workerSettingsFromEnv(defaults: { shutdownGraceMs?: number } = {
   return {
     lockLeaseMs: positiveInteger('PROMOTE_LOCK_LEASE_MS'),
     lockReassertMs: positiveInteger('PROMOTE_LOCK_REASSERT_MS'),
+    compensationRetryMs: positiveInteger('PROMOTE_COMPENSATION_RETRY_MS'),
+    lockIdleMs: positiveInteger('PROMOTE_LOCK_IDLE_MS'),
     shutdownGraceMs:
       positiveInteger('PROMOTE_SHUTDOWN_GRACE_MS') ?? defaults.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
   };

@@ -1,4 +1,10 @@
-import { ApplicationFailure, condition, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  condition,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+} from '@temporalio/workflow';
 import type { Activities, EnvironmentRequest } from '../activities/index.js';
 import { FailureType } from '../common/failures.js';
 import type { EnvironmentState } from '../common/types.js';
@@ -7,6 +13,29 @@ import { TIMEOUTS } from './timeouts.js';
 const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
 
 const DEFAULT_LOCK_REASSERT_MS = 5 * 60_000;
+/** The longest a re-assert backs off to: an hour (or twelve intervals, whichever is shorter). */
+const MAX_REASSERT_BACKOFF_MS = 60 * 60_000;
+
+/**
+ * How long to wait before asking the lock again. Each re-assert costs the promotion about 11 history
+ * events: at a fixed 5 minutes, a 72-hour wait made ~9,500. The interval doubles after each re-assert
+ * that found nothing new, up to min(12 × base, 1 h) (never below the base), so a 72-hour wait makes
+ * ~75 re-asserts and a 30-day one (the approvalTimeout cap) ~725: bounded far below Temporal's limits.
+ * The price: a lock lost long ago is rebuilt by its waiters within the backed-off interval, not 5 min.
+ */
+export function reassertBackoff(base: number): {
+  current: () => number;
+  grow: () => void;
+  reset: () => void;
+} {
+  const ceiling = Math.max(base, Math.min(base * 12, MAX_REASSERT_BACKOFF_MS));
+  let interval = base;
+  return {
+    current: () => interval,
+    grow: () => void (interval = Math.min(interval * 2, ceiling)),
+    reset: () => void (interval = base),
+  };
+}
 
 export interface Acquire {
   request: EnvironmentRequest;
@@ -49,16 +78,19 @@ export async function acquireEnvironment(input: Acquire): Promise<void> {
     input.queuedBehind(holder);
   }
   const every = reassertMs || DEFAULT_LOCK_REASSERT_MS;
+  const backoff = patched('lock-reassert-backoff') ? reassertBackoff(every) : undefined;
   for (;;) {
-    const left = input.lockTimeoutMs === undefined ? every : input.lockTimeoutMs - (Date.now() - started);
+    const interval = backoff?.current() ?? every;
+    const left = input.lockTimeoutMs === undefined ? interval : input.lockTimeoutMs - (Date.now() - started);
     if (left <= 0) throw lockTimedOut(current, input.lockTimeoutMs ?? 0);
-    if (await condition(input.decided, Math.min(every, left))) break;
+    if (await condition(input.decided, Math.min(interval, left))) break;
     if (input.lockTimeoutMs !== undefined && Date.now() - started >= input.lockTimeoutMs) continue;
     const again = await requestEnvironment(input.request);
     if (again.holder && again.holder !== current.queuedBehind) {
       current.queuedBehind = again.holder;
       input.queuedBehind(again.holder);
-    }
+      backoff?.reset();
+    } else backoff?.grow();
   }
   delete current.queuedBehind;
 }

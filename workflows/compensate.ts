@@ -1,18 +1,32 @@
-import { log, proxyActivities, setCurrentDetails, sleep } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+} from '@temporalio/workflow';
 import type { Activities, BumpResult } from '../activities/index.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import type {
   AppRequest,
   EnvironmentState,
+  EnvironmentStatus,
   PromotionRequest,
   PromotionState,
   TagValue,
 } from '../common/types.js';
+import type { Announcer } from './announcer.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const { revertBump } = proxyActivities<Activities>(TIMEOUTS.git);
 const compensationGit = proxyActivities<Activities>(TIMEOUTS.compensation);
 const { deploy } = proxyActivities<Activities>(TIMEOUTS.deploy);
+const within = proxyActivities<Activities>(TIMEOUTS.compensationWithin);
+
+const now = () => new Date().toISOString();
+const short = (commit: string | undefined) => commit?.slice(0, 12) ?? '(commit unknown)';
 
 export interface CompensationContext {
   state: PromotionState;
@@ -22,11 +36,121 @@ export interface CompensationContext {
   run?: string;
   tagOf: (value: TagValue | undefined, app: string) => string | undefined;
   failureMessage: (error: unknown) => string;
+  /** Guarded runs: a compensation that gave up ends the environment `compensation-failed`, announced. */
+  setStatus?: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void;
+  announcer?: Announcer;
 }
 
 /** Undoing a promotion's effect on one environment: the revert commit, and a rollback if apply started. */
 export function createCompensation(ctx: CompensationContext) {
   const { state, request, config, apps, run, tagOf, failureMessage } = ctx;
+
+  /**
+   * One compensation step, retried inside its activity within a budget. `promote abandon` cancels it
+   * (between attempts); either way it resolves: a value when done, the reason when it gave up.
+   */
+  async function attempt<T>(
+    current: EnvironmentState,
+    step: 'revert' | 'rollback',
+    run: () => Promise<T>,
+  ): Promise<{ value: T } | { gaveUp: string }> {
+    const compensation = (current.compensation ??= { step, startedAt: now() });
+    compensation.step = step;
+    if (compensation.abandoned) return { gaveUp: 'abandoned' };
+    const scope = new CancellationScope();
+    void condition(() => compensation.abandoned !== undefined).then(() => scope.cancel());
+    try {
+      return { value: await scope.run(run) };
+    } catch (error) {
+      return { gaveUp: compensation.abandoned ? 'abandoned' : failureMessage(error) };
+    }
+  }
+
+  /**
+   * Gave up: the environment is released as `compensation-failed` and an alert says what a person
+   * must still do, instead of holding the environment for as long as the fault lasts.
+   */
+  async function gaveUp(
+    env: EnvironmentConfig,
+    current: EnvironmentState,
+    reason: string,
+    why: string,
+    left: string,
+  ): Promise<void> {
+    const compensation = current.compensation ?? { step: 'revert', startedAt: now() };
+    const abandoned = compensation.abandoned;
+    current.compensation = {
+      ...compensation,
+      left,
+      ...(abandoned ? {} : { error: why }),
+      endedAt: now(),
+    };
+    const cause = abandoned ? `abandoned by ${abandoned.by}: ${abandoned.reason}` : why;
+    current.error = `${reason}; compensation failed: ${cause}`;
+    current.finishedAt = now();
+    log.error('compensation gave up; the environment is released', { env: env.name, cause, left });
+    ctx.setStatus?.(
+      current,
+      'compensation-failed',
+      `${env.name}: compensation failed; left for a person: ${left}`,
+    );
+    await ctx.announcer?.outcome(current, env, 'compensation-failed', left);
+  }
+
+  /** Guarded runs: each step retried within a budget, then released `compensation-failed`. */
+  async function compensateWithin(
+    env: EnvironmentConfig,
+    current: EnvironmentState,
+    applyStarted: boolean,
+    reason: string,
+    restored: string,
+  ): Promise<void> {
+    setCurrentDetails(`reverting ${env.name} (retrying within its budget)`);
+    const revert = await attempt(current, 'revert', () =>
+      within.revertPromotionWithin({
+        promotionId: state.id,
+        ...(run ? { run } : {}),
+        repo: request.repo,
+        branch: config.branch,
+        env: env.name,
+        sinceCommit: state.configCommit ?? '',
+        valuesFile: env.valuesFile,
+        subject: `revert(${env.name}): restore ${restored}`,
+        reason,
+      }),
+    );
+    if ('gaveUp' in revert) {
+      const rollback = applyStarted ? `; then roll ${env.name} back (its apply had started)` : '';
+      const left = `revert ${short(current.commit)} on ${config.branch}: restore ${restored} in ${env.valuesFile}${rollback}`;
+      return gaveUp(env, current, reason, revert.gaveUp, left);
+    }
+    const revertCommit = revert.value.commit;
+    if (revertCommit) current.revertCommit = revertCommit;
+    if (revertCommit && applyStarted) {
+      setCurrentDetails(
+        `rolling back ${env.name} to ${revertCommit.slice(0, 12)} (retrying within its budget)`,
+      );
+      const rollback = await attempt(current, 'rollback', () =>
+        within.rollBackWithin({
+          repo: request.repo,
+          branch: config.branch,
+          commit: revertCommit,
+          env: env.name,
+          promotionId: state.id,
+          action: 'rollback',
+          deploy: config.deploy,
+        }),
+      );
+      if ('gaveUp' in rollback) {
+        const left = `deploy ${env.name} at ${short(revertCommit)} (the revert is in Git: ${restored}; the cluster may still run what this promotion applied)`;
+        return gaveUp(env, current, reason, rollback.gaveUp, left);
+      }
+      current.rolledBack = true;
+    }
+    // Done: nothing left to show, unless an operator's abandon came too late to stop it.
+    if (current.compensation?.abandoned) current.compensation.endedAt = now();
+    else delete current.compensation;
+  }
 
   /**
    * Compensation must finish before the environment is released, or the next holder would deploy a
@@ -53,6 +177,10 @@ export function createCompensation(ctx: CompensationContext) {
     reason: string,
   ): Promise<void> {
     const restored = apps.map(({ app }) => `${app} ${tagOf(current.previousTag, app) ?? '?'}`).join(', ');
+    // A compensation that can never succeed ends within a budget, not after holding the environment
+    // for as long as the fault lasts (older runs retry until done).
+    if (patched('bounded-compensation'))
+      return compensateWithin(env, current, applyStarted, reason, restored);
     setCurrentDetails(`reverting ${env.name}`);
     const revert = await untilDone(`reverting ${env.name}`, () =>
       compensationGit.revertPromotion({

@@ -1,5 +1,11 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { Decision, DecisionInput, PromotionState } from '../common/types.js';
+import type {
+  AbandonInput,
+  Decision,
+  DecisionInput,
+  EnvironmentState,
+  PromotionState,
+} from '../common/types.js';
 
 /** The promotion's whole state: the CLI and (later) Slack render it. */
 export const statusQuery = defineQuery<PromotionState>('status');
@@ -12,6 +18,13 @@ export const acceptedUpdate = defineUpdate<PromotionState>('accepted');
 
 /** Approve or reject an environment; the validator refuses bad decisions before they reach history. */
 export const decideUpdate = defineUpdate<Decision, [DecisionInput]>('decide');
+
+/**
+ * `promote abandon`: an operator gives up an environment's compensation (revert, rollback) now instead
+ * of at the end of its retry budget. Recorded with who and why; answers once the environment is released
+ * as `compensation-failed`, with what is left for a person.
+ */
+export const abandonUpdate = defineUpdate<EnvironmentState, [AbandonInput]>('abandon');
 
 /** Fire-and-forget form of `decide` for callers that cannot wait (webhooks); invalid ones are ignored. */
 export const decideSignal = defineSignal<[DecisionInput]>('decideSignal');

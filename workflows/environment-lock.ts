@@ -3,11 +3,13 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  makeContinueAsNewFunc,
   patched,
   proxyActivities,
   sleep,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -213,18 +215,36 @@ export async function environmentLock(input: LockInput): Promise<void> {
     }
   }
 
+  /**
+   * Signals alone (re-asserts, repeated requests) grow the history while a wait's condition stays
+   * false: guarded runs also wake from every wait to continue as new when the history is long.
+   */
+  const wakesToContinue = patched('lock-wait-continues-as-new');
+  const historyLong = () =>
+    workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested;
+  const orLong = (woken: () => boolean) => (wakesToContinue ? () => woken() || historyLong() : woken);
+
+  /** A new current worker version (never on an unversioned worker): wakes the loop to move to it. */
+  const upgradable = () => workflowInfo().targetWorkerDeploymentVersionChanged;
+
   describe();
   for (;;) {
     const held = holder;
     if (held && queue.length === 0) {
       // Nobody waits: no timers, so a holder waiting days for approval costs nothing.
-      await condition(() => outbox.length > 0 || holder !== held || queue.length > 0);
+      await condition(orLong(() => outbox.length > 0 || holder !== held || queue.length > 0 || upgradable()));
       if (holder === held && queue.length > 0) await releaseIfGone(held);
     } else if (held) {
-      const changed = await condition(() => outbox.length > 0 || holder !== held, input.leaseMs);
+      const changed = await condition(
+        orLong(() => outbox.length > 0 || holder !== held || upgradable()),
+        input.leaseMs,
+      );
       if (!changed && holder === held) await releaseIfGone(held);
     } else {
-      const woken = await condition(() => outbox.length > 0 || queue.length > 0, input.idleMs);
+      const woken = await condition(
+        orLong(() => outbox.length > 0 || queue.length > 0 || upgradable()),
+        input.idleMs,
+      );
       if (!woken && outbox.length === 0) return;
     }
     while (outbox.length > 0) {
@@ -244,16 +264,37 @@ export async function environmentLock(input: LockInput): Promise<void> {
       }
     }
     describe();
-    if (workflowInfo().historyLength > MAX_HISTORY_EVENTS || workflowInfo().continueAsNewSuggested) {
-      await continueAsNew<typeof environmentLock>({
-        ...input,
-        carried: {
-          ...(holder ? { holder } : {}),
-          queue,
-          ...(outbox.length ? { outbox } : {}),
-          ...(released.length ? { released } : {}),
-        },
-      });
+    // A new current Worker Deployment Version: this pinned run moves to it by continuing as new, with
+    // its state as input (unversioned workers never see the flag set, so old histories never get here).
+    const upgrade = upgradable() && patched('lock-upgrades-on-continue-as-new');
+    if (upgrade || historyLong()) {
+      const carried: LockInput['carried'] = {
+        ...(holder ? { holder } : {}),
+        queue,
+        ...(outbox.length ? { outbox } : {}),
+        ...(released.length ? { released } : {}),
+      };
+      if (upgrade) {
+        log.info('a new worker version is current; continuing as new on it', { env: input.env });
+        await makeContinueAsNewFunc<typeof environmentLock>({ initialVersioningBehavior: 'AUTO_UPGRADE' })({
+          ...input,
+          carried,
+        });
+      }
+      await continueAsNew<typeof environmentLock>({ ...input, carried });
     }
   }
 }
+
+/**
+ * On a versioned worker the lock stays on the version that started it (PINNED): its state machine
+ * never meets another version's code mid-run. It moves to a new current version only by continuing as
+ * new, carrying its state (above). A promotion signals its lock every PROMOTE_LOCK_REASSERT_MS, so an
+ * occupied lock moves within that time; a free one ends after its idle time. Either way the old
+ * version drains.
+ */
+setWorkflowOptions(
+  // A behaviour is refused from an unversioned worker: only a worker with a deployment version pins.
+  () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'PINNED' } : {}),
+  environmentLock,
+);

@@ -57,7 +57,9 @@ export function promotionMetrics() {
       }
       if (previous?.status !== status) current.set(env, { status, since: now });
       // 'failed' is followed by 'reverted' when a bump was undone: count the first ending only.
-      if (ENDED.includes(status) && !(previous && ENDED.includes(previous.status))) {
+      // 'compensation-failed' follows an ending too, and is counted as well: it is worth an alert.
+      const first = ENDED.includes(status) && !(previous && ENDED.includes(previous.status));
+      if (first || status === 'compensation-failed') {
         envOutcomes.add(1, { env, outcome: status });
       }
     },

@@ -25,6 +25,7 @@ import { environmentLockId, legacyRepositoryKey, repositoryKey } from '../common
 import { targetEnvironments } from '../common/request.js';
 import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
 import type {
+  AbandonInput,
   AppRequest,
   Decision,
   DecisionInput,
@@ -36,6 +37,7 @@ import type {
   TagValue,
 } from '../common/types.js';
 import {
+  abandonUpdate,
   acceptedUpdate,
   decideSignal,
   decideUpdate,
@@ -48,7 +50,7 @@ import {
 import { Announcer } from './announcer.js';
 import { createCompensation } from './compensate.js';
 import { runProposal } from './propose.js';
-import { lockTimedOut } from './acquire.js';
+import { lockTimedOut, reassertBackoff } from './acquire.js';
 import { promotionMetrics } from './metrics.js';
 import { TIMEOUTS } from './timeouts.js';
 
@@ -268,7 +270,44 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     return decision;
   }
 
+  function abandonProblem(input: AbandonInput): string | undefined {
+    const env = envState(input.env);
+    if (!env) {
+      return `unknown environment "${input.env}": this promotion covers ${state.environments.map((e) => e.name).join(', ') || 'no environment yet'}`;
+    }
+    if (!input.by?.trim()) return 'abandoning needs a name: who gives up (--as)';
+    if (!input.reason?.trim()) return 'abandoning needs a reason (--reason)';
+    const compensation = env.compensation;
+    if (!compensation || compensation.endedAt)
+      return `${env.name} is not compensating (it is ${env.status}): there is nothing to abandon`;
+    if (compensation.abandoned)
+      return `${env.name}'s compensation was already abandoned by ${compensation.abandoned.by}`;
+    return undefined;
+  }
+
   setHandler(statusQuery, () => state);
+  // Guarded runs only ever set `compensation`: for older runs the validator refuses every abandon.
+  setHandler(
+    abandonUpdate,
+    async (input) => {
+      const problem = abandonProblem(input);
+      if (problem)
+        throw ApplicationFailure.create({ message: problem, type: 'InvalidAbandon', nonRetryable: true });
+      const env = envState(input.env) as EnvironmentState;
+      const compensation = env.compensation;
+      if (compensation)
+        compensation.abandoned = { by: input.by.trim(), reason: input.reason.trim(), at: now() };
+      // Answers once the environment is released, with what is left for a person.
+      await condition(() => env.compensation?.endedAt !== undefined || env.compensation === undefined);
+      return env;
+    },
+    {
+      validator: (input: AbandonInput) => {
+        const problem = abandonProblem(input);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
   // Issues no commands. A run that fails on bad input first leaves it unanswered; the client then polls.
   setHandler(acceptedUpdate, async () => {
     await condition(() => state.configCommit !== undefined);
@@ -368,6 +407,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     ...(run ? { run } : {}),
     tagOf,
     failureMessage,
+    setStatus,
+    announcer,
   });
   await announcer.promotion(targetEnvironments(request, config));
 
@@ -467,10 +508,14 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
           env.lockTimeout !== undefined && patched('lock-timeout') ? env.lockTimeout : undefined;
         const queuedSince = Date.now();
         const every = reassertMs ?? DEFAULT_LOCK_REASSERT_MS;
-        const wait = () =>
-          lockTimeoutMs === undefined
-            ? every
-            : Math.max(1, Math.min(every, lockTimeoutMs - (Date.now() - queuedSince)));
+        // Bounded history however long the wait: see reassertBackoff.
+        const backoff = patched('lock-reassert-backoff') ? reassertBackoff(every) : undefined;
+        const wait = () => {
+          const interval = backoff?.current() ?? every;
+          return lockTimeoutMs === undefined
+            ? interval
+            : Math.max(1, Math.min(interval, lockTimeoutMs - (Date.now() - queuedSince)));
+        };
         while (!(await condition(decidedForUs, wait()))) {
           if (lockTimeoutMs !== undefined && Date.now() - queuedSince >= lockTimeoutMs)
             throw lockTimedOut(current, lockTimeoutMs);
@@ -478,7 +523,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
           if (again.holder && again.holder !== current.queuedBehind) {
             current.queuedBehind = again.holder;
             setStatus(current, 'queued', `queued for ${env.name} behind ${again.holder}`);
-          }
+            backoff?.reset();
+          } else backoff?.grow();
         }
       } else {
         await condition(decidedForUs);
@@ -493,16 +539,19 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         // environment learns us back, with where our apply stands, so it never reverts a live bump
         // and still cleans up after us if we die. Ends (cancelled) before the release.
         const every = reassertMs ?? DEFAULT_LOCK_REASSERT_MS;
+        // A holder waiting days for approval re-asserts less and less often: bounded history.
+        const backoff = patched('lock-reassert-backoff') ? reassertBackoff(every) : undefined;
         const scope = new CancellationScope();
         holding = scope;
         scope
           .run(async () => {
             for (;;) {
-              await sleep(every);
+              await sleep(backoff?.current() ?? every);
               await requestEnvironment({
                 ...environmentRequest,
                 held: { applying: applyStarted && !applyEnded, applied: applyStarted },
               });
+              backoff?.grow();
             }
           })
           .catch(() => undefined);
@@ -586,7 +635,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       setStatus(current, 'failed', `${env.name} ${cancelled ? 'cancelled' : `failed: ${current.error}`}`);
       await CancellationScope.nonCancellable(async () => {
         await undo(current.error ?? 'failed');
-        if (current.revertCommit)
+        if (current.revertCommit && current.status !== 'compensation-failed')
           setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
         // Nothing to announce for an environment this promotion never touched (cancelled while queued).
         if (bump || current.revertCommit)

@@ -4,6 +4,7 @@ import {
   condition,
   isCancellation,
   log,
+  patched,
   proxyActivities,
 } from '@temporalio/workflow';
 import type { Activities, DeployResult } from '../activities/index.js';
@@ -121,7 +122,69 @@ export async function runProposal(
     }
   }
 
+  /** The promotion's lock request, as for landing (the same `landing`, so a request already made is kept). */
+  const lockRequest = () => ({
+    repo: request.repo,
+    env: env.name,
+    holder: state.id,
+    apps: apps.map((a) => a.app),
+    branch: config.branch,
+    valuesFile: env.valuesFile,
+    lockId: ctx.lockId(env.name),
+    ...(run ? { run } : {}),
+    ...(landing ? { landing } : {}),
+  });
+
+  /**
+   * A proposal merged by hand (its branch or pull request) put a bump nobody approved through Promote on
+   * the deployment branch: found by its trailers, it is reverted under the environment's lock like a
+   * landed bump. Returns the revert commit, or undefined when the deployment branch never took it.
+   */
+  async function revertHandMerge(reason: string): Promise<string | undefined> {
+    if (!proposal.commit || proposal.commit === proposal.base) return undefined;
+    const found = await stepGit.mergedProposal({
+      promotionId: state.id,
+      ...(run ? { run } : {}),
+      repo: request.repo,
+      branch: config.branch,
+      env: env.name,
+      sinceCommit: state.configCommit ?? '',
+    });
+    if (!found.commit) return undefined;
+    if (!ctx.granted.has(env.name)) {
+      setStatus(
+        current,
+        current.status,
+        `${env.name}: proposal merged outside Promote; waiting for the lock to revert it`,
+      );
+      requested = true;
+      // Only the grant counts here: a superseded promotion still owes the revert.
+      await acquireEnvironment({
+        request: lockRequest(),
+        current,
+        decided: () => ctx.granted.has(env.name),
+        queuedBehind: () => undefined,
+      });
+    }
+    const why = `${reason}; its proposal ${found.commit.slice(0, 12)} was merged outside Promote`;
+    await ctx.compensateRun(env, current, false, why);
+    return current.revertCommit;
+  }
+
   async function undo(reason: string): Promise<void> {
+    if (
+      !landed &&
+      proposal.phase !== 'landing' &&
+      proposal.phase !== 'dropped' &&
+      patched('hand-merged-proposal')
+    )
+      await revertHandMerge(reason).catch((error: unknown) => {
+        // The search itself failed (the remote unreachable): said in the log, the proposal still dropped.
+        log.warn('could not check for a proposal merged outside Promote', {
+          branch: proposal.branch,
+          error: ctx.failureMessage(error),
+        });
+      });
     // A landing cut short (cancel, failure) may have pushed before it ended: its trailers tell, and
     // a bump found on the deployment branch is reverted like a landed one (nothing found: no commit).
     if (landed || proposal.phase === 'landing') await ctx.compensateRun(env, current, applyStarted, reason);
@@ -227,17 +290,7 @@ export async function runProposal(
       // A rebuilt proposal lands anew: the lock must not take the request for a late copy of the last one.
       landing = proposal.rebuilds ? proposal.rebuilds + 1 : undefined;
       await acquireEnvironment({
-        request: {
-          repo: request.repo,
-          env: env.name,
-          holder: state.id,
-          apps: apps.map((a) => a.app),
-          branch: config.branch,
-          valuesFile: env.valuesFile,
-          lockId: ctx.lockId(env.name),
-          ...(run ? { run } : {}),
-          ...(landing ? { landing } : {}),
-        },
+        request: lockRequest(),
         current,
         decided: () => ctx.granted.has(env.name) || ctx.supersededBy.has(env.name),
         queuedBehind: (holder) =>
@@ -246,19 +299,30 @@ export async function runProposal(
       });
       if (!ctx.granted.has(env.name)) return await superseded();
 
+      // Merged by hand meanwhile: never landed silently. Reverted under the lock held now, then proposed
+      // again on the new head and asked again.
+      const handMerged =
+        made.changed && patched('hand-merged-proposal')
+          ? await CancellationScope.nonCancellable(() => revertHandMerge('approved'))
+          : undefined;
+      if (handMerged) delete current.revertCommit;
       proposal.phase = 'landing';
       setStatus(current, 'bumping', `landing proposal ${made.commit.slice(0, 12)} on ${config.branch}`);
-      const result = made.changed
-        ? await stepGit.landProposal({
-            ...bumpInput,
-            proposal: {
-              commit: made.commit,
-              base: made.base,
-              changes: made.changes,
-              ...(proposal.pullRequest !== undefined ? { pullRequest: proposal.pullRequest } : {}),
-            },
-          })
-        : { commit: made.commit };
+      const result = handMerged
+        ? {
+            stale: `the proposal was merged outside Promote before it landed; reverted by ${handMerged.slice(0, 12)}`,
+          }
+        : made.changed
+          ? await stepGit.landProposal({
+              ...bumpInput,
+              proposal: {
+                commit: made.commit,
+                base: made.base,
+                changes: made.changes,
+                ...(proposal.pullRequest !== undefined ? { pullRequest: proposal.pullRequest } : {}),
+              },
+            })
+          : { commit: made.commit };
       if ('stale' in result) {
         // Never applied silently: the proposal is made again on the new head and approval asked again.
         ctx.granted.delete(env.name);
@@ -303,7 +367,7 @@ export async function runProposal(
     setStatus(current, 'failed', `${env.name} ${cancelled ? 'cancelled' : `failed: ${current.error}`}`);
     await CancellationScope.nonCancellable(async () => {
       await undo(current.error ?? 'failed');
-      if (current.revertCommit)
+      if (current.revertCommit && current.status !== 'compensation-failed')
         setStatus(current, 'reverted', `${env.name} reverted after: ${current.error}`);
       if (proposal.commit || current.revertCommit)
         await announcer.outcome(current, env, cancelled ? 'cancelled' : 'failed', current.error);

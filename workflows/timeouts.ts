@@ -52,6 +52,18 @@ export const TIMEOUTS = {
     heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
   },
+  /**
+   * Guarded runs' compensation: the activity itself retries until done or its budget (worker setting,
+   * 30 min by default, at most this timeout less 10 min) is spent, heartbeating its attempts; a retry
+   * here only covers a worker that died or an attempt that hung past the timeout. A cancel
+   * (`promote abandon`) lets the attempt under way end.
+   */
+  compensationWithin: {
+    startToCloseTimeout: '1 hour',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+  },
   /** Reads of Temporal itself (lock requests, liveness of a holder). */
   lookup: {
     startToCloseTimeout: '30 seconds',

@@ -56,18 +56,20 @@ export class CommandDeployer implements Deployer {
 
   async deployedCommit(context: DeployContext): Promise<string | undefined> {
     if (!this.config.status) return undefined;
-    const result = await this.exec(expandPlaceholders(this.config.status, context), context);
+    // Data, not shown output: its first line is the commit, so it must not be a tail.
+    const result = await this.exec(expandPlaceholders(this.config.status, context), context, true);
     if (result.exitCode !== 0) return undefined;
     return result.stdout.trim().split('\n')[0]?.trim() || undefined;
   }
 
-  private exec(argv: string[], context: DeployContext): Promise<CommandResult> {
+  private exec(argv: string[], context: DeployContext, stdoutIsData = false): Promise<CommandResult> {
     return runCommand(argv, {
       cwd: context.checkout,
       env: { PROMOTE_ENV: context.env, PROMOTE_COMMIT: context.commit, PROMOTE_ID: context.promotionId },
       signal: context.signal,
       graceMs: this.graceMs,
       maxOutput: OUTPUT_LIMIT,
+      stdoutIsData,
       onOutput: context.onProgress,
     });
   }

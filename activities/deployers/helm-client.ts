@@ -43,6 +43,8 @@ export interface HelmCallOptions {
   cancellable?: boolean;
   /** Keep all of stdout (rendered manifests, whose Secrets are masked only when read whole). */
   whole?: boolean;
+  /** stdout is progress that is only shown (an upgrade's): its tail is kept. Otherwise it is data, kept whole. */
+  shown?: boolean;
 }
 
 /** Runs helm (or helmfile) argv; the output is bounded and redacted in errors. */
@@ -52,6 +54,10 @@ export class HelmClient {
     private readonly helm = 'helm',
   ) {}
 
+  /**
+   * stdout is data unless `shown`: manifests (`template`, `get manifest`) and JSON are read whole, never
+   * cut (a cut manifest diffs wrong, cut JSON does not parse); an upgrade's progress is only shown.
+   */
   async run(args: string[], options: HelmCallOptions = {}): Promise<CommandResult> {
     return runCommand([options.file ?? this.helm, ...args], {
       cwd: this.options.cwd,
@@ -60,6 +66,7 @@ export class HelmClient {
       signal: options.cancellable ? this.options.signal : undefined,
       graceMs: this.options.graceMs,
       maxOutput: options.whole ? Number.POSITIVE_INFINITY : 256 * 1024,
+      stdoutIsData: !options.shown,
       onOutput: this.options.onOutput,
     });
   }

@@ -309,7 +309,7 @@ function describeTags(tags: Record<string, string> | undefined): string {
  * heartbeats and cancellation, and a blocked loop makes a live apply look lost.
  */
 async function readGit(cwd: string, args: string[]): Promise<string | undefined> {
-  const result = await runCommand(['git', ...args], { cwd, maxOutput: 16 * 1024 * 1024 });
+  const result = await runCommand(['git', ...args], { cwd, stdoutIsData: true });
   return result.exitCode === 0 ? result.stdout : undefined;
 }
 
@@ -397,7 +397,7 @@ export class HelmDeployer extends ReleaseDeployer {
         marker,
       ];
       lines.push(`$ helm ${args.slice(0, 3).join(' ')} … (${release.namespace})`);
-      const result = await helm.run(args, { cancellable: true });
+      const result = await helm.run(args, { cancellable: true, shown: true });
       lines.push(redact(result.stdout.trim()));
       if (result.exitCode !== 0) return describeFailure(['helm', ...args], result);
     }
@@ -490,7 +490,7 @@ export class HelmfileDeployer extends ReleaseDeployer {
       ...(this.helmfileConfig.command === 'apply' ? ['--suppress-diff'] : []),
     ];
     lines.push(`$ helmfile -e ${context.env} ${this.helmfileConfig.command}`);
-    const result = await helm.run(args, { file: 'helmfile', cancellable: true });
+    const result = await helm.run(args, { file: 'helmfile', cancellable: true, shown: true });
     lines.push(redact(`${result.stdout.trim()}\n${result.stderr.trim()}`.trim()));
     return result.exitCode === 0 ? undefined : describeFailure(['helmfile', ...args], result);
   }

@@ -50,14 +50,30 @@ function scalarString(node: Scalar): string {
 
 type Docs = Document.Parsed[];
 
+/**
+ * The last few large sources parsed, by text: a bump reads the same values file several times (its
+ * tags, the edit, the previous tags), and a file of a megabyte takes seconds to parse. The documents
+ * are only read, never changed, so sharing them is safe.
+ */
+const parsed = new Map<string, Docs>();
+const MEMO_MIN_CHARS = 64 * 1024;
+const MEMO_ENTRIES = 2;
+
 function parseDocs(source: string, file: string): Docs {
+  const known = parsed.get(source);
+  if (known) return known;
   const docs = Array.from(parseAllDocuments(source, { keepSourceTokens: true }));
   for (const doc of docs) {
     if (doc.errors.length > 0) {
       throw new ValuesKeyError(`${file} is not valid YAML: ${doc.errors[0]?.message.split('\n')[0]}`);
     }
   }
-  return docs.length > 0 ? docs : [parseDocument(source, { keepSourceTokens: true })];
+  const result = docs.length > 0 ? docs : [parseDocument(source, { keepSourceTokens: true })];
+  if (source.length >= MEMO_MIN_CHARS) {
+    if (parsed.size >= MEMO_ENTRIES) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(source, result);
+  }
+  return result;
 }
 
 function segments(path: string): Segment[] {

@@ -23,6 +23,25 @@ export interface TrailerCommit {
   run?: string;
 }
 
+type TrailerKeys = { id: string; env: string; action: string };
+
+function withTrailers(commit: { sha: string; message: string }, keys: TrailerKeys): TrailerCommit {
+  const found = trailers(commit.message);
+  const [promotionId, env, action, run] = [
+    found.get(keys.id),
+    found.get(keys.env),
+    found.get(keys.action),
+    found.get('Promote-Run'),
+  ];
+  return {
+    hash: commit.sha,
+    ...(promotionId ? { promotionId } : {}),
+    ...(env ? { env } : {}),
+    ...(action ? { action } : {}),
+    ...(run ? { run } : {}),
+  };
+}
+
 /**
  * Commits on the branch with their Promote trailers, newest first, as `git log` gives them for the git
  * provider: stops at `since` (exclusive), optionally only those touching `path`.
@@ -34,7 +53,7 @@ export async function trailerLog(
     since?: string;
     path?: string;
     limit: number;
-    keys: { id: string; env: string; action: string };
+    keys: TrailerKeys;
   },
 ): Promise<TrailerCommit[]> {
   const out: TrailerCommit[] = [];
@@ -43,42 +62,34 @@ export async function trailerLog(
     ...(input.path ? { path: input.path } : {}),
   })) {
     if (input.since && commit.sha === input.since) break;
-    const found = trailers(commit.message);
-    const [promotionId, env, action, run] = [
-      found.get(input.keys.id),
-      found.get(input.keys.env),
-      found.get(input.keys.action),
-      found.get('Promote-Run'),
-    ];
-    out.push({
-      hash: commit.sha,
-      ...(promotionId ? { promotionId } : {}),
-      ...(env ? { env } : {}),
-      ...(action ? { action } : {}),
-      ...(run ? { run } : {}),
-    });
+    out.push(withTrailers(commit, input.keys));
   }
   return out;
 }
 
-/** The commit this promotion already made for an environment and action, found by its trailers. */
+/**
+ * The commit this promotion already made for an environment and action, found by its trailers. Read
+ * page by page until found or `sinceCommit` is reached, with no count limit: thousands of commits
+ * after the bump must not hide it (a hidden bump is made twice, or never reverted).
+ */
 export async function findGitHubPromotionCommit(
   github: GitHubRepository,
   key: { promotionId: string; branch: string; env: string; sinceCommit: string; run?: string },
-  action: 'bump' | 'revert',
-): Promise<string | undefined> {
-  const log = await trailerLog(github, {
-    branch: key.branch,
-    ...(key.sinceCommit ? { since: key.sinceCommit } : {}),
-    limit: 1000,
-    keys: { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' },
-  });
-  // A run-scoped key only takes its own run's commits; a key without a run (older runs) takes any.
-  return log.find(
-    (c) =>
+  action: 'bump' | 'revert' | 'any',
+): Promise<{ hash: string; action: string } | undefined> {
+  const keys = { id: 'Promote-Id', env: 'Promote-Env', action: 'Promote-Action' };
+  for await (const commit of github.eachCommit(key.branch)) {
+    if (key.sinceCommit && commit.sha === key.sinceCommit) return undefined;
+    const c = withTrailers(commit, keys);
+    // A run-scoped key only takes its own run's commits; a key without a run (older runs) takes any.
+    if (
       c.promotionId === key.promotionId &&
       c.env === key.env &&
-      c.action === action &&
-      (!key.run || c.run === key.run),
-  )?.hash;
+      (action === 'any' ? c.action === 'bump' || c.action === 'revert' : c.action === action) &&
+      (!key.run || c.run === key.run) &&
+      c.action
+    )
+      return { hash: c.hash, action: c.action };
+  }
+  return undefined;
 }

@@ -1,10 +1,15 @@
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createAppAuth } from '@octokit/auth-app';
 import Bottleneck from 'bottleneck';
 import { Octokit, RequestError } from 'octokit';
+import { runCommand } from '../command.js';
 import type { ScalarChange } from '../formats/yaml-values.js';
-import { redact } from '../redact.js';
+import { redact, tail } from '../redact.js';
 
 /** `repository: {provider: github, owner, repo, baseUrl?}` in promote.yaml. */
 export interface GitHubRepositoryConfig {
@@ -25,6 +30,12 @@ export interface GitHubOptions {
   maxRateLimitRetries?: number;
   /** Milliseconds per second of `retry-after`: 1000 against GitHub; tests shorten the wait. */
   retryAfterUnitMs?: number;
+  /**
+   * The longest rate-limit wait sat out inside a request (default 60 s). A later reset (the hourly
+   * budget spent) fails with GitHubRateLimitError, which says when to retry, instead of holding an
+   * activity for up to an hour.
+   */
+  maxRateLimitWaitMs?: number;
   /** GitHub's recommended pacing of writes (one per second); off only against a local stand-in. */
   paceWrites?: boolean;
 }
@@ -52,6 +63,36 @@ export class GitHubAccessError extends GitHubError {
   override readonly name = 'GitHubAccessError';
 }
 
+/**
+ * GitHub's rate limit (primary: the budget is spent until `x-ratelimit-reset`; secondary: `retry-after`)
+ * outlasted what a request waits in place. Not an access problem: retrying after `retryAfterMs` works.
+ */
+export class GitHubRateLimitError extends GitHubError {
+  override readonly name = 'GitHubRateLimitError';
+  constructor(
+    message: string,
+    status: number,
+    readonly retryAfterMs: number,
+  ) {
+    super(message, status);
+  }
+}
+
+/** How long GitHub asks to wait when `error` is a rate-limit answer, else undefined. */
+function rateLimitWaitMs(error: RequestError): number | undefined {
+  if (error.status !== 403 && error.status !== 429) return undefined;
+  const headers = error.response?.headers ?? {};
+  const retryAfter = Number(headers['retry-after']);
+  if (Number.isFinite(retryAfter) && retryAfter > 0) return retryAfter * 1000;
+  if (headers['x-ratelimit-remaining'] === '0') {
+    const reset = Number(headers['x-ratelimit-reset']) * 1000;
+    return Math.max(0, reset - Date.now()) + 1000;
+  }
+  // A secondary limit without retry-after: GitHub asks for at least a minute.
+  if (/secondary rate limit|rate limit exceeded/i.test(error.message)) return 60_000;
+  return undefined;
+}
+
 /** The branch moved under every attempt to update it. */
 export class GitHubConflictError extends GitHubError {
   override readonly name = 'GitHubConflictError';
@@ -61,6 +102,17 @@ export class GitHubConflictError extends GitHubError {
 export class ProposalChangedError extends GitHubError {
   override readonly name = 'ProposalChangedError';
 }
+
+/**
+ * 405 for a reason other than conflicts: a branch protection rule, a ruleset, or a merge method the
+ * repository disallows. Rebuilding the proposal cannot help: someone must change the rule or the setup.
+ */
+export class MergeRefusedError extends GitHubError {
+  override readonly name = 'MergeRefusedError';
+}
+
+/** GitHub's 405 for a pull request whose branches conflict (or that is closed): a rebuild can fix it. */
+const NOT_MERGEABLE = /not mergeable|merge conflict/i;
 
 export interface FileEdit {
   branch: string;
@@ -102,6 +154,10 @@ export class GitHubRepository {
     private readonly options: GitHubOptions = {},
   ) {
     const retries = options.maxRateLimitRetries ?? 3;
+    const unitMs = options.retryAfterUnitMs ?? 1_000;
+    const maxWaitMs = options.maxRateLimitWaitMs ?? 60_000;
+    // Waits GitHub asks for are sat out in place while short; a long one fails (GitHubRateLimitError).
+    const waitInPlace = (after: number, count: number) => count < retries && after * unitMs <= maxWaitMs;
     this.where = `${config.owner}/${config.repo}`;
     this.octokit = new Octokit({
       ...(config.baseUrl ? { baseUrl: config.baseUrl } : {}),
@@ -111,10 +167,11 @@ export class GitHubRepository {
       retry: { doNotRetry: [400, 401, 403, 404, 409, 410, 422, 451] },
       log: { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} },
       throttle: {
-        onRateLimit: (_after: number, _options: unknown, _octokit: unknown, count: number) => count < retries,
-        onSecondaryRateLimit: (_after: number, _options: unknown, _octokit: unknown, count: number) =>
-          count < retries,
-        retryAfterBaseValue: options.retryAfterUnitMs ?? 1_000,
+        onRateLimit: (after: number, _options: unknown, _octokit: unknown, count: number) =>
+          waitInPlace(after, count),
+        onSecondaryRateLimit: (after: number, _options: unknown, _octokit: unknown, count: number) =>
+          waitInPlace(after, count),
+        retryAfterBaseValue: unitMs,
         ...(options.paceWrites === false
           ? { write: new Bottleneck.Group({ maxConcurrent: 1, minTime: 0 }) }
           : {}),
@@ -140,6 +197,15 @@ export class GitHubRepository {
     } catch (error) {
       if (!(error instanceof RequestError)) throw error;
       const detail = redact(`GitHub ${this.where}: ${what} failed (${error.status}): ${error.message}`);
+      const waitMs = rateLimitWaitMs(error);
+      if (waitMs !== undefined) {
+        const until = new Date(Date.now() + waitMs).toISOString();
+        throw new GitHubRateLimitError(
+          `${detail} (rate limited; retry after ${until})`,
+          error.status,
+          waitMs,
+        );
+      }
       if (error.status === 401 || error.status === 403) throw new GitHubAccessError(detail, error.status);
       throw new GitHubError(detail, error.status);
     }
@@ -171,8 +237,10 @@ export class GitHubRepository {
       const response = await this.call(`reading ${path} at ${commit.slice(0, 12)}`, () =>
         this.octokit.rest.repos.getContent({ ...this.repo, path, ref: commit }),
       );
-      const data = response.data as { type?: string; content?: string; encoding?: string };
+      const data = response.data as { type?: string; content?: string; encoding?: string; sha?: string };
       if (data.type !== 'file' || data.content === undefined) return undefined;
+      // Over 1 MB the contents API sends no content (`encoding: "none"`): the blob API has it all.
+      if (data.encoding === 'none' && data.sha) return (await this.blob(data.sha, path)).toString('utf8');
       return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8').toString('utf8');
     } catch (error) {
       if (error instanceof GitHubError && error.status === 404) return undefined;
@@ -180,11 +248,28 @@ export class GitHubRepository {
     }
   }
 
+  /** A blob's bytes through the Git Data API (files up to GitHub's 100 MB). */
+  private async blob(sha: string, path: string): Promise<Buffer> {
+    const { data } = await this.call(`reading ${path}`, () =>
+      this.octokit.rest.git.getBlob({ ...this.repo, file_sha: sha }),
+    );
+    return Buffer.from(data.content, data.encoding === 'base64' ? 'base64' : 'utf8');
+  }
+
   /** Commits on the branch (optionally touching `path`), newest first. */
   async commits(branch: string, options: { path?: string; limit?: number } = {}): Promise<RepoCommit[]> {
     const limit = options.limit ?? 200;
     const out: RepoCommit[] = [];
-    for (let page = 1; out.length < limit; page++) {
+    for await (const commit of this.eachCommit(branch, options)) {
+      if (out.length >= limit) break;
+      out.push(commit);
+    }
+    return out;
+  }
+
+  /** Commits on the branch, newest first, one page (100) at a time for as long as the caller reads. */
+  async *eachCommit(branch: string, options: { path?: string } = {}): AsyncGenerator<RepoCommit> {
+    for (let page = 1; ; page++) {
       const { data } = await this.call(`listing commits of ${branch}`, () =>
         this.octokit.rest.repos.listCommits({
           ...this.repo,
@@ -194,12 +279,10 @@ export class GitHubRepository {
           ...(options.path ? { path: options.path } : {}),
         }),
       );
-      out.push(
-        ...data.map((c) => ({ sha: c.sha, parents: c.parents.map((p) => p.sha), message: c.commit.message })),
-      );
-      if (data.length < 100) break;
+      for (const c of data)
+        yield { sha: c.sha, parents: c.parents.map((p) => p.sha), message: c.commit.message };
+      if (data.length < 100) return;
     }
-    return out.slice(0, limit);
   }
 
   /**
@@ -269,34 +352,39 @@ export class GitHubRepository {
   }
 
   /**
-   * Runs `work` in a directory holding the repository's files at `commit` (from the tree and blob
-   * API, modes kept: deploy scripts stay executable), removed afterwards whatever happens.
+   * Runs `work` in a directory holding the repository's files at `commit`, removed afterwards whatever
+   * happens. One tarball of the commit, not a recursive tree and a request per blob: a tree listing is
+   * cut (`truncated`) past 100,000 entries or 7 MB, and a request per file spends the rate limit on
+   * a large repository. tar keeps modes (deploy scripts stay executable) and symlinks.
    */
   async withCheckout<T>(commit: string, parentDir: string, work: (dir: string) => Promise<T>): Promise<T> {
     await mkdir(parentDir, { recursive: true });
     const dir = await mkdtemp(join(parentDir, 'checkout-'));
+    const archive = `${dir}.tar.gz`;
     try {
-      const { data: head } = await this.call(`reading commit ${commit.slice(0, 12)}`, () =>
-        this.octokit.rest.git.getCommit({ ...this.repo, commit_sha: commit }),
+      const response = await this.call(`downloading the tarball of ${commit.slice(0, 12)}`, () =>
+        this.octokit.rest.repos.downloadTarballArchive({
+          ...this.repo,
+          ref: commit,
+          // Streamed to disk: a repository's tarball is not held in memory.
+          request: { parseSuccessResponseBody: false },
+        }),
       );
-      const { data: tree } = await this.call('reading the tree', () =>
-        this.octokit.rest.git.getTree({ ...this.repo, tree_sha: head.tree.sha, recursive: 'true' }),
-      );
-      for (const entry of tree.tree) {
-        if (entry.type !== 'blob' || !entry.path || !entry.sha) continue;
-        const sha = entry.sha;
-        const { data: blob } = await this.call(`reading ${entry.path}`, () =>
-          this.octokit.rest.git.getBlob({ ...this.repo, file_sha: sha }),
+      const body = response.data as WebReadableStream<Uint8Array>;
+      await pipeline(Readable.fromWeb(body), createWriteStream(archive));
+      // GitHub's tarball has one top folder (owner-repo-sha/): its contents are the checkout.
+      const result = await runCommand(['tar', '-xzf', archive, '--strip-components=1', '-C', dir], {
+        cwd: parentDir,
+      });
+      if (result.exitCode !== 0)
+        throw new GitHubError(
+          redact(
+            `GitHub ${this.where}: unpacking the tarball of ${commit.slice(0, 12)} failed: ${tail(result.failedToStart ?? result.stderr.trim(), 2000)}`,
+          ),
         );
-        const file = join(dir, entry.path);
-        const content = Buffer.from(blob.content, blob.encoding === 'base64' ? 'base64' : 'utf8');
-        await mkdir(dirname(file), { recursive: true });
-        if (entry.mode === '120000') await symlink(content.toString(), file);
-        else await writeFile(file, content);
-        if (entry.mode === '100755') await chmod(file, 0o755);
-      }
       return await work(dir);
     } finally {
+      await rm(archive, { force: true });
       await rm(dir, { recursive: true, force: true });
     }
   }
@@ -387,6 +475,15 @@ export class GitHubRepository {
         throw new ProposalChangedError(
           `pull request #${number} of ${this.where} changed since ${expectedHeadSha.slice(0, 12)} was approved: approve it again`,
           409,
+        );
+      }
+      if (error instanceof GitHubError && error.status === 405 && !NOT_MERGEABLE.test(error.message)) {
+        const kind = /merge commits|squash|rebase|merge method/i.test(error.message)
+          ? 'the repository disallows the merge method'
+          : 'a protection rule of the base branch';
+        throw new MergeRefusedError(
+          `GitHub refuses to merge pull request #${number} of ${this.where} (${kind}): ${error.message}`,
+          405,
         );
       }
       throw error;

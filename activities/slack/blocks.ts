@@ -38,6 +38,7 @@ const STATUS_ICON: Record<EnvironmentStatus, string> = {
   skipped: '⏭️',
   superseded: '⤴️',
   reverted: '↩️',
+  'compensation-failed': '🚨',
 };
 
 /**
@@ -177,6 +178,11 @@ export function eventMessage(a: Announcement): SlackMessage {
     drift: [
       `⚠️ ${env}: drift found${detail ? `: ${detail}` : ''}`,
       `Drift found in ${a.env}${a.detail ? `: ${a.detail}` : ''}`,
+    ],
+    // An alert, not a report: the environment was released with this promotion's change still in it.
+    'compensation-failed': [
+      `🚨 ${env}: could not undo ${appsText(a)}; the environment is released. Left for a person: ${detail || 'see promote status'}`,
+      `Action needed in ${a.env}: could not undo ${plainApps(a)}`,
     ],
   };
   const [markdown, plain] = lines[a.outcome];

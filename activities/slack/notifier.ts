@@ -78,18 +78,26 @@ export class SlackNotifier implements Notifier {
       const request = eventMessage({ ...a, outcome: 'waiting-approval' });
       await this.update(approval, decidedMessage(request, outcomeLine(a)));
     }
-    const posted = await this.post(a.channel, eventMessage(a), messages[rootKey]?.ts);
+    // An alert is also shown in the channel, not only in the promotion's thread.
+    const broadcast = a.outcome === 'compensation-failed';
+    const posted = await this.post(a.channel, eventMessage(a), messages[rootKey]?.ts, broadcast);
     return a.outcome === 'waiting-approval' ? { messages: { [`approval:${a.env}`]: posted } } : {};
   }
 
-  private async post(channel: string, message: SlackMessage, threadTs?: string): Promise<MessageRef> {
-    const result = await this.client.chat.postMessage({
-      channel,
-      text: message.text,
-      blocks: message.blocks,
-      unfurl_links: false,
-      ...(threadTs ? { thread_ts: threadTs } : {}),
-    });
+  private async post(
+    channel: string,
+    message: SlackMessage,
+    threadTs?: string,
+    broadcast = false,
+  ): Promise<MessageRef> {
+    const base = { channel, text: message.text, blocks: message.blocks, unfurl_links: false };
+    const result = await this.client.chat.postMessage(
+      threadTs
+        ? broadcast
+          ? { ...base, thread_ts: threadTs, reply_broadcast: true }
+          : { ...base, thread_ts: threadTs }
+        : base,
+    );
     if (!result.ts || !result.channel) throw new Error('chat.postMessage returned no ts');
     return { channel: result.channel, ts: result.ts };
   }

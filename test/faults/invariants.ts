@@ -11,6 +11,8 @@ export interface Violation {
 
 export const INVARIANTS = {
   ended: 'each promotion ended succeeded, rejected or compensated',
+  expected: 'each promotion ended as its scenario declared',
+  noLeftovers: 'no proposal branch left behind',
   gitIsDeployed: 'Git equals the deployed state in every environment',
   noDuplicate: 'no duplicate commit',
   noOverlap: 'no overlapping applies',
@@ -225,6 +227,48 @@ async function checkNoRideAlong(run: FaultRun, log: string[]): Promise<Violation
 }
 
 /**
+ * The outcome the scenario declared, exactly: a fault the product rides out must not turn a success
+ * into a rejection or a compensated failure (which the `ended` invariant alone would accept).
+ */
+async function checkExpected(run: FaultRun): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  for (const id of run.promotions) {
+    const wanted = run.expected.get(id);
+    if (wanted === undefined) {
+      violations.push({
+        invariant: INVARIANTS.expected,
+        detail: `${id} was started without a declared outcome`,
+      });
+      continue;
+    }
+    const closed = (await run.client.workflow.getHandle(id).describe()).status.name;
+    if (closed === 'RUNNING') continue; // The `ended` invariant reports it.
+    const actual =
+      closed === 'TERMINATED'
+        ? 'terminated'
+        : ((await run.status(id).catch(() => undefined))?.status ?? 'no state');
+    if (actual !== wanted)
+      violations.push({
+        invariant: INVARIANTS.expected,
+        detail: `${id} (${(run.requests.get(id)?.apps ?? []).map((a) => `${a.app}=${a.tag}`).join(',')}) ended ${actual}, declared ${wanted}`,
+      });
+  }
+  return violations;
+}
+
+/** Proposal branches (`promote/*`) still on the remote once every promotion ended: nobody cleans them. */
+async function checkNoLeftovers(run: FaultRun): Promise<Violation[]> {
+  const out = await git(['for-each-ref', '--format=%(refname)', 'refs/heads/promote/'], {
+    cwd: run.repo.url,
+  });
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((ref) => ({ invariant: INVARIANTS.noLeftovers, detail: `${ref} is still on the remote` }));
+}
+
+/**
  * `final`: after the next promotion of every environment. Before it, what only the lock repairs when
  * someone waits (a terminated holder's bump) is not checked yet.
  */
@@ -233,6 +277,9 @@ export async function checkInvariants(run: FaultRun, final: boolean): Promise<Vi
   const log = await run.repo.deployLog();
   return [
     ...(await checkEnded(run, commits, log, final)),
+    ...(await checkExpected(run)),
+    // A terminated promotion's branch is the lock's (or a person's) to clean: checked after the next one.
+    ...(final || run.terminated.size === 0 ? await checkNoLeftovers(run) : []),
     ...(final || run.terminated.size === 0 ? await checkGitIsDeployed(run) : []),
     ...checkNoDuplicate(commits),
     ...checkNoOverlap(log),

@@ -60,8 +60,8 @@ describe('a notifier that fails', () => {
         },
       });
       await worker.runUntil(async () => {
-        const approved = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
-        const rejected = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] });
+        const approved = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+        const rejected = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'rejected');
         run.approver = (id) => id === approved;
         await run.verify({
           startWorker: false,

@@ -46,15 +46,16 @@ describe('the deployment remote unreachable for a while', () => {
         const wait = () => run.sleep(seconds * 1_000);
         if (point === 'start') {
           await outage(run, async () => {
-            await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+            await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
             await wait();
           });
         } else if (point === 'bump') {
-          const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+          const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
           await run.reach(id, 'dev', ['queued', 'bumping', 'diffing', 'applying', 'succeeded']);
           await outage(run, wait);
         } else {
-          const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+          // Rejected by the scenario: the outage must not keep it from ending rejected (reverted).
+          const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'rejected');
           await run.reach(id, 'staging', ['waiting-approval']);
           await outage(run, async () => {
             await decide(run.client, id, {
@@ -87,10 +88,11 @@ describe('the deployment remote unreachable for a while', () => {
       try {
         await run.serveOverNetwork();
         await run.startWorker();
-        const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+        // Its revert is retried until the remote is back: it ends rejected, not failed.
+        const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'rejected');
         await run.reach(id, 'staging', ['waiting-approval']);
         // Another promotion waits for staging: it must not get a branch that still holds the rejected bump.
-        const next = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] });
+        const next = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded');
         await run.reach(next, 'staging', ['queued']);
         const started = Date.now();
         await outage(run, async () => {

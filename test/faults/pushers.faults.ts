@@ -24,8 +24,12 @@ describe('concurrent pushers', () => {
       await run.startWorker();
       const rejects = new Set(Object.keys(APPS).filter(() => run.random.chance(0.3)));
       run.note(`staging rejected for ${[...rejects].join(', ') || 'none'}`);
+      // Slow applies: a second promotion applying while another one's apply runs would show as overlap.
+      await run.setFile('delay-apply', '1');
       const ids = await Promise.all(
-        Object.keys(APPS).map((app) => run.start({ apps: [{ app, tag: '5.0.0' }] })),
+        Object.keys(APPS).map((app) =>
+          run.start({ apps: [{ app, tag: '5.0.0' }] }, rejects.has(app) ? 'rejected' : 'succeeded'),
+        ),
       );
       const appOf = new Map(ids.map((id, i) => [id, Object.keys(APPS)[i] ?? '']));
       run.approver = (id) => !rejects.has(appOf.get(id) ?? '');

@@ -31,13 +31,15 @@ describe('restart the server mid-promotion', () => {
       await run.startWorker();
       const point = run.random.pick(POINTS);
       if (point === 'apply') await run.setFile('delay-apply', '3');
-      const first = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+      // Two promotions compete for staging: slow applies so an overlap would show.
+      if (point === 'lock queue') await run.setFile('delay-apply', '1');
+      const first = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
       if (point === 'bump') await run.reach(first, 'dev', ['bumping', 'diffing', 'applying', 'succeeded']);
       if (point === 'apply') await run.logged(/ apply-start dev /);
       if (point === 'waiting-approval' || point === 'lock queue')
         await run.reach(first, 'staging', ['waiting-approval']);
       if (point === 'lock queue') {
-        const second = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] });
+        const second = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded');
         await run.reach(second, 'staging', ['queued']);
       }
       await run.sleep(run.random.int(0, 1_000));

@@ -1,71 +1,145 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { decide } from '../../client/promotions.js';
+import { eventually } from '../support/wait.js';
 import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL } from './world.js';
+import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL, type Snapshot } from './world.js';
 
 /**
  * `promote worker` SIGKILLed — with every deploy command it started, as when its machine dies — at a
  * seeded random point of one step, then a new worker takes over. Twenty runs, the steps in turn.
+ *
+ * Each step says how to get there (`arrive`), how long it lasts at most (`window`: the seeded delay
+ * before the kill is drawn from it) and whether a kill hit it (`hit`, from the snapshot taken right
+ * before the kill and the deploy log right after it). A run whose kill missed its step is re-aimed —
+ * a fresh run, a shorter delay, the last attempt none — and not counted.
  */
-const PHASES = {
-  /** Mid-push of the bump commit. */
-  bump: async (run: FaultRun) => {
-    const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
-    await run.reach(id, 'dev', ['bumping', 'diffing', 'applying', 'succeeded']);
-    await run.sleep(run.random.int(0, 400));
+interface Aim {
+  /** The promotion the step is about. */
+  id: string;
+  /** Others the step started (checked by `hit` where it matters). */
+  others: string[];
+}
+
+interface PhaseSpec {
+  window: number;
+  arrive(run: FaultRun): Promise<Aim>;
+  hit(aim: Aim, before: Snapshot, logAfter: string[]): boolean;
+}
+
+const open = (log: string[], start: RegExp, done: RegExp) =>
+  log.some((l) => start.test(l)) && !log.some((l) => done.test(l));
+const envStatus = (s: Snapshot, id: string, env: string) => s.environments.get(id)?.get(env);
+
+const PHASES: Record<string, PhaseSpec> = {
+  /** Mid-push of the bump commit: the bump activity is pending. */
+  bump: {
+    window: 300,
+    arrive: async (run) => {
+      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+      // The bump takes a few hundred ms: polled closely; not seen at all is a miss, re-aimed.
+      await eventually(
+        'the bump to be pending',
+        async () => ((await run.snapshot()).activities.get(id)?.includes('bumpValues') ? true : undefined),
+        60_000,
+        20,
+      ).catch(() => undefined);
+      return { id, others: [] };
+    },
+    hit: (aim, before) => before.activities.get(aim.id)?.includes('bumpValues') === true,
   },
   /** While `deploy.diff` runs (slowed to 2s). */
-  diff: async (run: FaultRun) => {
-    await run.setFile('delay-diff', '2');
-    const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
-    await run.reach(id, 'dev', ['diffing']);
-    await run.sleep(run.random.int(0, 2_000));
+  diff: {
+    window: 2_000,
+    arrive: async (run) => {
+      await run.setFile('delay-diff', '2');
+      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+      await run.reach(id, 'dev', ['diffing']);
+      return { id, others: [] };
+    },
+    hit: (aim, before) =>
+      envStatus(before, aim.id, 'dev') === 'diffing' &&
+      before.activities.get(aim.id)?.includes('deploy') === true,
   },
   /** While staging waits for approval; the decision (seeded) comes after the new worker starts. */
-  'approval wait': async (run: FaultRun) => {
-    const reject = run.random.chance(0.5);
-    run.approver = () => !reject;
-    run.note(reject ? 'staging rejected after the kill' : 'staging approved after the kill');
-    const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
-    await run.reach(id, 'staging', ['waiting-approval']);
-    await run.sleep(run.random.int(0, 1_500));
+  'approval wait': {
+    window: 1_500,
+    arrive: async (run) => {
+      const reject = run.random.chance(0.5);
+      run.approver = () => !reject;
+      run.note(reject ? 'staging rejected after the kill' : 'staging approved after the kill');
+      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, reject ? 'rejected' : 'succeeded');
+      await run.reach(id, 'staging', ['waiting-approval']);
+      return { id, others: [] };
+    },
+    hit: (aim, before) => envStatus(before, aim.id, 'staging') === 'waiting-approval',
   },
-  /** While `deploy.apply` runs (slowed to 2s). */
-  apply: async (run: FaultRun) => {
-    await run.setFile('delay-apply', '2');
-    await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
-    await run.logged(/ apply-start dev /);
-    await run.sleep(run.random.int(0, 2_000));
+  /** While `deploy.apply` runs in dev (slowed to 2s): started and, after the kill, never done. */
+  apply: {
+    window: 2_000,
+    arrive: async (run) => {
+      await run.setFile('delay-apply', '2');
+      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+      await run.logged(/ apply-start dev /);
+      return { id, others: [] };
+    },
+    hit: (_aim, _before, after) => open(after, / apply-start dev /, / apply-done dev /),
   },
-  /** While a failed apply in staging is compensated: the revert commit, then a (2s) rollback. */
-  compensation: async (run: FaultRun) => {
-    await run.setFile('fail-apply-staging', 'injected');
-    await run.setFile('delay-rollback', '2');
-    const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
-    await run.reach(id, 'staging', ['waiting-approval']);
-    await decide(run.client, id, { env: 'staging', approved: true, by: 'alice' });
-    await run.logged(/ failed staging /);
-    await run.sleep(run.random.int(0, 2_500));
+  /**
+   * While a failed apply in staging is compensated: the revert commit, then a (2s) rollback. The
+   * injected apply failure is meant to fail the promotion: `failed` (compensated) is its outcome.
+   */
+  compensation: {
+    window: 2_500,
+    arrive: async (run) => {
+      await run.setFile('fail-apply-staging', 'injected');
+      await run.setFile('delay-rollback', '2');
+      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'failed');
+      await run.reach(id, 'staging', ['waiting-approval']);
+      await decide(run.client, id, { env: 'staging', approved: true, by: 'alice' });
+      await run.logged(/ failed staging /);
+      return { id, others: [] };
+    },
+    // Still running at the kill, and its rollback (if it started one) did not finish.
+    hit: (aim, before, after) =>
+      before.running.has(aim.id) && !after.some((l) => / rollback-done staging /.test(l)),
   },
-  /** While staging passes from one holder to the next: the release, the grant, the next bump. */
-  'lock grant': async (run: FaultRun) => {
-    const first = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
-    await run.reach(first, 'staging', ['waiting-approval']);
-    const second = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] });
-    await run.reach(second, 'staging', ['queued']);
-    await decide(run.client, first, { env: 'staging', approved: true, by: 'alice' });
-    await run.logged(new RegExp(` apply-done staging \\S+ ${first} `));
-    await run.sleep(run.random.int(0, 1_500));
+  /**
+   * While staging passes from one holder to the next: the release, the grant, the next bump. Applies
+   * are slowed (1s) so that the next holder applying before the first one finished would show.
+   */
+  'lock grant': {
+    window: 1_500,
+    arrive: async (run) => {
+      await run.setFile('delay-apply', '1');
+      const first = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+      await run.reach(first, 'staging', ['waiting-approval']);
+      const second = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded');
+      await run.reach(second, 'staging', ['queued']);
+      await decide(run.client, first, { env: 'staging', approved: true, by: 'alice' });
+      await run.logged(new RegExp(` apply-done staging \\S+ ${first} `));
+      return { id: first, others: [second] };
+    },
+    // The first holder still releasing, or the second not yet past its bump in staging.
+    hit: (aim, before) =>
+      before.running.has(aim.id) ||
+      aim.others.some((id) =>
+        ['pending', 'queued', 'bumping'].includes(envStatus(before, id, 'staging') ?? ''),
+      ),
   },
-} as const;
+};
 
 type Phase = keyof typeof PHASES;
-const names = Object.keys(PHASES) as Phase[];
+const names = Object.keys(PHASES);
 const RUNS = 20;
+/** Attempts per run: each re-aims with half the previous delay bound, the last with none. */
+const ATTEMPTS = 4;
 const runs: [Phase, number][] = Array.from({ length: RUNS }, (_, i) => [
-  names[i % names.length] as Phase,
+  names[i % names.length] ?? '',
   nextSeed(),
 ]);
+
+/** phase → runs whose kill hit it, and kills that missed it (re-aimed). */
+const tally = new Map<string, { hit: number; missed: number }>(names.map((n) => [n, { hit: 0, missed: 0 }]));
 
 // Concurrent runs may start before beforeAll has finished: they all await this one start.
 const shared = FaultServer.shared();
@@ -73,29 +147,60 @@ beforeAll(() => {
   announceSeed('sigkill');
 });
 afterAll(async () => {
+  const rows = [...tally].map(
+    ([phase, t]) => `  ${phase.padEnd(14)} ${String(t.hit).padStart(4)} ${String(t.missed).padStart(7)}`,
+  );
+  process.stderr.write(
+    `[faults] sigkill: phase hit by the kill\n  ${'phase'.padEnd(14)} runs  missed (re-aimed)\n${rows.join('\n')}\n`,
+  );
   await shared.stop();
 });
 
 describe('SIGKILL the worker', () => {
   it.concurrent.each(runs)('SIGKILL the worker during %s [seed %d]', async (phase, seed) => {
     const server = await shared.server();
-    const run = await FaultRun.create(server, {
-      scenario: `SIGKILL the worker during ${phase}`,
-      seed,
-      ...(phase === 'lock grant' ? { environments: HELD_THROUGH_APPROVAL } : {}),
-    });
-    try {
-      await run.startWorker();
-      await PHASES[phase](run);
-      const statuses = await Promise.all(run.promotions.map((id) => run.status(id).catch(() => undefined)));
-      run.note(
-        `SIGKILL at ${statuses.map((s) => s?.environments.map((e) => `${e.name}:${e.status}`).join(',')).join(' / ')}`,
-      );
-      await run.killMachine();
-      await run.startWorker();
-      await run.verify();
-    } finally {
-      await run.dispose();
+    const spec = PHASES[phase];
+    if (!spec) throw new Error(`no phase ${phase}`);
+    const misses: string[] = [];
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      const run = await FaultRun.create(server, {
+        scenario: `SIGKILL the worker during ${phase}`,
+        // The same seed on every attempt: the same decisions, a shorter delay.
+        seed,
+        ...(phase === 'lock grant' ? { environments: HELD_THROUGH_APPROVAL } : {}),
+      });
+      try {
+        await run.startWorker();
+        const aim = await spec.arrive(run);
+        const bound = attempt === ATTEMPTS ? 0 : Math.floor(spec.window / 2 ** (attempt - 1));
+        const delay = run.random.int(0, bound);
+        await run.sleep(delay);
+        const before = await run.snapshot();
+        await run.killMachine();
+        const after = await run.repo.deployLog();
+        const at = [...before.environments]
+          .map(
+            ([id, envs]) =>
+              `${id.slice(-8)} ${[...envs].map(([e, s]) => `${e}:${s}`).join(',')} [${(before.activities.get(id) ?? []).join(',')}]`,
+          )
+          .join(' / ');
+        if (!spec.hit(aim, before, after)) {
+          tally.get(phase)!.missed++;
+          misses.push(`attempt ${attempt} (${delay}ms) missed at ${at}`);
+          continue;
+        }
+        tally.get(phase)!.hit++;
+        for (const miss of misses) run.note(miss);
+        run.note(`SIGKILL ${delay}ms into ${phase} (attempt ${attempt}) at ${at}`);
+        await run.startWorker();
+        await run.verify();
+        return;
+      } finally {
+        await run.dispose();
+      }
     }
+    throw new Error(
+      `SIGKILL the worker during ${phase} [seed ${seed}]: no kill hit the step\n  ${misses.join('\n  ')}`,
+    );
   });
 });

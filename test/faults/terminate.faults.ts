@@ -18,22 +18,36 @@ afterAll(async () => {
   await shared.stop();
 });
 
-const POINTS = ['bump', 'waiting-approval', 'apply'] as const;
+/**
+ * `waiting-approval` holds staging through the approval wait (its bump on the branch, which the lock
+ * reverts). `waiting-approval on a proposal` is PENDING (FAULTS_PENDING=1): nothing deletes a
+ * terminated promotion's proposal branch yet, which the no-leftovers invariant reports.
+ */
+const POINTS = [
+  'bump',
+  'waiting-approval',
+  'apply',
+  ...(process.env.FAULTS_PENDING === '1' ? (['waiting-approval on a proposal'] as const) : []),
+] as const;
 
 describe('terminate a promotion', () => {
   it.concurrent.each(POINTS.map((point) => [point, nextSeed()] as const))(
     'terminate a promotion during %s [seed %d]',
     async (point, seed) => {
       const server = await shared.server();
-      const run = await FaultRun.create(server, { scenario: `terminate a promotion during ${point}`, seed });
+      const run = await FaultRun.create(server, {
+        scenario: `terminate a promotion during ${point}`,
+        seed,
+        ...(point === 'waiting-approval' ? { environments: HELD_THROUGH_APPROVAL } : {}),
+      });
       try {
         await run.startWorker();
         if (point === 'apply') await run.setFile('delay-apply', '3');
-        const doomed = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+        const doomed = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'terminated');
         if (point === 'bump') {
           await run.reach(doomed, 'dev', ['bumping', 'diffing', 'applying', 'succeeded']);
           await run.sleep(run.random.int(0, 300));
-        } else if (point === 'waiting-approval') {
+        } else if (point === 'waiting-approval' || point === 'waiting-approval on a proposal') {
           await run.reach(doomed, 'staging', ['waiting-approval']);
           await run.sleep(run.random.int(0, 1_000));
         } else {
@@ -64,9 +78,15 @@ describe('terminate a lock', () => {
       });
       try {
         await run.startWorker();
-        const holder = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] });
+        // Two promotions compete for staging: slow applies so an overlap would show.
+        await run.setFile('delay-apply', '1');
+        const approve = run.random.chance(0.7);
+        const holder = await run.start(
+          { apps: [{ app: 'api', tag: '1.5.0' }] },
+          approve ? 'succeeded' : 'rejected',
+        );
         await run.reach(holder, 'staging', ['waiting-approval']);
-        const waiter = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] });
+        const waiter = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded');
         await run.reach(waiter, 'staging', ['queued']);
         await run.sleep(run.random.int(0, 1_500));
         // The lock is keyed by the repository however spelled (runs before that: by the URL as given).
@@ -82,7 +102,7 @@ describe('terminate a lock', () => {
         run.note('terminated env lock of staging with a holder waiting for approval and one waiter');
         await decide(run.client, holder, {
           env: 'staging',
-          approved: run.random.chance(0.7),
+          approved: approve,
           by: 'alice',
           comment: 'seeded',
         });

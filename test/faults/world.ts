@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { decide, getStatus, startPromotion, waitFinished, NotFoundError } from '../../client/promotions.js';
-import type { PromotionRequest, PromotionState } from '../../common/types.js';
+import type { PromotionRequest, PromotionState, PromotionStatus } from '../../common/types.js';
 import type { SampleEnvironment } from '../../demo/sample-repo.js';
 import type { DevServer } from '../../server/dev-server.js';
 import { startTestDevServer } from '../support/dev-server.js';
@@ -90,6 +90,26 @@ export const HELD_THROUGH_APPROVAL: SampleEnvironment[] = [
 
 let runCounter = 0;
 
+/**
+ * What a scenario says a promotion must end as: a status, or `terminated` when the scenario itself
+ * terminates it. A fault the product is built to ride out (a SIGKILL, a server restart, a short outage,
+ * a concurrent pusher) must not change the outcome: `failed` is declared only where the fault is meant
+ * to fail the promotion.
+ */
+export type ExpectedOutcome = PromotionStatus | 'terminated';
+
+/** What was going on at one instant (a kill, a restart): read right before the fault. */
+export interface Snapshot {
+  /** Each promotion's environments as `env:status`. */
+  environments: Map<string, Map<string, string>>;
+  /** Each promotion's pending activity types (from describe). */
+  activities: Map<string, string[]>;
+  /** Promotions still running at that instant. */
+  running: Set<string>;
+  /** The deploy command's own log at that instant. */
+  log: string[];
+}
+
 export interface VerifyOptions {
   /** The app of the final promotion (default web). */
   nextApp?: string;
@@ -114,6 +134,8 @@ export class FaultRun {
   readonly requests = new Map<string, Omit<PromotionRequest, 'repo'>>();
   /** Promotions the scenario terminated on purpose (they cannot end by themselves). */
   readonly terminated = new Set<string>();
+  /** The outcome each promotion must end with, declared by the scenario when it starts it. */
+  readonly expected = new Map<string, ExpectedOutcome>();
   readonly notes: string[] = [];
   readonly workers: WorkerProcess[] = [];
   private workerCount = 0;
@@ -240,10 +262,10 @@ export class FaultRun {
     this.notes.push(message);
   }
 
-  workerEnv(): Record<string, string> {
+  workerEnv(taskQueue = this.taskQueue): Record<string, string> {
     return {
       TEMPORAL_ADDRESS: this.server.address,
-      PROMOTE_TASK_QUEUE: this.taskQueue,
+      PROMOTE_TASK_QUEUE: taskQueue,
       PROMOTE_CACHE_DIR: join(this.dir, `cache-${++this.workerCount}`),
       PROMOTE_DEMO_CLUSTER: this.repo.cluster,
       PROMOTE_LOCK_LEASE_MS: '1000',
@@ -253,10 +275,23 @@ export class FaultRun {
     };
   }
 
-  async startWorker(): Promise<WorkerProcess> {
-    const worker = await WorkerProcess.start(this.workerEnv());
+  /** A `promote worker` on the run's task queue, or on another one of this run (`otherQueue`). */
+  async startWorker(taskQueue = this.taskQueue): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.start(this.workerEnv(taskQueue));
     this.workers.push(worker);
     return worker;
+  }
+
+  /** A second task queue of this run: promotions started on it run on their own workers. */
+  get otherQueue(): string {
+    return `${this.taskQueue}-b`;
+  }
+
+  /** One worker's machine dies (SIGKILL), the others keep running. */
+  async killWorker(worker: WorkerProcess): Promise<void> {
+    const i = this.workers.indexOf(worker);
+    if (i >= 0) this.workers.splice(i, 1);
+    await worker.kill();
   }
 
   /** The machine dies: SIGKILL to every worker of this run and every deploy command still running. */
@@ -275,19 +310,43 @@ export class FaultRun {
     await rm(join(this.repo.cluster, 'pids'), { recursive: true, force: true });
   }
 
-  async start(request: Omit<PromotionRequest, 'repo'>): Promise<string> {
-    const handle = await startPromotion(
-      this.client,
-      { repo: this.remoteUrl, ...request },
-      { taskQueue: this.taskQueue },
-    );
+  /** Starts a promotion whose end the scenario declares (checked exactly by the invariants). */
+  async start(
+    request: Omit<PromotionRequest, 'repo'>,
+    expect: ExpectedOutcome,
+    taskQueue = this.taskQueue,
+  ): Promise<string> {
+    const handle = await startPromotion(this.client, { repo: this.remoteUrl, ...request }, { taskQueue });
     if (!this.promotions.includes(handle.workflowId)) this.promotions.push(handle.workflowId);
     this.requests.set(handle.workflowId, request);
+    this.expected.set(handle.workflowId, expect);
     return handle.workflowId;
   }
 
   async status(id: string): Promise<PromotionState> {
     return getStatus(this.client, id);
+  }
+
+  /** The promotions' environments, pending activities and the deploy log, read as close together as can be. */
+  async snapshot(): Promise<Snapshot> {
+    const environments = new Map<string, Map<string, string>>();
+    const activities = new Map<string, string[]>();
+    const running = new Set<string>();
+    await Promise.all(
+      this.promotions.map(async (id) => {
+        const [description, state] = await Promise.all([
+          this.client.workflow.getHandle(id).describe(),
+          this.status(id).catch(() => undefined),
+        ]);
+        if (description.status.name === 'RUNNING') running.add(id);
+        activities.set(
+          id,
+          (description.raw.pendingActivities ?? []).map((a) => a.activityType?.name ?? '?'),
+        );
+        environments.set(id, new Map((state?.environments ?? []).map((e) => [e.name, e.status])));
+      }),
+    );
+    return { environments, activities, running, log: await this.repo.deployLog() };
   }
 
   /** Polls until promotion `id` has `env` in one of `statuses` (the promotion may also have ended). */
@@ -373,7 +432,10 @@ export class FaultRun {
   /** The next promotion of every environment: a fresh tag, approved everywhere, must succeed. */
   async nextPromotion(app: string, timeoutMs = 150_000): Promise<PromotionState> {
     this.approver = () => true;
-    const id = await this.start({ apps: [{ app, tag: `9.${this.options.seed % 1000}.${runCounter}` }] });
+    const id = await this.start(
+      { apps: [{ app, tag: `9.${this.options.seed % 1000}.${runCounter}` }] },
+      'succeeded',
+    );
     await this.settle(timeoutMs);
     return waitFinished(this.client, id);
   }
@@ -427,13 +489,15 @@ export class FaultRun {
         .terminate('fault run finished')
         .catch(() => undefined);
     }
-    for await (const execution of this.client.workflow.list({
-      query: `TaskQueue = '${this.taskQueue}' AND ExecutionStatus = 'Running'`,
-    })) {
-      await this.client.workflow
-        .getHandle(execution.workflowId)
-        .terminate('fault run finished')
-        .catch(() => undefined);
+    for (const queue of [this.taskQueue, this.otherQueue]) {
+      for await (const execution of this.client.workflow.list({
+        query: `TaskQueue = '${queue}' AND ExecutionStatus = 'Running'`,
+      })) {
+        await this.client.workflow
+          .getHandle(execution.workflowId)
+          .terminate('fault run finished')
+          .catch(() => undefined);
+      }
     }
     await this.repo.remove();
     await rm(this.dir, { recursive: true, force: true });

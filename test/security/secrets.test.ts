@@ -158,6 +158,8 @@ describe('secrets never leave the worker', () => {
       PROMOTE_SHUTDOWN_GRACE_MS: '5000',
       PROMOTE_DEMO_CLUSTER: repo.cluster,
       PROMOTE_GITHUB_API_URL: github.baseUrl,
+      // The stand-in serves plain http on loopback: the worker sends the GitHub token there only when named.
+      PROMOTE_HTTP_LOOPBACK_HOSTS: new URL(github.baseUrl).host,
       SLACK_API_URL: slack.url,
       PROMOTE_GIT_TOKEN: held.PROMOTE_GIT_TOKEN,
       GITHUB_TOKEN: held.GITHUB_TOKEN,

@@ -1,9 +1,39 @@
+import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git, GitError } from '../../activities/git.js';
+
+/**
+ * GitHub's documented limits at size. Tests may lower one to reach it quickly; the defaults are GitHub's.
+ */
+export interface GitHubLimits {
+  /** A recursive tree lists at most this many entries, then says `truncated: true`. */
+  treeEntries: number;
+  /** …or at most this many bytes of entries. */
+  treeBytes: number;
+  /** The contents API inlines files up to this size; larger ones come with `encoding: "none"`. */
+  contentsInline: number;
+  /** Files (contents and blobs APIs) larger than this are refused (403 too_large). */
+  apiMaxFile: number;
+  /** Primary rate limit: requests per window per token, with x-ratelimit-* headers on every answer. */
+  requestsPerWindow: number;
+  windowMs: number;
+  /** Secondary rate limit: content-creating requests (POST/PATCH/PUT/DELETE) per minute. */
+  writesPerMinute: number;
+}
+
+export const GITHUB_LIMITS: GitHubLimits = {
+  treeEntries: 100_000,
+  treeBytes: 7 * 1024 * 1024,
+  contentsInline: 1024 * 1024,
+  apiMaxFile: 100 * 1024 * 1024,
+  requestsPerWindow: 5_000,
+  windowMs: 3_600_000,
+  writesPerMinute: 80,
+};
 
 /** A response to return instead of the real one, once, for the next matching request. */
 export interface Fault {
@@ -31,16 +61,30 @@ export interface PullRequest {
  * A local stand-in for the GitHub REST API endpoints Promote uses, with GitHub's semantics, backed by a
  * real bare git repository: blobs, trees, commits and refs are real git objects, a ref update that is
  * not a fast-forward is refused with 422, merging a pull request with a stale head SHA gives 409, a
- * bad token 401, a token without access 403, unknown things 404. Faults can be queued to answer the
- * next matching request differently (e.g. a secondary rate limit with `retry-after`).
+ * bad token 401, a token without access 403, unknown things 404. At size it fails as GitHub does
+ * (GITHUB_LIMITS): a recursive tree past 100,000 entries or 7 MB is cut and says `truncated`, the
+ * contents API gives files over 1 MB with empty `content` and `encoding: "none"`, every answer carries
+ * x-ratelimit-* headers and an exhausted budget is a 403 with `x-ratelimit-remaining: 0`, and too many
+ * writes a minute a secondary rate limit with `retry-after`. Faults can be queued to answer the next
+ * matching request differently.
  */
 export class GitHubStandIn {
   readonly requests: { method: string; path: string; authorization: string }[] = [];
   readonly pulls = new Map<number, PullRequest>();
   private readonly faults: Fault[] = [];
+  /**
+   * A branch protection or ruleset refusing every merge into the base branch, answered as GitHub does:
+   * 405 with the rule's message (e.g. "Merge commits are not allowed on this repository.").
+   */
+  mergeRule?: string;
   /** Runs before a ref update is applied: lets a test push in between, as another client would. */
   beforeRefUpdate?: () => Promise<void>;
   private appKey?: { appId: string; installationId: string; publicKey: KeyObject };
+  readonly limits: GitHubLimits;
+  private window = { start: Date.now(), used: 0 };
+  private writes: number[] = [];
+  /** Rate-limit answers given so far, primary and secondary. */
+  readonly rateLimited = { primary: 0, secondary: 0 };
 
   private constructor(
     private readonly server: Server,
@@ -50,7 +94,16 @@ export class GitHubStandIn {
     readonly repo: string,
     readonly tokens: { valid: string; readOnly?: string },
     private readonly scratch: string,
-  ) {}
+    limits: Partial<GitHubLimits> = {},
+  ) {
+    this.limits = { ...GITHUB_LIMITS, ...limits };
+  }
+
+  /** Starts a new primary rate-limit window now, `used` requests already spent (a busy token). */
+  setRateLimitUsed(used: number, windowMs = this.limits.windowMs): void {
+    this.limits.windowMs = windowMs;
+    this.window = { start: Date.now(), used };
+  }
 
   static async start(options: {
     repoPath: string;
@@ -58,6 +111,7 @@ export class GitHubStandIn {
     repo?: string;
     token: string;
     readOnlyToken?: string;
+    limits?: Partial<GitHubLimits>;
   }): Promise<GitHubStandIn> {
     const scratch = await mkdtemp(join(tmpdir(), 'promote-github-'));
     const holder: { self?: GitHubStandIn } = {};
@@ -77,6 +131,7 @@ export class GitHubStandIn {
       options.repo ?? 'deployment',
       { valid: options.token, ...(options.readOnlyToken ? { readOnly: options.readOnlyToken } : {}) },
       scratch,
+      options.limits,
     );
     holder.self = self;
     return self;
@@ -105,6 +160,68 @@ export class GitHubStandIn {
     });
   }
 
+  /** Blob bytes as git stores them: never decoded, so binary and multi-byte files come back exact. */
+  private gitBytes(args: string[]): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        'git',
+        args,
+        { cwd: this.repoPath, encoding: 'buffer', maxBuffer: 2 * this.limits.apiMaxFile + 1024 * 1024 },
+        (error, stdout) => (error ? reject(new Error(error.message)) : resolve(stdout)),
+      );
+    });
+  }
+
+  /**
+   * GitHub's rate limits: the primary budget per window (headers on every answer, a 403 when spent)
+   * and the secondary limit on content-creating requests (a 403 with `retry-after`).
+   */
+  private rateLimit(res: ServerResponse, method: string): boolean {
+    const now = Date.now();
+    if (now >= this.window.start + this.limits.windowMs) this.window = { start: now, used: 0 };
+    const reset = Math.ceil((this.window.start + this.limits.windowMs) / 1000);
+    const exhausted = this.window.used >= this.limits.requestsPerWindow;
+    if (!exhausted) this.window.used++;
+    const headers = {
+      'x-ratelimit-limit': String(this.limits.requestsPerWindow),
+      'x-ratelimit-remaining': String(this.limits.requestsPerWindow - this.window.used),
+      'x-ratelimit-used': String(this.window.used),
+      'x-ratelimit-reset': String(reset),
+      'x-ratelimit-resource': 'core',
+    };
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    if (exhausted) {
+      this.rateLimited.primary++;
+      send(res, 403, {
+        message: 'API rate limit exceeded for installation ID 1.',
+        documentation_url:
+          'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits',
+      });
+      return false;
+    }
+    if (method !== 'GET' && method !== 'HEAD') {
+      this.writes = this.writes.filter((t) => t > now - 60_000);
+      if (this.writes.length >= this.limits.writesPerMinute) {
+        const oldest = this.writes[0] ?? now;
+        this.rateLimited.secondary++;
+        send(
+          res,
+          403,
+          {
+            message:
+              'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+            documentation_url:
+              'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+          },
+          { 'retry-after': String(Math.max(1, Math.ceil((oldest + 60_000 - now) / 1000))) },
+        );
+        return false;
+      }
+      this.writes.push(now);
+    }
+    return true;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = decodeURIComponent(url.pathname).replace(/^\/api\/v3/, '');
@@ -112,6 +229,11 @@ export class GitHubStandIn {
     const authorization = req.headers.authorization ?? '';
     this.requests.push({ method, path, authorization });
     const body = await readJson(req);
+
+    // codeload: the archive a tarball request redirects to, authorised by the token in its URL.
+    const archive = /^\/_codeload\/([^/]+)\/([^/]+)\/legacy\.tar\.gz\/([0-9a-f]{40})$/.exec(path);
+    if (archive && method === 'GET')
+      return this.sendArchive(res, archive[3] ?? '', url.searchParams.get('token'));
 
     const faultIndex = this.faults.findIndex((f) => f.method === method && f.path.test(path));
     if (faultIndex >= 0) {
@@ -129,6 +251,7 @@ export class GitHubStandIn {
         documentation_url: 'https://docs.github.com/rest',
       });
     }
+    if (!this.rateLimit(res, method)) return;
     const prefix = `/repos/${this.owner}/${this.repo}`;
     if (!path.startsWith(prefix)) return send(res, 404, { message: 'Not Found' });
     if (method !== 'GET' && token === this.tokens.readOnly) {
@@ -154,44 +277,83 @@ export class GitHubStandIn {
       const file = match[1] ?? '';
       const sha = await this.resolve(`${ref}:${file}`);
       if (!sha) return send(res, 404, { message: 'Not Found' });
-      const content = await this.git(['cat-file', 'blob', sha]);
+      const content = await this.gitBytes(['cat-file', 'blob', sha]);
+      if (content.length > this.limits.apiMaxFile) return tooLarge(res);
+      const raw = /\.raw\b/.test(req.headers.accept ?? '');
+      if (raw) {
+        res.writeHead(200, { 'content-type': 'application/vnd.github.raw; charset=utf-8' });
+        return void res.end(content);
+      }
+      // Between 1 MB and 100 MB GitHub sends the metadata only: empty content, encoding "none".
+      const inline = content.length <= this.limits.contentsInline;
       return send(res, 200, {
         type: 'file',
         path: file,
         sha,
-        encoding: 'base64',
-        content: Buffer.from(content).toString('base64'),
+        size: content.length,
+        encoding: inline ? 'base64' : 'none',
+        content: inline ? content.toString('base64') : '',
       });
+    }
+    if ((match = m(/^\/tarball\/(.+)$/)) && method === 'GET') {
+      const sha = await this.resolve(`${match[1] ?? ''}^{commit}`);
+      if (!sha) return send(res, 404, { message: 'Not Found' });
+      // As GitHub: a redirect to codeload, which takes a short-lived token in the URL.
+      const location = `${this.baseUrl.replace(/\/api\/v3$/, '')}/_codeload/${this.owner}/${this.repo}/legacy.tar.gz/${sha}?token=${encodeURIComponent(token ?? '')}`;
+      res.writeHead(302, { location });
+      return void res.end();
     }
     if ((match = m(/^\/git\/commits\/([0-9a-f]{40})$/)) && method === 'GET') {
       return this.sendCommit(res, match[1] ?? '');
     }
     if ((match = m(/^\/git\/trees\/([0-9a-f]{40})$/)) && method === 'GET') {
       const recursive = url.searchParams.has('recursive');
-      const listing = await this.git([
+      // Read whole (megabytes for a large tree), not through the code under test.
+      const listing = await this.gitBytes([
         'ls-tree',
-        ...(recursive ? ['-r'] : []),
+        ...(recursive ? ['-r', '-t'] : []),
+        '--long',
         '--full-tree',
         match[1] ?? '',
-      ]).catch(() => undefined);
+      ]).then(
+        (out) => out.toString('utf8'),
+        () => undefined,
+      );
       if (listing === undefined) return send(res, 404, { message: 'Not Found' });
-      const tree = listing
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-          const [meta = '', path = ''] = line.split('\t');
-          const [mode, type, sha] = meta.split(' ');
-          return { path, mode, type, sha };
-        });
-      return send(res, 200, { sha: match[1], tree, truncated: false });
+      const api = `${this.baseUrl}${prefix}`;
+      const tree: Record<string, unknown>[] = [];
+      let bytes = 0;
+      let truncated = false;
+      for (const line of listing.split('\n').filter(Boolean)) {
+        const [meta = '', path = ''] = line.split('\t');
+        const [mode, type, sha, size] = meta.split(/\s+/);
+        const entry = {
+          path,
+          mode,
+          type,
+          sha,
+          ...(type === 'blob' ? { size: Number(size) } : {}),
+          url: `${api}/git/${type === 'blob' ? 'blobs' : 'trees'}/${sha}`,
+        };
+        bytes += JSON.stringify(entry).length + 1;
+        // GitHub's limits on one recursive listing: the rest is left out, and the answer says so.
+        if (tree.length >= this.limits.treeEntries || bytes > this.limits.treeBytes) {
+          truncated = true;
+          break;
+        }
+        tree.push(entry);
+      }
+      return send(res, 200, { sha: match[1], url: `${api}/git/trees/${match[1]}`, tree, truncated });
     }
     if ((match = m(/^\/git\/blobs\/([0-9a-f]{40})$/)) && method === 'GET') {
-      const content = await this.git(['cat-file', 'blob', match[1] ?? '']).catch(() => undefined);
+      const content = await this.gitBytes(['cat-file', 'blob', match[1] ?? '']).catch(() => undefined);
       if (content === undefined) return send(res, 404, { message: 'Not Found' });
+      if (content.length > this.limits.apiMaxFile) return tooLarge(res);
       return send(res, 200, {
         sha: match[1],
+        size: content.length,
         encoding: 'base64',
-        content: Buffer.from(content).toString('base64'),
+        content: content.toString('base64'),
       });
     }
     if (route === '/commits' && method === 'GET') {
@@ -364,6 +526,7 @@ export class GitHubStandIn {
       }
       const base = await this.resolve(`refs/heads/${pull.base}`);
       if (!head || !base) return send(res, 405, { message: 'Pull Request is not mergeable' });
+      if (this.mergeRule) return send(res, 405, { message: this.mergeRule });
       // As GitHub's default merge method: a merge commit, refused (405) when the branches conflict.
       const tree = await this.git(['merge-tree', '--write-tree', base, head]).then(
         (out) => out.split('\n')[0]?.trim(),
@@ -413,6 +576,21 @@ export class GitHubStandIn {
       permissions: { contents: 'write', pull_requests: 'write' },
       repository_selection: 'all',
     });
+  }
+
+  /** codeload's tarball of a commit: `git archive` under GitHub's `owner-repo-sha/` top folder. */
+  private async sendArchive(res: ServerResponse, sha: string, token: string | null): Promise<void> {
+    if (token !== this.tokens.valid && token !== this.tokens.readOnly)
+      return send(res, 404, { message: 'Not Found' });
+    const tarball = await this.gitBytes([
+      'archive',
+      '--format=tar.gz',
+      `--prefix=${this.owner}-${this.repo}-${sha.slice(0, 7)}/`,
+      sha,
+    ]).catch(() => undefined);
+    if (!tarball) return send(res, 404, { message: 'Not Found' });
+    res.writeHead(200, { 'content-type': 'application/x-gzip', 'content-length': String(tarball.length) });
+    res.end(tarball);
   }
 
   private async sendCommit(res: ServerResponse, sha: string, status = 200): Promise<void> {
@@ -476,6 +654,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString();
   return text ? (JSON.parse(text) as unknown) : {};
+}
+
+/** GitHub's answer for a file past the API's 100 MB limit. */
+function tooLarge(res: ServerResponse): void {
+  send(res, 403, {
+    message:
+      'This API returns blobs up to 100 MB in size. The requested blob is too large to fetch via the API.',
+    errors: [{ resource: 'Blob', field: 'data', code: 'too_large' }],
+  });
 }
 
 function send(

@@ -99,6 +99,22 @@ export class TestRepo {
     }
   }
 
+  /** Merges a branch into main by hand (`git merge --no-ff`) and pushes, as a person outside Promote would. */
+  async mergeByHand(branch: string): Promise<string> {
+    const work = await mkdtemp(join(tmpdir(), 'promote-merge-'));
+    try {
+      await git(['clone', '--quiet', this.url, work], { cwd: this.root });
+      const who = ['-c', 'user.name=Someone', '-c', 'user.email=someone@example.com'];
+      await git([...who, 'merge', '--quiet', '--no-ff', '-m', `Merge ${branch}`, `origin/${branch}`], {
+        cwd: work,
+      });
+      await git(['push', '--quiet', 'origin', 'HEAD:main'], { cwd: work });
+      return (await git(['rev-parse', 'HEAD'], { cwd: work })).trim();
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+
   /** The values file the simulated cluster last applied for `env`, if any. */
   async live(env: string): Promise<string | undefined> {
     const path = join(this.cluster, `${env}.yaml`);

@@ -7,6 +7,8 @@ export interface StoredMessage {
   channel: string;
   ts: string;
   threadTs?: string;
+  /** A thread reply also shown in the channel (`reply_broadcast`). */
+  broadcast?: boolean;
   text: string;
   blocks: unknown[];
   updates: number;
@@ -192,6 +194,7 @@ export class SlackApiStandIn {
           blocks: parsed('blocks'),
           updates: 0,
           ...(threadTs ? { threadTs } : {}),
+          ...(threadTs && param('reply_broadcast') === 'true' ? { broadcast: true } : {}),
         };
         this.messages.push(message);
         return json(200, {

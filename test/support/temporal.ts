@@ -75,6 +75,7 @@ export class TestTemporal {
       lockLeaseMs?: number;
       lockReassertMs?: number;
       lockDrainMs?: number;
+      compensationRetryMs?: number;
       notifier?: Notifier;
       deployEnv?: Record<string, string>;
       github?: GitHubFactory;
@@ -102,6 +103,7 @@ export class TestTemporal {
       },
       deployGraceMs: options.deployGraceMs,
       deployEnv: options.deployEnv,
+      ...(options.compensationRetryMs ? { compensationRetryMs: options.compensationRetryMs } : {}),
       ...(options.github ? { github: options.github } : {}),
     });
     try {

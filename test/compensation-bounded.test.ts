@@ -1,0 +1,251 @@
+import { describe, expect, it } from '@jest/globals';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import type { PromotionRequest, PromotionState } from '../common/types.js';
+import { createNotifier } from '../worker/notifier.js';
+import { promoteCli } from './support/cli.js';
+import { SlackApiStandIn } from './support/slack-api.js';
+import { TestRepo } from './support/repo.js';
+import { useTemporal } from './support/suite.js';
+import { envStatus, eventually } from './support/wait.js';
+
+/**
+ * A compensation that can never succeed — the deployment branch refuses the revert for good — must not
+ * hold the environment for days: it retries within a bounded budget (or until an operator gives up),
+ * then the environment ends `compensation-failed`, the lock is released, an alert goes out and the
+ * status says what a person must still do.
+ */
+const suite = useTemporal();
+let repo: TestRepo;
+
+// A manual environment held through its approval (proposals: false): rejecting it reverts the bump.
+const MANUAL = { approval: 'manual', proposals: false } as const;
+
+function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
+  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
+}
+
+/** Branch protection as a server would do it: a pre-receive hook that refuses any push carrying a revert. */
+async function refuseReverts(): Promise<void> {
+  const hook = join(repo.url, 'hooks', 'pre-receive');
+  await writeFile(
+    hook,
+    [
+      '#!/bin/sh',
+      'while read old new ref; do',
+      '  if git log --format=%s "$old..$new" | grep -q "^revert("; then',
+      '    echo "protected branch: reverts need a reviewed pull request" >&2',
+      '    exit 1',
+      '  fi',
+      'done',
+      '',
+    ].join('\n'),
+  );
+  await chmod(hook, 0o755);
+}
+
+const staging = (state: PromotionState) => state.environments.find((e) => e.name === 'staging');
+
+/** Holds staging, rejected: a second promotion (web) queues behind it. */
+async function heldThenRejected(taskQueue: string) {
+  const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
+  await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
+  const second = await startPromotion(
+    suite.temporal.client,
+    request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
+    {
+      taskQueue,
+    },
+  );
+  await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
+  await refuseReverts();
+  await decide(suite.temporal.client, first.workflowId, {
+    env: 'staging',
+    approved: false,
+    by: 'carol',
+    comment: 'not today',
+  });
+  return { first, second };
+}
+
+describe('compensation that can never succeed', () => {
+  it('ends compensation-failed within its budget, releases the environment and names what is left', async () => {
+    repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    await suite.temporal.withWorker(
+      async ({ taskQueue, announcements }) => {
+        const { first, second } = await heldThenRejected(taskQueue);
+
+        const ended = await waitFinished(suite.temporal.client, first.workflowId);
+        expect(ended.status).toBe('rejected');
+        const env = staging(ended);
+        expect(env?.status).toBe('compensation-failed');
+        expect(env?.revertCommit).toBeUndefined();
+        // What a person must still do: the bump's commit, the file and the values to restore.
+        expect(env?.compensation?.left).toContain(env?.commit?.slice(0, 12) ?? 'no commit');
+        expect(env?.compensation?.left).toContain('environments/staging.yaml');
+        expect(env?.compensation?.left).toContain('api 1.4.0');
+        expect(env?.compensation?.error).toContain('protected branch');
+        expect(env?.compensation?.abandoned).toBeUndefined();
+        expect(ended.error).toContain('compensation failed');
+        // The alert: an announcement of its own, naming what is left.
+        const alert = announcements.find((a) => a.outcome === 'compensation-failed');
+        expect(alert?.env).toBe('staging');
+        expect(alert?.detail).toContain('environments/staging.yaml');
+
+        // The environment is free again: the next promotion proceeds.
+        await waitForApproval(suite.temporal.client, second.workflowId, 'staging');
+        await decide(suite.temporal.client, second.workflowId, {
+          env: 'staging',
+          approved: true,
+          by: 'carol',
+        });
+        expect((await waitFinished(suite.temporal.client, second.workflowId)).status).toBe('succeeded');
+        const subjects = (await repo.commits()).map((c) => c.subject);
+        expect(subjects.slice(0, 2)).toEqual([
+          'feat(staging): update web to 2.1.0',
+          'feat(staging): update api to 1.5.0',
+        ]);
+
+        // The text view says it too.
+        const text = await promoteCli(['status', first.workflowId], {
+          address: suite.temporal.address,
+          taskQueue,
+        });
+        expect(text.stdout).toContain('compensation-failed');
+        expect(text.stdout).toContain('left for a person');
+      },
+      { compensationRetryMs: 4_000 },
+    );
+  });
+
+  it('alerts in Slack: a reply in the promotion thread, broadcast to the channel, naming what is left', async () => {
+    const slack = await new SlackApiStandIn('xoxb-0000000000-test-token').start();
+    try {
+      repo = await TestRepo.create({
+        environments: [{ name: 'staging', ...MANUAL }],
+        extraConfig: "notifications:\n  slack:\n    channel: '#deploys'\n",
+      });
+      const notifier = createNotifier(
+        'default',
+        { SLACK_BOT_TOKEN: 'xoxb-0000000000-test-token', SLACK_API_URL: slack.url },
+        { announce: () => Promise.resolve() },
+      );
+      await suite.temporal.withWorker(
+        async ({ taskQueue }) => {
+          const { first } = await heldThenRejected(taskQueue);
+          await waitFinished(suite.temporal.client, first.workflowId);
+          const alert = slack.messages.find((m) => m.text.startsWith('Action needed in staging'));
+          expect(alert?.threadTs).toBeDefined();
+          expect(alert?.broadcast).toBe(true);
+          expect(JSON.stringify(alert?.blocks)).toContain('environments/staging.yaml');
+        },
+        { compensationRetryMs: 3_000, notifier },
+      );
+    } finally {
+      await slack.stop();
+    }
+  });
+
+  it('can be abandoned by an operator, who is recorded with the reason', async () => {
+    repo = await TestRepo.create({
+      environments: [
+        { name: 'staging', ...MANUAL },
+        { name: 'prod', ...MANUAL },
+      ],
+    });
+    await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
+        const first = await startPromotion(suite.temporal.client, request({ to: 'staging' }), { taskQueue });
+        await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
+        // Nothing to abandon while it waits for approval: bad input, nothing changed.
+        const early = await cli([
+          'abandon',
+          first.workflowId,
+          '--env',
+          'staging',
+          '--reason',
+          'x',
+          '--as',
+          'dana',
+        ]);
+        expect(early.code).toBe(2);
+        expect(early.stderr).toContain('is not compensating');
+
+        const second = await startPromotion(
+          suite.temporal.client,
+          request({ apps: [{ app: 'web', tag: '2.1.0' }], to: 'staging' }),
+          { taskQueue },
+        );
+        await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
+        await refuseReverts();
+        await decide(suite.temporal.client, first.workflowId, {
+          env: 'staging',
+          approved: false,
+          by: 'carol',
+          comment: 'not today',
+        });
+        await eventually('staging to be compensating', async () => {
+          const env = staging(await getStatus(suite.temporal.client, first.workflowId));
+          return env?.compensation && !env.compensation.left ? env : undefined;
+        });
+        // The budget (an hour) is far away: nobody would see this end today without an operator.
+        expect(staging(await getStatus(suite.temporal.client, second.workflowId))?.status).toBe('queued');
+
+        const noReason = await cli([
+          'abandon',
+          first.workflowId,
+          '--env',
+          'staging',
+          '--reason',
+          ' ',
+          '--as',
+          'dana',
+        ]);
+        expect(noReason.code).toBe(2);
+        const wrongEnv = await cli([
+          'abandon',
+          first.workflowId,
+          '--env',
+          'prod',
+          '--reason',
+          'x',
+          '--as',
+          'dana',
+        ]);
+        expect(wrongEnv.code).toBe(2);
+        expect(wrongEnv.stderr).toContain('prod');
+
+        const given = await cli([
+          'abandon',
+          first.workflowId,
+          '--env',
+          'staging',
+          '--reason',
+          'branch protection; reverting by hand in PR 42',
+          '--as',
+          'dana',
+        ]);
+        expect(given.stderr).toBe('');
+        expect(given.code).toBe(0);
+        expect(given.stdout).toContain('dana');
+
+        await waitFinished(suite.temporal.client, first.workflowId);
+        const shown = await cli(['status', first.workflowId, '--json']);
+        expect(shown.code).toBe(0);
+        const env = staging(JSON.parse(shown.stdout) as PromotionState);
+        expect(env?.status).toBe('compensation-failed');
+        expect(env?.compensation?.abandoned).toMatchObject({
+          by: 'dana',
+          reason: 'branch protection; reverting by hand in PR 42',
+        });
+        expect(env?.compensation?.left).toContain('environments/staging.yaml');
+
+        // Released: the queued promotion gets staging.
+        await waitForApproval(suite.temporal.client, second.workflowId, 'staging');
+      },
+      { compensationRetryMs: 60 * 60_000 },
+    );
+  });
+});

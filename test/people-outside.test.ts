@@ -1,0 +1,92 @@
+import { describe, expect, it } from '@jest/globals';
+import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
+import type { PromotionState } from '../common/types.js';
+import { TestRepo } from './support/repo.js';
+import { useTemporal } from './support/suite.js';
+import { eventually } from './support/wait.js';
+
+const suite = useTemporal();
+const prodOnly = [{ name: 'prod', approval: 'manual' as const }];
+
+function prod(state: PromotionState) {
+  const env = state.environments.find((e) => e.name === 'prod');
+  if (!env) throw new Error('no prod in the promotion');
+  return env;
+}
+
+function waitingProposal(id: string): Promise<PromotionState> {
+  return eventually(`${id} to wait for approval of its proposal`, async () => {
+    const state = await getStatus(suite.temporal.client, id);
+    const env = state.environments.find((e) => e.name === 'prod');
+    return env?.status === 'waiting-approval' && env.proposal?.commit ? state : undefined;
+  });
+}
+
+describe('people acting outside Promote', () => {
+  it('reverts a proposal merged by hand and then rejected, by its trailers', async () => {
+    const repo = await TestRepo.create({ environments: prodOnly });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const client = suite.temporal.client;
+      const handle = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      const waiting = prod(await waitingProposal(handle.workflowId));
+      await repo.mergeByHand(waiting.proposal?.branch ?? '');
+      expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.5.0"');
+
+      await decide(client, handle.workflowId, { env: 'prod', approved: false, by: 'alice', comment: 'no' });
+      const final = await waitFinished(client, handle.workflowId);
+      expect(final.status).toBe('rejected');
+      expect(prod(final).revertCommit).toBeDefined();
+      expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.4.0"');
+      const [reverted] = await repo.commits();
+      expect(reverted?.hash).toBe(prod(final).revertCommit);
+      expect(reverted?.subject).toMatch(/^revert\(prod\)/);
+      expect(reverted?.body).toContain(`Promote-Id: ${handle.workflowId}`);
+      expect(reverted?.body).toContain('Promote-Action: revert');
+      expect(await repo.branches()).toEqual(['main']);
+      // Nothing was applied: the cluster never ran the unapproved tag.
+      expect(await repo.live('prod')).toContain('tag: "1.4.0"');
+    });
+  });
+
+  it('does not land silently a proposal someone already merged: it is reverted and asked again', async () => {
+    const repo = await TestRepo.create({ environments: prodOnly });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const client = suite.temporal.client;
+      const handle = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      const waiting = prod(await waitingProposal(handle.workflowId));
+      await repo.mergeByHand(waiting.proposal?.branch ?? '');
+      await decide(client, handle.workflowId, {
+        env: 'prod',
+        approved: true,
+        by: 'alice',
+        commit: waiting.commit ?? '',
+      });
+      const again = await eventually('a rebuilt proposal', async () => {
+        const env = prod(await getStatus(client, handle.workflowId));
+        return env.status === 'waiting-approval' && env.proposal?.reason ? env : undefined;
+      });
+      expect(again.proposal?.reason).toMatch(/merged outside Promote/);
+      expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.4.0"');
+      expect(await repo.live('prod')).toContain('tag: "1.4.0"');
+
+      await decide(client, handle.workflowId, {
+        env: 'prod',
+        approved: true,
+        by: 'alice',
+        commit: again.commit ?? '',
+      });
+      const final = await waitFinished(client, handle.workflowId);
+      expect(final.status).toBe('succeeded');
+      expect(await repo.live('prod')).toContain('tag: "1.5.0"');
+      expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.5.0"');
+    });
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from '@jest/globals';
+import { startPromotion, waitFinished } from '../../client/promotions.js';
+import { blobBytes, differingLines, largeValuesTail } from '../support/large-data.js';
+import { TestRepo } from '../support/repo.js';
+import { useTemporal } from '../support/suite.js';
+
+const suite = useTemporal();
+
+describe('no silent truncation: a promotion through a values file of more than 1 MB', () => {
+  it('commits and deploys the whole file, multi-byte text intact, with only the tag line changed', async () => {
+    const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    const file = 'environments/dev.yaml';
+    const head = await repo.commitFile(
+      file,
+      (await repo.file(file)) + largeValuesTail(1_200_000),
+      'chore: the full chart values',
+    );
+    const original = await blobBytes(repo.url, head, file);
+    expect(original.length).toBeGreaterThan(1024 * 1024);
+
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const handle = await startPromotion(
+        suite.temporal.client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test' },
+        { taskQueue },
+      );
+      const final = await waitFinished(suite.temporal.client, handle.workflowId);
+      expect({ status: final.status, error: final.error }).toEqual({ status: 'succeeded', error: undefined });
+
+      const commit = final.environments[0]?.commit ?? '';
+      const committed = await blobBytes(repo.url, commit, file);
+      // Every byte but the tag line survives: same length give or take the tag, same lines otherwise.
+      expect(differingLines(original, committed)).toEqual([
+        expect.objectContaining({ before: '    tag: "1.4.0"', after: '    tag: "1.5.0"' }),
+      ]);
+      expect(committed.length).toBe(original.length);
+      // The deploy saw the same bytes: the checkout at the bump commit is whole too.
+      expect(Buffer.from((await repo.live('dev')) ?? '')).toEqual(committed);
+    });
+  }, 900_000); // a megabyte of YAML is parsed several times per bump: slow on a busy machine
+});
