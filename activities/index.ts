@@ -40,6 +40,7 @@ import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
+import { verifyApprovalSignature, type VerifySignatureInput } from './approval-signature.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 import { GitHubRateLimitError } from './providers/github.js';
 import { redact, redactDeep } from './redact.js';
@@ -255,6 +256,11 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createProposalActivities(deps, heartbeating),
+
+    /** A signed decision's principal, verified against allowed_signers at the proposal's base commit. */
+    async verifyApprovalSignature(input: VerifySignatureInput): Promise<{ principal: string }> {
+      return heartbeating(() => verifyApprovalSignature(deps.cache, input).catch(unreachableAsBadInput));
+    },
 
     async loadPromotion(request: PromotionRequest): Promise<LoadedPromotion> {
       return heartbeating(() => loadPromotion(deps.cache, request, deps.promotionStatus));

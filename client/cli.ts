@@ -31,6 +31,7 @@ const startAccepted = lazily(async () => (await import('./promotions.js')).start
 const waitFinished = lazily(async () => (await import('./promotions.js')).waitFinished);
 const approveShown = lazily(async () => (await import('./approve.js')).approveShown);
 const decide = lazily(async () => (await import('./promotions.js')).decide);
+const signDecision = lazily(async () => (await import('./sign-approval.js')).signDecision);
 const getStatus = lazily(async () => (await import('./promotions.js')).getStatus);
 const cancelPromotion = lazily(async () => (await import('./promotions.js')).cancelPromotion);
 const abandonCompensation = lazily(async () => (await import('./promotions.js')).abandonCompensation);
@@ -366,16 +367,35 @@ export function buildProgram(): Command {
     .option('--as <name>', 'who approves (default: $PROMOTE_USER or the login name)')
     .option('--comment <text>', 'comment recorded with the decision')
     .option('--commit <sha>', 'the proposal commit approved (default: the one `promote status` shows)')
-    .action(async (id: string, options: { env: string; as?: string; comment?: string; commit?: string }) => {
-      const client = await connectClient();
-      const decision = await approveShown(client, id, {
-        env: options.env,
-        by: options.as ?? whoAmI(),
-        ...(options.comment ? { comment: options.comment } : {}),
-        ...(options.commit ? { commit: options.commit } : {}),
-      });
-      print(shown(`${options.env} approved by ${decision.by}`));
-    });
+    .option(
+      '--sign-key <path>',
+      'sign the approval with this SSH key (ssh-keygen -Y sign); see docs/signed-approvals.md',
+    )
+    .action(
+      async (
+        id: string,
+        options: { env: string; as?: string; comment?: string; commit?: string; signKey?: string },
+      ) => {
+        const client = await connectClient();
+        const signing = options.signKey
+          ? await signDecision(client, id, {
+              env: options.env,
+              approved: true,
+              key: options.signKey,
+              ...(options.commit ? { commit: options.commit } : {}),
+            })
+          : undefined;
+        const commit = options.commit ?? signing?.commit;
+        const decision = await approveShown(client, id, {
+          env: options.env,
+          by: options.as ?? whoAmI(),
+          ...(options.comment ? { comment: options.comment } : {}),
+          ...(commit ? { commit } : {}),
+          ...(signing ? { signed: signing.signed } : {}),
+        });
+        print(shown(`${options.env} approved by ${decision.by}${decision.via ? ` (${decision.via})` : ''}`));
+      },
+    );
 
   program
     .command('reject')
@@ -384,15 +404,23 @@ export function buildProgram(): Command {
     .requiredOption('--env <env>', 'environment to reject')
     .option('--as <name>', 'who rejects (default: $PROMOTE_USER or the login name)')
     .requiredOption('--reason <text>', 'why: recorded with the decision')
-    .action(async (id: string, options: { env: string; as?: string; reason: string }) => {
+    .option(
+      '--sign-key <path>',
+      'sign the rejection with this SSH key (ssh-keygen -Y sign); see docs/signed-approvals.md',
+    )
+    .action(async (id: string, options: { env: string; as?: string; reason: string; signKey?: string }) => {
       const client = await connectClient();
+      const signing = options.signKey
+        ? await signDecision(client, id, { env: options.env, approved: false, key: options.signKey })
+        : undefined;
       const decision = await decide(client, id, {
         env: options.env,
         approved: false,
         by: options.as ?? whoAmI(),
         comment: options.reason,
+        ...(signing ? { commit: signing.commit, signed: signing.signed } : {}),
       });
-      print(shown(`${options.env} rejected by ${decision.by}`));
+      print(shown(`${options.env} rejected by ${decision.by}${decision.via ? ` (${decision.via})` : ''}`));
     });
 
   program

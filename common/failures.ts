@@ -22,6 +22,8 @@ export const FailureType = {
   GitHubRateLimited: 'GitHubRateLimited',
   /** GitHub refused to merge a proposal's pull request by a protection rule or a disallowed merge method. */
   MergeRefused: 'MergeRefused',
+  /** A signed decision whose signature does not verify against allowed_signers at the proposal's base. */
+  ApprovalSignatureInvalid: 'ApprovalSignatureInvalid',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

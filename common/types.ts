@@ -81,6 +81,18 @@ export interface Decision {
   by: string;
   at: string;
   comment?: string;
+  /** How it was proven: `ssh-signature` when verified against allowed_signers (then `by` is the principal). */
+  via?: 'ssh-signature';
+  /** The verified principal of a signed decision (the approver name in allowed_signers). */
+  principal?: string;
+  /** The signed statement and its SSH signature, kept as evidence. */
+  signature?: SignedStatement;
+}
+
+/** A decision signed with `ssh-keygen -Y sign -n promote` over the canonical statement (common/approval-statement.ts). */
+export interface SignedStatement {
+  statement: string;
+  signature: string;
 }
 
 export interface DecisionInput {
@@ -90,6 +102,10 @@ export interface DecisionInput {
   comment?: string;
   /** The commit the decider saw (the proposal commit, or the bump commit of older runs): refused once it is no longer current. */
   commit?: string;
+  /** A signed decision: required where the environment has `signedApprovals: required`. */
+  signed?: SignedStatement;
+  /** Slack: the id of the click that sent it; a second decision with the same id is a replay. */
+  actionId?: string;
 }
 
 /** A tag per app: a plain string when the promotion moves one app, so the common case reads simply. */
@@ -131,6 +147,8 @@ export interface EnvironmentState {
   status: EnvironmentStatus;
   approval: 'auto' | 'manual';
   approvers?: string[];
+  /** Decisions must be signed and verified against allowed_signers (`signedApprovals: required`). */
+  signedApprovals?: 'required';
   tag?: TagValue;
   previousTag?: TagValue;
   commit?: string;
@@ -195,6 +213,8 @@ export interface PromotionState {
   slackUsers?: Record<string, string>;
   /** Announcements that were not delivered (best-effort: they never change the outcome). */
   undelivered?: UndeliveredAnnouncement[];
+  /** Slack action ids (with the commit) already decided: a replayed click is refused on any receiver. */
+  seenActions?: string[];
   error?: string;
   startedAt: string;
   finishedAt?: string;

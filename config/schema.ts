@@ -66,6 +66,8 @@ export const EnvironmentSchema = z.strictObject({
   approvalTimeout: durationMs
     .refine((ms) => ms <= MAX_APPROVAL_TIMEOUT_MS, 'must be at most 30d (720h)')
     .optional(),
+  /** `required`: every decision must be signed with an SSH key listed in `allowedSigners` (docs/signed-approvals.md). */
+  signedApprovals: z.enum(['required']).optional(),
   /**
    * For `--only`: the environment whose live tags this one requires (default: the previous one);
    * `none` lets it be deployed directly.
@@ -149,6 +151,8 @@ export const ConfigSchema = z
     notifications: NotificationsSchema.optional(),
     /** Proposal branch template for every manual environment (default promote/{env}/{promotion}). */
     proposalBranch: proposalBranch.optional(),
+    /** Who may sign approvals: an ssh allowed_signers file, read from the deployment branch (default .promote/allowed_signers). */
+    allowedSigners: repoPath.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

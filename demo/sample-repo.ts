@@ -15,6 +15,8 @@ export interface SampleEnvironment {
   proposalBranch?: string;
   /** `false`: the environment is held through the approval (no proposal branch). */
   proposals?: boolean;
+  /** `required`: decisions must be SSH-signed (docs/signed-approvals.md). */
+  signedApprovals?: 'required';
 }
 
 export interface SampleRepoOptions {
@@ -48,7 +50,8 @@ function promoteYaml(environments: SampleEnvironment[], apps: string[]): string 
         (e.slackChannel ? `    notifications: { slack: { channel: '${e.slackChannel}' } }\n` : '') +
         (e.lockTimeout ? `    lockTimeout: ${e.lockTimeout}\n` : '') +
         (e.proposalBranch ? `    proposalBranch: ${e.proposalBranch}\n` : '') +
-        (e.proposals !== undefined ? `    proposals: ${e.proposals}\n` : ''),
+        (e.proposals !== undefined ? `    proposals: ${e.proposals}\n` : '') +
+        (e.signedApprovals ? `    signedApprovals: ${e.signedApprovals}\n` : ''),
     )
     .join('');
   const appBlocks = apps

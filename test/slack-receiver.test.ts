@@ -10,6 +10,10 @@ import { SlackApiStandIn, type StoredMessage } from './support/slack-api.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { PROJECT_ROOT } from '../server/tools.js';
 
 const suite = useTemporal();
 const TOKEN = 'xoxb-0000000000-receiver-token';
@@ -57,8 +61,8 @@ function sign(payload: unknown, options: { secret?: string; timestamp?: number }
   return { body, timestamp, signature };
 }
 
-async function send(request: Signed): Promise<number> {
-  const response = await fetch(`http://127.0.0.1:${receiver.port}/slack/events`, {
+async function send(request: Signed, port = receiver.port): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/slack/events`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
@@ -188,7 +192,13 @@ describe('approvals from Slack buttons', () => {
           decision: { approved: true, by: 'alice' },
         });
         expect(updatesSent).toEqual([
-          { env: 'staging', approved: true, by: 'alice', commit: waiting.environments[0]?.commit },
+          {
+            env: 'staging',
+            approved: true,
+            by: 'alice',
+            commit: waiting.environments[0]?.commit,
+            actionId: expect.stringMatching(/^slack-action:/),
+          },
         ]);
         await eventually('the buttons replaced', () =>
           Promise.resolve(hasButtons(approvalRequest('staging')) ? undefined : true),
@@ -295,6 +305,111 @@ describe('approvals from Slack buttons', () => {
       );
     } finally {
       await socketReceiver.stop();
+    }
+  });
+});
+
+/** A port nobody listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+describe('Slack approvals across receiver replicas', () => {
+  it('refuses a click replayed to a second receiver process: the workflow remembers it, not the process', async () => {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'staging', approval: 'manual', approvers: ['alice'] },
+        { name: 'prod', approval: 'manual', approvers: ['alice'] },
+      ],
+      extraConfig: `notifications:
+  slack:
+    channel: '#deploys'
+    users: { alice: U0ALICE }
+`,
+    });
+    const notifier = createNotifier(
+      'default',
+      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
+      quietLog,
+    );
+    const port = await freePort();
+    // The second replica: the real `promote slack` command, its own process with its own memory.
+    const second = execa(
+      process.execPath,
+      [join(PROJECT_ROOT, 'bin', 'promote.js'), 'slack', '--port', String(port)],
+      {
+        env: {
+          TEMPORAL_ADDRESS: suite.temporal.address,
+          SLACK_BOT_TOKEN: TOKEN,
+          SLACK_SIGNING_SECRET: SIGNING_SECRET,
+          SLACK_API_URL: slack.url,
+        },
+        reject: false,
+        stdin: 'ignore',
+      },
+    );
+    try {
+      await eventually('the second receiver to listen', () =>
+        fetch(`http://127.0.0.1:${port}/slack/events`, { method: 'POST', body: '' }).then(
+          () => true,
+          () => undefined,
+        ),
+      );
+      await suite.temporal.withWorker(
+        async ({ taskQueue }) => {
+          const client = suite.temporal.client;
+          const id = (
+            await startPromotion(
+              client,
+              { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+              { taskQueue },
+            )
+          ).workflowId;
+          const waiting = await waitForApproval(client, id, 'staging');
+          const request = await eventually('the approval request in Slack', () =>
+            Promise.resolve(approvalRequest('staging')),
+          );
+          const approval = sign(press(request, 'promote_approve', 'U0ALICE'));
+          expect(await send(approval)).toBe(200);
+          const prodWaiting = await waitForApproval(client, id, 'prod');
+          expect(prodWaiting.environments[0]?.decision).toMatchObject({ approved: true, by: 'alice' });
+          expect(prodWaiting.seenActions).toEqual([
+            expect.stringMatching(new RegExp(`^slack-action:.*@${waiting.environments[0]?.commit ?? ''}$`)),
+          ]);
+
+          // The very same signed request, within its window, to the other replica.
+          const before = slack.ephemerals.length;
+          expect(await send(approval, port)).toBe(200);
+          const refusal = await eventually('an ephemeral refusal from the second receiver', () =>
+            Promise.resolve(slack.ephemerals[before]),
+          );
+          expect(refusal.text).toMatch(/already used \(a replayed request\)/);
+          expect(updatesSent).toHaveLength(1);
+
+          // The workflow refuses it too, whoever sends it past a receiver.
+          await expect(
+            decide(client, id, {
+              env: 'staging',
+              approved: true,
+              by: 'alice',
+              commit: waiting.environments[0]?.commit ?? '',
+              actionId: updatesSent[0]?.actionId ?? '',
+            }),
+          ).rejects.toThrow(/already/);
+          await client.workflow.getHandle(id).cancel();
+        },
+        { notifier },
+      );
+    } finally {
+      second.kill('SIGTERM');
+      await second;
     }
   });
 });

@@ -19,6 +19,7 @@ import { bumpEdits } from './bump-edits.js';
 import { decisionInputProblem } from './decision-input.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
+import { DEFAULT_ALLOWED_SIGNERS, parseStatement, statementMismatch } from '../common/approval-statement.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, legacyRepositoryKey, repositoryKey } from '../common/ids.js';
 import { targetEnvironments } from '../common/request.js';
@@ -58,6 +59,10 @@ const { loadPromotion, bumpValues } = proxyActivities<Activities>(TIMEOUTS.git);
 const stepGit = proxyActivities<Activities>(TIMEOUTS.gitStep);
 const { deploy } = proxyActivities<Activities>(TIMEOUTS.deploy);
 const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { verifyApprovalSignature } = proxyActivities<Activities>(TIMEOUTS.git);
+
+/** Slack clicks remembered per promotion to refuse replays: bounded, the oldest forgotten first. */
+const MAX_SEEN_ACTIONS = 500;
 
 /** How one environment ended; anything but succeeded or skipped stops the promotion. */
 type Outcome = 'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled';
@@ -188,20 +193,89 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (requireCommit && input.approved && env.proposal && !input.commit) {
       return `an approval of ${env.name} must name the proposal commit it approves (${env.commit?.slice(0, 12) ?? 'not made yet'}): see \`promote status\``;
     }
-    if (env.approvers && !env.approvers.includes(input.by)) {
+    // A signed decision's approver is its verified principal, checked once the signature is.
+    if (!input.signed && env.approvers && !env.approvers.includes(input.by)) {
       return `${input.by} may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`;
     }
     if (!input.approved && !input.comment?.trim()) return 'a rejection needs a reason';
-    return undefined;
+    if (input.actionId && state.seenActions?.includes(actionKey(input.actionId, input.commit)))
+      return 'this Slack action was already used (a replayed request); nothing was changed';
+    return signedProblem(input, env);
   }
 
-  function recordDecision(input: DecisionInput): Decision {
+  const actionKey = (actionId: string, commit: string | undefined) => `${actionId}@${commit ?? ''}`;
+
+  /** `signedApprovals: required` refuses unsigned decisions; a signed one must be about this very decision. */
+  function signedProblem(input: DecisionInput, env: EnvironmentState): string | undefined {
+    if (!input.signed) {
+      return env.signedApprovals === 'required'
+        ? `${env.name} requires signed approvals: decide with \`promote ${input.approved ? 'approve' : 'reject'} … --sign-key <ssh key>\``
+        : undefined;
+    }
+    const statement = parseStatement(input.signed.statement);
+    if (typeof statement === 'string') return statement;
+    return statementMismatch(statement, {
+      promotion: workflowInfo().workflowId,
+      run: workflowInfo().runId,
+      env: env.name,
+      commit: env.commit,
+      approved: input.approved,
+      nowMs: Date.now(),
+    });
+  }
+
+  /**
+   * A signed decision counts only once its signature verifies against allowed_signers as of the
+   * deployment branch commit the proposal was built on (never the proposal's own copy); the approver
+   * is the key's principal, whatever name the caller sent.
+   */
+  async function recordSigned(
+    input: DecisionInput & { signed: NonNullable<DecisionInput['signed']> },
+  ): Promise<Decision> {
+    const env = envState(input.env);
+    const base = env?.proposal?.base ?? state.configCommit;
+    const refuse = (message: string) =>
+      ApplicationFailure.create({ message, type: 'InvalidDecision', nonRetryable: true });
+    if (!env || !base)
+      throw refuse(`${input.env} has no deployment branch commit to verify the signature against`);
+    let principal: string;
+    try {
+      ({ principal } = await verifyApprovalSignature({
+        repo: state.repo,
+        branch: config.branch,
+        base,
+        allowedSigners: config.allowedSigners ?? DEFAULT_ALLOWED_SIGNERS,
+        statement: input.signed.statement,
+        signature: input.signed.signature,
+      }));
+    } catch (error) {
+      throw refuse(`signed decision refused: ${failureMessage(error)}`);
+    }
+    // Re-checked: another decision may have been accepted while the signature was verified.
+    const problem = decisionProblem(input);
+    if (problem) throw refuse(problem);
+    if (env.approvers && !env.approvers.includes(principal))
+      throw refuse(
+        `${principal} (the signing key's principal) may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`,
+      );
+    return recordDecision(
+      { ...input, by: principal },
+      { via: 'ssh-signature', principal, signature: input.signed },
+    );
+  }
+
+  function recordDecision(input: DecisionInput, proof: Partial<Decision> = {}): Decision {
     const decision: Decision = {
       approved: input.approved,
       by: input.by,
       at: now(),
       ...(input.comment ? { comment: input.comment } : {}),
+      ...proof,
     };
+    if (input.actionId) {
+      const seen = [...(state.seenActions ?? []), actionKey(input.actionId, input.commit)];
+      state.seenActions = seen.slice(-MAX_SEEN_ACTIONS);
+    }
     const env = envState(input.env);
     if (env) env.decision = decision;
     return decision;
@@ -257,6 +331,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       const problem = decisionProblem(input);
       if (problem)
         throw ApplicationFailure.create({ message: problem, type: 'InvalidDecision', nonRetryable: true });
+      // Only a signed decision runs an activity; every other one stays synchronous, as recorded before.
+      if (input.signed && patched('signed-approvals'))
+        return recordSigned({ ...input, signed: input.signed });
       return recordDecision(input);
     },
     {
@@ -277,6 +354,14 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       return;
     }
     const decision = input as DecisionInput;
+    // A signal cannot wait for a signature to be verified: signed environments decide by Update only.
+    if (decision.signed || envState(decision.env)?.signedApprovals) {
+      log.warn('ignored decision signal', {
+        problem: 'signed approvals are sent as an Update',
+        env: decision.env,
+      });
+      return;
+    }
     let problem = decisionProblem(decision);
     if (!problem) {
       const unnamed = decisionProblem(decision, true);
@@ -330,6 +415,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       status: 'pending',
       approval: env.approval,
       ...(env.approvers ? { approvers: env.approvers } : {}),
+      ...(env.signedApprovals ? { signedApprovals: env.signedApprovals } : {}),
       tag: tagValue(Object.fromEntries(apps.map((a) => [a.app, a.tag]))),
       previousTag: tagValue(loaded.currentTags[env.name] ?? {}),
     }));

@@ -45,6 +45,8 @@ interface ApprovalContext {
   user: string;
   channel: string | undefined;
   messageTs: string | undefined;
+  /** A stable id of this click (or modal submission): the workflow refuses it a second time. */
+  actionId: string;
 }
 
 /** The approver behind a Slack user, or why they may not decide. */
@@ -111,6 +113,9 @@ export async function startSlackReceiver(
         refusal: `Your Slack account is not one of Promote's approvers (notifications.slack.users in promote.yaml); nothing was changed.`,
       };
     }
+    // Kept by the workflow, not this process: a replay sent to another receiver replica is refused too.
+    if (state.seenActions?.includes(`${context.actionId}@${value.commit}`))
+      return { refusal: 'This Slack action was already used (a replayed request); nothing was changed.' };
     const env = state.environments.find((e) => e.name === value.env);
     if (!env || env.status !== 'waiting-approval' || env.decision || env.commit !== value.commit) {
       const now = env
@@ -162,13 +167,19 @@ export async function startSlackReceiver(
     await ack();
     const value = parseValue(action.value);
     if (!value) return;
-    const context = { value, user: body.user.id, channel: body.channel?.id, messageTs: body.message?.ts };
+    const context = {
+      value,
+      user: body.user.id,
+      channel: body.channel?.id,
+      messageTs: body.message?.ts,
+      actionId: `slack-action:${body.trigger_id}`,
+    };
     const checked = await verdict(context);
     if ('refusal' in checked) return refuse(client, context, checked.refusal);
     await apply(
       client,
       context,
-      { env: value.env, approved: true, by: checked.by, commit: value.commit },
+      { env: value.env, approved: true, by: checked.by, commit: value.commit, actionId: context.actionId },
       body.message
         ? { text: String(body.message.text ?? ''), blocks: (body.message.blocks ?? []) as KnownBlock[] }
         : undefined,
@@ -179,7 +190,13 @@ export async function startSlackReceiver(
     await ack();
     const value = parseValue(action.value);
     if (!value) return;
-    const context = { value, user: body.user.id, channel: body.channel?.id, messageTs: body.message?.ts };
+    const context = {
+      value,
+      user: body.user.id,
+      channel: body.channel?.id,
+      messageTs: body.message?.ts,
+      actionId: `slack-action:${body.trigger_id}`,
+    };
     const checked = await verdict(context);
     if ('refusal' in checked) return refuse(client, context, checked.refusal);
     const blocks = (body.message?.blocks ?? []) as KnownBlock[];
@@ -236,13 +253,22 @@ export async function startSlackReceiver(
       user: (body as ViewSubmitAction).user.id,
       channel: meta.channel,
       messageTs: meta.ts,
+      // One modal, one submission: the view id is Slack's, unique per opened modal.
+      actionId: `slack-view:${body.view.id}`,
     };
     const checked = await verdict(context);
     if ('refusal' in checked) return refuse(client, context, checked.refusal);
     await apply(
       client,
       context,
-      { env: value.env, approved: false, by: checked.by, comment: reason, commit: value.commit },
+      {
+        env: value.env,
+        approved: false,
+        by: checked.by,
+        comment: reason,
+        commit: value.commit,
+        actionId: context.actionId,
+      },
       meta.blocks ? { text: meta.text ?? '', blocks: meta.blocks } : undefined,
     );
   });
