@@ -119,65 +119,64 @@ describe('operators', () => {
   );
 
   /**
-   * PENDING (FAULTS_PENDING=1): a person merges the proposal branch by hand (a merge commit on the
-   * deployment branch, as GitHub's merge button makes), then staging is rejected in promote. The
-   * rejection must revert the bump the merge brought in; the product fix is not on main yet.
+   * A person merges the proposal branch by hand (a merge commit on the deployment branch, as GitHub's
+   * merge button makes), then staging is rejected in promote. The rejection must revert the bump the
+   * merge brought in (patch 'hand-merged-proposal').
    */
-  if (process.env.FAULTS_PENDING === '1')
-    it.concurrent.each([nextSeed()])(
-      'a proposal branch merged by hand, then rejected [seed %d]',
-      async (seed) => {
-        const server = await shared.server();
-        const run = await FaultRun.create(server, {
-          scenario: 'a proposal branch merged by hand, then rejected',
-          seed,
+  it.concurrent.each([nextSeed()])(
+    'a proposal branch merged by hand, then rejected [seed %d]',
+    async (seed) => {
+      const server = await shared.server();
+      const run = await FaultRun.create(server, {
+        scenario: 'a proposal branch merged by hand, then rejected',
+        seed,
+      });
+      try {
+        await run.startWorker();
+        // Rejected: its bump, merged by hand, must be reverted.
+        const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'rejected');
+        const state = await run.reach(id, 'staging', ['waiting-approval']);
+        const branch = state.environments.find((e) => e.name === 'staging')?.proposal?.branch;
+        if (!branch) throw new Error(`${id} waits in staging without a proposal branch`);
+        const cwd = run.repo.url;
+        const main = (await git(['rev-parse', 'refs/heads/main'], { cwd })).trim();
+        const tree =
+          (await git(['merge-tree', '--write-tree', 'main', branch], { cwd })).trim().split('\n')[0] ?? '';
+        const merge = (
+          await git(
+            [
+              '-c',
+              'user.name=Someone',
+              '-c',
+              'user.email=someone@example.com',
+              'commit-tree',
+              tree,
+              '-p',
+              main,
+              '-p',
+              branch,
+              '-m',
+              `Merge branch '${branch}' by hand`,
+            ],
+            {
+              cwd,
+            },
+          )
+        ).trim();
+        await git(['update-ref', 'refs/heads/main', merge, main], { cwd });
+        run.note(`${branch} merged by hand into main as ${merge.slice(0, 12)}, then staging rejected`);
+        await run.sleep(run.random.int(0, 1_500));
+        await decide(run.client, id, {
+          env: 'staging',
+          approved: false,
+          by: 'alice',
+          comment: 'hand merge',
         });
-        try {
-          await run.startWorker();
-          // Rejected: its bump, merged by hand, must be reverted.
-          const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'rejected');
-          const state = await run.reach(id, 'staging', ['waiting-approval']);
-          const branch = state.environments.find((e) => e.name === 'staging')?.proposal?.branch;
-          if (!branch) throw new Error(`${id} waits in staging without a proposal branch`);
-          const cwd = run.repo.url;
-          const main = (await git(['rev-parse', 'refs/heads/main'], { cwd })).trim();
-          const tree =
-            (await git(['merge-tree', '--write-tree', 'main', branch], { cwd })).trim().split('\n')[0] ?? '';
-          const merge = (
-            await git(
-              [
-                '-c',
-                'user.name=Someone',
-                '-c',
-                'user.email=someone@example.com',
-                'commit-tree',
-                tree,
-                '-p',
-                main,
-                '-p',
-                branch,
-                '-m',
-                `Merge branch '${branch}' by hand`,
-              ],
-              {
-                cwd,
-              },
-            )
-          ).trim();
-          await git(['update-ref', 'refs/heads/main', merge, main], { cwd });
-          run.note(`${branch} merged by hand into main as ${merge.slice(0, 12)}, then staging rejected`);
-          await run.sleep(run.random.int(0, 1_500));
-          await decide(run.client, id, {
-            env: 'staging',
-            approved: false,
-            by: 'alice',
-            comment: 'hand merge',
-          });
-          run.approver = () => false;
-          await run.verify();
-        } finally {
-          await run.dispose();
-        }
-      },
-    );
+        run.approver = () => false;
+        await run.verify();
+      } finally {
+        await run.dispose();
+      }
+    },
+  );
 });
