@@ -50,13 +50,35 @@ export interface PromotionRequest {
   force?: boolean;
   rollback?: RollbackRequest;
   requestedBy?: string;
+  /**
+   * The CI identity the client ran as (e.g. `GITHUB_ACTOR`), read from its environment at start: like
+   * `requestedBy`, it may not approve the promotion unless the environment allows self-approval.
+   */
+  ciActor?: string;
 }
+
+/**
+ * How the decider's identity was established. `cli-declared`: the name a CLI or API client gave
+ * (`--as`, `PROMOTE_USER`), not proven; `slack`: the Slack user mapped through promote.yaml; the signed
+ * kinds (`github-review`, `ssh-signature`) are verified elsewhere.
+ */
+export type DecisionVia = 'cli-declared' | 'slack' | 'github-review' | 'ssh-signature';
+export const DECISION_VIAS: readonly DecisionVia[] = [
+  'cli-declared',
+  'slack',
+  'github-review',
+  'ssh-signature',
+];
 
 export interface Decision {
   approved: boolean;
   by: string;
   at: string;
   comment?: string;
+  /** How `by` was established (absent on decisions recorded before approval policies: cli-declared). */
+  via?: DecisionVia;
+  /** The commit decided on (the proposal commit, or the bump commit): a rebuilt proposal needs fresh decisions. */
+  commit?: string;
 }
 
 export interface DecisionInput {
@@ -66,6 +88,8 @@ export interface DecisionInput {
   comment?: string;
   /** The commit the decider saw (the proposal commit, or the bump commit of older runs): refused once it is no longer current. */
   commit?: string;
+  /** How `by` was established; absent means `cli-declared`. Only trusted clients (the Slack receiver) send `slack`. */
+  via?: DecisionVia;
 }
 
 /** A tag per app: a plain string when the promotion moves one app, so the common case reads simply. */
@@ -106,7 +130,12 @@ export interface EnvironmentState {
   name: string;
   status: EnvironmentStatus;
   approval: 'auto' | 'manual';
+  /** The people who may decide (groups from promote.yaml expanded); absent: anyone. */
   approvers?: string[];
+  /** Approvals from distinct people needed (absent: one). */
+  minApprovals?: number;
+  /** True when the requester (or CI actor) may approve their own promotion here. */
+  allowSelfApproval?: boolean;
   tag?: TagValue;
   previousTag?: TagValue;
   commit?: string;
@@ -114,7 +143,10 @@ export interface EnvironmentState {
   proposal?: Proposal;
   diff?: string;
   applyOutput?: string;
+  /** The decision that ended the wait: the approval completing the quorum, or a rejection. */
   decision?: Decision;
+  /** Every approval and rejection, in order, across rebuilt proposals: the audit trail. */
+  decisions?: Decision[];
   /** While queued: the promotion holding the environment. */
   queuedBehind?: string;
   /** The newer promotion that took this one's place. */
@@ -160,6 +192,8 @@ export interface PromotionState {
   repo: string;
   apps: AppRequest[];
   requestedBy?: string;
+  /** The CI identity that started it (e.g. GITHUB_ACTOR), when it ran in CI. */
+  ciActor?: string;
   /** Commit of promote.yaml this run uses: set once the request is accepted. */
   configCommit?: string;
   environments: EnvironmentState[];

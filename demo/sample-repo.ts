@@ -15,6 +15,10 @@ export interface SampleEnvironment {
   proposalBranch?: string;
   /** `false`: the environment is held through the approval (no proposal branch). */
   proposals?: boolean;
+  /** promote.yaml `minApprovals`: distinct approvals needed. */
+  minApprovals?: number;
+  /** promote.yaml `allowSelfApproval`. */
+  allowSelfApproval?: boolean;
 }
 
 export interface SampleRepoOptions {
@@ -48,7 +52,9 @@ function promoteYaml(environments: SampleEnvironment[], apps: string[]): string 
         (e.slackChannel ? `    notifications: { slack: { channel: '${e.slackChannel}' } }\n` : '') +
         (e.lockTimeout ? `    lockTimeout: ${e.lockTimeout}\n` : '') +
         (e.proposalBranch ? `    proposalBranch: ${e.proposalBranch}\n` : '') +
-        (e.proposals !== undefined ? `    proposals: ${e.proposals}\n` : ''),
+        (e.proposals !== undefined ? `    proposals: ${e.proposals}\n` : '') +
+        (e.minApprovals !== undefined ? `    minApprovals: ${e.minApprovals}\n` : '') +
+        (e.allowSelfApproval !== undefined ? `    allowSelfApproval: ${e.allowSelfApproval}\n` : ''),
     )
     .join('');
   const appBlocks = apps

@@ -168,7 +168,7 @@ export async function startSlackReceiver(
     await apply(
       client,
       context,
-      { env: value.env, approved: true, by: checked.by, commit: value.commit },
+      { env: value.env, approved: true, by: checked.by, commit: value.commit, via: 'slack' },
       body.message
         ? { text: String(body.message.text ?? ''), blocks: (body.message.blocks ?? []) as KnownBlock[] }
         : undefined,
@@ -242,7 +242,14 @@ export async function startSlackReceiver(
     await apply(
       client,
       context,
-      { env: value.env, approved: false, by: checked.by, comment: reason, commit: value.commit },
+      {
+        env: value.env,
+        approved: false,
+        by: checked.by,
+        comment: reason,
+        commit: value.commit,
+        via: 'slack',
+      },
       meta.blocks ? { text: meta.text ?? '', blocks: meta.blocks } : undefined,
     );
   });
