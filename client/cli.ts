@@ -119,6 +119,22 @@ function whoAmI(): string {
   );
 }
 
+/**
+ * The CI identity this client runs as, read from the environment rather than declared: recorded at
+ * start so the CI user that triggered a promotion cannot approve it either.
+ */
+function ciActor(): string | undefined {
+  const actor = process.env.GITHUB_ACTOR ?? process.env.GITLAB_USER_LOGIN;
+  return actor && actor.trim() !== '' ? actor : undefined;
+}
+
+/** Who started a request: the declared requester, and the CI actor when it is someone else. */
+function requester(): Pick<PromotionRequest, 'requestedBy' | 'ciActor'> {
+  const requestedBy = whoAmI();
+  const actor = ciActor();
+  return { requestedBy, ...(actor && actor !== requestedBy ? { ciActor: actor } : {}) };
+}
+
 function exitFor(state: PromotionState): number {
   return state.status === 'succeeded' ? EXIT.ok : EXIT.failed;
 }
@@ -159,7 +175,7 @@ export function buildRequest(options: StartOptions): PromotionRequest {
   return {
     repo,
     apps,
-    requestedBy: whoAmI(),
+    ...requester(),
     ...(options.to ? { to: options.to } : {}),
     ...(options.only ? { only: options.only } : {}),
     ...(options.force ? { force: true } : {}),
@@ -321,7 +337,7 @@ export function buildProgram(): Command {
         repo: repoOption(options.repo),
         apps: [],
         rollback: { env: options.env, app: options.app, ...(options.toTag ? { toTag: options.toTag } : {}) },
-        requestedBy: whoAmI(),
+        ...requester(),
       };
       await runStart(request, options);
     });
@@ -452,6 +468,19 @@ export function buildProgram(): Command {
       const client = await connectClient();
       const state = await getStatus(client, id);
       print(options.json ? JSON.stringify(state, null, 2) : renderStatus(state, { color: wantsColor() }));
+    });
+
+  program
+    .command('audit')
+    .description('every approval and rejection of a promotion: who, how verified, when, which commit')
+    .argument('<id>', 'promotion id')
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const client = await connectClient();
+      const { auditTrail, auditFailed, renderAudit } = await import('./audit.js');
+      const trail = await auditTrail(await getStatus(client, id));
+      print(options.json ? JSON.stringify(trail, null, 2) : renderAudit(trail));
+      if (auditFailed(trail)) process.exitCode = EXIT.failed;
     });
 
   addDiffCommand(program);

@@ -1,4 +1,5 @@
 import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
+import { quorumText } from '../common/approval-policy.js';
 import { compensationText, proposalText } from './render.js';
 
 /** `1m05s`, `2h03m`, `12s`: short enough to sit in a progress line. */
@@ -57,6 +58,8 @@ export function envNotes(id: string, env: EnvironmentState): string[] {
         (env.approvers ? ` --as <${env.approvers.join('|')}>` : ''),
     );
   }
+  const quorum = env.status === 'waiting-approval' ? quorumText(env) : undefined;
+  if (quorum) notes.push(quorum);
   const proposal = proposalText(env);
   if (proposal) notes.push(proposal);
   if (env.queuedBehind) notes.push(`queued behind ${env.queuedBehind}`);

@@ -1,4 +1,5 @@
 import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
+import { quorumText } from '../common/approval-policy.js';
 import { waitingDiffSection } from './diff-view.js';
 import { printableDeep } from './printable.js';
 
@@ -43,6 +44,8 @@ function envLine(env: EnvironmentState): string {
     );
   } else if (env.status === 'waiting-approval') {
     parts.push(`approvers: ${env.approvers?.join(', ') ?? 'anyone'}`);
+    const quorum = quorumText(env);
+    if (quorum) parts.push(quorum);
   }
   if (env.supersededBy) parts.push(`superseded by ${env.supersededBy}`);
   if (env.queuedBehind) parts.push(`queued behind ${env.queuedBehind}`);

@@ -52,6 +52,11 @@ export interface PromotionRequest {
   force?: boolean;
   rollback?: RollbackRequest;
   requestedBy?: string;
+  /**
+   * The CI identity the client ran as (e.g. `GITHUB_ACTOR`), read from its environment at start: like
+   * `requestedBy`, it may not approve the promotion unless the environment allows self-approval.
+   */
+  ciActor?: string;
 }
 
 /** Undoing a promotion's effect on one environment, once it could not simply be done at once. */
@@ -76,13 +81,28 @@ export interface AbandonInput {
   reason: string;
 }
 
+/**
+ * How the decider's identity was established. `cli-declared`: the name a CLI or API client gave
+ * (`--as`, `PROMOTE_USER`), not proven; `slack`: the Slack user mapped through promote.yaml; the signed
+ * kinds (`github-review`, `ssh-signature`) are verified elsewhere.
+ */
+export type DecisionVia = 'cli-declared' | 'slack' | 'github-review' | 'ssh-signature';
+export const DECISION_VIAS: readonly DecisionVia[] = [
+  'cli-declared',
+  'slack',
+  'github-review',
+  'ssh-signature',
+];
+
 export interface Decision {
   approved: boolean;
   by: string;
   at: string;
   comment?: string;
-  /** How it was proven: `ssh-signature` when verified against allowed_signers (then `by` is the principal). */
-  via?: 'ssh-signature';
+  /** How `by` was established (absent on decisions recorded before approval policies: cli-declared). */
+  via?: DecisionVia;
+  /** The commit decided on (the proposal commit, or the bump commit): a rebuilt proposal needs fresh decisions. */
+  commit?: string;
   /** The verified principal of a signed decision (the approver name in allowed_signers). */
   principal?: string;
   /** The signed statement and its SSH signature, kept as evidence. */
@@ -106,6 +126,8 @@ export interface DecisionInput {
   signed?: SignedStatement;
   /** Slack: the id of the click that sent it; a second decision with the same id is a replay. */
   actionId?: string;
+  /** How `by` was established; absent means `cli-declared`. Clients may claim only `cli-declared` or `slack`; `ssh-signature` is set by the workflow once verified. */
+  via?: DecisionVia;
 }
 
 /** A tag per app: a plain string when the promotion moves one app, so the common case reads simply. */
@@ -146,9 +168,14 @@ export interface EnvironmentState {
   name: string;
   status: EnvironmentStatus;
   approval: 'auto' | 'manual';
+  /** The people who may decide (groups from promote.yaml expanded); absent: anyone. */
   approvers?: string[];
   /** Decisions must be signed and verified against allowed_signers (`signedApprovals: required`). */
   signedApprovals?: 'required';
+  /** Approvals from distinct people needed (absent: one). */
+  minApprovals?: number;
+  /** True when the requester (or CI actor) may approve their own promotion here. */
+  allowSelfApproval?: boolean;
   tag?: TagValue;
   previousTag?: TagValue;
   commit?: string;
@@ -156,7 +183,10 @@ export interface EnvironmentState {
   proposal?: Proposal;
   diff?: string;
   applyOutput?: string;
+  /** The decision that ended the wait: the approval completing the quorum, or a rejection. */
   decision?: Decision;
+  /** Every approval and rejection, in order, across rebuilt proposals: the audit trail. */
+  decisions?: Decision[];
   /** While queued: the promotion holding the environment. */
   queuedBehind?: string;
   /** The newer promotion that took this one's place. */
@@ -204,6 +234,8 @@ export interface PromotionState {
   repo: string;
   apps: AppRequest[];
   requestedBy?: string;
+  /** The CI identity that started it (e.g. GITHUB_ACTOR), when it ran in CI. */
+  ciActor?: string;
   /** Commit of promote.yaml this run uses: set once the request is accepted. */
   configCommit?: string;
   environments: EnvironmentState[];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EnvironmentNotificationsSchema, NotificationsSchema } from './notifications.js';
 import { helmDeployProblems, HelmDeploySchema, HelmfileDeploySchema, repoFile } from './helm-schema.js';
 import { keyPathProblem, parseSelector } from '../common/key-path.js';
+import { expandApprovers } from '../common/approval-policy.js';
 import { DEFAULT_PROPOSAL_BRANCH, proposalBranchCanBe, proposalTemplateProblem } from '../common/proposal.js';
 import { MAX_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
 
@@ -61,7 +62,12 @@ export const EnvironmentSchema = z.strictObject({
   name,
   valuesFile: repoPath,
   approval: z.enum(['auto', 'manual']).default('auto'),
+  /** People, or names of `approverGroups`, who may decide for this environment (default: anyone). */
   approvers: z.array(z.string().min(1)).min(1).optional(),
+  /** How many distinct people must approve (default 1); a rejection by any approver ends it. */
+  minApprovals: z.number().int().min(1).max(20).optional(),
+  /** Let the person (or CI actor) who started a promotion approve it here (default: refused). */
+  allowSelfApproval: z.boolean().optional(),
   /** How long a manual approval may wait before the promotion fails and is compensated. */
   approvalTimeout: durationMs
     .refine((ms) => ms <= MAX_APPROVAL_TIMEOUT_MS, 'must be at most 30d (720h)')
@@ -153,6 +159,13 @@ export const ConfigSchema = z
     proposalBranch: proposalBranch.optional(),
     /** Who may sign approvals: an ssh allowed_signers file, read from the deployment branch (default .promote/allowed_signers). */
     allowedSigners: repoPath.optional(),
+    /** Named groups of approvers, defined once: an environment's `approvers` may name a group. */
+    approverGroups: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a group name'),
+        z.array(z.string().min(1)).min(1, 'must list at least one person'),
+      )
+      .optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
@@ -181,6 +194,23 @@ export const ConfigSchema = z
           code: 'custom',
           path: ['environments', i, 'requires'],
           message: `must name an earlier environment or "none", not "${env.requires}"`,
+        });
+      }
+    });
+    config.environments.forEach((env, i) => {
+      if (env.minApprovals !== undefined && env.approval !== 'manual') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', i, 'minApprovals'],
+          message: 'needs approval: manual',
+        });
+      }
+      const people = expandApprovers(env.approvers, config.approverGroups);
+      if (people && env.minApprovals !== undefined && env.minApprovals > people.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['environments', i, 'minApprovals'],
+          message: `needs ${env.minApprovals} distinct approvers, but ${env.name}'s approvers are only ${people.join(', ')}`,
         });
       }
     });

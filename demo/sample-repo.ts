@@ -17,6 +17,10 @@ export interface SampleEnvironment {
   proposals?: boolean;
   /** `required`: decisions must be SSH-signed (docs/signed-approvals.md). */
   signedApprovals?: 'required';
+  /** promote.yaml `minApprovals`: distinct approvals needed. */
+  minApprovals?: number;
+  /** promote.yaml `allowSelfApproval`. */
+  allowSelfApproval?: boolean;
 }
 
 export interface SampleRepoOptions {
@@ -51,7 +55,9 @@ function promoteYaml(environments: SampleEnvironment[], apps: string[]): string 
         (e.lockTimeout ? `    lockTimeout: ${e.lockTimeout}\n` : '') +
         (e.proposalBranch ? `    proposalBranch: ${e.proposalBranch}\n` : '') +
         (e.proposals !== undefined ? `    proposals: ${e.proposals}\n` : '') +
-        (e.signedApprovals ? `    signedApprovals: ${e.signedApprovals}\n` : ''),
+        (e.signedApprovals ? `    signedApprovals: ${e.signedApprovals}\n` : '') +
+        (e.minApprovals !== undefined ? `    minApprovals: ${e.minApprovals}\n` : '') +
+        (e.allowSelfApproval !== undefined ? `    allowSelfApproval: ${e.allowSelfApproval}\n` : ''),
     )
     .join('');
   const appBlocks = apps

@@ -1,5 +1,8 @@
 import { SIGNED_LIMITS } from '../common/approval-statement.js';
+import type { DecisionVia } from '../common/types.js';
 
+/** What a client may claim about how `by` was established; the proven kinds are set by the workflow. */
+const CLAIMABLE_VIAS: readonly DecisionVia[] = ['cli-declared', 'slack'];
 /** Bounds on what a decision may carry: it is kept in workflow state and shown in status and Slack. */
 export const DECISION_LIMITS = { env: 100, by: 200, comment: 4_000, commit: 64 } as const;
 
@@ -11,7 +14,7 @@ export const DECISION_LIMITS = { env: 100, by: 200, comment: 4_000, commit: 64 }
 export function decisionInputProblem(input: unknown): string | undefined {
   if (typeof input !== 'object' || input === null || Array.isArray(input))
     return 'a decision must be an object with env, approved and by';
-  const { env, approved, by, comment, commit, signed, actionId } = input as Record<string, unknown>;
+  const { env, approved, by, comment, commit, signed, actionId, via } = input as Record<string, unknown>;
   if (typeof env !== 'string' || env === '') return 'env must be a string naming an environment';
   if (typeof approved !== 'boolean') return 'approved must be true or false (a boolean, not a string)';
   if (typeof by !== 'string' || by.trim() === '') return 'by must be a non-empty string';
@@ -26,6 +29,8 @@ export function decisionInputProblem(input: unknown): string | undefined {
     if (statement.length > SIGNED_LIMITS.statement || signature.length > SIGNED_LIMITS.signature)
       return 'the signed statement or signature is too long';
   }
+  if (via !== undefined && !(typeof via === 'string' && CLAIMABLE_VIAS.includes(via as DecisionVia)))
+    return `via must be one of ${CLAIMABLE_VIAS.join(', ')}`;
   const sizes = { env, by, comment: comment ?? '', commit: commit ?? '' };
   for (const [field, limit] of Object.entries(DECISION_LIMITS)) {
     const length = sizes[field as keyof typeof sizes].length;

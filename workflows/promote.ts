@@ -23,6 +23,13 @@ import { DEFAULT_ALLOWED_SIGNERS, parseStatement, statementMismatch } from '../c
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, legacyRepositoryKey, repositoryKey } from '../common/ids.js';
 import { targetEnvironments } from '../common/request.js';
+import {
+  approvalPolicy,
+  approvedBy,
+  quorumOf,
+  quorumText,
+  selfApprovalProblem,
+} from '../common/approval-policy.js';
 import { PromoteApps, PromoteEnv, PromoteState } from '../common/search-attributes.js';
 import type {
   AbandonInput,
@@ -162,6 +169,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     repo: request.repo,
     apps: request.apps,
     ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+    ...(request.ciActor ? { ciActor: request.ciActor } : {}),
     environments: [],
     startedAt: new Date(info.startTime).toISOString(),
   };
@@ -175,7 +183,14 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
    * `requireCommit`: an approval of an environment that proposes must name the proposal commit it
    * approves, so nobody approves a proposal they were not shown (the CLI and Slack always send it).
    */
-  function decisionProblem(input: DecisionInput, requireCommit = false): string | undefined {
+  /** Workflow handlers apply approval policies from the patch on; the update validator always does. */
+  const policiesApply = () => patched('approval-policies');
+
+  function decisionProblem(
+    input: DecisionInput,
+    requireCommit = false,
+    policies: () => boolean = () => true,
+  ): string | undefined {
     const env = envState(input.env);
     if (!env) {
       return `unknown environment "${input.env}": this promotion covers ${state.environments.map((e) => e.name).join(', ') || 'no environment yet'}`;
@@ -200,6 +215,15 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (!input.approved && !input.comment?.trim()) return 'a rejection needs a reason';
     if (input.actionId && state.seenActions?.includes(actionKey(input.actionId, input.commit)))
       return 'this Slack action was already used (a replayed request); nothing was changed';
+    // Approval policies: `policies` is asked only when a check would bite, so histories recorded
+    // before them (where such an approval was taken) replay as they ran.
+    if (input.approved) {
+      const self = selfApprovalProblem(env, state, input.by);
+      if (self && policies()) return self;
+      if (approvedBy(env).includes(input.by) && policies()) {
+        return `${input.by} already approved ${env.name}: it needs ${quorumOf(env)} approvals from distinct people (${quorumText(env) ?? ''})`;
+      }
+    }
     return signedProblem(input, env);
   }
 
@@ -258,26 +282,41 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       throw refuse(
         `${principal} (the signing key's principal) may not decide for ${env.name}: its approvers are ${env.approvers.join(', ')}`,
       );
+    // The policies hold for the proven approver, not the name the caller sent.
+    if (input.approved) {
+      const self = selfApprovalProblem(env, state, principal);
+      if (self && policiesApply()) throw refuse(self);
+      if (approvedBy(env).includes(principal) && policiesApply())
+        throw refuse(`${principal} already approved ${env.name}: approvals must come from distinct people`);
+    }
     return recordDecision(
       { ...input, by: principal },
       { via: 'ssh-signature', principal, signature: input.signed },
     );
   }
 
+  /** Every decision joins the audit trail; an approval ends the wait only once the quorum is reached. */
   function recordDecision(input: DecisionInput, proof: Partial<Decision> = {}): Decision {
+    const env = envState(input.env);
     const decision: Decision = {
       approved: input.approved,
       by: input.by,
       at: now(),
       ...(input.comment ? { comment: input.comment } : {}),
+      via: input.via ?? 'cli-declared',
+      ...(env?.commit ? { commit: env.commit } : {}),
       ...proof,
     };
     if (input.actionId) {
       const seen = [...(state.seenActions ?? []), actionKey(input.actionId, input.commit)];
       state.seenActions = seen.slice(-MAX_SEEN_ACTIONS);
     }
-    const env = envState(input.env);
-    if (env) env.decision = decision;
+    if (!env) return decision;
+    env.decisions = [...(env.decisions ?? []), decision];
+    const gathering =
+      decision.approved && approvedBy(env).length < quorumOf(env) && patched('approval-policies');
+    if (gathering) setCurrentDetails(`waiting for approval in ${env.name}: ${quorumText(env) ?? ''}`);
+    else env.decision = decision;
     return decision;
   }
 
@@ -328,7 +367,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     decideUpdate,
     (input) => {
       // Re-checked here too: another decision may have been accepted since this one was validated.
-      const problem = decisionProblem(input);
+      const problem = decisionProblem(input, false, policiesApply);
       if (problem)
         throw ApplicationFailure.create({ message: problem, type: 'InvalidDecision', nonRetryable: true });
       // Only a signed decision runs an activity; every other one stays synchronous, as recorded before.
@@ -362,9 +401,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       });
       return;
     }
-    let problem = decisionProblem(decision);
+    let problem = decisionProblem(decision, false, policiesApply);
     if (!problem) {
-      const unnamed = decisionProblem(decision, true);
+      const unnamed = decisionProblem(decision, true, policiesApply);
       if (unnamed && patched('decision-input-checks')) problem = unnamed;
     }
     if (problem) log.warn('ignored decision signal', { problem, env: decision.env, by: decision.by });
@@ -414,7 +453,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       name: env.name,
       status: 'pending',
       approval: env.approval,
-      ...(env.approvers ? { approvers: env.approvers } : {}),
+      ...approvalPolicy(env, config),
       ...(env.signedApprovals ? { signedApprovals: env.signedApprovals } : {}),
       tag: tagValue(Object.fromEntries(apps.map((a) => [a.app, a.tag]))),
       previousTag: tagValue(loaded.currentTags[env.name] ?? {}),

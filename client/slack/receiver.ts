@@ -179,7 +179,14 @@ export async function startSlackReceiver(
     await apply(
       client,
       context,
-      { env: value.env, approved: true, by: checked.by, commit: value.commit, actionId: context.actionId },
+      {
+        env: value.env,
+        approved: true,
+        by: checked.by,
+        commit: value.commit,
+        actionId: context.actionId,
+        via: 'slack',
+      },
       body.message
         ? { text: String(body.message.text ?? ''), blocks: (body.message.blocks ?? []) as KnownBlock[] }
         : undefined,
@@ -268,6 +275,7 @@ export async function startSlackReceiver(
         comment: reason,
         commit: value.commit,
         actionId: context.actionId,
+        via: 'slack',
       },
       meta.blocks ? { text: meta.text ?? '', blocks: meta.blocks } : undefined,
     );
