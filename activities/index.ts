@@ -94,6 +94,27 @@ export interface DeployResult {
   report?: DeployReport;
 }
 
+/** What `deployedState` compares: the environment's values file at `commit` with what the deployer runs. */
+export interface DeployedStateInput {
+  repo: string;
+  branch: string;
+  commit: string;
+  env: string;
+  promotionId: string;
+  valuesFile: string;
+  deploy: DeployConfig;
+}
+
+/** Whether the environment runs the values Git holds at a commit, as far as its deployer can tell. */
+export interface DeployedState {
+  /** False when the deployer cannot tell (a command deployer without `deploy.status`). */
+  known: boolean;
+  /** The commit the deployer reports running; absent when it reports nothing deployed. */
+  deployedCommit?: string;
+  /** True when that commit is the one asked about, or holds the same values file. */
+  matches: boolean;
+}
+
 export interface EnvironmentRequest {
   repo: string;
   env: string;
@@ -285,6 +306,36 @@ export function createActivities(deps: ActivityDeps) {
     /** Compensation: reverts this run's bump of one environment, found by its trailers. */
     async revertPromotion(input: PromotionRevert): Promise<RevertResult> {
       return heartbeating(() => revertPromotion(deps.cache, input));
+    },
+
+    /**
+     * Values already in Git are not proof they run: a holder terminated mid-apply leaves its bump in Git
+     * and the cluster behind. Asks the deployer what runs and compares values files.
+     */
+    async deployedState(input: DeployedStateInput): Promise<DeployedState> {
+      return heartbeating(async () => {
+        const context = Context.current();
+        const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
+        if (!deployer.deployedCommit) return { known: false, matches: false };
+        await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
+        const deployedCommit = await deps.cache.withWorktree(input.repo, input.commit, (checkout) =>
+          deployer.deployedCommit!({
+            env: input.env,
+            commit: input.commit,
+            promotionId: input.promotionId,
+            checkout,
+            signal: context.cancellationSignal,
+            onProgress: () => context.heartbeat(),
+          }),
+        );
+        if (!deployedCommit) return { known: true, matches: false };
+        if (deployedCommit === input.commit) return { known: true, deployedCommit, matches: true };
+        // Another commit (a later bump of another environment, say) may hold the very same values.
+        const read = (commit: string) =>
+          deps.cache.readFile(input.repo, commit, input.valuesFile).catch(() => undefined);
+        const [deployed, wanted] = [await read(deployedCommit), await read(input.commit)];
+        return { known: true, deployedCommit, matches: deployed !== undefined && deployed === wanted };
+      });
     },
 
     async deploy(input: DeployInput): Promise<DeployResult> {

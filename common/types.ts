@@ -207,6 +207,11 @@ export interface EnvironmentState {
   observedPreviousTag?: TagValue;
   /** helm/helmfile: the tags the cluster runs after the apply. */
   observedTag?: TagValue;
+  /**
+   * Set when the values were already in Git but the deployer reported another state running (a holder
+   * terminated mid-apply): the re-run applied them instead of `skipped`. Says what ran before.
+   */
+  reapplied?: string;
   error?: string;
   startedAt?: string;
   finishedAt?: string;

@@ -64,7 +64,7 @@ import { TIMEOUTS } from './timeouts.js';
 
 const { loadPromotion, bumpValues } = proxyActivities<Activities>(TIMEOUTS.git);
 const stepGit = proxyActivities<Activities>(TIMEOUTS.gitStep);
-const { deploy } = proxyActivities<Activities>(TIMEOUTS.deploy);
+const { deploy, deployedState } = proxyActivities<Activities>(TIMEOUTS.deploy);
 const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
 const { verifyApprovalSignature } = proxyActivities<Activities>(TIMEOUTS.git);
 
@@ -524,6 +524,25 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
   }
 
+  /**
+   * Why values already in Git must be applied anyway: the deployer reports a commit running whose values
+   * differ. Undefined when they run, or when the deployer cannot tell (then `skipped`, as before).
+   */
+  async function valuesNotRunning(env: EnvironmentConfig, commit: string): Promise<string | undefined> {
+    const running = await deployedState({
+      repo: request.repo,
+      branch: config.branch,
+      commit,
+      env: env.name,
+      promotionId: state.id,
+      valuesFile: env.valuesFile,
+      deploy: config.deploy,
+    });
+    // Reporting nothing is no evidence either way (a cluster never deployed through Promote): skipped.
+    if (!running.known || running.matches || !running.deployedCommit) return undefined;
+    return `values already in Git; the cluster ran ${running.deployedCommit.slice(0, 12)}: applied`;
+  }
+
   async function runEnvironment(env: EnvironmentConfig, current: EnvironmentState): Promise<Outcome> {
     let requested = false;
     let bump: BumpResult | undefined;
@@ -646,9 +665,16 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       current.commit = bump.commit;
       current.previousTag = tagValue(bump.previousTags);
       if (!bump.changed && !request.force) {
-        current.finishedAt = now();
-        setStatus(current, 'skipped', `${env.name} already runs the requested tags`);
-        return 'skipped';
+        // Values in Git are not proof they run (a holder terminated mid-apply): ask the deployer.
+        const repair = patched('repair-when-values-in-git')
+          ? await valuesNotRunning(env, bump.commit)
+          : undefined;
+        if (!repair) {
+          current.finishedAt = now();
+          setStatus(current, 'skipped', `${env.name} already runs the requested tags`);
+          return 'skipped';
+        }
+        current.reapplied = repair;
       }
 
       const deployInput = {
@@ -698,7 +724,11 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
       recordObserved(current, applied, 'apply');
       if (runScoped) await tellLockApplying(env.name, false);
       current.finishedAt = now();
-      setStatus(current, 'succeeded', `${env.name} deployed`);
+      setStatus(
+        current,
+        'succeeded',
+        current.reapplied ? `${env.name} deployed (${current.reapplied})` : `${env.name} deployed`,
+      );
       await CancellationScope.nonCancellable(() => announcer.outcome(current, env, 'deployed'));
       return 'succeeded';
     } catch (error) {
