@@ -198,6 +198,7 @@ describe('approvals from Slack buttons', () => {
             by: 'alice',
             commit: waiting.environments[0]?.commit,
             actionId: expect.stringMatching(/^slack-action:/),
+            via: 'slack',
           },
         ]);
         await eventually('the buttons replaced', () =>
@@ -241,6 +242,7 @@ describe('approvals from Slack buttons', () => {
           approved: false,
           by: 'alice',
           comment: 'error budget spent',
+          via: 'slack',
         });
         expect(updatesSent).toHaveLength(2);
         await eventually('the prod buttons replaced', () =>
