@@ -223,6 +223,11 @@ function packageVersion(): string {
   return manifest.version;
 }
 
+/** How a decider was proven, when it was: a declared name prints as before (` (ssh-signature)` otherwise). */
+function provenBy(decision: { via?: string }): string {
+  return decision.via && decision.via !== 'cli-declared' ? ` (${decision.via})` : '';
+}
+
 export function buildProgram(): Command {
   const program = new Command('promote')
     .description('Move container image tags through environments with durable Temporal workflows')
@@ -409,7 +414,7 @@ export function buildProgram(): Command {
           ...(commit ? { commit } : {}),
           ...(signing ? { signed: signing.signed } : {}),
         });
-        print(shown(`${options.env} approved by ${decision.by}${decision.via ? ` (${decision.via})` : ''}`));
+        print(shown(`${options.env} approved by ${decision.by}${provenBy(decision)}`));
       },
     );
 
@@ -436,7 +441,7 @@ export function buildProgram(): Command {
         comment: options.reason,
         ...(signing ? { commit: signing.commit, signed: signing.signed } : {}),
       });
-      print(shown(`${options.env} rejected by ${decision.by}${decision.via ? ` (${decision.via})` : ''}`));
+      print(shown(`${options.env} rejected by ${decision.by}${provenBy(decision)}`));
     });
 
   program

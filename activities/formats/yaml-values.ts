@@ -76,6 +76,25 @@ function parseDocs(source: string, file: string): Docs {
   return result;
 }
 
+/** Aliases a values file may expand to (yaml's own default): more is an alias bomb, not a deployment. */
+const MAX_VALUES_ALIASES = 100;
+
+/**
+ * A document as plain data, to compare before and after an edit. An alias bomb (a few lines expanding
+ * to billions of nodes) is bad input, refused for good, never a crash that Temporal would retry.
+ */
+function plainValue(doc: Document, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_VALUES_ALIASES });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message))
+      throw new ValuesKeyError(
+        `${file} expands too many YAML aliases (over ${MAX_VALUES_ALIASES}): refused as an alias bomb`,
+      );
+    throw error;
+  }
+}
+
 function segments(path: string): Segment[] {
   try {
     return parseKeyPath(path);
@@ -408,7 +427,7 @@ export function setScalars(
   file: string,
 ): { text: string; changes: ScalarChange[] } {
   const original = parseDocs(source, file);
-  const expected: unknown[] = original.map((doc): unknown => doc.toJS());
+  const expected: unknown[] = original.map((doc): unknown => plainValue(doc, file));
   let text = source;
   const changes: ScalarChange[] = [];
   for (const edit of edits) {
@@ -456,7 +475,7 @@ export function setScalars(
   }
   // Re-read what we wrote: the edit is only done if the file means exactly the original plus the edits.
   const check = parseDocs(text, file);
-  const actual = check.map((doc): unknown => doc.toJS());
+  const actual = check.map((doc): unknown => plainValue(doc, file));
   if (changes.length > 0 && !isDeepStrictEqual(actual, expected)) {
     const paths = changes.map((c) => c.path).join(', ');
     throw new ValuesKeyError(
