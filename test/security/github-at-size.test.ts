@@ -122,7 +122,7 @@ describe('GitHub at real sizes, against a stand-in that fails as GitHub does', (
     const bump = await provider.commitFileEdit(bumpTo('1.5.0', 'promote-buried'));
     await appendCommits(repo.url, 'main', 5_000, 'notes/activity.txt');
     const key = { promotionId: 'promote-buried', branch: 'main', env: 'dev', sinceCommit: since ?? '' };
-    expect(await findGitHubPromotionCommit(provider, key, 'bump')).toBe(bump.commit);
+    expect((await findGitHubPromotionCommit(provider, key, 'bump'))?.hash).toBe(bump.commit);
     expect(await findGitHubPromotionCommit(provider, { ...key, promotionId: 'promote-other' }, 'bump')).toBe(
       undefined,
     );
