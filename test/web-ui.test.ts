@@ -117,7 +117,22 @@ describe('the Temporal Web UI, as a person sees it', () => {
     // (staging is manual: its bump is proposed, then landed once approved).
     await page.getByRole('tab', { name: /Event History/ }).click();
     await page.getByText('landProposal').first().waitFor({ timeout: 60_000 });
-    const history = await page.locator('body').innerText();
+    // The UI renders a long history as the reader scrolls: read it all the way down, as a person would.
+    let history = '';
+    for (let screen = 0; screen < 40; screen++) {
+      history += await page.locator('body').innerText();
+      if (
+        ['proposeBump', 'landProposal', 'deploy', 'approval timeout for staging'].every((s) =>
+          history.includes(s),
+        )
+      )
+        break;
+      // A history longer than a page (~190 events with proposals) is paginated, newest first.
+      const next = page.getByRole('button', { name: /next/i }).first();
+      if ((await next.count()) > 0 && (await next.isEnabled().catch(() => false))) await next.click();
+      else await page.mouse.wheel(0, 1_500);
+      await page.waitForTimeout(250);
+    }
     for (const step of ['proposeBump', 'landProposal', 'deploy', 'approval timeout for staging']) {
       expect(history).toContain(step);
     }
