@@ -7,7 +7,7 @@ export default {
   testMatch: ['<rootDir>/test/faults/**/*.faults.js'],
   transform: {},
   testEnvironment: 'node',
-  testTimeout: 600_000,
+  testTimeout: 900_000,
   // Two files at a time: a run mostly waits (heartbeat timeouts, approvals), so the cores stay shared.
   maxWorkers: 2,
   // Runs of one file share its dev server and go concurrently (it.concurrent): most of a run is waiting.

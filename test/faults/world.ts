@@ -396,7 +396,9 @@ export class FaultRun {
    * Drives every promotion of the run to its end: decides each environment that waits for approval
    * (per `approver`), until all are closed. Terminated ones are closed already.
    */
-  async settle(timeoutMs = 150_000): Promise<void> {
+  async settle(timeoutMs = 360_000): Promise<void> {
+    // A lost deploy step is retried after its 60 s heartbeat timeout plus the 2 min back-off (one apply at a
+    // time, even across attempts: docs/operations.md), so a SIGKILL during diff or apply settles in minutes.
     const decided = new Set<string>();
     await eventually(
       `every promotion of ${this.label} to end`,
