@@ -188,6 +188,26 @@ const HOLDING_STATUSES: readonly EnvironmentStatus[] = [
 ];
 
 /** Holding judged from a promotion's status, for runs that predate the `heldEnvironments` query. */
+/**
+ * A promotion found holding an environment, as the lock records it: its saga (the first execution's
+ * run id, which a reset keeps) and, when they differ, the execution that answered.
+ */
+function holderFrom(
+  execution: { workflowId: string; runId: string },
+  saga: string,
+  state: PromotionState,
+  env: EnvironmentState,
+): LockHolder {
+  return {
+    holder: execution.workflowId,
+    run: saga,
+    ...(saga !== execution.runId ? { current: execution.runId } : {}),
+    apps: state.apps.map((a) => a.app),
+    since: env.startedAt ?? new Date().toISOString(),
+    ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
+  };
+}
+
 function statusSaysHolding(env: EnvironmentState): boolean {
   if (!HOLDING_STATUSES.includes(env.status)) return false;
   // A proposal waits for approval without the lock: only a landing one holds the environment.
@@ -463,14 +483,7 @@ export function createActivities(deps: ActivityDeps) {
         if (!statusSaysHolding(env)) continue;
         // The saga: a reset run keeps its first execution's run id (what it names itself by).
         const saga = execution.raw.firstRunId || execution.runId;
-        return {
-          holder: execution.workflowId,
-          run: saga,
-          ...(saga !== execution.runId ? { current: execution.runId } : {}),
-          apps: state.apps.map((a) => a.app),
-          since: env.startedAt ?? new Date().toISOString(),
-          ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
-        };
+        return holderFrom(execution, saga, state, env);
       }
       return undefined;
     },
@@ -522,14 +535,7 @@ export function createActivities(deps: ActivityDeps) {
           if (!holding) continue;
           const saga =
             ('value' in held ? held.value.run : undefined) ?? (execution.raw.firstRunId || execution.runId);
-          holders.push({
-            holder: execution.workflowId,
-            run: saga,
-            ...(saga !== execution.runId ? { current: execution.runId } : {}),
-            apps: state.apps.map((a) => a.app),
-            since: env.startedAt ?? new Date().toISOString(),
-            ...(env.status === 'applying' ? { applying: true, applied: true } : {}),
-          });
+          holders.push(holderFrom(execution, saga, state, env));
         }
         return { holders, unreadable, listed };
       });

@@ -222,6 +222,16 @@ export async function waitForApproval(
  * verbatim. An approval names the commit it approves (the workflow requires it where the environment
  * proposes): without one, the commit the environment shows right now, as `promote approve` does.
  */
+/** An update the workflow refused is bad input (exit 2); an unknown id says so; anything else as is. */
+function updateRefusal(error: unknown, id: string): unknown {
+  if (error instanceof WorkflowUpdateFailedError) {
+    const cause = error.cause;
+    return new BadInputError(cause instanceof Error ? cause.message : error.message);
+  }
+  if (error instanceof WorkflowNotFoundError) return new NotFoundError(unknownId(id, 'running '));
+  return error;
+}
+
 export async function decide(client: Client, id: string, input: DecisionInput): Promise<Decision> {
   const handle = client.workflow.getHandle<typeof promote>(id);
   let named = input;
@@ -235,12 +245,7 @@ export async function decide(client: Client, id: string, input: DecisionInput): 
   try {
     return await handle.executeUpdate(decideUpdate, { args: [named] });
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const cause = error.cause;
-      throw new BadInputError(cause instanceof Error ? cause.message : error.message);
-    }
-    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(unknownId(id, 'running '));
-    throw error;
+    throw updateRefusal(error, id);
   }
 }
 
@@ -258,12 +263,7 @@ export async function abandonCompensation(
   try {
     return await handle.executeUpdate(abandonUpdate, { args: [input] });
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const cause = error.cause;
-      throw new BadInputError(cause instanceof Error ? cause.message : error.message);
-    }
-    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(unknownId(id, 'running '));
-    throw error;
+    throw updateRefusal(error, id);
   }
 }
 

@@ -97,6 +97,21 @@ export function createCompensation(ctx: CompensationContext) {
     await ctx.announcer?.outcome(current, env, 'compensation-failed', left);
   }
 
+  /** This run's revert of one environment: the same request whether it is retried within a budget or not. */
+  function revertInput(env: EnvironmentConfig, restored: string, reason: string) {
+    return {
+      promotionId: state.id,
+      ...(run ? { run } : {}),
+      repo: request.repo,
+      branch: config.branch,
+      env: env.name,
+      sinceCommit: state.configCommit ?? '',
+      valuesFile: env.valuesFile,
+      subject: `revert(${env.name}): restore ${restored}`,
+      reason,
+    };
+  }
+
   /** Guarded runs: each step retried within a budget, then released `compensation-failed`. */
   async function compensateWithin(
     env: EnvironmentConfig,
@@ -107,17 +122,7 @@ export function createCompensation(ctx: CompensationContext) {
   ): Promise<void> {
     setCurrentDetails(`reverting ${env.name} (retrying within its budget)`);
     const revert = await attempt(current, 'revert', () =>
-      within.revertPromotionWithin({
-        promotionId: state.id,
-        ...(run ? { run } : {}),
-        repo: request.repo,
-        branch: config.branch,
-        env: env.name,
-        sinceCommit: state.configCommit ?? '',
-        valuesFile: env.valuesFile,
-        subject: `revert(${env.name}): restore ${restored}`,
-        reason,
-      }),
+      within.revertPromotionWithin(revertInput(env, restored, reason)),
     );
     if ('gaveUp' in revert) {
       const rollback = applyStarted ? `; then roll ${env.name} back (its apply had started)` : '';
@@ -183,17 +188,7 @@ export function createCompensation(ctx: CompensationContext) {
       return compensateWithin(env, current, applyStarted, reason, restored);
     setCurrentDetails(`reverting ${env.name}`);
     const revert = await untilDone(`reverting ${env.name}`, () =>
-      compensationGit.revertPromotion({
-        promotionId: state.id,
-        ...(run ? { run } : {}),
-        repo: request.repo,
-        branch: config.branch,
-        env: env.name,
-        sinceCommit: state.configCommit ?? '',
-        valuesFile: env.valuesFile,
-        subject: `revert(${env.name}): restore ${restored}`,
-        reason,
-      }),
+      compensationGit.revertPromotion(revertInput(env, restored, reason)),
     );
     if (!revert.commit) return;
     current.revertCommit = revert.commit;

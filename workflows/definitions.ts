@@ -6,6 +6,7 @@ import type {
   EnvironmentState,
   PromotionState,
 } from '../common/types.js';
+import type { AbandonedBump } from '../activities/index.js';
 
 /** The promotion's whole state: the CLI and (later) Slack render it. */
 export const statusQuery = defineQuery<PromotionState>('status');
@@ -86,15 +87,7 @@ export interface LockState {
   /** A lock rebuilt without state that cannot yet read these promotions grants nothing (fails closed). */
   unreadable?: string[];
   /** Gone holders whose bump was reverted: a push of theirs landing late is reverted before a grant. */
-  abandoned?: {
-    repo: string;
-    branch: string;
-    env: string;
-    valuesFile: string;
-    promotionId: string;
-    run?: string;
-    until: number;
-  }[];
+  abandoned?: (AbandonedBump & { until: number })[];
 }
 
 /** A saga that released the environment; `current` is the execution that sent the release. */

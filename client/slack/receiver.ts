@@ -52,6 +52,17 @@ interface ApprovalContext {
 /** The approver behind a Slack user, or why they may not decide. */
 type Verdict = { by: string } | { refusal: string };
 
+/** Who pressed which button where; the click's trigger id makes it one the workflow takes only once. */
+function clickContext(value: ApprovalButtonValue, body: BlockAction<ButtonAction>): ApprovalContext {
+  return {
+    value,
+    user: body.user.id,
+    channel: body.channel?.id,
+    messageTs: body.message?.ts,
+    actionId: `slack-action:${body.trigger_id}`,
+  };
+}
+
 function parseValue(raw: string | undefined): ApprovalButtonValue | undefined {
   try {
     const value = JSON.parse(raw ?? '') as Partial<ApprovalButtonValue>;
@@ -167,13 +178,7 @@ export async function startSlackReceiver(
     await ack();
     const value = parseValue(action.value);
     if (!value) return;
-    const context = {
-      value,
-      user: body.user.id,
-      channel: body.channel?.id,
-      messageTs: body.message?.ts,
-      actionId: `slack-action:${body.trigger_id}`,
-    };
+    const context = clickContext(value, body);
     const checked = await verdict(context);
     if ('refusal' in checked) return refuse(client, context, checked.refusal);
     await apply(
@@ -197,13 +202,7 @@ export async function startSlackReceiver(
     await ack();
     const value = parseValue(action.value);
     if (!value) return;
-    const context = {
-      value,
-      user: body.user.id,
-      channel: body.channel?.id,
-      messageTs: body.message?.ts,
-      actionId: `slack-action:${body.trigger_id}`,
-    };
+    const context = clickContext(value, body);
     const checked = await verdict(context);
     if ('refusal' in checked) return refuse(client, context, checked.refusal);
     const blocks = (body.message?.blocks ?? []) as KnownBlock[];
