@@ -4,42 +4,18 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { parseAllDocuments } from 'yaml';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { DEFAULT_BUNDLE_PATH } from '../worker/bundle.js';
 import { workerSettingsFromEnv } from '../worker/settings.js';
+import { CHART, find, template } from './support/chart.js';
 import { helmBinary } from './support/helm.js';
 
-const CHART = join(PROJECT_ROOT, 'charts', 'promote');
 let helm: string;
 
 // The first run builds helm from source: minutes on a busy two-core machine, then a stamp check.
 beforeAll(async () => {
   helm = await helmBinary();
 }, 1_800_000);
-
-interface Manifest {
-  kind: string;
-  metadata: { name: string };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
-}
-
-async function template(...set: string[]): Promise<Manifest[]> {
-  const { stdout } = await execa(helm, ['template', 'rel', CHART, ...set.flatMap((s) => ['--set', s])]);
-  return parseAllDocuments(stdout)
-    .map((d) => d.toJS() as Manifest | null)
-    .filter((m): m is Manifest => m !== null);
-}
-
-function find(manifests: Manifest[], kind: string, name: string): any {
-  const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
-  if (!found)
-    throw new Error(
-      `no ${kind} ${name} in ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`,
-    );
-  return found;
-}
 
 describe('the Helm chart', () => {
   it('passes helm lint --strict with every option on', async () => {
@@ -68,7 +44,11 @@ describe('the Helm chart', () => {
   });
 
   it('renders a non-root worker whose pod outlives its shutdown grace, with probes on the health server', async () => {
-    const manifests = await template('temporal.apiKeySecret.name=temporal-cloud', 'receiver.enabled=true');
+    const manifests = await template(
+      helm,
+      'temporal.apiKeySecret.name=temporal-cloud',
+      'receiver.enabled=true',
+    );
     const config = find(manifests, 'ConfigMap', 'rel-promote');
     const worker = find(manifests, 'Deployment', 'rel-promote-worker');
     const pod = worker.spec.template.spec;
@@ -116,6 +96,7 @@ describe('the Helm chart', () => {
 
   it('renders a rainbow rollout: one Deployment per worker version, each a version of one Worker Deployment', async () => {
     const manifests = await template(
+      helm,
       'worker.versioning.enabled=true',
       'worker.versioning.versions[0].buildId=0.1.0',
       'worker.versioning.versions[1].buildId=0.2.0+b7',
@@ -156,6 +137,7 @@ describe('the Helm chart', () => {
 
     // No versions listed: one version named after the image tag (the chart's appVersion by default).
     const single = await template(
+      helm,
       'worker.versioning.enabled=true',
       'worker.versioning.deploymentName=promote',
     );
@@ -165,6 +147,7 @@ describe('the Helm chart', () => {
     });
     // Moving an install to versioning: the unversioned Deployment keeps running beside the version.
     const migrating = await template(
+      helm,
       'worker.versioning.enabled=true',
       'worker.versioning.keepUnversioned=true',
     );
@@ -176,7 +159,7 @@ describe('the Helm chart', () => {
       'PROMOTE_WORKER_DEPLOYMENT',
     );
     // Versioning off: the one unversioned Deployment, as before.
-    expect(env(find(await template(), 'Deployment', 'rel-promote-worker'))).not.toHaveProperty(
+    expect(env(find(await template(helm), 'Deployment', 'rel-promote-worker'))).not.toHaveProperty(
       'PROMOTE_WORKER_DEPLOYMENT',
     );
   });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bumpValues, type BumpInput, type BumpResult } from '../activities/bump.js';
@@ -8,20 +8,15 @@ import { gitAuthFromEnv, sshCommand } from '../activities/git-auth.js';
 import { RepositoryCache, RepositoryUnreachableError, type GitIdentity } from '../activities/repository.js';
 import { TestGitHttp } from './support/git-http.js';
 import { TestRepo } from './support/repo.js';
+import { useTempDirs } from './support/temp-dirs.js';
 import { TestSshd } from './support/sshd.js';
 
 const IDENTITY: GitIdentity = { name: 'Promote', email: 'promote@localhost' };
 
 let repo: TestRepo;
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('promote-cache-');
 afterEach(async () => {
   await repo?.remove();
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
 async function bumpInput(url: string, overrides: Partial<BumpInput> = {}): Promise<BumpInput> {

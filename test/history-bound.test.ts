@@ -1,21 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import {
-  bundleWorkflowCode,
-  DefaultLogger,
-  Runtime,
-  Worker,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { describe, expect, it } from '@jest/globals';
+import type { Worker } from '@temporalio/worker';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getStatus, startPromotion, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
-import { findTool, TEMPORAL_TEST_SERVER } from '../server/tools.js';
-import { createPromoteWorker, WORKFLOWS_PATH } from '../worker/create-worker.js';
+import { createPromoteWorker } from '../worker/create-worker.js';
 import { TestRepo } from './support/repo.js';
+import { useTimeSkipping } from './support/time-skipping.js';
 import { eventually } from './support/wait.js';
 
 /**
@@ -24,42 +16,20 @@ import { eventually } from './support/wait.js';
  * promotion queued behind it, is skipped over by the time-skipping test server and the histories of
  * the holder, the waiter and the environment's lock are counted.
  */
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+const time = useTimeSkipping();
 
 /** Far below the limits, and far below the ~9,500 events a 5-minute re-assert made of 72 hours. */
 const PROMOTION_BOUND = 2_000;
 /** The lock continues as new at 2,000 events; a wait must not overshoot that by much. */
 const LOCK_BOUND = 2_500;
 
-beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  const path = findTool(TEMPORAL_TEST_SERVER);
-  if (!path) throw new Error('temporal-test-server not found: run `npm test`, which installs it');
-  env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path } },
-  });
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: {
-      PromoteApps: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-      PromoteEnv: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      PromoteState: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-    },
-  });
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
-});
-afterAll(async () => {
-  await env?.teardown();
-});
-
 async function historyLength(workflowId: string): Promise<number> {
-  return Number((await env.client.workflow.getHandle(workflowId).describe()).historyLength);
+  return Number((await time.env.client.workflow.getHandle(workflowId).describe()).historyLength);
 }
 
 async function queuedOn(id: string): Promise<void> {
   await eventually(`${id} to queue`, async () =>
-    (await getStatus(env.client, id)).environments[0]?.status === 'queued' ? true : undefined,
+    (await getStatus(time.env.client, id)).environments[0]?.status === 'queued' ? true : undefined,
   );
 }
 
@@ -76,12 +46,12 @@ describe('a 72-hour approval wait', () => {
     const taskQueue = 'history-bound';
     try {
       const worker: Worker = await createPromoteWorker({
-        connection: env.nativeConnection,
-        client: env.client,
-        namespace: env.namespace ?? 'default',
+        connection: time.env.nativeConnection,
+        client: time.env.client,
+        namespace: time.env.namespace ?? 'default',
         taskQueue,
         cacheDir,
-        workflowBundle: bundle,
+        workflowBundle: time.bundle,
         notifier: { announce: () => Promise.resolve() },
         // The worker's default for what this test is about: re-asserts every 5 minutes.
         lockReassertMs: 5 * 60_000,
@@ -92,16 +62,16 @@ describe('a 72-hour approval wait', () => {
       });
       await worker.runUntil(async () => {
         const start = (repo: TestRepo, app: string, tag: string) =>
-          startPromotion(env.client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+          startPromotion(time.env.client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
         const holder = await start(alone, 'api', '1.5.0');
         const busy = await start(contended, 'api', '1.5.0');
-        await waitForApproval(env.client, holder.workflowId, 'staging');
-        await waitForApproval(env.client, busy.workflowId, 'staging');
+        await waitForApproval(time.env.client, holder.workflowId, 'staging');
+        await waitForApproval(time.env.client, busy.workflowId, 'staging');
         const waiter = await start(contended, 'web', '2.1.0');
         await queuedOn(waiter.workflowId);
 
         // 71 of the 72 hours skipped: everyone still waits, and the lock is in the run that waited.
-        await env.sleep(71 * 3_600_000);
+        await time.env.sleep(71 * 3_600_000);
         const lengths = {
           holder: await historyLength(holder.workflowId),
           busy: await historyLength(busy.workflowId),
@@ -110,7 +80,7 @@ describe('a 72-hour approval wait', () => {
           busyLock: await historyLength(environmentLockId(repositoryKey(contended.url), 'staging')),
         };
         process.stderr.write(`history lengths after a 71-hour wait: ${JSON.stringify(lengths)}\n`);
-        expect((await getStatus(env.client, holder.workflowId)).status).toBe('waiting-approval');
+        expect((await getStatus(time.env.client, holder.workflowId)).status).toBe('waiting-approval');
         expect(lengths.holder).toBeLessThan(PROMOTION_BOUND);
         expect(lengths.busy).toBeLessThan(PROMOTION_BOUND);
         expect(lengths.waiter).toBeLessThan(PROMOTION_BOUND);
@@ -123,7 +93,7 @@ describe('a 72-hour approval wait', () => {
           expect(busy.result()).rejects.toThrow(),
         ]);
         for (const id of [holder.workflowId, busy.workflowId])
-          expect((await getStatus(env.client, id)).error).toBe('staging: approval timed out');
+          expect((await getStatus(time.env.client, id)).error).toBe('staging: approval timed out');
         await waiter.terminate('test finished').catch(() => undefined);
       });
     } finally {

@@ -1,26 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
-import type { PromotionState } from '../common/types.js';
+import { prod, prodOnly, waitingProposal } from './support/proposals.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 
 const suite = useTemporal();
-const prodOnly = [{ name: 'prod', approval: 'manual' as const }];
-
-function prod(state: PromotionState) {
-  const env = state.environments.find((e) => e.name === 'prod');
-  if (!env) throw new Error('no prod in the promotion');
-  return env;
-}
-
-function waitingProposal(id: string): Promise<PromotionState> {
-  return eventually(`${id} to wait for approval of its proposal`, async () => {
-    const state = await getStatus(suite.temporal.client, id);
-    const env = state.environments.find((e) => e.name === 'prod');
-    return env?.status === 'waiting-approval' && env.proposal?.commit ? state : undefined;
-  });
-}
 
 describe('people acting outside Promote', () => {
   it('reverts a proposal merged by hand and then rejected, by its trailers', async () => {
@@ -32,7 +17,7 @@ describe('people acting outside Promote', () => {
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
         { taskQueue },
       );
-      const waiting = prod(await waitingProposal(handle.workflowId));
+      const waiting = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
       await repo.mergeByHand(waiting.proposal?.branch ?? '');
       expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.5.0"');
 
@@ -61,7 +46,7 @@ describe('people acting outside Promote', () => {
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
         { taskQueue },
       );
-      const waiting = prod(await waitingProposal(handle.workflowId));
+      const waiting = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
       await repo.mergeByHand(waiting.proposal?.branch ?? '');
       await decide(client, handle.workflowId, {
         env: 'prod',

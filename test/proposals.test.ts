@@ -3,32 +3,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { approveShown } from '../client/approve.js';
 import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
-import type { PromotionState } from '../common/types.js';
 import { promoteCli } from './support/cli.js';
+import { prod, prodOnly, waitingProposal } from './support/proposals.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
 
 const suite = useTemporal();
-const prodOnly = [{ name: 'prod', approval: 'manual' as const }];
 const apps = { api: '1.4.0', web: '2.0.3', worker: '0.9.0' };
-
-function prod(state: PromotionState) {
-  const env = state.environments.find((e) => e.name === 'prod');
-  if (!env) throw new Error('no prod in the promotion');
-  return env;
-}
-
-/** Waits until prod asks for approval of a proposal (a rebuilt one: with a reason). */
-function waitingProposal(id: string, rebuilt = false): Promise<PromotionState> {
-  return eventually(`${id} to wait for approval of a ${rebuilt ? 'rebuilt ' : ''}proposal`, async () => {
-    const state = await getStatus(suite.temporal.client, id);
-    const env = state.environments.find((e) => e.name === 'prod');
-    const ready =
-      env?.status === 'waiting-approval' && env.proposal?.commit && !!env.proposal.reason === rebuilt;
-    return ready ? state : undefined;
-  });
-}
 
 describe('proposals in a manual environment', () => {
   it('lets others deploy while two promotions wait for approval, then lands both in either order', async () => {
@@ -39,8 +21,8 @@ describe('proposals in a manual environment', () => {
         startPromotion(client, { repo: repo.url, apps: [{ app, tag }], requestedBy: 'ci' }, { taskQueue });
       const api = await start('api', '1.5.0');
       const web = await start('web', '2.1.0');
-      const apiWaiting = await waitingProposal(api.workflowId);
-      await waitingProposal(web.workflowId);
+      const apiWaiting = await waitingProposal(suite.temporal.client, api.workflowId);
+      await waitingProposal(suite.temporal.client, web.workflowId);
 
       // Each waits on its own branch: the deployment branch has seen neither.
       expect(prod(apiWaiting).proposal).toMatchObject({
@@ -56,7 +38,7 @@ describe('proposals in a manual environment', () => {
 
       // A third app goes through prod meanwhile: nobody holds the environment while waiting.
       const worker = await start('worker', '1.0.0');
-      await waitingProposal(worker.workflowId);
+      await waitingProposal(suite.temporal.client, worker.workflowId);
       await approveShown(client, worker.workflowId, { env: 'prod', by: 'carol' });
       expect((await waitFinished(client, worker.workflowId)).status).toBe('succeeded');
       expect(prod(await getStatus(client, api.workflowId)).status).toBe('waiting-approval');
@@ -95,7 +77,7 @@ describe('proposals in a manual environment', () => {
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
         { taskQueue },
       );
-      await waitingProposal(handle.workflowId);
+      await waitingProposal(suite.temporal.client, handle.workflowId);
       expect(await repo.branches()).toContain(`promote/prod/${handle.workflowId}`);
       await decide(client, handle.workflowId, {
         env: 'prod',
@@ -122,7 +104,7 @@ describe('proposals in a manual environment', () => {
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
         { taskQueue },
       );
-      const first = prod(await waitingProposal(handle.workflowId));
+      const first = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
       const stale = first.commit ?? '';
 
       // Someone sets the very line the proposal changes, on the deployment branch.
@@ -134,7 +116,7 @@ describe('proposals in a manual environment', () => {
       );
       await decide(client, handle.workflowId, { env: 'prod', approved: true, by: 'alice', commit: stale });
 
-      const rebuilt = prod(await waitingProposal(handle.workflowId, true));
+      const rebuilt = prod(await waitingProposal(suite.temporal.client, handle.workflowId, true));
       expect(rebuilt.commit).not.toBe(stale);
       expect(rebuilt.proposal?.reason).toMatch(/api\.image\.tag changed .*was "1\.4\.0", now "1\.4\.1"/);
       expect(rebuilt.proposal?.rebuilds).toBe(1);
@@ -179,7 +161,7 @@ describe('proposals in a manual environment', () => {
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
         { taskQueue },
       );
-      const proposed = prod(await waitingProposal(handle.workflowId));
+      const proposed = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
       const values = await repo.file('environments/prod.yaml');
       await repo.commitFile(
         'environments/prod.yaml',
@@ -212,7 +194,7 @@ describe('proposals in a manual environment', () => {
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
         { taskQueue },
       );
-      await waitingProposal(older.workflowId);
+      await waitingProposal(suite.temporal.client, older.workflowId);
       const newer = await startPromotion(
         client,
         { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
@@ -221,7 +203,7 @@ describe('proposals in a manual environment', () => {
       const olderFinal = await waitFinished(client, older.workflowId);
       expect(olderFinal.status).toBe('cancelled');
       expect(prod(olderFinal)).toMatchObject({ status: 'superseded', supersededBy: newer.workflowId });
-      await waitingProposal(newer.workflowId);
+      await waitingProposal(suite.temporal.client, newer.workflowId);
       await eventually('the older proposal branch to be deleted', async () =>
         (await repo.branches()).includes(`promote/prod/${older.workflowId}`) ? undefined : true,
       );
@@ -241,8 +223,8 @@ describe('proposals in a manual environment', () => {
       const start = (app: string, tag: string) =>
         startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
       const [holder, late] = [await start('api', '1.5.0'), await start('web', '2.1.0')];
-      await waitingProposal(holder.workflowId);
-      await waitingProposal(late.workflowId);
+      await waitingProposal(suite.temporal.client, holder.workflowId);
+      await waitingProposal(suite.temporal.client, late.workflowId);
       await approveShown(client, holder.workflowId, { env: 'prod', by: 'alice' });
       await envStatus(client, holder.workflowId, 'prod', 'applying');
       await approveShown(client, late.workflowId, { env: 'prod', by: 'alice' });

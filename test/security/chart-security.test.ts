@@ -1,48 +1,21 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument --
    rendered manifests are plain data, checked field by field */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { join } from 'node:path';
 import { execa } from 'execa';
-import { parseAllDocuments } from 'yaml';
 import { sshCommand, sshKeyFor } from '../../activities/git-auth.js';
 import { repositoryNotAllowed } from '../../common/allowed-repositories.js';
-import { PROJECT_ROOT } from '../../server/tools.js';
 import { FILE_SECRETS } from '../../worker/secret-files.js';
 import { workerTrustFromEnv } from '../../worker/trust.js';
+import { CHART, find, template, type Manifest } from '../support/chart.js';
 import { helmBinary } from '../support/helm.js';
 
 /** The chart is safe to expose: rendered by the real `helm template`, checked manifest by manifest. */
 
-const CHART = join(PROJECT_ROOT, 'charts', 'promote');
 let helm: string;
 
 beforeAll(async () => {
   helm = await helmBinary();
 }, 1_800_000);
-
-interface Manifest {
-  kind: string;
-  metadata: { name: string };
-  spec?: any;
-  data?: Record<string, string>;
-  automountServiceAccountToken?: boolean;
-}
-
-async function template(...set: string[]): Promise<Manifest[]> {
-  const { stdout } = await execa(helm, ['template', 'rel', CHART, ...set.flatMap((s) => ['--set', s])]);
-  return parseAllDocuments(stdout)
-    .map((d) => d.toJS() as Manifest | null)
-    .filter((m): m is Manifest => m !== null);
-}
-
-function find(manifests: Manifest[], kind: string, name: string): any {
-  const found = manifests.find((m) => m.kind === kind && m.metadata.name === name);
-  if (!found)
-    throw new Error(
-      `no ${kind} ${name} in ${manifests.map((m) => `${m.kind}/${m.metadata.name}`).join(', ')}`,
-    );
-  return found;
-}
 
 /** A container's plain environment, as the process would see it (ConfigMap included). */
 function environment(manifests: Manifest[], container: any): Record<string, string> {
@@ -95,7 +68,7 @@ describe('the chart, exposed', () => {
   });
 
   it('gives the Slack receiver its own service account, with no token mounted', async () => {
-    const manifests = await template('receiver.enabled=true');
+    const manifests = await template(helm, 'receiver.enabled=true');
     const receiverPod = find(manifests, 'Deployment', 'rel-promote-receiver').spec.template.spec;
     const workerPod = find(manifests, 'Deployment', 'rel-promote-worker').spec.template.spec;
     const account = find(manifests, 'ServiceAccount', receiverPod.serviceAccountName);
@@ -105,7 +78,7 @@ describe('the chart, exposed', () => {
   });
 
   it('never weakens host-key checking: the worker runs its own ssh command, with the key for its hosts only', async () => {
-    const manifests = await template('git.sshSecret=deploy-key', 'receiver.enabled=true', ...ALL_ON);
+    const manifests = await template(helm, 'git.sshSecret=deploy-key', 'receiver.enabled=true', ...ALL_ON);
     for (const name of ['rel-promote-worker', 'rel-promote-receiver']) {
       for (const container of find(manifests, 'Deployment', name).spec.template.spec.containers) {
         const names = (container.env as { name: string }[]).map((e) => e.name);
@@ -129,7 +102,7 @@ describe('the chart, exposed', () => {
   });
 
   it('takes every secret from a file: each NAME_FILE is a key of the named Secret, mounted read-only', async () => {
-    const manifests = await template(...ALL_ON);
+    const manifests = await template(helm, ...ALL_ON);
     const expected: Record<string, Record<string, { secret: string; key: string }>> = {
       'rel-promote-worker': {
         PROMOTE_GIT_TOKEN: { secret: 'git-token', key: 'token' },
@@ -165,6 +138,7 @@ describe('the chart, exposed', () => {
 
   it('renders a NetworkPolicy per component: its own ports in, egress only where allowed (and DNS)', async () => {
     const manifests = await template(
+      helm,
       ...ALL_ON,
       'networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.name=monitoring',
     );
@@ -188,19 +162,20 @@ describe('the chart, exposed', () => {
       { namespaceSelector: { matchLabels: { name: 'monitoring' } } },
     ]);
     // Without egress rules, egress is not restricted (git hosts and deploy targets vary), ingress still is.
-    const open = find(await template(), 'NetworkPolicy', 'rel-promote-worker');
+    const open = find(await template(helm), 'NetworkPolicy', 'rel-promote-worker');
     expect(open.spec.policyTypes).toEqual(['Ingress']);
   });
 
   it('binds the metrics listener where configured', async () => {
     const manifests = await template(
+      helm,
       'worker.prometheus.enabled=true',
       'worker.prometheus.bindAddress=127.0.0.1',
     );
     expect(find(manifests, 'ConfigMap', 'rel-promote').data.PROMOTE_PROMETHEUS_ADDRESS).toBe(
       '127.0.0.1:9464',
     );
-    const defaults = await template('worker.prometheus.enabled=true');
+    const defaults = await template(helm, 'worker.prometheus.enabled=true');
     expect(find(defaults, 'ConfigMap', 'rel-promote').data.PROMOTE_PROMETHEUS_ADDRESS).toBe('0.0.0.0:9464');
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitAuthFromEnv } from '../../activities/git-auth.js';
@@ -12,6 +12,7 @@ import { allowedHosts, parseAllowedRepositories } from '../../common/allowed-rep
 import { promoteCli } from '../support/cli.js';
 import { TestGitHttp } from '../support/git-http.js';
 import { TestRepo } from '../support/repo.js';
+import { useTempDirs } from '../support/temp-dirs.js';
 import { TestSshd } from '../support/sshd.js';
 
 /** Each of the worker's git credentials goes only to the hosts it is configured for. */
@@ -21,15 +22,9 @@ const TOKEN = 'ghs_CredentialScopeToken0123456789abcdEF';
 const BASIC = `Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`;
 
 let repo: TestRepo | undefined;
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'promote-creds-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs('promote-creds-');
 afterEach(async () => {
   await repo?.remove();
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the SSH key', () => {
