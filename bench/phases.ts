@@ -262,7 +262,8 @@ export async function reaction(h: Harness, reps: number): Promise<ReactionResult
       taskQueue: queue,
     });
     await waitForApproval(h.client, handle.workflowId, 'staging');
-    const run = await h.cli(['approve', handle.workflowId, '--env', 'staging'], queue);
+    // Someone other than the requester (PROMOTE_USER=bench) approves: self-approval is refused by default.
+    const run = await h.cli(['approve', handle.workflowId, '--env', 'staging', '--as', 'reviewer'], queue);
     await handle.result();
     const applied = (await h.stamps(queue)).find(
       (s) => s.id === handle.workflowId && s.env === 'staging' && s.event === 'apply-start',
