@@ -16,6 +16,11 @@ export const MANIFEST_PATH = join(HISTORIES_DIR, MANIFEST_FILE);
 export interface ManifestEntry {
   file: string;
   sha256: string;
+  /**
+   * The workflow id of the recorded run. Histories do not contain it and replay otherwise runs as
+   * 'fake'; code that reads it (a signed approval's statement names its promotion) needs the real one.
+   */
+  workflowId?: string;
 }
 
 export interface Manifest {
@@ -48,8 +53,11 @@ export function historyFiles(): string[] {
     .sort();
 }
 
-/** Appends entries for `files`; an entry already listed is never rewritten (its file must be unchanged). */
-export function appendToManifest(files: string[]): void {
+/**
+ * Appends entries for `files` (with the workflow id each was recorded from, when known); an entry already
+ * listed is never rewritten (its file must be unchanged).
+ */
+export function appendToManifest(files: string[], workflowIds: Record<string, string> = {}): void {
   const manifest = readManifest();
   for (const file of files) {
     const hash = sha256(readFileSync(join(HISTORIES_DIR, file)));
@@ -58,7 +66,8 @@ export function appendToManifest(files: string[]): void {
       if (listed.sha256 !== hash) throw new Error(`${file} differs from its manifest entry: never re-record`);
       continue;
     }
-    manifest.histories.push({ file, sha256: hash });
+    const workflowId = workflowIds[file];
+    manifest.histories.push({ file, sha256: hash, ...(workflowId ? { workflowId } : {}) });
   }
   writeFileSync(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);
 }
