@@ -26,11 +26,15 @@ import { appendToManifest, HISTORIES_DIR, readManifest } from './history-manifes
 import { recordNewHistories } from './record-new-histories.js';
 import { recordLockHistories } from './record-lock-histories.js';
 import { recordProposalHistories } from './record-proposal-histories.js';
+import { recordGuaranteeHistories } from './record-guarantee-histories.js';
+import { recordLockGuaranteeHistories } from './record-lock-guarantee-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
 const out = HISTORIES_DIR;
 const written: string[] = [];
+/** The workflow id of each file written: replay passes it (histories do not contain it). */
+const workflowIds: Record<string, string> = {};
 
 /** True when `name` still has to be recorded: neither on disk nor in the manifest. */
 function missing(name: string): boolean {
@@ -48,6 +52,7 @@ async function save(client: Client, name: string, workflowId: string, runId?: st
   // 'wx': fail rather than overwrite, even if the file appeared since the check above.
   await writeFile(join(out, `${name}.json`), `${historyToJSON(history)}\n`, { flag: 'wx' });
   written.push(`${name}.json`);
+  workflowIds[`${name}.json`] = workflowId;
   process.stdout.write(`saved ${name} (${history.events?.length ?? 0} events)\n`);
 }
 
@@ -198,9 +203,11 @@ try {
   await recordNewHistories(temporal, save, missing);
   await recordLockHistories(temporal, save, missing);
   await recordProposalHistories(temporal, save, missing);
+  await recordGuaranteeHistories(temporal, save, missing);
+  await recordLockGuaranteeHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
-  appendToManifest(written);
+  appendToManifest(written, workflowIds);
   process.stdout.write(
     written.length ? `appended ${written.length} to MANIFEST.json\n` : 'nothing new to record\n',
   );

@@ -188,7 +188,7 @@ async function recordLockAcrossContinueAsNew(save: Save): Promise<void> {
 }
 
 /** The run ids of one lock workflow, first to last, followed through each run's continued-from link. */
-async function lockRuns(client: Client, workflowId: string): Promise<string[]> {
+export async function lockRuns(client: Client, workflowId: string): Promise<string[]> {
   const runs: string[] = [];
   let runId: string | undefined = (await client.workflow.getHandle(workflowId).describe()).runId;
   while (runId) {
