@@ -2,8 +2,9 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { FailureType } from '../common/failures.js';
 import { repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
-import { statusQuery, supersededSignal } from '../workflows/definitions.js';
-import { withoutVisibilityTolerated, type ActivityDeps } from './index.js';
+import { statusQuery, supersededSignal } from '../common/definitions.js';
+import type { ActivityDeps } from './deps.js';
+import { withoutVisibilityTolerated } from './visibility.js';
 import {
   dropProposal,
   landProposal,

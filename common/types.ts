@@ -258,3 +258,16 @@ export interface PromotionState {
 }
 
 export const TERMINAL_STATUSES: readonly PromotionStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled'];
+
+/**
+ * A bump pushed by a run that lost its environment lock: the lock reverts it, and the revert activity
+ * finds it by these keys (shared by the lock's state and the activity's input).
+ */
+export interface AbandonedBump {
+  repo: string;
+  branch: string;
+  env: string;
+  valuesFile: string;
+  promotionId: string;
+  run?: string;
+}
