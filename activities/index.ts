@@ -86,23 +86,12 @@ export interface DeployedState {
   matches: boolean;
 }
 
-export interface EnvironmentRequest {
+/** A promotion asking for an environment: what the lock receives (LockRequest), and which lock. */
+export interface EnvironmentRequest extends LockRequest {
   repo: string;
   env: string;
-  holder: string;
-  apps: string[];
-  branch?: string;
-  valuesFile?: string;
-  /** The requesting run (its saga): a re-run of the same request is a different holder. */
-  run?: string;
-  /** The requesting execution's run id: differs from `run` after a reset. */
-  current?: string;
   /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
   lockId?: string;
-  /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
-  held?: LockRequest['held'];
-  /** A proposal's landing attempt after the first: see LockRequest.landing. */
-  landing?: number;
 }
 
 export type {
