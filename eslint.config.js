@@ -3,6 +3,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import { builtinModules } from 'node:module';
+import arrows from './scripts/eslint-arrows.mjs';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.promote/', '.tools/', 'coverage/'] },
@@ -17,6 +18,13 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Imports run one way: common <- config <- activities <- workflows (types only) <- worker <- client,
+    // with no cycle (docs/development.md, "Layers"). test/, bench/, demo/, server/, scripts/ import anything.
+    files: ['{common,config,activities,workflows,worker,client}/**/*.ts'],
+    plugins: { arrows },
+    rules: { 'arrows/one-way': 'error', 'arrows/no-cycle': 'error' },
   },
   {
     // Workflow code is replayed deterministically inside Temporal's sandbox: no I/O, no Node APIs.

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { gitPush, git, isNonFastForward, pushBackoff, PushConflictError } from './git.js';
 import type { RepositoryCache } from './repository.js';
 import type { ValueOptions } from '../common/app-values.js';
+import type { AbandonedBump } from '../common/types.js';
 import { appScalarEdits, changesBetween, readAppTag } from './formats/app-values.js';
 import { findGitHubPromotionCommit } from './providers/github-history.js';
 import {
@@ -67,15 +68,6 @@ export interface RevertResult {
   /** The revert commit, or undefined when nothing needed restoring. */
   commit?: string;
   restored: ScalarChange[];
-}
-
-export interface AbandonedBump {
-  repo: string;
-  branch: string;
-  env: string;
-  valuesFile: string;
-  promotionId: string;
-  run?: string;
 }
 
 /** Undo a promotion's bump in one environment, found by its trailers rather than an activity's result. */

@@ -1,11 +1,11 @@
-import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { DeployConfig } from '../config/schema.js';
 import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
 import type {
+  AbandonedBump,
   EnvironmentState,
   EnvironmentStatus,
   PromotionRequest,
@@ -19,13 +19,12 @@ import {
   type LockHolder,
   type LockInput,
   type LockRequest,
-} from '../workflows/definitions.js';
+} from '../common/definitions.js';
 import {
   bumpValues,
   revertAbandonedBump,
   revertBump,
   revertPromotion,
-  type AbandonedBump,
   type BumpInput,
   type BumpResult,
   type PromotionRevert,
@@ -35,46 +34,18 @@ import {
 import { createDeployer } from './deployers/index.js';
 import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
+import type { ActivityDeps } from './deps.js';
+import { withoutVisibilityTolerated } from './visibility.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
-import type { AnnounceResult, Announcement, AnnouncementEvent, Notifier } from './notifier.js';
+import type { AnnounceResult, Announcement, AnnouncementEvent } from './notifier.js';
 import { verifyApprovalSignature, type VerifySignatureInput } from './approval-signature.js';
-import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import { RepositoryNotAllowedError, RepositoryUnreachableError } from './repository.js';
 import { GitHubRateLimitError } from './providers/github.js';
 import { redact, redactDeep } from './redact.js';
 import { ValuesKeyError } from './values-file.js';
-
-export interface ActivityDeps {
-  cache: RepositoryCache;
-  notifier: Notifier;
-  /** Talks to Temporal itself: environment locks and past promotions. */
-  client: Client;
-  /** Reads a promotion's state (running or finished) for `--only` checks. */
-  promotionStatus: (id: string) => Promise<PromotionState | undefined>;
-  /** How long a cancelled deploy command gets between SIGTERM and SIGKILL. */
-  deployGraceMs?: number;
-  /** Extra environment for helm/helmfile deployers (e.g. KUBECONFIG); the worker's own otherwise. */
-  deployEnv?: Record<string, string>;
-  heartbeatIntervalMs?: number;
-  /** How often an environment lock checks that its holder still runs. */
-  lockLeaseMs?: number;
-  /** How often a queued promotion asks its lock again (rebuilding a lock that was lost). */
-  lockReassertMs?: number;
-  /**
-   * How long compensation (a revert, a rollback) keeps retrying inside its activity before it gives up
-   * and the environment ends `compensation-failed` (default 30 minutes).
-   */
-  compensationRetryMs?: number;
-  /**
-   * How long a lock waits, after finding its holder gone mid-apply, before granting the next one: by
-   * default the deploy heartbeat timeout plus the deploy command's grace.
-   */
-  lockDrainMs?: number;
-  /** How long a free lock waits for a request before it ends (default 5 min); bounds a version's drain. */
-  lockIdleMs?: number;
-}
 
 export interface DeployInput {
   repo: string;
@@ -115,27 +86,15 @@ export interface DeployedState {
   matches: boolean;
 }
 
-export interface EnvironmentRequest {
+/** A promotion asking for an environment: what the lock receives (LockRequest), and which lock. */
+export interface EnvironmentRequest extends LockRequest {
   repo: string;
   env: string;
-  holder: string;
-  apps: string[];
-  branch?: string;
-  valuesFile?: string;
-  /** The requesting run (its saga): a re-run of the same request is a different holder. */
-  run?: string;
-  /** The requesting execution's run id: differs from `run` after a reset. */
-  current?: string;
   /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
   lockId?: string;
-  /** Set when a holder re-asserts: it holds the environment already, and where its apply stands. */
-  held?: LockRequest['held'];
-  /** A proposal's landing attempt after the first: see LockRequest.landing. */
-  landing?: number;
 }
 
 export type {
-  AbandonedBump,
   BumpInput,
   BumpResult,
   LoadedPromotion,
@@ -149,27 +108,6 @@ export type {
 function nonRetryable(message: string, type: string, details?: unknown[]): ApplicationFailure {
   return ApplicationFailure.create({ message, type, nonRetryable: true, ...(details ? { details } : {}) });
 }
-
-/**
- * A server without visibility (Temporal's time-skipping test server) cannot list workflows: there is
- * then nobody to discover, rather than an error to retry forever.
- */
-export async function* withoutVisibilityTolerated<T>(items: AsyncIterable<T>): AsyncIterable<T> {
-  try {
-    yield* items;
-  } catch (error) {
-    const code =
-      (error as { code?: number; cause?: { code?: number } }).code ??
-      (error as { cause?: { code?: number } }).cause?.code;
-    if (code === GRPC_UNIMPLEMENTED || /UNIMPLEMENTED|not implemented/i.test(String(error))) {
-      log.warn('visibility is not available on this server; a lost lock cannot be rebuilt from its holders');
-      return;
-    }
-    throw error;
-  }
-}
-
-const GRPC_UNIMPLEMENTED = 12;
 
 /**
  * Statuses of an environment whose running promotion may still hold its lock: deploying it, or

@@ -1,11 +1,11 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { ConfigError, CONFIG_FILE, configSizeProblem, parseConfig } from '../config/load.js';
 import type { PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { repoProblem, requestProblems, requiredEnvironment, targetEnvironments } from '../common/request.js';
 import type { AppRequest, PromotionRequest, PromotionState } from '../common/types.js';
 import { commitThatSet, previousTag } from './history.js';
-import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import type { RepositoryCache } from './repository.js';
+import { badInput, rethrowAsBadInput } from './bad-input.js';
 import { valueOptions } from '../common/app-values.js';
 import { readAppTag } from './formats/app-values.js';
 import { parseGitHubSpec } from '../common/repo-spec.js';
@@ -20,10 +20,6 @@ export interface LoadedPromotion {
   apps: AppRequest[];
   /** Tags currently in each target environment's values file, by app. */
   currentTags: Record<string, Record<string, string>>;
-}
-
-function badInput(message: string, type: FailureType): ApplicationFailure {
-  return ApplicationFailure.create({ message, type, nonRetryable: true });
 }
 
 /**
@@ -41,21 +37,12 @@ export async function loadPromotion(
   try {
     cache.checkAllowed(request.repo);
   } catch (error) {
-    if (error instanceof RepositoryNotAllowedError)
-      throw badInput(error.message, FailureType.RepositoryNotAllowed);
-    throw error;
+    rethrowAsBadInput(error);
   }
   const repo = redact(request.repo);
   // promote.yaml names the branch to follow, so read it from the default branch first, then from
   // the named branch, whose copy is the one that counts.
-  const fetch = (branch: string) =>
-    cache.fetch(request.repo, branch).catch((error: unknown) => {
-      if (error instanceof RepositoryUnreachableError)
-        throw badInput(error.message, FailureType.RepositoryUnreachable);
-      if (error instanceof RepositoryNotAllowedError)
-        throw badInput(error.message, FailureType.RepositoryNotAllowed);
-      throw error;
-    });
+  const fetch = (branch: string) => cache.fetch(request.repo, branch).catch(rethrowAsBadInput);
   let commit = await fetch('HEAD');
   let config = await readConfig(cache, request.repo, commit, repo);
   const branchHead = await fetch(config.branch);

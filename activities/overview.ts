@@ -1,4 +1,3 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import { ConfigError, CONFIG_FILE, parseConfig } from '../config/load.js';
 import type { PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
@@ -7,12 +6,9 @@ import { repoProblem } from '../common/request.js';
 import { createDeployer } from './deployers/index.js';
 import { commitThatSet } from './history.js';
 import { redact } from './redact.js';
-import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
+import type { RepositoryCache } from './repository.js';
+import { badInput, rethrowAsBadInput } from './bad-input.js';
 import { readScalars } from './values-file.js';
-
-function badInput(message: string, type: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type, nonRetryable: true });
-}
 
 function tagIn(source: string | undefined, tagPath: string, file: string): string | undefined {
   if (source === undefined) return undefined;
@@ -49,14 +45,7 @@ export async function readOverview(
 ): Promise<Overview> {
   const problem = repoProblem(input.repo);
   if (problem) throw badInput(problem, FailureType.InvalidRequest);
-  const fetch = (branch: string) =>
-    cache.fetch(input.repo, branch).catch((error: unknown) => {
-      if (error instanceof RepositoryUnreachableError)
-        throw badInput(error.message, FailureType.RepositoryUnreachable);
-      if (error instanceof RepositoryNotAllowedError)
-        throw badInput(error.message, FailureType.RepositoryNotAllowed);
-      throw error;
-    });
+  const fetch = (branch: string) => cache.fetch(input.repo, branch).catch(rethrowAsBadInput);
   let commit = await fetch('HEAD');
   let config = await configAt(cache, input.repo, commit);
   const head = await fetch(config.branch);

@@ -1,9 +1,9 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
-import { FailureType } from '../common/failures.js';
+import { log } from '@temporalio/activity';
 import { repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
-import { statusQuery, supersededSignal } from '../workflows/definitions.js';
-import { withoutVisibilityTolerated, type ActivityDeps } from './index.js';
+import { statusQuery, supersededSignal } from '../common/definitions.js';
+import type { ActivityDeps } from './deps.js';
+import { withoutVisibilityTolerated } from './visibility.js';
 import {
   dropProposal,
   landProposal,
@@ -18,9 +18,7 @@ import {
   type PublishInput,
 } from './proposal.js';
 import type { PromotionCommitKey } from './bump.js';
-import { MergeRefusedError } from './providers/github.js';
-import { RepositoryNotAllowedError, RepositoryUnreachableError } from './repository.js';
-import { ValuesKeyError } from './values-file.js';
+import { rethrowAsBadInput } from './bad-input.js';
 
 export type { DropInput, LandInput, LandResult, ProposeInput, ProposeResult, PublishInput };
 
@@ -38,37 +36,9 @@ export function createProposalActivities(
   deps: ActivityDeps,
   heartbeating: <T>(work: () => Promise<T>) => Promise<T>,
 ) {
-  function badInput(error: unknown): never {
-    if (error instanceof ValuesKeyError)
-      throw ApplicationFailure.create({
-        message: error.message,
-        type: FailureType.ValuesKeyMissing,
-        nonRetryable: true,
-      });
-    if (error instanceof RepositoryUnreachableError)
-      throw ApplicationFailure.create({
-        message: error.message,
-        type: FailureType.RepositoryUnreachable,
-        nonRetryable: true,
-      });
-    if (error instanceof MergeRefusedError)
-      throw ApplicationFailure.create({
-        message: error.message,
-        type: FailureType.MergeRefused,
-        nonRetryable: true,
-      });
-    if (error instanceof RepositoryNotAllowedError)
-      throw ApplicationFailure.create({
-        message: error.message,
-        type: FailureType.RepositoryNotAllowed,
-        nonRetryable: true,
-      });
-    throw error;
-  }
-
   return {
     async proposeBump(input: ProposeInput): Promise<ProposeResult> {
-      return heartbeating(() => proposeBump(deps.cache, input).catch(badInput));
+      return heartbeating(() => proposeBump(deps.cache, input).catch(rethrowAsBadInput));
     },
 
     async publishProposal(input: PublishInput): Promise<{ url?: string; pullRequest?: number }> {
@@ -76,13 +46,13 @@ export function createProposalActivities(
     },
 
     async landProposal(input: LandInput): Promise<LandResult> {
-      return heartbeating(() => landProposal(deps.cache, input).catch(badInput));
+      return heartbeating(() => landProposal(deps.cache, input).catch(rethrowAsBadInput));
     },
 
     /** The bump of a proposal merged outside Promote, still on the deployment branch; undefined if none. */
     async mergedProposal(input: PromotionCommitKey): Promise<{ commit?: string }> {
       return heartbeating(async () => {
-        const commit = await mergedProposal(deps.cache, input).catch(badInput);
+        const commit = await mergedProposal(deps.cache, input).catch(rethrowAsBadInput);
         return commit ? { commit } : {};
       });
     },

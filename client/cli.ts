@@ -11,7 +11,7 @@ import {
   type PromotionState,
 } from '../common/types.js';
 import type { ListOptions } from './list.js';
-import { BadInputError, NotFoundError } from './failures.js';
+import { BadInputError, NotFoundError } from '../common/errors.js';
 import { renderStatus } from './render.js';
 import { addDiffCommand } from './diff-command.js';
 import { wantsColor } from './diff-view.js';
@@ -44,9 +44,7 @@ const renderOverview = lazily(async () => (await import('./overview.js')).render
 const runDev = lazily(async () => (await import('./serve.js')).runDev);
 const runWorker = lazily(async () => (await import('./serve.js')).runWorker);
 const runSlackReceiver = lazily(async () => (await import('./slack/command.js')).runSlackReceiver);
-const validateConfigFile = lazily(
-  async () => (await import('../config/validate-file.js')).validateConfigFile,
-);
+const validateConfigFile = lazily(async () => (await import('./validate-file.js')).validateConfigFile);
 
 /** What `start` and `rollback` share: where, and how to report. */
 interface RunOptions {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { EnvironmentState, PromotionState } from '../common/types.js';
 import { diffLines, wantsColor } from './diff-view.js';
-import { BadInputError } from './failures.js';
+import { BadInputError } from '../common/errors.js';
 
 /** `promote diff ID [--env E] [--json]`: one environment's deploy diff, whole and alone. */
 export function addDiffCommand(program: Command): void {

@@ -1,6 +1,6 @@
-import type { EnvironmentState, PromotionState, TagValue } from '../common/types.js';
+import type { EnvironmentState, PromotionState } from '../common/types.js';
 import { quorumText } from '../common/approval-policy.js';
-import { compensationText, proposalText } from './render.js';
+import { compensationText, proposalText, tagChangeText } from './render.js';
 
 /** `1m05s`, `2h03m`, `12s`: short enough to sit in a progress line. */
 export function formatElapsed(ms: number): string {
@@ -11,14 +11,6 @@ export function formatElapsed(ms: number): string {
   const hours = Math.floor(minutes / 60);
   if (hours < 48) return `${hours}h${String(minutes % 60).padStart(2, '0')}m`;
   return `${Math.floor(hours / 24)}d${String(hours % 24).padStart(2, '0')}h`;
-}
-
-function tags(value: TagValue | undefined): string {
-  if (value === undefined) return '';
-  if (typeof value === 'string') return value;
-  return Object.entries(value)
-    .map(([app, tag]) => `${app}=${tag}`)
-    .join(' ');
 }
 
 const MARK: Record<EnvironmentState['status'], string> = {
@@ -46,10 +38,7 @@ function elapsed(env: EnvironmentState, now: number): string {
 /** What a person should know about an environment beyond its step: the command to run, the compensation done. */
 export function envNotes(id: string, env: EnvironmentState): string[] {
   const notes: string[] = [];
-  const change =
-    env.previousTag && tags(env.previousTag) !== tags(env.tag)
-      ? `${tags(env.previousTag)} → ${tags(env.tag)}`
-      : tags(env.tag);
+  const change = tagChangeText(env);
   if (change) notes.push(change);
   if (env.status === 'waiting-approval') {
     notes.push(

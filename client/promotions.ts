@@ -21,16 +21,14 @@ import type {
   PromotionState,
 } from '../common/types.js';
 import { TERMINAL_STATUSES } from '../common/types.js';
-import { abandonUpdate, acceptedUpdate, decideUpdate, statusQuery } from '../workflows/definitions.js';
+import { abandonUpdate, acceptedUpdate, decideUpdate, statusQuery } from '../common/definitions.js';
 import type { promote } from '../workflows/promote.js';
 
 // Defined apart so the CLI can tell bad input without loading the Temporal client.
-import { BadInputError, NotFoundError } from './failures.js';
-export { BadInputError, NotFoundError };
-
-function unknownId(id: string, kind = ''): string {
-  return `no ${kind}promotion with id ${id}: \`promote list\` shows recent ones (\`promote list --app APP\` filters)`;
-}
+import { BadInputError, NotFoundError } from '../common/errors.js';
+// Status reading is shared with the worker (an `--only` check reads past promotions), so it lives below both.
+import { getStatus, unknownId } from '../activities/promotion-status.js';
+export { BadInputError, NotFoundError, getStatus };
 
 export function promotionSummary(request: PromotionRequest): string {
   if (request.rollback) {
@@ -120,40 +118,6 @@ function badInputFrom(error: unknown): BadInputError | undefined {
       return new BadInputError(error.cause.message);
   }
   return undefined;
-}
-
-/** Reads a promotion's state, running or finished; a finished one needs no worker. */
-export async function getStatus(client: Client, id: string): Promise<PromotionState> {
-  const handle = client.workflow.getHandle<typeof promote>(id);
-  let description;
-  try {
-    description = await handle.describe();
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) throw new NotFoundError(unknownId(id));
-    throw error;
-  }
-  if (description.status.name === 'RUNNING') return handle.query(statusQuery);
-  // A closed run that left no state (bad input, terminated): say what Temporal knows.
-  const withoutState = (status: PromotionState['status'], error: string): PromotionState => ({
-    id,
-    kind: 'promotion',
-    status,
-    repo: '',
-    apps: [],
-    environments: [],
-    error,
-    startedAt: description.startTime.toISOString(),
-  });
-  try {
-    return await handle.result();
-  } catch (error) {
-    if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
-      const details = error.cause.details?.[0] as PromotionState | undefined;
-      return details?.environments ? details : withoutState('failed', error.cause.message);
-    }
-    const closed = description.status.name;
-    return withoutState(closed === 'CANCELLED' ? 'cancelled' : 'failed', `workflow ${closed.toLowerCase()}`);
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -11,6 +11,13 @@ function tags(value: TagValue | undefined): string {
     .join(' ');
 }
 
+/** What an environment's tags did: `1.4.0 → 1.5.0`, or the tag alone when it did not change. */
+export function tagChangeText(env: EnvironmentState): string {
+  return env.previousTag && tags(env.previousTag) !== tags(env.tag)
+    ? `${tags(env.previousTag)} → ${tags(env.tag)}`
+    : tags(env.tag);
+}
+
 /** Where a manual environment's proposal can be looked at, while it matters (not once landed or dropped). */
 export function proposalText(env: EnvironmentState): string | undefined {
   const proposal = env.proposal;
@@ -30,10 +37,7 @@ export function compensationText(env: EnvironmentState): string | undefined {
 }
 
 function envLine(env: EnvironmentState): string {
-  const change =
-    env.previousTag && tags(env.previousTag) !== tags(env.tag)
-      ? `${tags(env.previousTag)} → ${tags(env.tag)}`
-      : tags(env.tag);
+  const change = tagChangeText(env);
   const parts = [`  ${env.name.padEnd(12)} ${env.status.padEnd(17)} ${change}`];
   if (env.commit) parts.push(`commit ${env.commit.slice(0, 12)}`);
   const proposal = proposalText(env);

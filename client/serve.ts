@@ -11,7 +11,7 @@ import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
 import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
 import { workerDeploymentFromEnv, WorkerDeploymentSettingError } from '../worker/versioning.js';
-import { BadInputError } from './failures.js';
+import { BadInputError } from '../common/errors.js';
 import { workerTrustFromEnv, type WorkerTrust } from '../worker/trust.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */

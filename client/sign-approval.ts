@@ -3,7 +3,7 @@ import { runCommand } from '../activities/command.js';
 import { redact, tail } from '../activities/redact.js';
 import { APPROVAL_NAMESPACE, statementText } from '../common/approval-statement.js';
 import type { SignedStatement } from '../common/types.js';
-import { BadInputError } from './failures.js';
+import { BadInputError } from '../common/errors.js';
 import { getStatus } from './promotions.js';
 
 /**

@@ -1,5 +1,3 @@
-import type { AppConfig } from '../config/schema.js';
-
 /** Where an app's values live beyond its tag path: passed from the config to the bump (pure: shared with workflows). */
 export interface ValueOptions {
   /** The document of a multi-document values file: an index or a `field.path=value` selector. */
@@ -10,7 +8,8 @@ export interface ValueOptions {
   digestPath?: string;
 }
 
-export function valueOptions(app: AppConfig | undefined): ValueOptions {
+/** Only the value options of an app's config (promote.yaml `apps.<name>`), none of its other keys. */
+export function valueOptions(app: ValueOptions | undefined): ValueOptions {
   return {
     ...(app?.document !== undefined ? { document: app.document } : {}),
     ...(app?.create ? { create: true } : {}),

@@ -1,11 +1,25 @@
-import type { PromoteConfig, EnvironmentConfig } from '../config/schema.js';
 import { relativePathProblem } from './repo-location.js';
 import { carriesCredentials, sourceProblem } from './credentials.js';
 import { tagProblem } from './tags.js';
 import type { PromotionRequest } from './types.js';
 
+/** An environment as requests see it: the part of promote.yaml's `environments[]` they depend on. */
+export interface RequestEnvironment {
+  name: string;
+  requires?: string;
+}
+
+/**
+ * The part of promote.yaml a request is checked against. A shape here rather than the config's own
+ * types: common/ sits below config/, and any parsed config (config/schema.ts) fits it.
+ */
+export interface RequestConfig<E extends RequestEnvironment = RequestEnvironment> {
+  environments: readonly E[];
+  apps: Readonly<Record<string, unknown>>;
+}
+
 /** Problems with a request against the repository's config; empty means it can run. Pure: shared with workflows. */
-export function requestProblems(request: PromotionRequest, config: PromoteConfig): string[] {
+export function requestProblems(request: PromotionRequest, config: RequestConfig): string[] {
   const problems: string[] = [];
   const envNames = config.environments.map((e) => e.name);
   const unknownEnv = (name: string) =>
@@ -40,17 +54,23 @@ export function requestProblems(request: PromotionRequest, config: PromoteConfig
 }
 
 /** The environments a request goes through, in config order. */
-export function targetEnvironments(request: PromotionRequest, config: PromoteConfig): EnvironmentConfig[] {
+export function targetEnvironments<E extends RequestEnvironment>(
+  request: PromotionRequest,
+  config: RequestConfig<E>,
+): E[] {
   const envs = config.environments;
   const single = request.rollback?.env ?? request.only;
   if (single !== undefined) return envs.filter((e) => e.name === single);
-  if (request.to === undefined) return envs;
+  if (request.to === undefined) return [...envs];
   const last = envs.findIndex((e) => e.name === request.to);
   return envs.slice(0, last + 1);
 }
 
 /** The environment whose live tags `env` requires before `--only` may deploy it, if any. */
-export function requiredEnvironment(env: string, config: PromoteConfig): EnvironmentConfig | undefined {
+export function requiredEnvironment<E extends RequestEnvironment>(
+  env: string,
+  config: RequestConfig<E>,
+): E | undefined {
   const index = config.environments.findIndex((e) => e.name === env);
   const own = config.environments[index];
   if (!own || own.requires === 'none') return undefined;

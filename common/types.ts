@@ -133,13 +133,17 @@ export interface DecisionInput {
 /** A tag per app: a plain string when the promotion moves one app, so the common case reads simply. */
 export type TagValue = string | Record<string, string>;
 
+/** A helm release as a deploy step observed it. */
 export interface ObservedRelease {
   release: string;
   namespace: string;
+  /** The deployed revision before this step (0: not installed). */
   revisionBefore?: number;
   revision?: number;
   status?: string;
+  /** What a repair did, e.g. "pending-upgrade at revision 4: rolled back to revision 3". */
   repaired?: string;
+  /** Tags found in the release's values, by app. */
   tags?: Record<string, string>;
 }
 
@@ -258,3 +262,16 @@ export interface PromotionState {
 }
 
 export const TERMINAL_STATUSES: readonly PromotionStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled'];
+
+/**
+ * A bump pushed by a run that lost its environment lock: the lock reverts it, and the revert activity
+ * finds it by these keys (shared by the lock's state and the activity's input).
+ */
+export interface AbandonedBump {
+  repo: string;
+  branch: string;
+  env: string;
+  valuesFile: string;
+  promotionId: string;
+  run?: string;
+}

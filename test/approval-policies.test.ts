@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
 import type { EnvironmentState, PromotionState } from '../common/types.js';
-import { decideSignal } from '../workflows/definitions.js';
+import { decideSignal } from '../common/definitions.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';

@@ -7,7 +7,7 @@ import { parseAllDocuments } from 'yaml';
 import { appScalarEdits, readAppTag, type AppValueEdit } from '../activities/formats/app-values.js';
 import { readScalars, setScalars, type ScalarEdit } from '../activities/formats/yaml-values.js';
 import { parseConfig } from '../config/load.js';
-import { validateConfigFile } from '../config/validate-file.js';
+import { validateConfigFile } from '../client/validate-file.js';
 import { PROJECT_ROOT } from '../server/tools.js';
 
 const DIR = join(PROJECT_ROOT, 'test', 'fixtures', 'formats');

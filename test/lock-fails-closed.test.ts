@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
-import { lockStateQuery, type LockState } from '../workflows/definitions.js';
+import { lockStateQuery, type LockState } from '../common/definitions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';

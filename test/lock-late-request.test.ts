@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
-import { lockRequestSignal } from '../workflows/definitions.js';
+import { lockRequestSignal } from '../common/definitions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
-import { lockStateQuery } from '../workflows/definitions.js';
+import { lockStateQuery } from '../common/definitions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';

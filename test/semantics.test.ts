@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decideSignal } from '../workflows/definitions.js';
+import { decideSignal } from '../common/definitions.js';
 import {
   cancelPromotion,
   decide,

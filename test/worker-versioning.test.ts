@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
-import { lockStateQuery } from '../workflows/definitions.js';
+import { lockStateQuery } from '../common/definitions.js';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { TestRepo } from './support/repo.js';
 import { temporalCli, TestTemporal } from './support/temporal.js';

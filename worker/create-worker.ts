@@ -7,7 +7,7 @@ import {
   type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { getStatus } from '../client/promotions.js';
+import { getStatus } from '../activities/promotion-status.js';
 import { createActivities } from '../activities/index.js';
 import type { Notifier } from '../activities/notifier.js';
 import { RepositoryCache, type GitHubFactory } from '../activities/repository.js';

@@ -8,7 +8,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { Activities, EnvironmentRequest } from '../activities/index.js';
-import type { LockRequest } from './definitions.js';
+import type { LockRequest } from '../common/definitions.js';
 import { FailureType } from '../common/failures.js';
 import type { EnvironmentState } from '../common/types.js';
 import { TIMEOUTS } from './timeouts.js';

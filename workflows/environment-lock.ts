@@ -13,7 +13,8 @@ import {
   setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { AbandonedBump, Activities } from '../activities/index.js';
+import type { Activities } from '../activities/index.js';
+import type { AbandonedBump } from '../common/types.js';
 import {
   lockApplyingSignal,
   lockGrantedSignal,
@@ -26,7 +27,7 @@ import {
   type LockRequest,
   type LockState,
   type ReleasedRun,
-} from './definitions.js';
+} from '../common/definitions.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const { promotionIsRunning, findEnvironmentHolder } = proxyActivities<Activities>(TIMEOUTS.lookup);

@@ -54,7 +54,7 @@ import {
   lockReleaseSignal,
   statusQuery,
   supersededSignal,
-} from './definitions.js';
+} from '../common/definitions.js';
 import { Announcer } from './announcer.js';
 import { createCompensation } from './compensate.js';
 import { runProposal } from './propose.js';

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseConfig, CONFIG_FILE } from '../../config/load.js';
 import type { HelmDeployConfig, HelmfileDeployConfig, HelmTarget } from '../../config/helm-schema.js';
 import type { PromoteConfig } from '../../config/schema.js';
+import type { ObservedRelease } from '../../common/types.js';
 import { TRAILER } from '../bump.js';
 import { runCommand } from '../command.js';
 import { redact } from '../redact.js';
@@ -16,13 +17,7 @@ import type { DeployAction, DeployContext, Deployer, DeployOutcome, DeployReport
 import { describeFailure, HelmClient, HelmCommandError, type ReleaseRef } from './helm-client.js';
 import { capDiff, manifestDiff } from './manifest-diff.js';
 import { checkoutPath } from './checkout-path.js';
-import {
-  formatMarker,
-  PendingInstallError,
-  ReleaseState,
-  type ExpectedTag,
-  type ReleaseReport,
-} from './release-state.js';
+import { formatMarker, PendingInstallError, ReleaseState, type ExpectedTag } from './release-state.js';
 
 export interface HelmDeployerOptions {
   graceMs?: number;
@@ -78,15 +73,20 @@ abstract class ReleaseDeployer implements Deployer {
     return targetOf(this.config, context.env);
   }
 
+  /** The environment helm, helmfile and `verify` run with: the worker's deploy env plus the step's identity. */
+  protected commandEnv(context: DeployContext): Record<string, string> {
+    return {
+      ...this.options.env,
+      PROMOTE_ENV: context.env,
+      PROMOTE_COMMIT: context.commit,
+      PROMOTE_ID: context.promotionId,
+    };
+  }
+
   protected client(context: DeployContext, cancellable = false): HelmClient {
     return new HelmClient({
       cwd: context.checkout,
-      env: {
-        ...this.options.env,
-        PROMOTE_ENV: context.env,
-        PROMOTE_COMMIT: context.commit,
-        PROMOTE_ID: context.promotionId,
-      },
+      env: this.commandEnv(context),
       signal: cancellable ? context.signal : undefined,
       graceMs: this.options.graceMs,
       onOutput: context.onProgress,
@@ -166,7 +166,7 @@ abstract class ReleaseDeployer implements Deployer {
       (await isBumpOf(context)) ? `${context.commit}^` : context.commit,
     );
     const drift: string[] = [];
-    const report: ReleaseReport[] = [];
+    const report: ObservedRelease[] = [];
     const diffs: string[] = [];
     for (const release of releases) {
       const deployed = await state.currentRevision(release);
@@ -221,7 +221,7 @@ abstract class ReleaseDeployer implements Deployer {
       before,
     });
     const failure = await this.upgrade(context, releases, marker, lines);
-    const reports: ReleaseReport[] = [];
+    const reports: ObservedRelease[] = [];
     const problems: string[] = failure ? [failure] : [];
     if (!failure) {
       const expected = await this.expectedTags(context);
@@ -247,12 +247,7 @@ abstract class ReleaseDeployer implements Deployer {
       const argv = expandPlaceholders(target.verify, context);
       const result = await runCommand(argv, {
         cwd: context.checkout,
-        env: {
-          ...this.options.env,
-          PROMOTE_ENV: context.env,
-          PROMOTE_COMMIT: context.commit,
-          PROMOTE_ID: context.promotionId,
-        },
+        env: this.commandEnv(context),
         signal: context.signal,
         graceMs: this.options.graceMs,
         onOutput: context.onProgress,

@@ -2,6 +2,7 @@
 // marker in each revision's description, repair of releases left pending, verification, rollback to
 // the revision recorded before an apply, and the tags a release really carries.
 import { PENDING_REVISION_REPAIR_AGE_MS } from '../../common/constants.js';
+import type { ObservedRelease } from '../../common/types.js';
 import {
   HelmClient,
   lastGood,
@@ -40,19 +41,6 @@ export function parseMarker(description: string | undefined): Marker | undefined
     before[name] = Number(rev);
   }
   return { id: match[1] ?? '', env: match[2] ?? '', commit: match[3] ?? '', before };
-}
-
-export interface ReleaseReport {
-  release: string;
-  namespace: string;
-  /** The deployed revision before this step (0: not installed). */
-  revisionBefore?: number;
-  revision?: number;
-  status?: string;
-  /** What a repair did, e.g. "pending-upgrade at revision 4: rolled back to revision 3". */
-  repaired?: string;
-  /** Tags found in the release's values, by app. */
-  tags?: Record<string, string>;
 }
 
 /** The tag each app should have, and where to find it in a release's values. */
@@ -228,9 +216,9 @@ export class ReleaseState {
     ref: ReleaseRef,
     before: number,
     expected: readonly ExpectedTag[],
-  ): Promise<{ problem?: string; report: ReleaseReport }> {
+  ): Promise<{ problem?: string; report: ObservedRelease }> {
     const last = latest(await this.helm.history(ref));
-    const report: ReleaseReport = {
+    const report: ObservedRelease = {
       release: ref.name,
       namespace: ref.namespace,
       revisionBefore: before,

@@ -174,24 +174,40 @@ export async function startSlackReceiver(
     }
   }
 
-  app.action<BlockAction<ButtonAction>>(APPROVE_ACTION, async ({ ack, body, action, client }) => {
-    await ack();
-    const value = parseValue(action.value);
-    if (!value) return;
-    const context = clickContext(value, body);
+  /** A click's or a modal's decision: checked against the approval policy, then sent as the person's own. */
+  async function decideFromSlack(
+    client: WebClient,
+    context: ApprovalContext,
+    decision: { approved: boolean; comment?: string },
+    request: { text: string; blocks: KnownBlock[] } | undefined,
+  ): Promise<void> {
     const checked = await verdict(context);
     if ('refusal' in checked) return refuse(client, context, checked.refusal);
+    const { value } = context;
     await apply(
       client,
       context,
       {
         env: value.env,
-        approved: true,
+        approved: decision.approved,
         by: checked.by,
+        ...(decision.comment !== undefined ? { comment: decision.comment } : {}),
         commit: value.commit,
         actionId: context.actionId,
         via: 'slack',
       },
+      request,
+    );
+  }
+
+  app.action<BlockAction<ButtonAction>>(APPROVE_ACTION, async ({ ack, body, action, client }) => {
+    await ack();
+    const value = parseValue(action.value);
+    if (!value) return;
+    await decideFromSlack(
+      client,
+      clickContext(value, body),
+      { approved: true },
       body.message
         ? { text: String(body.message.text ?? ''), blocks: (body.message.blocks ?? []) as KnownBlock[] }
         : undefined,
@@ -262,20 +278,10 @@ export async function startSlackReceiver(
       // One modal, one submission: the view id is Slack's, unique per opened modal.
       actionId: `slack-view:${body.view.id}`,
     };
-    const checked = await verdict(context);
-    if ('refusal' in checked) return refuse(client, context, checked.refusal);
-    await apply(
+    await decideFromSlack(
       client,
       context,
-      {
-        env: value.env,
-        approved: false,
-        by: checked.by,
-        comment: reason,
-        commit: value.commit,
-        actionId: context.actionId,
-        via: 'slack',
-      },
+      { approved: false, comment: reason },
       meta.blocks ? { text: meta.text ?? '', blocks: meta.blocks } : undefined,
     );
   });

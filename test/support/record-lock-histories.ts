@@ -4,7 +4,7 @@
 import type { Client } from '@temporalio/client';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
-import { lockRequestSignal, lockStateQuery } from '../../workflows/definitions.js';
+import { lockRequestSignal, lockStateQuery } from '../../common/definitions.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
 import { envStatus, eventually } from './wait.js';

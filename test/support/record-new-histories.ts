@@ -18,7 +18,7 @@ import type { PromotionRequest } from '../../common/types.js';
 import { findTool, TEMPORAL_TEST_SERVER } from '../../server/tools.js';
 import { createPromoteWorker } from '../../worker/create-worker.js';
 const proto = protos.temporal;
-import { decideSignal } from '../../workflows/definitions.js';
+import { decideSignal } from '../../common/definitions.js';
 import { TestRepo } from './repo.js';
 import { TestTemporal } from './temporal.js';
 import { envStatus, eventually } from './wait.js';

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readAppTag } from '../activities/formats/app-values.js';
 import { ValuesKeyError } from '../activities/values-file.js';
-import { ConfigError, lineOfKey, parseConfig, type ConfigProblem } from './load.js';
-import type { PromoteConfig } from './schema.js';
+import { ConfigError, lineOfKey, parseConfig, type ConfigProblem } from '../config/load.js';
+import type { PromoteConfig } from '../config/schema.js';
 
 /**
  * `promote validate`: the schema, then — since it runs in a checkout of the deployment repository —

@@ -1,12 +1,12 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
+  AbandonedBump,
   AbandonInput,
   Decision,
   DecisionInput,
   EnvironmentState,
   PromotionState,
-} from '../common/types.js';
-import type { AbandonedBump } from '../activities/index.js';
+} from './types.js';
 
 /** The promotion's whole state: the CLI and (later) Slack render it. */
 export const statusQuery = defineQuery<PromotionState>('status');
