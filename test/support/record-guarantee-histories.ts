@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import type { PromotionRequest } from '../../common/types.js';
-import { decideSignal, lockStateQuery } from '../../workflows/definitions.js';
+import { decideSignal, lockStateQuery } from '../../common/definitions.js';
 import { promoteCli } from './cli.js';
 import { prod, prodOnly, waitingProposal } from './proposals.js';
 import { TestRepo } from './repo.js';
