@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { PROJECT_ROOT } from '../server/tools.js';
 import { git } from '../activities/git.js';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { JanitorResult } from '../workflows/janitor.js';
@@ -119,5 +122,29 @@ describe('the janitor', () => {
     } finally {
       await github?.stop();
     }
+  });
+});
+
+describe('promote worker with a bad PROMOTE_JANITOR_INTERVAL_MS', () => {
+  it.each(['soon', '0'])('%j is refused before anything starts (exit 2)', async (value) => {
+    const taskQueue = `never-polled-janitor-${process.pid}`;
+    const result = await execa(process.execPath, [join(PROJECT_ROOT, 'bin', 'promote.js'), 'worker'], {
+      env: {
+        TEMPORAL_ADDRESS: suite.temporal.address,
+        PROMOTE_TASK_QUEUE: taskQueue,
+        PROMOTE_JANITOR_INTERVAL_MS: value,
+      },
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain(
+      `PROMOTE_JANITOR_INTERVAL_MS must be a positive whole number of milliseconds, not "${value}"`,
+    );
+    expect(result.stdout + result.stderr).not.toContain('worker polling');
+    // Nothing changed: no schedule was created.
+    await expect(
+      suite.temporal.client.schedule.getHandle(janitorScheduleId(taskQueue)).describe(),
+    ).rejects.toThrow();
   });
 });
