@@ -36,6 +36,7 @@ import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
 import type { ActivityDeps } from './deps.js';
 import { withoutVisibilityTolerated } from './visibility.js';
+import { createJanitorActivities } from './janitor.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
@@ -235,6 +236,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createProposalActivities(deps, heartbeating),
+    ...createJanitorActivities(deps, heartbeating),
 
     /** A signed decision's principal, verified against allowed_signers at the proposal's base commit. */
     async verifyApprovalSignature(input: VerifySignatureInput): Promise<{ principal: string }> {

@@ -10,6 +10,8 @@ import { workflowSource } from '../worker/bundle.js';
 import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
 import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
+import { ensureJanitorSchedule, janitorIntervalFromEnv } from '../worker/janitor-schedule.js';
+import type { Client } from '@temporalio/client';
 import { workerDeploymentFromEnv, WorkerDeploymentSettingError } from '../worker/versioning.js';
 import { BadInputError } from '../common/errors.js';
 import { workerTrustFromEnv, type WorkerTrust } from '../worker/trust.js';
@@ -76,8 +78,35 @@ function startTrust(mode: 'worker' | 'dev'): WorkerTrust {
   return trust;
 }
 
+/** PROMOTE_JANITOR_INTERVAL_MS, checked before anything starts (bad: exit 2). */
+function janitorInterval(): number {
+  try {
+    return janitorIntervalFromEnv();
+  } catch (error) {
+    throw new BadInputError((error as Error).message);
+  }
+}
+
+/**
+ * The janitor's schedule for this worker's task queue, created or brought to this interval. A worker
+ * that cannot (no permission for schedules) still runs promotions, and says so loudly.
+ */
+async function startJanitor(client: Client, taskQueue: string, intervalMs: number): Promise<void> {
+  try {
+    const done = await ensureJanitorSchedule(client, { taskQueue, intervalMs });
+    logLine(
+      `janitor schedule ${done} (every ${intervalMs / 1000} s): proposals of ended promotions are cleaned`,
+    );
+  } catch (error) {
+    logLine(
+      `WARNING: could not create the janitor schedule (${String(error)}): proposals of terminated promotions stay until a worker can`,
+    );
+  }
+}
+
 export async function runWorker(): Promise<void> {
   const deployment = deploymentFromEnv();
+  const janitorMs = janitorInterval();
   const trust = startTrust('worker');
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
@@ -101,6 +130,7 @@ export async function runWorker(): Promise<void> {
   });
   logLine(versionLine(worker));
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
+  await startJanitor(client, worker.options.taskQueue, janitorMs);
   const port = healthPort();
   const health =
     port === undefined ? undefined : await startHealthServer(port, { state: () => worker.getState() });
@@ -123,6 +153,7 @@ export async function runDev(options: {
   cluster?: boolean;
 }): Promise<void> {
   const trust = options.worker ? startTrust('dev') : undefined;
+  const janitorMs = janitorInterval();
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
   const dbFile = resolve(options.dbFile);
@@ -147,6 +178,7 @@ export async function runDev(options: {
       ...(cluster ? { deployEnv: cluster.env } : {}),
     });
     running = worker.run();
+    await startJanitor(client, worker.options.taskQueue, janitorMs);
     logLine('worker running; Ctrl-C stops everything');
   }
   const reason = await Promise.race([

@@ -53,6 +53,7 @@ describe('saved workflow histories', () => {
         'promote-cancelled-during-apply.json',
         'environment-lock-continued-as-new.json',
         'environment-lock-after-continue-as-new.json',
+        'promote-janitor-dropped-proposal.json',
       ]),
     );
   });

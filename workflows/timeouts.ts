@@ -75,6 +75,20 @@ export const TIMEOUTS = {
     heartbeatTimeout: '20 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '10 seconds' },
   },
+  /**
+   * The janitor's reads and sweeps: a few tries with heartbeats; what still fails is tried again at the
+   * next tick, so nothing here retries for long.
+   */
+  janitor: {
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 3,
+    },
+  },
   /** Announcements are best-effort but should not be dropped on a blip. */
   notify: {
     startToCloseTimeout: '30 seconds',

@@ -424,6 +424,36 @@ export class GitHubRepository {
     return found ? { number: found.number, url: found.html_url, headSha: found.head.sha } : undefined;
   }
 
+  /**
+   * Branches whose names start with `prefix`, with their heads, at most `limit` (pages of 100): the
+   * janitor's candidates for proposals left behind.
+   */
+  async branches(prefix: string, limit: number): Promise<{ name: string; sha: string }[]> {
+    const found: { name: string; sha: string }[] = [];
+    for (let page = 1; found.length < limit; page++) {
+      const { data } = await this.call(`listing branches ${prefix}*`, () =>
+        this.octokit.rest.git.listMatchingRefs({ ...this.repo, ref: `heads/${prefix}`, per_page: 100, page }),
+      );
+      for (const ref of data)
+        found.push({ name: ref.ref.replace(/^refs\/heads\//, ''), sha: ref.object.sha });
+      if (data.length < 100) break;
+    }
+    return found.slice(0, limit);
+  }
+
+  /** Open pull requests of this repository (head branch and SHA), at most `limit` (pages of 100). */
+  async openPullRequests(limit: number): Promise<{ number: number; head: string; sha: string }[]> {
+    const found: { number: number; head: string; sha: string }[] = [];
+    for (let page = 1; found.length < limit; page++) {
+      const { data } = await this.call('listing open pull requests', () =>
+        this.octokit.rest.pulls.list({ ...this.repo, state: 'open', per_page: 100, page }),
+      );
+      for (const pull of data) found.push({ number: pull.number, head: pull.head.ref, sha: pull.head.sha });
+      if (data.length < 100) break;
+    }
+    return found.slice(0, limit);
+  }
+
   /** The merge commit of a pull request already merged (a retried landing), else undefined. */
   async pullRequestMerge(number: number): Promise<string | undefined> {
     const { data } = await this.call(`reading pull request #${number}`, () =>

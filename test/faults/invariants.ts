@@ -12,7 +12,7 @@ export interface Violation {
 export const INVARIANTS = {
   ended: 'each promotion ended succeeded, rejected or compensated',
   expected: 'each promotion ended as its scenario declared',
-  noLeftovers: 'no proposal branch left behind',
+  noLeftovers: 'no proposal branch or open pull request left behind',
   gitIsDeployed: 'Git equals the deployed state in every environment',
   noDuplicate: 'no duplicate commit',
   noOverlap: 'no overlapping applies',
@@ -256,16 +256,42 @@ async function checkExpected(run: FaultRun): Promise<Violation[]> {
   return violations;
 }
 
-/** Proposal branches (`promote/*`) still on the remote once every promotion ended: nobody cleans them. */
-async function checkNoLeftovers(run: FaultRun): Promise<Violation[]> {
+/**
+ * Proposal branches (`promote/*`) still on the remote, and pull requests still open where the run's
+ * repository is served by a GitHub stand-in: left behind, a proposal nobody approved stays mergeable.
+ */
+async function leftovers(run: FaultRun): Promise<Violation[]> {
   const out = await git(['for-each-ref', '--format=%(refname)', 'refs/heads/promote/'], {
     cwd: run.repo.url,
   });
-  return out
+  const branches = out
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean)
     .map((ref) => ({ invariant: INVARIANTS.noLeftovers, detail: `${ref} is still on the remote` }));
+  const pulls = [...(run.github?.pulls.values() ?? [])]
+    .filter((p) => p.state === 'open')
+    .map((p) => ({
+      invariant: INVARIANTS.noLeftovers,
+      detail: `pull request #${p.number} from ${p.head} is still open`,
+    }));
+  return [...branches, ...pulls];
+}
+
+/**
+ * How long the final check gives the janitor to clean what a terminated promotion left: the fault
+ * suite's workers run it every 5 s (PROMOTE_JANITOR_INTERVAL_MS in world.ts); a few ticks on a busy machine.
+ */
+export const JANITOR_WAIT_MS = 90_000;
+
+/** Leftovers once every promotion ended; `waitMs`: what the janitor may still clean is waited for. */
+async function checkNoLeftovers(run: FaultRun, waitMs: number): Promise<Violation[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const found = await leftovers(run);
+    if (found.length === 0 || Date.now() >= deadline) return found;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /**
@@ -278,8 +304,9 @@ export async function checkInvariants(run: FaultRun, final: boolean): Promise<Vi
   return [
     ...(await checkEnded(run, commits, log, final)),
     ...(await checkExpected(run)),
-    // A terminated promotion's branch is the lock's (or a person's) to clean: checked after the next one.
-    ...(final || run.terminated.size === 0 ? await checkNoLeftovers(run) : []),
+    // A promotion cleans its own proposal before it ends; a terminated one cannot, and the janitor (a
+    // scheduled workflow) cleans after it: checked after the next promotion, giving the janitor its ticks.
+    ...(final || run.terminated.size === 0 ? await checkNoLeftovers(run, final ? JANITOR_WAIT_MS : 0) : []),
     ...(final || run.terminated.size === 0 ? await checkGitIsDeployed(run) : []),
     ...checkNoDuplicate(commits),
     ...checkNoOverlap(log),

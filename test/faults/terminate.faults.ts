@@ -20,15 +20,11 @@ afterAll(async () => {
 
 /**
  * `waiting-approval` holds staging through the approval wait (its bump on the branch, which the lock
- * reverts). `waiting-approval on a proposal` is PENDING (FAULTS_PENDING=1): nothing deletes a
- * terminated promotion's proposal branch yet, which the no-leftovers invariant reports.
+ * reverts). `waiting-approval on a proposal` leaves its proposal branch behind, which only the janitor
+ * (workflows/janitor.ts, on a schedule every worker keeps) deletes: the no-leftovers invariant waits
+ * for it.
  */
-const POINTS = [
-  'bump',
-  'waiting-approval',
-  'apply',
-  ...(process.env.FAULTS_PENDING === '1' ? (['waiting-approval on a proposal'] as const) : []),
-] as const;
+const POINTS = ['bump', 'waiting-approval', 'apply', 'waiting-approval on a proposal'] as const;
 
 describe('terminate a promotion', () => {
   it.concurrent.each(POINTS.map((point) => [point, nextSeed()] as const))(

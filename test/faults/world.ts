@@ -9,10 +9,12 @@ import type { PromotionRequest, PromotionState, PromotionStatus } from '../../co
 import type { SampleEnvironment } from '../../demo/sample-repo.js';
 import type { DevServer } from '../../server/dev-server.js';
 import { startTestDevServer } from '../support/dev-server.js';
+import type { GitHubStandIn } from '../support/github-standin.js';
 import { TestRepo } from '../support/repo.js';
 import { eventually } from '../support/wait.js';
 import { WorkerProcess } from '../support/worker-process.js';
 import { writeWorkflowBundle } from '../../worker/bundle.js';
+import { janitorScheduleId } from '../../worker/janitor-schedule.js';
 import { FAULT_DEPLOY_SH } from './fault-deploy.js';
 import { checkInvariants, type Violation } from './invariants.js';
 import { rng, type Random } from './seed.js';
@@ -141,6 +143,8 @@ export class FaultRun {
   private workerCount = 0;
   /** `git daemon` serving the repository over git:// when the scenario needs a remote it can cut. */
   private daemon: { port: number; process: ResultPromise } | undefined;
+  /** The GitHub stand-in serving the repository, when a scenario uses one: its open pull requests count as leftovers. */
+  github?: GitHubStandIn;
   /** Approve (true) or reject (false) a waiting environment; by default everything is approved. */
   approver: (id: string, env: string) => boolean = () => true;
 
@@ -271,6 +275,8 @@ export class FaultRun {
       PROMOTE_LOCK_LEASE_MS: '1000',
       // Queued and holding promotions re-assert their lock request this often (a lost lock is rebuilt).
       PROMOTE_LOCK_REASSERT_MS: '2000',
+      // The janitor deletes what terminated promotions left (checked by the no-leftovers invariant).
+      PROMOTE_JANITOR_INTERVAL_MS: '5000',
       PROMOTE_WORKFLOW_BUNDLE: this.server.workflowBundle,
     };
   }
@@ -500,6 +506,13 @@ export class FaultRun {
           .terminate('fault run finished')
           .catch(() => undefined);
       }
+    }
+    // Each worker keeps its task queue's janitor schedule: gone with the run, it must not keep firing.
+    for (const queue of [this.taskQueue, this.otherQueue]) {
+      await this.client.schedule
+        .getHandle(janitorScheduleId(queue))
+        .delete()
+        .catch(() => undefined);
     }
     await this.repo.remove();
     await rm(this.dir, { recursive: true, force: true });

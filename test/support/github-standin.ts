@@ -272,6 +272,19 @@ export class GitHubStandIn {
       if (!sha) return send(res, 404, { message: 'Not Found' });
       return send(res, 200, { ref: `refs/heads/${match[1]}`, object: { sha, type: 'commit' } });
     }
+    if ((match = m(/^\/git\/matching-refs\/heads(?:\/(.*))?$/)) && method === 'GET') {
+      // Every branch whose name starts with the prefix, in ref order, paged as GitHub pages lists.
+      const names = (await this.git(['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads/']))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split(' '))
+        .filter(([ref = '']) => ref.startsWith(`refs/heads/${match?.[1] ?? ''}`));
+      return send(
+        res,
+        200,
+        page(url, names).map(([ref, sha]) => ({ ref, object: { sha, type: 'commit' } })),
+      );
+    }
     if ((match = m(/^\/contents\/(.+)$/)) && method === 'GET') {
       const ref = url.searchParams.get('ref') ?? (await this.defaultBranch());
       const file = match[1] ?? '';
@@ -497,7 +510,7 @@ export class GitHubStandIn {
       const found = [...this.pulls.values()].filter(
         (p) => (!head || p.head === head) && (state === 'all' || p.state === state),
       );
-      const bodies = await Promise.all(found.map((p) => this.pullBody(p.number)));
+      const bodies = await Promise.all(page(url, found).map((p) => this.pullBody(p.number)));
       return send(res, 200, bodies);
     }
     if ((match = m(/^\/pulls\/([0-9]+)$/)) && method === 'GET') return this.sendPull(res, Number(match[1]));
@@ -647,6 +660,13 @@ export class GitHubStandIn {
       () => false,
     );
   }
+}
+
+/** GitHub's list paging: `per_page` (default 30, at most 100) and `page` (from 1). */
+function page<T>(url: URL, items: T[]): T[] {
+  const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 30) || 30);
+  const number = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+  return items.slice((number - 1) * perPage, number * perPage);
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

@@ -28,6 +28,7 @@ import { recordLockHistories } from './record-lock-histories.js';
 import { recordProposalHistories } from './record-proposal-histories.js';
 import { recordGuaranteeHistories } from './record-guarantee-histories.js';
 import { recordLockGuaranteeHistories } from './record-lock-guarantee-histories.js';
+import { recordJanitorHistories } from './record-janitor-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -205,6 +206,7 @@ try {
   await recordProposalHistories(temporal, save, missing);
   await recordGuaranteeHistories(temporal, save, missing);
   await recordLockGuaranteeHistories(temporal, save, missing);
+  await recordJanitorHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
   appendToManifest(written, workflowIds);
