@@ -254,3 +254,6 @@ export function createCompensation(ctx: CompensationContext) {
 
   return { compensate, compensateRun };
 }
+
+/** The two ways a promotion undoes an environment: by what the bump returned (older runs), or by this run's trailers. */
+export type Compensation = ReturnType<typeof createCompensation>;
