@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { execa } from 'execa';
 import {
@@ -15,7 +15,9 @@ import {
   HISTORIES_DIR,
   MANIFEST_PATH,
   parseManifest,
+  patchMarkers,
   readManifest,
+  retirementProblem,
   sha256,
 } from './support/history-manifest.js';
 
@@ -26,7 +28,25 @@ import {
  */
 const dir = HISTORIES_DIR;
 const files = historyFiles();
+const manifest = readManifest();
 let bundle: WorkflowBundleWithSourceMap;
+
+/** Whether workflow code still asks `patched(id)`: its id is still named outside a `deprecatePatch(…)`. */
+function stillPatched(id: string): boolean {
+  const sources = join(PROJECT_ROOT, 'workflows');
+  return readdirSync(sources)
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) =>
+      readFileSync(join(sources, name), 'utf8').replace(/deprecatePatch\(\s*(['"]).*?\1\s*\)/g, ''),
+    )
+    .some((text) => text.includes(`'${id}'`) || text.includes(`"${id}"`));
+}
+
+const retiredOf = (file: string) => manifest.retired.find((r) => r.file === file);
+const replayed = files.map((file) => {
+  const retired = retiredOf(file);
+  return [file, retired ? ` (retired for ${retired.patch}: may diverge, nothing else)` : ''] as const;
+});
 
 beforeAll(async () => {
   bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
@@ -62,15 +82,68 @@ describe('saved workflow histories', () => {
   // (code may read it: a signed approval's statement names its promotion); older ones replay as 'fake'.
   const workflowIds = new Map(readManifest().histories.map((e) => [e.file, e.workflowId]));
 
-  it.each(files)('%s replays without nondeterminism', async (file) => {
+  it.each(replayed)('%s replays without nondeterminism%s', async (file) => {
     const history: unknown = JSON.parse(readFileSync(join(dir, file), 'utf8'));
-    const options = { workflowBundle: bundle, replayName: file };
-    await Worker.runReplayHistory(options, history, workflowIds.get(file));
+    const retired = retiredOf(file);
+    if (!retired) {
+      await Worker.runReplayHistory(
+        { workflowBundle: bundle, replayName: file },
+        history,
+        workflowIds.get(file),
+      );
+      return;
+    }
+    // Retired: replayed all the same. Only the divergence its retirement names is let through: a
+    // nondeterminism error, once its patch's old branch is gone. Anything else still fails here.
+    const failure = await Worker.runReplayHistory(
+      { workflowBundle: bundle, replayName: file },
+      history,
+      workflowIds.get(file),
+    ).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (failure === undefined) return;
+    expect(failure instanceof Error ? failure.name : typeof failure).toBe('DeterminismViolationError');
+    expect({ patch: retired.patch, stillPatched: stillPatched(retired.patch) }).toEqual({
+      patch: retired.patch,
+      stillPatched: false,
+    });
   });
 });
 
 describe('the history manifest (histories are append-only)', () => {
-  const manifest = readManifest();
+  const markersOf = (name: string) =>
+    files.includes(name) ? patchMarkers(JSON.parse(readFileSync(join(dir, name), 'utf8')) as unknown) : [];
+
+  // No history is retired yet (see docs/changing-the-workflow.md): each one listed would be checked here.
+  for (const entry of manifest.retired) {
+    it(`${entry.file} is retired with a patch, a reason, its last commit and a replacement`, () => {
+      expect(retirementProblem(entry, manifest, markersOf)).toBeUndefined();
+    });
+  }
+
+  it('refuses a retirement that could hide a break', () => {
+    const entry = {
+      file: 'promote-happy-path.json',
+      patch: 'run-scoped-saga',
+      reason: 'no run started before run-scoped-saga is left',
+      lastReplayedAt: 'bc0c943',
+      replacedBy: 'promote-holder-reasserts.json',
+    };
+    expect(markersOf('promote-holder-reasserts.json')).toContain('run-scoped-saga');
+    expect(retirementProblem(entry, manifest, markersOf)).toBeUndefined();
+    // Recorded with the marker: deprecatePatch keeps it replaying, so retiring it could only hide a break.
+    const withMarker = { ...entry, file: 'promote-proposal-approved.json' };
+    expect(retirementProblem(withMarker, manifest, markersOf)).toMatch(/has the run-scoped-saga marker/);
+    // The scenario must stay replayed by a history recorded with the patch.
+    const noReplacement = { ...entry, replacedBy: 'promote-rejected.json' };
+    expect(retirementProblem(noReplacement, manifest, markersOf)).toMatch(/must have been recorded with/);
+    expect(retirementProblem({ ...entry, reason: ' ' }, manifest, markersOf)).toMatch(/patch and reason/);
+    expect(retirementProblem({ ...entry, lastReplayedAt: 'HEAD' }, manifest, markersOf)).toMatch(
+      /lastReplayedAt/,
+    );
+  });
 
   it.each(manifest.histories.map((e) => [e.file, e.sha256]))(
     '%s is still there, byte for byte',
@@ -89,12 +162,19 @@ describe('the history manifest (histories are append-only)', () => {
     const log = await execa('git', ['log', '--format=%H', '--', path], { cwd: PROJECT_ROOT });
     const commits = log.stdout.split('\n').filter(Boolean);
     const current = new Map(manifest.histories.map((e) => [e.file, e.sha256]));
+    const retirements = new Set(manifest.retired.map((r) => JSON.stringify(r)));
     const lost: string[] = [];
     for (const commit of commits) {
       const shown = await execa('git', ['show', `${commit}:${path}`], { cwd: PROJECT_ROOT });
-      for (const entry of parseManifest(shown.stdout).histories) {
+      const then = parseManifest(shown.stdout);
+      for (const entry of then.histories) {
         if (current.get(entry.file) !== entry.sha256)
           lost.push(`${entry.file} (as of ${commit.slice(0, 12)})`);
+      }
+      // A retirement is append-only too: never quietly taken back or reworded.
+      for (const entry of then.retired) {
+        if (!retirements.has(JSON.stringify(entry)))
+          lost.push(`retirement of ${entry.file} (as of ${commit.slice(0, 12)})`);
       }
     }
     expect(lost).toEqual([]);

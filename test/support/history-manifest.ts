@@ -4,10 +4,16 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../server/tools.js';
 
 /**
- * Recorded histories are append-only: a history of a run that once existed stays replayable forever.
- * test/histories/MANIFEST.json lists every recorded file with the sha256 of its bytes; entries are only
- * ever appended (by `npm run histories:record`), and test/replay.test.ts fails when a listed file changed
- * or disappeared, when a file is not listed, or when an entry of an earlier manifest (in git) is gone.
+ * Recorded histories are append-only: a history of a run that once existed stays in the repository and
+ * is replayed forever. test/histories/MANIFEST.json lists every recorded file with the sha256 of its
+ * bytes; entries are only ever appended (by `npm run histories:record`), and test/replay.test.ts fails
+ * when a listed file changed or disappeared, when a file is not listed, or when an entry of an earlier
+ * manifest (in git) is gone.
+ *
+ * `retired` (append-only as well, written by hand) names histories whose old path a removed patch no
+ * longer has (see docs/changing-the-workflow.md): they are still replayed, and may then fail only with a
+ * nondeterminism error, only while their patch is no longer asked by `patched()`; any other failure
+ * fails the test. A retirement says which patch, why, and the last commit whose code replays the file.
  */
 export const HISTORIES_DIR = join(PROJECT_ROOT, 'test', 'histories');
 export const MANIFEST_FILE = 'MANIFEST.json';
@@ -23,9 +29,26 @@ export interface ManifestEntry {
   workflowId?: string;
 }
 
+/** A history recorded before a patch whose old branch was removed: kept, replayed, allowed to diverge. */
+export interface RetiredEntry {
+  file: string;
+  /** The patch whose old path this history took (its history has no marker for it). */
+  patch: string;
+  /** Why no supported run can take that path any more (the policy's evidence). */
+  reason: string;
+  /** The last commit whose workflow code replays this history (check it there: see the docs). */
+  lastReplayedAt: string;
+  /**
+   * A history of the same scenario recorded with the patch's marker, not retired: the scenario stays
+   * replayed against today's code, so a retirement never takes a scenario out of the test.
+   */
+  replacedBy: string;
+}
+
 export interface Manifest {
   about: string;
   histories: ManifestEntry[];
+  retired: RetiredEntry[];
 }
 
 const ABOUT =
@@ -38,11 +61,13 @@ export function sha256(bytes: Buffer | string): string {
 export function parseManifest(text: string): Manifest {
   const parsed = JSON.parse(text) as Partial<Manifest>;
   if (!Array.isArray(parsed.histories)) throw new Error(`${MANIFEST_FILE} has no "histories" list`);
-  return { about: parsed.about ?? ABOUT, histories: parsed.histories };
+  if (parsed.retired !== undefined && !Array.isArray(parsed.retired))
+    throw new Error(`${MANIFEST_FILE}: "retired" must be a list`);
+  return { about: parsed.about ?? ABOUT, histories: parsed.histories, retired: parsed.retired ?? [] };
 }
 
 export function readManifest(): Manifest {
-  if (!existsSync(MANIFEST_PATH)) return { about: ABOUT, histories: [] };
+  if (!existsSync(MANIFEST_PATH)) return { about: ABOUT, histories: [], retired: [] };
   return parseManifest(readFileSync(MANIFEST_PATH, 'utf8'));
 }
 
@@ -69,5 +94,47 @@ export function appendToManifest(files: string[], workflowIds: Record<string, st
     const workflowId = workflowIds[file];
     manifest.histories.push({ file, sha256: hash, ...(workflowId ? { workflowId } : {}) });
   }
-  writeFileSync(MANIFEST_PATH, `${JSON.stringify(manifest, null, 2)}\n`);
+  // `retired` is written only once it has an entry: a manifest without one stays as it was.
+  const { retired, ...rest } = manifest;
+  const written = retired.length > 0 ? { ...rest, retired } : rest;
+  writeFileSync(MANIFEST_PATH, `${JSON.stringify(written, null, 2)}\n`);
+}
+
+/** Why a retirement entry is not acceptable, or undefined (`markersOf`: the patch ids a history recorded). */
+export function retirementProblem(
+  entry: RetiredEntry,
+  manifest: Manifest,
+  markersOf: (file: string) => string[],
+): string | undefined {
+  const listed = manifest.histories.map((e) => e.file);
+  if (!listed.includes(entry.file)) return `${entry.file} is retired but not listed in "histories"`;
+  if (!entry.patch?.trim() || !entry.reason?.trim())
+    return `${entry.file}: a retirement names its patch and reason`;
+  if (!/^[0-9a-f]{7,40}$/.test(entry.lastReplayedAt ?? ''))
+    return `${entry.file}: lastReplayedAt must be the commit that last replays it`;
+  if (markersOf(entry.file).includes(entry.patch))
+    return `${entry.file} has the ${entry.patch} marker: deprecatePatch keeps it replaying, it cannot be retired for it`;
+  const replacement = entry.replacedBy;
+  if (!listed.includes(replacement) || manifest.retired.some((r) => r.file === replacement))
+    return `${entry.file}: replacedBy must name a listed history that is not retired`;
+  if (!markersOf(replacement).includes(entry.patch))
+    return `${entry.file}: its replacement ${replacement} must have been recorded with the ${entry.patch} marker`;
+  return undefined;
+}
+
+/** The patch ids a recorded history's markers name (the `core_patch` markers `patched()` records). */
+export function patchMarkers(history: unknown): string[] {
+  const events = (history as { events?: Record<string, unknown>[] }).events ?? [];
+  const ids: string[] = [];
+  for (const event of events) {
+    const marker = event['markerRecordedEventAttributes'] as
+      { markerName?: string; details?: Record<string, { payloads?: { data?: string }[] }> } | undefined;
+    if (marker?.markerName !== 'core_patch') continue;
+    for (const payload of marker.details?.['patch-data']?.payloads ?? []) {
+      if (!payload.data) continue;
+      const data = JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as { id?: string };
+      if (data.id) ids.push(data.id);
+    }
+  }
+  return ids;
 }
