@@ -219,7 +219,7 @@ export class RepositoryCache {
       () => [],
     );
     const heads = lines.map((line) => /^([0-9a-f]{40,64})\t/.exec(line)?.[1]);
-    if (heads.length === branches.length && heads.every((h) => h !== undefined)) return heads as string[];
+    if (heads.length === branches.length && heads.every((h) => h !== undefined)) return heads;
     const out = await git(['rev-parse', ...branches.map((b) => `refs/remotes/origin/${b}`)], { cwd: dir });
     return out.trim().split('\n');
   }

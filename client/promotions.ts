@@ -21,7 +21,8 @@ import type {
   PromotionState,
 } from '../common/types.js';
 import { TERMINAL_STATUSES } from '../common/types.js';
-import { abandonUpdate, acceptedUpdate, decideUpdate, statusQuery } from '../workflows/definitions.js';
+// Plain definitions: the workflow's own (../workflows/definitions.js) would load @temporalio/workflow.
+import { abandonUpdate, acceptedUpdate, decideUpdate, statusQuery } from './definitions.js';
 import type { promote } from '../workflows/promote.js';
 
 // Defined apart so the CLI can tell bad input without loading the Temporal client.
