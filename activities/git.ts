@@ -17,6 +17,8 @@ export interface GitOptions {
   cwd: string;
   env?: Record<string, string>;
   input?: string;
+  /** stdout beyond this fails the command (OutputTooLargeError) instead of being read whole. */
+  maxDataBytes?: number;
   /** Aborting kills git and its children (a push's receive side and hooks included). */
   signal?: AbortSignal;
 }
@@ -40,6 +42,7 @@ export async function git(args: readonly string[], options: GitOptions): Promise
     baseEnv: 'worker',
     input: options.input,
     stdoutIsData: true,
+    ...(options.maxDataBytes !== undefined ? { maxDataBytes: options.maxDataBytes } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (result.cancelled) throw new CancelledFailure(`git ${args[0] ?? ''} cancelled`);

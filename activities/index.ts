@@ -201,37 +201,43 @@ export function createActivities(deps: ActivityDeps) {
   /** One deploy command run; `beat` is called whenever it shows signs of life. */
   async function runDeploy(input: DeployInput, beat: () => void): Promise<DeployResult> {
     const context = Context.current();
-    await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
     const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
-    return await deps.cache.withWorktree(input.repo, input.commit, async (checkout) => {
-      const deployContext = {
-        env: input.env,
-        commit: input.commit,
-        promotionId: input.promotionId,
-        checkout,
-        signal: context.cancellationSignal,
-        onProgress: beat,
-      };
-      // A retried apply (its worker died mid-way) must not deploy twice what is already live.
-      if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
-        const tags = await deployer.observedTags?.(deployContext);
-        return {
-          output: `${input.env} already runs ${input.commit}; nothing to apply`,
-          alreadyDeployed: true,
-          ...(tags ? { report: { releases: [], tags } } : {}),
+    // A commit this worker has not seen (bumped by another) is fetched by withWorktree, on demand.
+    const fetchable = { branch: input.branch };
+    return await deps.cache.withWorktree(
+      input.repo,
+      input.commit,
+      async (checkout) => {
+        const deployContext = {
+          env: input.env,
+          commit: input.commit,
+          promotionId: input.promotionId,
+          checkout,
+          signal: context.cancellationSignal,
+          onProgress: beat,
         };
-      }
-      // Whatever a deployer returns goes into history, status, Slack and pull requests: redacted here,
-      // once for every deployer, whatever each did already.
-      const outcome = redactDeep(await deployer.run(input.action, deployContext));
-      if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
-      if (!outcome.ok) {
-        throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
-          outcome.output,
-        ]);
-      }
-      return { output: outcome.output, ...(outcome.report ? { report: outcome.report } : {}) };
-    });
+        // A retried apply (its worker died mid-way) must not deploy twice what is already live.
+        if (input.action === 'apply' && (await deployer.deployedCommit?.(deployContext)) === input.commit) {
+          const tags = await deployer.observedTags?.(deployContext);
+          return {
+            output: `${input.env} already runs ${input.commit}; nothing to apply`,
+            alreadyDeployed: true,
+            ...(tags ? { report: { releases: [], tags } } : {}),
+          };
+        }
+        // Whatever a deployer returns goes into history, status, Slack and pull requests: redacted here,
+        // once for every deployer, whatever each did already.
+        const outcome = redactDeep(await deployer.run(input.action, deployContext));
+        if (outcome.cancelled) throw new CancelledFailure(outcome.error ?? 'cancelled');
+        if (!outcome.ok) {
+          throw nonRetryable(outcome.error ?? `${input.action} failed`, FailureType.DeployCommandFailed, [
+            outcome.output,
+          ]);
+        }
+        return { output: outcome.output, ...(outcome.report ? { report: outcome.report } : {}) };
+      },
+      fetchable,
+    );
   }
 
   return {
@@ -277,16 +283,19 @@ export function createActivities(deps: ActivityDeps) {
         const context = Context.current();
         const deployer = createDeployer(input.deploy, { graceMs: deps.deployGraceMs, env: deps.deployEnv });
         if (!deployer.deployedCommit) return { known: false, matches: false };
-        await deps.cache.ensureCommit(input.repo, input.branch, input.commit);
-        const deployedCommit = await deps.cache.withWorktree(input.repo, input.commit, (checkout) =>
-          deployer.deployedCommit!({
-            env: input.env,
-            commit: input.commit,
-            promotionId: input.promotionId,
-            checkout,
-            signal: context.cancellationSignal,
-            onProgress: () => context.heartbeat(),
-          }),
+        const deployedCommit = await deps.cache.withWorktree(
+          input.repo,
+          input.commit,
+          (checkout) =>
+            deployer.deployedCommit!({
+              env: input.env,
+              commit: input.commit,
+              promotionId: input.promotionId,
+              checkout,
+              signal: context.cancellationSignal,
+              onProgress: () => context.heartbeat(),
+            }),
+          { branch: input.branch },
         );
         if (!deployedCommit) return { known: true, matches: false };
         if (deployedCommit === input.commit) return { known: true, deployedCommit, matches: true };

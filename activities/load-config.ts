@@ -1,4 +1,10 @@
-import { ConfigError, CONFIG_FILE, configSizeProblem, parseConfig } from '../config/load.js';
+import {
+  ConfigError,
+  CONFIG_FILE,
+  configSizeProblem,
+  MAX_CONFIG_BYTES,
+  parseConfig,
+} from '../config/load.js';
 import type { PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { repoProblem, requestProblems, requiredEnvironment, targetEnvironments } from '../common/request.js';
@@ -43,9 +49,14 @@ export async function loadPromotion(
   // promote.yaml names the branch to follow, so read it from the default branch first, then from
   // the named branch, whose copy is the one that counts.
   const fetch = (branch: string) => cache.fetch(request.repo, branch).catch(rethrowAsBadInput);
-  let commit = await fetch('HEAD');
+  // The branch promote.yaml named last time is fetched with HEAD, in one git process: when it still
+  // names it, the second fetch is saved. A hint that fails (branch gone) falls back to one at a time.
+  const hint = cache.followedBranch(request.repo);
+  const both = hint ? await cache.fetchHeads(request.repo, ['HEAD', hint]).catch(() => undefined) : undefined;
+  let commit = both?.[0] ?? (await fetch('HEAD'));
   let config = await readConfig(cache, request.repo, commit, repo);
-  const branchHead = await fetch(config.branch);
+  const branchHead = both && config.branch === hint ? both[1]! : await fetch(config.branch);
+  cache.follow(request.repo, config.branch);
   if (branchHead !== commit) {
     commit = branchHead;
     config = await readConfig(cache, request.repo, commit, repo);
@@ -180,11 +191,11 @@ async function readConfig(
   commit: string,
   shownUrl: string,
 ): Promise<PromoteConfig> {
-  // Sized first: a huge promote.yaml is refused unread (and `git show` output is bounded anyway).
-  const tooLarge = configSizeProblem((await cache.fileSize(url, commit, CONFIG_FILE)) ?? 0);
+  // Bounded: a huge promote.yaml is refused unread (git is stopped past the bound).
+  const text = await cache.readBlob(url, commit, CONFIG_FILE, MAX_CONFIG_BYTES);
+  const tooLarge = typeof text === 'object' ? configSizeProblem(text.tooLarge) : undefined;
   if (tooLarge) throw badInput(new ConfigError(CONFIG_FILE, [tooLarge]).message, FailureType.InvalidConfig);
-  const text = await cache.readFile(url, commit, CONFIG_FILE);
-  if (text === undefined) {
+  if (text === undefined || typeof text === 'object') {
     throw badInput(`${shownUrl} has no ${CONFIG_FILE} at ${commit.slice(0, 12)}`, FailureType.InvalidConfig);
   }
   try {

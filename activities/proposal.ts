@@ -137,27 +137,35 @@ export async function proposeBump(cache: RepositoryCache, input: ProposeInput): 
   const existing = await remoteBranchHead(cache, input.repo, input.proposalBranch);
   if (existing) {
     await cache.fetch(input.repo, input.proposalBranch);
-    const [parent, message] = [
-      (await cache.git(input.repo, ['rev-parse', `${existing}^`])).trim(),
-      await cache.git(input.repo, ['log', '-1', '--format=%B', existing]),
-    ];
-    if (parent === base && isOwnProposal(message, input))
+    // Parent and message in one git process: `<parent>` NUL `<message>`.
+    const [parent = '', message = ''] = (
+      await cache.git(input.repo, ['log', '-1', '--format=%P%x00%B', existing])
+    ).split('\0');
+    if (parent.trim() === base && isOwnProposal(message, input))
       return { commit: existing, base, changed: true, changes, previousTags };
   }
-  const commit = await cache.withWorktree(input.repo, base, async (dir) => {
-    await writeFile(join(dir, input.valuesFile), text);
-    await git(['add', '--', input.valuesFile], { cwd: dir });
-    await git([...cache.identityArgs(), 'commit', '--quiet', '--no-verify', '-F', '-'], {
-      cwd: dir,
-      input: bumpMessage(input),
-    });
-    const made = (await git(['rev-parse', 'HEAD'], { cwd: dir })).trim();
+  // One fast-import stream in the mirror (no checkout), as a direct bump's commit.
+  const { commit, ref } = await cache.commitFile(
+    input.repo,
+    base,
+    input.valuesFile,
+    text,
+    bumpMessage(input),
+  );
+  try {
     // The proposal branch is this promotion's own: a rebuilt proposal replaces the one before it.
-    await gitPush(['push', '--quiet', '--force', 'origin', `HEAD:refs/heads/${input.proposalBranch}`], {
-      cwd: dir,
-    });
-    return made;
-  });
+    await cache.git(input.repo, [
+      'push',
+      '--quiet',
+      '--force',
+      'origin',
+      `${commit}:refs/heads/${input.proposalBranch}`,
+    ]);
+  } catch (error) {
+    await cache.dropRef(input.repo, ref);
+    throw error;
+  }
+  await cache.pushed(input.repo, input.proposalBranch, commit, ref);
   return { commit, base, changed: true, changes, previousTags };
 }
 

@@ -136,6 +136,8 @@ export async function overhead(h: Harness, reps: number): Promise<OverheadResult
 export interface SpawnResult {
   gitProcessesPerPromotion: Summary;
   gitMsPerPromotion: Summary;
+  /** Top-level git processes of one promotion by subcommand (the last repetition): where the count comes from. */
+  gitCommands?: Record<string, number>;
   deployCommandsPerPromotion: number;
   /** One process spawned through the same code path (execa) the worker uses. */
   spawnTrueMs: Summary;
@@ -146,6 +148,16 @@ interface TraceEvent {
   event: string;
   sid: string;
   t_abs?: number;
+  argv?: string[];
+}
+
+/** The git subcommand of a trace's `start` event (`git -c k=v commit …` → `commit`). */
+function subcommand(argv: readonly string[]): string {
+  for (let i = 1; i < argv.length; i++) {
+    if (argv[i] === '-c' || argv[i] === '-C') i++;
+    else if (!argv[i]!.startsWith('-')) return argv[i]!;
+  }
+  return '?';
 }
 
 /** Git's own account (GIT_TRACE2_EVENT) of the git processes a promotion runs, and what one spawn costs. */
@@ -163,6 +175,7 @@ export async function spawns(h: Harness, reps: number): Promise<SpawnResult> {
   await promoteAndWait(h, queue, request(repo, { api: '1.0.1', web: '1.0.1' }));
   const counts: number[] = [];
   const times: number[] = [];
+  let gitCommands: Record<string, number> = {};
   for (let i = 0; i < reps; i++) {
     await truncate(trace, 0);
     await promoteAndWait(h, queue, request(repo, { api: `1.1.${i}`, web: `1.1.${i}` }));
@@ -173,6 +186,11 @@ export async function spawns(h: Harness, reps: number): Promise<SpawnResult> {
     // Top-level git commands only; their children (pack-objects, remote helpers) are inside their time.
     const exits = events.filter((e) => e.event === 'exit' && !e.sid.includes('/'));
     counts.push(exits.length);
+    gitCommands = {};
+    for (const e of events.filter((e) => e.event === 'start' && !e.sid.includes('/'))) {
+      const name = subcommand(e.argv ?? []);
+      gitCommands[name] = (gitCommands[name] ?? 0) + 1;
+    }
     times.push(exits.reduce((sum, e) => sum + (e.t_abs ?? 0) * 1000, 0));
   }
   const spawnTrue: number[] = [];
@@ -184,6 +202,7 @@ export async function spawns(h: Harness, reps: number): Promise<SpawnResult> {
   return {
     gitProcessesPerPromotion: summarize(counts),
     gitMsPerPromotion: summarize(times),
+    gitCommands,
     deployCommandsPerPromotion: 6,
     spawnTrueMs: summarize(spawnTrue),
     gitRevParseMs: summarize(revParse),

@@ -138,8 +138,13 @@ function breakdownTable(r: Results): string {
   ];
   const s = r.spawns;
   if (s) {
+    // Which subcommands make up the count (one promotion), most frequent first.
+    const by = Object.entries(s.gitCommands ?? {})
+      .sort(([, a], [, b]) => b - a)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ');
     lines.push(
-      `| git processes inside activities: ${s.gitProcessesPerPromotion.median} per promotion (git's own trace) | ${ms(s.gitMsPerPromotion.median)} | ${ms(s.gitMsPerPromotion.p95)} |`,
+      `| git processes inside activities: ${s.gitProcessesPerPromotion.median} per promotion (git's own trace${by ? `: ${by}` : ''}) | ${ms(s.gitMsPerPromotion.median)} | ${ms(s.gitMsPerPromotion.p95)} |`,
       `| one process spawn through execa (\`/bin/true\`), ${s.deployCommandsPerPromotion} deploy commands per promotion | ${ms(s.spawnTrueMs.median)} | ${ms(s.spawnTrueMs.p95)} |`,
       `| one \`git rev-parse\` through execa | ${ms(s.gitRevParseMs.median)} | ${ms(s.gitRevParseMs.p95)} |`,
     );

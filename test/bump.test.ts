@@ -7,7 +7,7 @@ import { RepositoryCache } from '../activities/repository.js';
 import { git } from '../activities/git.js';
 import { TestRepo } from './support/repo.js';
 
-/** A cache whose first worktree sees someone else push first: a real non-fast-forward race. */
+/** A cache whose first commit sees someone else push first: a real non-fast-forward race. */
 class RacingCache extends RepositoryCache {
   raced = false;
   constructor(
@@ -16,17 +16,13 @@ class RacingCache extends RepositoryCache {
   ) {
     super(cacheDir, { name: 'Promote', email: 'promote@localhost' });
   }
-  override async withWorktree<T>(
-    url: string,
-    commit: string,
-    work: (dir: string) => Promise<T>,
-    options?: { checkout?: boolean },
-  ): Promise<T> {
+  // Between reading the branch head and pushing the commit made on it.
+  override async commitFile(...args: Parameters<RepositoryCache['commitFile']>) {
     if (!this.raced) {
       this.raced = true;
       await this.race();
     }
-    return super.withWorktree(url, commit, work, options);
+    return super.commitFile(...args);
   }
 }
 

@@ -224,16 +224,11 @@ describe('concurrent pushers', () => {
     let races = 0;
     /** Someone pushes before every one of this worker's pushes. */
     class AlwaysRaced extends RepositoryCache {
-      override async withWorktree<T>(
-        url: string,
-        commit: string,
-        work: (dir: string) => Promise<T>,
-      ): Promise<T> {
-        return super.withWorktree(url, commit, async (dir) => {
-          races++;
-          await repo.commitFile('notes.txt', `race ${races}\n`, `chore: race ${races}`);
-          return work(dir);
-        });
+      // Between reading the branch head and pushing the commit made on it.
+      override async commitFile(...args: Parameters<RepositoryCache['commitFile']>) {
+        races++;
+        await repo.commitFile('notes.txt', `race ${races}\n`, `chore: race ${races}`);
+        return super.commitFile(...args);
       }
     }
     const cache = new AlwaysRaced(await tempDir(), IDENTITY);
