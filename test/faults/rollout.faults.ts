@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { execa } from 'execa';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { ensureTool, TEMPORAL_CLI } from '../../server/tools.js';
+import { lockStateQuery } from '../../workflows/definitions.js';
 import { eventually } from '../support/wait.js';
 import type { WorkerProcess } from '../support/worker-process.js';
 import { announceSeed, nextSeed } from './seed.js';
@@ -170,7 +171,9 @@ describe('worker version rollout', () => {
           for (const id of waiting) await run.reach(id, 'staging', ['waiting-approval']);
           await run.setFile('delay-apply', SLOW_APPLY_S);
           const applying = await run.start({ apps: [{ app: 'jobs', tag: '3.1.0' }] }, 'succeeded');
-          await run.logged(new RegExp(` apply-start dev \\S+ ${applying} `));
+          await run.logged(new RegExp(` apply-start dev \\S+ ${applying} `)).catch(async (error: unknown) => {
+            throw new Error(`${String(error)}\n  ${await whereThings(run, applying, 'dev')}`);
+          });
           const devLockOnV1 = await lockOf(run, 'dev');
           if (devLockOnV1?.run.behavior !== PINNED || devLockOnV1.run.buildId !== 'v1')
             throw new Error(`dev's lock is not pinned to v1: ${JSON.stringify(devLockOnV1)}`);
@@ -239,6 +242,22 @@ async function stopV1(run: FaultRun, v1: WorkerProcess, killAfter: number | unde
   await run.killWorkerWithCommands(v1);
   await draining;
   return `SIGTERMed, SIGKILLed ${killAfter}ms into the drain`;
+}
+
+/** What a stuck step was waiting on: the promotion's environments and the lock's own state. */
+async function whereThings(run: FaultRun, id: string, env: string): Promise<string> {
+  const state = await run.status(id).catch(() => undefined);
+  const envs = (state?.environments ?? []).map(
+    (e) => `${e.name}:${e.status}${e.queuedBehind ? ` behind ${e.queuedBehind}` : ''}`,
+  );
+  const lock = await lockOf(run, env);
+  const lockState = lock
+    ? await run.client.workflow
+        .getHandle(lock.id)
+        .query(lockStateQuery)
+        .catch((error: unknown) => String(error))
+    : 'no lock';
+  return `${id}: ${envs.join('; ')}\n  ${env} lock ${JSON.stringify(lock?.run)}: ${JSON.stringify(lockState)}`;
 }
 
 function describeSnapshot(s: Snapshot): string {
