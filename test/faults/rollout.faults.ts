@@ -36,7 +36,7 @@ const VARIANTS: Record<string, Variant> = {
 const WINDOW_MS = 4_000;
 const ATTEMPTS = 3;
 /** The slow apply on v1: long enough to outlast setting v2 current and the lock's move onto it. */
-const SLOW_APPLY_S = '20';
+const SLOW_APPLY_S = '60';
 
 const tally = new Map<string, { hit: number; missed: number }>(
   Object.keys(VARIANTS).map((n) => [n, { hit: 0, missed: 0 }]),
@@ -156,7 +156,7 @@ describe('worker version rollout', () => {
             // A free lock pinned to a version leaves it by ending after this idle time.
             PROMOTE_LOCK_IDLE_MS: '5000',
             // Longer than the slow apply: a SIGTERM lets it finish (the SIGKILL variant cuts it short).
-            PROMOTE_SHUTDOWN_GRACE_MS: '60000',
+            PROMOTE_SHUTDOWN_GRACE_MS: '120000',
           });
           const v1 = await run.startWorker(run.taskQueue, versioned('v1'));
           await setCurrent(run, deployment, 'v1');
