@@ -1,4 +1,6 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import type { DeployConfig } from '../config/schema.js';
 import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
@@ -466,6 +468,15 @@ export function createActivities(deps: ActivityDeps) {
             );
           const status = await ask(() => handle.query(statusQuery));
           if (!('value' in status)) {
+            // Only a promotion of this repository can hold its environment: another repository's
+            // (same environment name) whose worker is down must not keep this one closed.
+            const startedFor = await ask(() => startedRepository(deps.client, execution.workflowId));
+            if (
+              'value' in startedFor &&
+              startedFor.value !== undefined &&
+              repositoryKey(startedFor.value) !== key
+            )
+              continue;
             unreadable.push(execution.workflowId);
             continue;
           }
@@ -511,3 +522,20 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/**
+ * The repository a promotion was started for, from the first event of its history (its request): the
+ * server answers this while the promotion's worker is down, when a query cannot be answered.
+ */
+async function startedRepository(client: Client, workflowId: string): Promise<string | undefined> {
+  const response = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
+  });
+  const payload =
+    response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) return undefined;
+  const request = defaultPayloadConverter.fromPayload<{ repo?: unknown }>(payload);
+  return typeof request?.repo === 'string' ? request.repo : undefined;
+}

@@ -50,61 +50,88 @@ function running(pid: number): boolean {
   }
 }
 
+/**
+ * Cancels a promotion whose apply ignores SIGTERM and checks that its command and child end only by
+ * the group's SIGKILL, and that compensation starts only after that. `stallMs`: the worker process is
+ * stopped (SIGSTOP) that long right after the SIGTERM, as a starved machine stalls it: no heartbeat of
+ * the cancelled apply reaches Temporal meanwhile.
+ */
+async function cancelStubbornApply(stallMs = 0): Promise<void> {
+  const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+  dir = await mkdtemp(join(tmpdir(), 'promote-grace-'));
+  const script = join(dir, 'stubborn-deploy.sh');
+  await writeFile(script, STUBBORN_DEPLOY);
+  await chmod(script, 0o755);
+  const config = (await repo.file('promote.yaml')).replace(
+    /deploy:[\s\S]*$/,
+    `deploy:\n  type: command\n${['diff', 'apply', 'rollback', 'status']
+      .map((action) => `  ${action}: ["${script}", "${action}", "{env}"]\n`)
+      .join('')}`,
+  );
+  await repo.commitFile('promote.yaml', config, 'chore: a stubborn deploy command');
+  const taskQueue = `grace-${process.pid}-${stallMs}`;
+  worker = await WorkerProcess.start({
+    TEMPORAL_ADDRESS: suite.temporal.address,
+    PROMOTE_TASK_QUEUE: taskQueue,
+    PROMOTE_CACHE_DIR: join(dir, 'cache'),
+    PROMOTE_DEMO_CLUSTER: repo.cluster,
+  });
+  const handle = await startPromotion(
+    suite.temporal.client,
+    { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+    { taskQueue },
+  );
+  const pidOf = async (name: string) =>
+    Number((await readFile(join(repo.cluster, `${name}.pid`), 'utf8')).trim());
+  const pids = await eventually('the apply and its child to run', async () =>
+    existsSync(join(repo.cluster, 'apply.pid')) && existsSync(join(repo.cluster, 'child.pid'))
+      ? { apply: await pidOf('apply'), child: await pidOf('child') }
+      : undefined,
+  );
+  const log = () => readFile(join(repo.cluster, 'grace.log'), 'utf8').catch(() => '');
+
+  await cancelPromotion(suite.temporal.client, handle.workflowId);
+  // SIGTERM went to the whole group: both got it, and both ignored it.
+  await eventually('both to get SIGTERM', async () =>
+    /apply got SIGTERM/.test(await log()) && /child got SIGTERM/.test(await log()) ? true : undefined,
+  );
+  if (stallMs > 0) {
+    const pid = worker.pid;
+    if (!pid) throw new Error('the worker has no pid');
+    process.kill(pid, 'SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, stallMs));
+    process.kill(pid, 'SIGCONT');
+  } else {
+    expect([running(pids.apply), running(pids.child)]).toEqual([true, true]);
+  }
+  // Only a SIGKILL can end them now: the group's, after the grace time.
+  await eventually(
+    'the apply and its child to be killed',
+    () => Promise.resolve(!running(pids.apply) && !running(pids.child) ? true : undefined),
+    120_000,
+  );
+
+  const final = await waitFinished(suite.temporal.client, handle.workflowId);
+  expect(final.status).toBe('cancelled');
+  expect(final.environments[0]).toMatchObject({ status: 'reverted', rolledBack: true });
+  // Compensation started only once the command had really stopped.
+  expect((await log()).split('\n').filter((l) => l.startsWith('rollback'))).toEqual([
+    'rollback apply:dead child:dead',
+  ]);
+  expect(await repo.live('dev')).toBe(await repo.file('environments/dev.yaml'));
+}
+
 describe('cancelling a deploy command that ignores SIGTERM', () => {
   it('ends it and its child by SIGKILL of the group after the grace time, then compensates', async () => {
-    const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    dir = await mkdtemp(join(tmpdir(), 'promote-grace-'));
-    const script = join(dir, 'stubborn-deploy.sh');
-    await writeFile(script, STUBBORN_DEPLOY);
-    await chmod(script, 0o755);
-    const config = (await repo.file('promote.yaml')).replace(
-      /deploy:[\s\S]*$/,
-      `deploy:\n  type: command\n${['diff', 'apply', 'rollback', 'status']
-        .map((action) => `  ${action}: ["${script}", "${action}", "{env}"]\n`)
-        .join('')}`,
-    );
-    await repo.commitFile('promote.yaml', config, 'chore: a stubborn deploy command');
-    const taskQueue = `grace-${process.pid}`;
-    worker = await WorkerProcess.start({
-      TEMPORAL_ADDRESS: suite.temporal.address,
-      PROMOTE_TASK_QUEUE: taskQueue,
-      PROMOTE_CACHE_DIR: join(dir, 'cache'),
-      PROMOTE_DEMO_CLUSTER: repo.cluster,
-    });
-    const handle = await startPromotion(
-      suite.temporal.client,
-      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-      { taskQueue },
-    );
-    const pidOf = async (name: string) =>
-      Number((await readFile(join(repo.cluster, `${name}.pid`), 'utf8')).trim());
-    const pids = await eventually('the apply and its child to run', async () =>
-      existsSync(join(repo.cluster, 'apply.pid')) && existsSync(join(repo.cluster, 'child.pid'))
-        ? { apply: await pidOf('apply'), child: await pidOf('child') }
-        : undefined,
-    );
-    const log = () => readFile(join(repo.cluster, 'grace.log'), 'utf8').catch(() => '');
-
-    await cancelPromotion(suite.temporal.client, handle.workflowId);
-    // SIGTERM went to the whole group: both got it, and both ignored it.
-    await eventually('both to get SIGTERM', async () =>
-      /apply got SIGTERM/.test(await log()) && /child got SIGTERM/.test(await log()) ? true : undefined,
-    );
-    expect([running(pids.apply), running(pids.child)]).toEqual([true, true]);
-    // Only a SIGKILL can end them now: the group's, after the grace time.
-    await eventually(
-      'the apply and its child to be killed',
-      () => Promise.resolve(!running(pids.apply) && !running(pids.child) ? true : undefined),
-      120_000,
-    );
-
-    const final = await waitFinished(suite.temporal.client, handle.workflowId);
-    expect(final.status).toBe('cancelled');
-    expect(final.environments[0]).toMatchObject({ status: 'reverted', rolledBack: true });
-    // Compensation started only once the command had really stopped.
-    expect((await log()).split('\n').filter((l) => l.startsWith('rollback'))).toEqual([
-      'rollback apply:dead child:dead',
-    ]);
-    expect(await repo.live('dev')).toBe(await repo.file('environments/dev.yaml'));
+    await cancelStubbornApply();
   }, 240_000);
+
+  /**
+   * Under load the cancelled apply's heartbeats come late. Had Temporal taken the attempt for lost
+   * (heartbeat timeout) during the grace, the workflow would compensate while the command still ran:
+   * the deploy heartbeat timeout (60 s) outlasts the grace (30 s) and a stall of the worker.
+   */
+  it('compensates only after the group is gone even when the worker stalls 15 s during the grace', async () => {
+    await cancelStubbornApply(15_000);
+  }, 300_000);
 });

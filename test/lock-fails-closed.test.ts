@@ -86,3 +86,64 @@ describe('a lock rebuilt while its holder’s worker is down', () => {
     });
   });
 });
+
+/**
+ * Failing closed is about the promotions that may hold *this* repository's environment. A rebuilt lock
+ * lists every running promotion whose current environment has the same name, in every repository, and
+ * learns a promotion's repository from its status query: one of another repository whose worker is
+ * down must not keep this repository's environment closed.
+ */
+describe('a lock rebuilt while another repository’s promotion cannot be read', () => {
+  it('grants its own free environment', async () => {
+    const other = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    const repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
+    const client = suite.temporal.client;
+    const otherQueue = `fails-closed-other-${process.pid}-${Date.now()}`;
+    const lockState = (id: string) =>
+      client
+        .withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(id).query(lockStateQuery))
+        .catch((): LockState | undefined => undefined);
+
+    // Another team's promotion holds its own repository's staging; then its worker stops.
+    const stranger = await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const started = await startPromotion(
+          client,
+          { repo: other.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        await waitForApproval(client, started.workflowId, 'staging');
+        return started.workflowId;
+      },
+      { taskQueue: otherQueue, keepWorkflows: true },
+    );
+    try {
+      await suite.temporal.withWorker(async ({ taskQueue }) => {
+        const mine = await startPromotion(
+          client,
+          { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
+          { taskQueue },
+        );
+        const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
+        // This repository's staging is free: its new lock grants it, or says whom it cannot read.
+        const decided = await eventually('this repository’s lock to decide', async () => {
+          const state = await getStatus(client, mine.workflowId);
+          if (GRANTED.includes(state.environments[0]?.status ?? '')) return 'granted';
+          const lock = await lockState(lockId);
+          return lock?.unreadable?.includes(stranger) ? `closed: cannot read ${stranger}` : undefined;
+        });
+        expect(decided).toBe('granted');
+        await waitForApproval(client, mine.workflowId, 'staging');
+        await decide(client, mine.workflowId, { env: 'staging', approved: true, by: 'carol' });
+        expect((await waitFinished(client, mine.workflowId)).status).toBe('succeeded');
+      });
+    } finally {
+      for (const id of [stranger, environmentLockId(repositoryKey(other.url), 'staging')]) {
+        await client.workflow
+          .getHandle(id)
+          .terminate('test over')
+          .catch(() => undefined);
+      }
+    }
+  });
+});

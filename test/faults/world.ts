@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import { freePort } from '../../server/ports.js';
 import { tmpdir } from 'node:os';
@@ -281,11 +281,52 @@ export class FaultRun {
     };
   }
 
-  /** A `promote worker` on the run's task queue, or on another one of this run (`otherQueue`). */
-  async startWorker(taskQueue = this.taskQueue): Promise<WorkerProcess> {
-    const worker = await WorkerProcess.start(this.workerEnv(taskQueue));
+  /**
+   * A `promote worker` on the run's task queue, or on another one of this run (`otherQueue`); `env`
+   * adds settings (a Worker Deployment version, a shutdown grace).
+   */
+  async startWorker(taskQueue = this.taskQueue, env: Record<string, string> = {}): Promise<WorkerProcess> {
+    const worker = await WorkerProcess.start({ ...this.workerEnv(taskQueue), ...env });
     this.workers.push(worker);
     return worker;
+  }
+
+  /** One worker stopped as a deploy stops it: SIGTERM, and it exits once its running activities end. */
+  async stopWorker(worker: WorkerProcess): Promise<void> {
+    const i = this.workers.indexOf(worker);
+    if (i >= 0) this.workers.splice(i, 1);
+    await worker.stop();
+  }
+
+  /**
+   * One worker's pod dies (SIGKILL): the worker and the deploy commands it started (its children,
+   * each in its own process group), while the run's other workers and their commands keep running.
+   */
+  async killWorkerWithCommands(worker: WorkerProcess): Promise<void> {
+    const pids = await readdir(join(this.repo.cluster, 'pids')).catch(() => [] as string[]);
+    const parentOf = async (pid: number) => {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      // Field 4 of /proc/PID/stat, after the parenthesised command name: the parent's pid.
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
+    };
+    const startedBy = async (pid: number) => {
+      for (let p = pid, depth = 0; p > 1 && depth < 5; p = await parentOf(p), depth++) {
+        if (p === worker.pid) return true;
+      }
+      return false;
+    };
+    for (const pid of pids.map(Number).filter((p) => p > 0)) {
+      if (!(await startedBy(pid))) continue;
+      for (const target of [-pid, pid]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // Already gone, or not a group leader.
+        }
+      }
+      await rm(join(this.repo.cluster, 'pids', String(pid)), { force: true });
+    }
+    await this.killWorker(worker);
   }
 
   /** A second task queue of this run: promotions started on it run on their own workers. */

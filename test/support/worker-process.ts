@@ -33,13 +33,22 @@ export class WorkerProcess {
     return worker;
   }
 
+  /** The worker's process id (the leader of its process group). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   get log(): string {
     return this.output;
   }
 
   /** SIGKILL to the whole process group: the worker and its deploy commands die mid-step. */
   async kill(): Promise<void> {
-    if (this.child.pid) process.kill(-this.child.pid, 'SIGKILL');
+    try {
+      if (this.child.pid) process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // The group is gone already (a worker that exited after a SIGTERM).
+    }
     await this.child;
   }
 
