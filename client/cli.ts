@@ -368,6 +368,29 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('report')
+    .description('delivery metrics from the promotions started in a window (docs/report.md)')
+    .option('--since <when>', 'window start: 30d, 12h, 45m back, or an ISO date/time', '30d')
+    .option('--env <env>', 'only this environment')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { since: string; env?: string; json?: boolean }) => {
+      const { parseSince, renderReport } = await import('./report.js');
+      const now = new Date();
+      const since = parseSince(options.since, now);
+      if (!since)
+        throw new BadInputError(
+          `invalid --since ${JSON.stringify(options.since)}: use 30d, 12h, 45m or a past ISO date such as 2026-01-31`,
+        );
+      const { readReport } = await import('./report-command.js');
+      const report = await readReport(await connectClient(), {
+        since,
+        now,
+        ...(options.env ? { env: options.env } : {}),
+      });
+      print(options.json ? JSON.stringify(report, null, 2) : printable(renderReport(report)));
+    });
+
+  program
     .command('overview')
     .description('app × environment matrix: tags in Git, drift from what runs, last promotion of each')
     .option('--repo <url>', 'deployment repository: git URL or path (default $PROMOTE_REPO)')
