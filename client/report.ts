@@ -170,10 +170,14 @@ function leadTimes(states: PromotionState[]): number[] {
   return leads;
 }
 
-/** Environment order as the promotions list them (dev before prod), new names appended. */
+/** Environment order as the promotions list them (dev before prod): oldest promotions first, rollbacks last. */
 function envOrder(states: PromotionState[]): string[] {
   const names: string[] = [];
-  for (const state of states)
+  const ordered = [...states].sort(
+    (a, b) =>
+      Number(a.kind === 'rollback') - Number(b.kind === 'rollback') || a.startedAt.localeCompare(b.startedAt),
+  );
+  for (const state of ordered)
     for (const env of state.environments) if (!names.includes(env.name)) names.push(env.name);
   return names;
 }

@@ -47,7 +47,7 @@ const manual = (decidedAt: number) => ({
 });
 
 /** A hand-made week: two good promotions, one rejected, one failed in prod then fixed forward, one rolled back. */
-const states: PromotionState[] = [
+const history: PromotionState[] = [
   run('p1', 'promotion', 'succeeded', 0, [
     env('dev', 'succeeded', 0, 2),
     env('prod', 'succeeded', 2, 10, manual(7)),
@@ -69,6 +69,8 @@ const states: PromotionState[] = [
   ]),
   run('r1', 'rollback', 'succeeded', 400, [env('prod', 'succeeded', 400, 405)]),
 ];
+/** Newest first, as visibility lists them. */
+const states = [...history].reverse();
 
 describe('report computation', () => {
   const report = computeReport({ states, since: new Date(T0), until: new Date(T0 + 7 * 86_400_000) });
@@ -118,7 +120,7 @@ describe('report computation', () => {
 
   it('counts a failure with no later success as unrestored', () => {
     const open = computeReport({
-      states: states.slice(0, 3),
+      states: history.slice(0, 3),
       since: new Date(T0),
       until: new Date(T0 + 86_400_000),
     });
