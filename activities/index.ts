@@ -35,6 +35,7 @@ import {
 import { createDeployer } from './deployers/index.js';
 import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
+import { createGovernanceActivities } from './governance.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
@@ -297,6 +298,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createProposalActivities(deps, heartbeating),
+    ...createGovernanceActivities(deps),
 
     /** A signed decision's principal, verified against allowed_signers at the proposal's base commit. */
     async verifyApprovalSignature(input: VerifySignatureInput): Promise<{ principal: string }> {

@@ -44,6 +44,7 @@ const renderOverview = lazily(async () => (await import('./overview.js')).render
 const runDev = lazily(async () => (await import('./serve.js')).runDev);
 const runWorker = lazily(async () => (await import('./serve.js')).runWorker);
 const runSlackReceiver = lazily(async () => (await import('./slack/command.js')).runSlackReceiver);
+const governanceClient = () => import('./governance.js');
 const validateConfigFile = lazily(
   async () => (await import('../config/validate-file.js')).validateConfigFile,
 );
@@ -188,6 +189,11 @@ async function runStart(
   options: { wait?: boolean; json?: boolean },
 ): Promise<void> {
   const client = await connectClient();
+  // A blocked tag is refused before anything starts (the promotion checks again before each step).
+  const carried = request.rollback?.toTag
+    ? [{ app: request.rollback.app, tag: request.rollback.toTag }]
+    : request.apps;
+  await (await governanceClient()).refuseBlocked(client, carried);
   // One round trip: started, and accepted by a worker that read promote.yaml (or bad input, exit 2).
   const handle = await startAccepted(client, request);
   if (!options.wait) {
@@ -360,13 +366,15 @@ export function buildProgram(): Command {
     .action(async (options: ListOptions & { json?: boolean }) => {
       const client = await connectClient();
       const rows = await listPromotions(client, options);
-      print(
-        options.json
-          ? JSON.stringify(rows, null, 2)
-          : rows.length
-            ? await renderList(rows)
-            : await noMatch(client, options),
-      );
+      if (options.json) {
+        print(JSON.stringify(rows, null, 2));
+        return;
+      }
+      print(rows.length ? await renderList(rows) : await noMatch(client, options));
+      // Blocks and freezes in force follow the list: what would stop the next promotion.
+      const { readRules, renderRules } = await governanceClient();
+      const rules = renderRules(await readRules(client));
+      if (rules.length > 0) print(['', ...rules].join('\n'));
     });
 
   program
@@ -379,6 +387,8 @@ export function buildProgram(): Command {
       const overview = await readOverview(await connectClient(), repo);
       print(options.json ? JSON.stringify(overview, null, 2) : await renderOverview(overview));
     });
+
+  addGovernanceCommands(program);
 
   program
     .command('approve')
@@ -511,6 +521,56 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Release governance (issue 22): `block`/`unblock`; rules kept in the governance workflow. */
+function addGovernanceCommands(program: Command): void {
+  const appTag = (text: string) => {
+    try {
+      return parseAppTag(text);
+    } catch (error) {
+      throw new BadInputError((error as Error).message);
+    }
+  };
+  program
+    .command('block')
+    .description('block app=tag: refused at start; running promotions carrying it stop and compensate')
+    .argument('<app=tag>', 'the version to block')
+    .requiredOption('--reason <text>', 'why: recorded with who blocked it')
+    .option('--as <name>', 'who blocks (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (target: string, options: { reason: string; as?: string; json?: boolean }) => {
+      const { app, tag } = appTag(target);
+      if (!options.reason.trim()) throw new BadInputError('--reason must say why');
+      const client = await connectClient();
+      const { blockTag } = await governanceClient();
+      const result = await blockTag(client, { app, tag, by: options.as ?? whoAmI(), reason: options.reason });
+      if (options.json) print(JSON.stringify(result, null, 2));
+      else {
+        print(shown(`${app}=${tag} blocked`));
+        for (const id of result.signalled) print(shown(`  stopping ${id}`));
+      }
+    });
+  program
+    .command('unblock')
+    .description('lift a block: app=tag may be promoted again')
+    .argument('<app=tag>', 'the version to unblock')
+    .option('--reason <text>', 'why: recorded with who unblocked it')
+    .option('--as <name>', 'who unblocks (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (target: string, options: { reason?: string; as?: string; json?: boolean }) => {
+      const { app, tag } = appTag(target);
+      const client = await connectClient();
+      const { changeRules } = await governanceClient();
+      const { unblockUpdate } = await import('../workflows/governance-definitions.js');
+      const rules = await changeRules(client, unblockUpdate, {
+        app,
+        tag,
+        by: options.as ?? whoAmI(),
+        ...(options.reason ? { reason: options.reason } : {}),
+      });
+      print(options.json ? JSON.stringify(rules, null, 2) : shown(`${app}=${tag} unblocked`));
+    });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -35,6 +35,7 @@ const MARK: Record<EnvironmentState['status'], string> = {
   superseded: '↷',
   reverted: '↺',
   'compensation-failed': '!',
+  blocked: '⊘',
 };
 
 function elapsed(env: EnvironmentState, now: number): string {

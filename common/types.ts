@@ -7,6 +7,8 @@ export const PROMOTION_STATUSES = [
   'failed',
   'rejected',
   'cancelled',
+  /** Stopped because one of its tags was blocked (`promote block`): issue 22. */
+  'blocked',
 ] as const;
 export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
 
@@ -23,6 +25,8 @@ export type EnvironmentStatus =
   | 'skipped'
   | 'superseded'
   | 'reverted'
+  /** Not started, or stopped before its apply and compensated: one of its tags is blocked. */
+  | 'blocked'
   /** Its revert or rollback gave up (budget spent, or an operator abandoned it): see `compensation.left`. */
   | 'compensation-failed';
 
@@ -257,4 +261,10 @@ export interface PromotionState {
   finishedAt?: string;
 }
 
-export const TERMINAL_STATUSES: readonly PromotionStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled'];
+export const TERMINAL_STATUSES: readonly PromotionStatus[] = [
+  'succeeded',
+  'failed',
+  'rejected',
+  'cancelled',
+  'blocked',
+];

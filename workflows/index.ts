@@ -1,3 +1,4 @@
 export { promote } from './promote.js';
 export { environmentLock } from './environment-lock.js';
 export { overview } from './overview.js';
+export { governance } from './governance.js';

@@ -58,6 +58,7 @@ import {
 import { Announcer } from './announcer.js';
 import { createCompensation } from './compensate.js';
 import { runProposal } from './propose.js';
+import { governPromotion } from './governance-rules.js';
 import { lockTimedOut, reassertBackoff } from './acquire.js';
 import { promotionMetrics } from './metrics.js';
 import { TIMEOUTS } from './timeouts.js';
@@ -72,13 +73,14 @@ const { verifyApprovalSignature } = proxyActivities<Activities>(TIMEOUTS.git);
 const MAX_SEEN_ACTIONS = 500;
 
 /** How one environment ended; anything but succeeded or skipped stops the promotion. */
-type Outcome = 'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled';
+type Outcome = 'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled' | 'blocked';
 
 const PROMOTION_STATUS: Record<Exclude<Outcome, 'succeeded' | 'skipped'>, PromotionStatus> = {
   rejected: 'rejected',
   superseded: 'cancelled',
   failed: 'failed',
   cancelled: 'cancelled',
+  blocked: 'blocked',
 };
 
 /** One app's tag as a string, several as an object keyed by app (the status contract). */
@@ -465,6 +467,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     throw asBadInput(error) ?? error;
   }
   const appNames = apps.map((a) => a.app);
+  const governance = governPromotion(state, setStatus);
   const announcer = new Announcer(state, apps, config);
   const { compensate, compensateRun } = createCompensation({
     state,
@@ -558,12 +561,16 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
 
     /** Ends the environment without deploying: the bump is reverted and the outcome announced. */
-    async function stopBeforeApply(outcome: 'rejected' | 'superseded', reason: string): Promise<Outcome> {
+    async function stopBeforeApply(
+      outcome: 'rejected' | 'superseded' | 'blocked',
+      reason: string,
+    ): Promise<Outcome> {
+      if (outcome === 'blocked') current.error = reason;
       current.finishedAt = now();
       setStatus(current, outcome, `${env.name}: ${reason}`);
       await CancellationScope.nonCancellable(async () => {
         await undo(reason);
-        await announcer.outcome(current, env, outcome, reason);
+        await announcer.outcome(current, env, outcome === 'blocked' ? 'cancelled' : outcome, reason);
       });
       return outcome;
     }
@@ -696,12 +703,14 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         setStatus(current, 'waiting-approval', `waiting for approval in ${env.name}: ${who}`);
         await announcer.progress(current, env, 'waiting-approval');
         const decided = await condition(
-          () => current.decision !== undefined || supersededBy.has(env.name),
+          () => current.decision !== undefined || supersededBy.has(env.name) || governance.interrupted(),
           env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
           { summary: `approval timeout for ${env.name}` },
         );
         if (!decided)
           throw ApplicationFailure.create({ message: 'approval timed out', type: 'ApprovalTimedOut' });
+        const blockedWhileWaiting = governance.blocked();
+        if (blockedWhileWaiting) return await stopBeforeApply('blocked', blockedWhileWaiting);
         if (!current.decision) {
           current.supersededBy = supersededBy.get(env.name);
           return await stopBeforeApply('superseded', `superseded by ${current.supersededBy}`);
@@ -715,6 +724,8 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         return await stopBeforeApply('superseded', `superseded by ${current.supersededBy}`);
       }
 
+      const blocked = await governance.beforeApply();
+      if (blocked) return await stopBeforeApply('blocked', blocked);
       applyStarted = true;
       setStatus(current, 'applying', `applying ${env.name} at ${bump.commit.slice(0, 12)}`);
       if (runScoped) await tellLockApplying(env.name, true);
@@ -771,6 +782,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     compensateRun,
     tagValue,
     failureMessage,
+    governance,
   };
 
   let finalStatus: PromotionStatus = 'succeeded';
@@ -779,9 +791,9 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (!current) continue;
     const proposals =
       runScoped && env.approval === 'manual' && env.proposals !== false && patched('proposals');
-    const outcome = proposals
-      ? await runProposal(proposalContext, env, current)
-      : await runEnvironment(env, current);
+    const outcome =
+      (await governance.beforeEnvironment(current)) ??
+      (proposals ? await runProposal(proposalContext, env, current) : await runEnvironment(env, current));
     if (outcome !== 'succeeded' && outcome !== 'skipped') {
       finalStatus = PROMOTION_STATUS[outcome];
       break;
@@ -804,6 +816,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     failed: FailureType.PromotionFailed,
     rejected: FailureType.PromotionRejected,
     cancelled: FailureType.PromotionCancelled,
+    blocked: FailureType.PromotionBlocked,
     running: FailureType.PromotionFailed,
     'waiting-approval': FailureType.PromotionFailed,
   }[finalStatus];

@@ -23,6 +23,7 @@ import type {
 } from '../common/types.js';
 import { acquireEnvironment, reassertWhileHolding } from './acquire.js';
 import type { Announcer } from './announcer.js';
+import type { Governed } from './governance-rules.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const stepGit = proxyActivities<Activities>(TIMEOUTS.gitStep);
@@ -58,9 +59,12 @@ export interface ProposalContext {
   ) => Promise<void>;
   tagValue: (tags: Record<string, string>) => TagValue;
   failureMessage: (error: unknown) => string;
+  /** Release governance: blocks stop the proposal before it lands (workflows/governance-rules.ts). */
+  governance: Governed;
 }
 
-type ProposalOutcome = 'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled';
+type ProposalOutcome =
+  'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled' | 'blocked';
 
 const now = () => new Date().toISOString();
 
@@ -203,12 +207,16 @@ export async function runProposal(
     }
   }
 
-  async function stop(outcome: 'rejected' | 'superseded', reason: string): Promise<ProposalOutcome> {
+  async function stop(
+    outcome: 'rejected' | 'superseded' | 'blocked',
+    reason: string,
+  ): Promise<ProposalOutcome> {
+    if (outcome === 'blocked') current.error = reason;
     current.finishedAt = now();
     setStatus(current, outcome, `${env.name}: ${reason}`);
     await CancellationScope.nonCancellable(async () => {
       await undo(reason);
-      await announcer.outcome(current, env, outcome, reason);
+      await announcer.outcome(current, env, outcome === 'blocked' ? 'cancelled' : outcome, reason);
     });
     return outcome;
   }
@@ -281,12 +289,15 @@ export async function runProposal(
       setStatus(current, 'waiting-approval', `waiting for approval${again} in ${env.name}: ${who}`);
       await announcer.progress(current, env, 'waiting-approval');
       const decided = await condition(
-        () => current.decision !== undefined || ctx.supersededBy.has(env.name),
+        () =>
+          current.decision !== undefined || ctx.supersededBy.has(env.name) || ctx.governance.interrupted(),
         env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
         { summary: `approval timeout for ${env.name}` },
       );
       if (!decided)
         throw ApplicationFailure.create({ message: 'approval timed out', type: 'ApprovalTimedOut' });
+      const blockedWhileWaiting = ctx.governance.blocked();
+      if (blockedWhileWaiting) return await stop('blocked', blockedWhileWaiting);
       if (!current.decision) return await superseded();
       if (!current.decision.approved) {
         current.error = `rejected by ${current.decision.by}: ${current.decision.comment ?? ''}`;
@@ -318,6 +329,8 @@ export async function runProposal(
 
       // Merged by hand meanwhile: never landed silently. Reverted under the lock held now, then proposed
       // again on the new head and asked again.
+      const blocked = await ctx.governance.beforeApply();
+      if (blocked) return await stop('blocked', blocked);
       const handMerged =
         made.changed && patched('hand-merged-proposal')
           ? await CancellationScope.nonCancellable(() => revertHandMerge('approved'))

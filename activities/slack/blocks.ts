@@ -39,6 +39,7 @@ const STATUS_ICON: Record<EnvironmentStatus, string> = {
   superseded: '⤴️',
   reverted: '↩️',
   'compensation-failed': '🚨',
+  blocked: '⛔',
 };
 
 /**

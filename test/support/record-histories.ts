@@ -26,6 +26,7 @@ import { appendToManifest, HISTORIES_DIR, readManifest } from './history-manifes
 import { recordNewHistories } from './record-new-histories.js';
 import { recordLockHistories } from './record-lock-histories.js';
 import { recordProposalHistories } from './record-proposal-histories.js';
+import { recordGovernanceHistories } from './record-governance-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -198,6 +199,7 @@ try {
   await recordNewHistories(temporal, save, missing);
   await recordLockHistories(temporal, save, missing);
   await recordProposalHistories(temporal, save, missing);
+  await recordGovernanceHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
   appendToManifest(written);

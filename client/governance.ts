@@ -1,0 +1,119 @@
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import {
+  activeFreezes,
+  blockAmong,
+  blockText,
+  EMPTY_RULES,
+  GOVERNANCE_WORKFLOW_ID,
+  type BlockInput,
+  type GovernanceRules,
+} from '../common/governance.js';
+import { PromoteApps } from '../common/search-attributes.js';
+import type { AppRequest } from '../common/types.js';
+import { taskQueue } from '../worker/task-queue.js';
+import type { governance } from '../workflows/governance.js';
+import { blockedSignal, blockUpdate } from '../workflows/governance-definitions.js';
+import { BadInputError } from './failures.js';
+import { printableDeep } from './printable.js';
+
+/** The rules as the governance workflow holds them; none while it does not run. */
+export async function readRules(client: Client): Promise<GovernanceRules> {
+  const handle = client.workflow.getHandle(GOVERNANCE_WORKFLOW_ID);
+  try {
+    if ((await handle.describe()).status.name !== 'RUNNING') return EMPTY_RULES;
+    return await handle.query<GovernanceRules>('rules');
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return EMPTY_RULES;
+    throw error;
+  }
+}
+
+/**
+ * Changes the rules through one of the governance workflow's updates, starting it first when it does
+ * not run (update-with-start: one round trip, and two first callers cannot start two). A refusal by
+ * its validator is bad input (exit 2): nothing was changed.
+ */
+export async function changeRules<Input>(
+  client: Client,
+  update: UpdateDefinition<GovernanceRules, [Input]>,
+  input: Input,
+  options: { taskQueue?: string } = {},
+): Promise<GovernanceRules> {
+  const startWorkflowOperation = new WithStartWorkflowOperation<typeof governance>('governance', {
+    workflowId: GOVERNANCE_WORKFLOW_ID,
+    taskQueue: options.taskQueue ?? taskQueue(),
+    args: [{}],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: 'release governance: blocked versions and freezes',
+  });
+  try {
+    return await client.workflow.executeUpdateWithStart(update, { args: [input], startWorkflowOperation });
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      throw new BadInputError(cause instanceof Error ? cause.message : error.message);
+    }
+    throw error;
+  }
+}
+
+/**
+ * `promote block`: records the block, then tells every running promotion carrying the tag (found by
+ * its PromoteApps search attribute `app=tag`) to stop at its next step. Visibility lags and a signal
+ * may be missed: promotions also read the rules before each environment and each apply.
+ */
+export async function blockTag(
+  client: Client,
+  input: BlockInput,
+  options: { taskQueue?: string } = {},
+): Promise<{ rules: GovernanceRules; signalled: string[] }> {
+  const rules = await changeRules(client, blockUpdate, input, options);
+  const signalled: string[] = [];
+  const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteApps.name} = '${input.app}=${input.tag}'`;
+  for await (const execution of client.workflow.list({ query })) {
+    const notice = { app: input.app, tag: input.tag, by: input.by, reason: input.reason };
+    try {
+      await client.workflow.getHandle(execution.workflowId).signal(blockedSignal, notice);
+      signalled.push(execution.workflowId);
+    } catch (error) {
+      // Ended meanwhile: nothing to stop.
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+  return { rules, signalled };
+}
+
+/** `promote start`: a blocked tag is refused before anything starts (exit 2). */
+export async function refuseBlocked(client: Client, apps: readonly AppRequest[]): Promise<void> {
+  if (apps.length === 0) return;
+  const block = blockAmong(await readRules(client), apps);
+  if (block)
+    throw new BadInputError(
+      `${blockText(block)} (since ${block.at}); nothing was started. \`promote unblock ${block.app}=${block.tag}\` lifts it`,
+    );
+}
+
+/** The blocks and freezes in force, for `promote list`, `promote overview` and `promote block --list`. */
+export function renderRules(given: GovernanceRules, nowMs = Date.now()): string[] {
+  const rules = printableDeep(given);
+  const lines: string[] = [];
+  if (rules.blocks.length > 0) {
+    lines.push('blocked versions:');
+    for (const b of rules.blocks) lines.push(`  ${b.app}=${b.tag}  by ${b.by} at ${b.at}: ${b.reason}`);
+  }
+  const freezes = activeFreezes(rules, nowMs);
+  if (freezes.length > 0) {
+    lines.push('freezes (promote freeze):');
+    for (const f of freezes)
+      lines.push(
+        `  ${f.env === '*' ? 'every environment' : f.env}  until ${f.until}  by ${f.by}: ${f.reason}`,
+      );
+  }
+  return lines;
+}

@@ -1,0 +1,25 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  BlockedNotice,
+  BlockInput,
+  FreezeInput,
+  GovernanceRules,
+  UnblockInput,
+  UnfreezeInput,
+} from '../common/governance.js';
+
+/** The governance workflow's rules: blocks, ad-hoc freezes and the audit trail of their changes. */
+export const rulesQuery = defineQuery<GovernanceRules>('rules');
+
+/** `promote block app=tag`; refused (validator) without a reason or when already blocked. */
+export const blockUpdate = defineUpdate<GovernanceRules, [BlockInput]>('block');
+export const unblockUpdate = defineUpdate<GovernanceRules, [UnblockInput]>('unblock');
+/** `promote freeze --env … --until …`: closes an environment until then. */
+export const freezeUpdate = defineUpdate<GovernanceRules, [FreezeInput]>('freeze');
+export const unfreezeUpdate = defineUpdate<GovernanceRules, [UnfreezeInput]>('unfreeze');
+
+/** `promote block` → each running promotion carrying the tag: stop at the next step and compensate. */
+export const blockedSignal = defineSignal<[BlockedNotice]>('blocked');
+
+/** `promote freeze`/`unfreeze` → promotions waiting for a window: compute the next opening again. */
+export const rulesChangedSignal = defineSignal('governanceChanged');
