@@ -35,7 +35,7 @@ import {
 import { createDeployer } from './deployers/index.js';
 import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
-import { createGovernanceActivities } from './governance.js';
+import { createGovernanceActivities, type Gate } from './governance.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
@@ -136,6 +136,7 @@ export interface EnvironmentRequest {
 }
 
 export type {
+  Gate,
   AbandonedBump,
   BumpInput,
   BumpResult,

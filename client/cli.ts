@@ -402,12 +402,33 @@ export function buildProgram(): Command {
       '--sign-key <path>',
       'sign the approval with this SSH key (ssh-keygen -Y sign); see docs/signed-approvals.md',
     )
+    .option('--override-window', 'deploy even while the environment is closed (its windows, freezes)')
+    .option('--reason <text>', 'why the window is overridden: recorded in the audit trail')
     .action(
       async (
         id: string,
-        options: { env: string; as?: string; comment?: string; commit?: string; signKey?: string },
+        options: {
+          env: string;
+          as?: string;
+          comment?: string;
+          commit?: string;
+          signKey?: string;
+          overrideWindow?: boolean;
+          reason?: string;
+        },
       ) => {
         const client = await connectClient();
+        if (options.overrideWindow) {
+          if (!options.reason?.trim()) throw new BadInputError('--override-window needs --reason');
+          const { overrideWindow } = await governanceClient();
+          const by = options.as ?? whoAmI();
+          await overrideWindow(client, id, { env: options.env, by, reason: options.reason });
+          print(shown(`${options.env}: window overridden by ${by}`));
+          // Only an environment waiting for approval has a decision to take as well.
+          const state = await getStatus(client, id);
+          if (state.environments.find((e) => e.name === options.env)?.status !== 'waiting-approval') return;
+        } else if (options.reason)
+          throw new BadInputError('--reason goes with --override-window (use --comment)');
         const signing = options.signKey
           ? await signDecision(client, id, {
               env: options.env,
@@ -570,6 +591,44 @@ function addGovernanceCommands(program: Command): void {
         ...(options.reason ? { reason: options.reason } : {}),
       });
       print(options.json ? JSON.stringify(rules, null, 2) : shown(`${app}=${tag} unblocked`));
+    });
+  program
+    .command('freeze')
+    .description('close an environment until a time: promotions reaching it wait (status waiting-window)')
+    .requiredOption('--env <env>', "the environment to close ('*': every environment)")
+    .requiredOption('--until <time>', 'ISO time, or a duration from now such as 4h or 3d')
+    .requiredOption('--reason <text>', 'why: shown to the promotions waiting, recorded with who froze it')
+    .option('--as <name>', 'who freezes (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { env: string; until: string; reason: string; as?: string; json?: boolean }) => {
+      const { freezeEnvironment, untilTime } = await governanceClient();
+      const until = untilTime(options.until);
+      if (!options.reason.trim()) throw new BadInputError('--reason must say why');
+      const client = await connectClient();
+      const result = await freezeEnvironment(client, {
+        env: options.env,
+        until,
+        reason: options.reason,
+        by: options.as ?? whoAmI(),
+      });
+      print(options.json ? JSON.stringify(result, null, 2) : shown(`${options.env} frozen until ${until}`));
+    });
+  program
+    .command('unfreeze')
+    .description('end a freeze made by promote freeze now')
+    .requiredOption('--env <env>', "the environment to open ('*': the freeze of every environment)")
+    .option('--reason <text>', 'why: recorded with who unfroze it')
+    .option('--as <name>', 'who unfreezes (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { env: string; reason?: string; as?: string; json?: boolean }) => {
+      const { unfreezeEnvironment } = await governanceClient();
+      const client = await connectClient();
+      const result = await unfreezeEnvironment(client, {
+        env: options.env,
+        by: options.as ?? whoAmI(),
+        ...(options.reason ? { reason: options.reason } : {}),
+      });
+      print(options.json ? JSON.stringify(result, null, 2) : shown(`${options.env} unfrozen`));
     });
 }
 

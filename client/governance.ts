@@ -18,7 +18,17 @@ import { PromoteApps } from '../common/search-attributes.js';
 import type { AppRequest } from '../common/types.js';
 import { taskQueue } from '../worker/task-queue.js';
 import type { governance } from '../workflows/governance.js';
-import { blockedSignal, blockUpdate } from '../workflows/governance-definitions.js';
+import {
+  blockedSignal,
+  blockUpdate,
+  freezeUpdate,
+  overrideWindowUpdate,
+  rulesChangedSignal,
+  unfreezeUpdate,
+} from '../workflows/governance-definitions.js';
+import type { FreezeInput, UnfreezeInput } from '../common/governance.js';
+import type { WindowOverride } from '../common/windows.js';
+import { PromoteState } from '../common/search-attributes.js';
 import { BadInputError } from './failures.js';
 import { printableDeep } from './printable.js';
 
@@ -116,4 +126,72 @@ export function renderRules(given: GovernanceRules, nowMs = Date.now()): string[
       );
   }
   return lines;
+}
+
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--until`: an ISO time (with a date), or a duration from now such as 90m, 4h or 3d. */
+export function untilTime(text: string, nowMs = Date.now()): string {
+  const duration = /^([1-9][0-9]*)(m|h|d)$/.exec(text.trim());
+  if (duration)
+    return new Date(nowMs + Number(duration[1]) * (UNIT_MS[duration[2] ?? 'm'] ?? 0)).toISOString();
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN;
+  if (!Number.isFinite(at))
+    throw new BadInputError(
+      `--until must be an ISO time such as 2026-12-24T18:00:00+01:00 or a duration such as 4h or 3d, not ${JSON.stringify(text)}`,
+    );
+  if (at <= nowMs) throw new BadInputError(`--until ${text} is in the past`);
+  return new Date(at).toISOString();
+}
+
+/** Promotions waiting for a window compute their opening again after a freeze or unfreeze. */
+async function tellWaiting(client: Client): Promise<string[]> {
+  const told: string[] = [];
+  const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteState.name} = 'waiting-window'`;
+  for await (const execution of client.workflow.list({ query })) {
+    try {
+      await client.workflow.getHandle(execution.workflowId).signal(rulesChangedSignal);
+      told.push(execution.workflowId);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+  return told;
+}
+
+/** `promote freeze`: closes an environment (`*`: every one) until then; waiting promotions recompute. */
+export async function freezeEnvironment(
+  client: Client,
+  input: FreezeInput,
+  options: { taskQueue?: string } = {},
+): Promise<{ rules: GovernanceRules; told: string[] }> {
+  const rules = await changeRules(client, freezeUpdate, input, options);
+  return { rules, told: await tellWaiting(client) };
+}
+
+/** `promote unfreeze`: ends an ad-hoc freeze now; promotions waiting on it go ahead if nothing else holds them. */
+export async function unfreezeEnvironment(
+  client: Client,
+  input: UnfreezeInput,
+  options: { taskQueue?: string } = {},
+): Promise<{ rules: GovernanceRules; told: string[] }> {
+  const rules = await changeRules(client, unfreezeUpdate, input, options);
+  return { rules, told: await tellWaiting(client) };
+}
+
+/** `promote approve --override-window`: recorded on the promotion with who and why (refusals: exit 2). */
+export async function overrideWindow(
+  client: Client,
+  id: string,
+  input: { env: string; by: string; reason: string },
+): Promise<WindowOverride> {
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(overrideWindowUpdate, { args: [input] });
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      const cause = error.cause;
+      throw new BadInputError(cause instanceof Error ? cause.message : error.message);
+    }
+    throw error;
+  }
 }

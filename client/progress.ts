@@ -36,6 +36,7 @@ const MARK: Record<EnvironmentState['status'], string> = {
   reverted: '↺',
   'compensation-failed': '!',
   blocked: '⊘',
+  'waiting-window': '◷',
 };
 
 function elapsed(env: EnvironmentState, now: number): string {

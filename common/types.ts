@@ -1,4 +1,5 @@
 import type { Source } from './tags.js';
+import type { WindowOverride, WindowWait } from './windows.js';
 
 export const PROMOTION_STATUSES = [
   'running',
@@ -9,6 +10,8 @@ export const PROMOTION_STATUSES = [
   'cancelled',
   /** Stopped because one of its tags was blocked (`promote block`): issue 22. */
   'blocked',
+  /** An environment it reached is closed (windows, freezes): it waits until it opens. */
+  'waiting-window',
 ] as const;
 export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
 
@@ -27,6 +30,8 @@ export type EnvironmentStatus =
   | 'reverted'
   /** Not started, or stopped before its apply and compensated: one of its tags is blocked. */
   | 'blocked'
+  /** Closed (outside its windows, or frozen): waits until it opens; `window` says until when and why. */
+  | 'waiting-window'
   /** Its revert or rollback gave up (budget spent, or an operator abandoned it): see `compensation.left`. */
   | 'compensation-failed';
 
@@ -216,6 +221,8 @@ export interface EnvironmentState {
    * terminated mid-apply): the re-run applied them instead of `skipped`. Says what ran before.
    */
   reapplied?: string;
+  /** While `waiting-window`: when the environment opens and why it is closed. */
+  window?: WindowWait;
   error?: string;
   startedAt?: string;
   finishedAt?: string;
@@ -256,6 +263,8 @@ export interface PromotionState {
   undelivered?: UndeliveredAnnouncement[];
   /** Slack action ids (with the commit) already decided: a replayed click is refused on any receiver. */
   seenActions?: string[];
+  /** `promote approve --override-window`: approvers who let an environment deploy while closed, and why. */
+  windowOverrides?: WindowOverride[];
   error?: string;
   startedAt: string;
   finishedAt?: string;

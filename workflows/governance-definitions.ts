@@ -7,6 +7,7 @@ import type {
   UnblockInput,
   UnfreezeInput,
 } from '../common/governance.js';
+import type { WindowOverride } from '../common/windows.js';
 
 /** The governance workflow's rules: blocks, ad-hoc freezes and the audit trail of their changes. */
 export const rulesQuery = defineQuery<GovernanceRules>('rules');
@@ -23,3 +24,9 @@ export const blockedSignal = defineSignal<[BlockedNotice]>('blocked');
 
 /** `promote freeze`/`unfreeze` → promotions waiting for a window: compute the next opening again. */
 export const rulesChangedSignal = defineSignal('governanceChanged');
+
+/** `promote approve --override-window`: an approver lets a closed environment be deployed now, with a reason. */
+export const overrideWindowUpdate = defineUpdate<
+  WindowOverride,
+  [{ env: string; by: string; reason: string }]
+>('overrideWindow');

@@ -1,25 +1,43 @@
-import { log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { condition, isCancellation, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities, Gate } from '../activities/index.js';
+import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { blockAmong, blockText, type BlockedNotice } from '../common/governance.js';
 import type { EnvironmentState, EnvironmentStatus, PromotionState } from '../common/types.js';
-import { blockedSignal } from './governance-definitions.js';
+import type { WindowWait } from '../common/windows.js';
+import { blockedSignal, overrideWindowUpdate, rulesChangedSignal } from './governance-definitions.js';
 import { TIMEOUTS } from './timeouts.js';
 
-const { governanceRules } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { governanceRules, governanceGate } = proxyActivities<Activities>(TIMEOUTS.lookup);
 
 /** Runs from here on read the governance workflow before each environment and each apply. */
 export const BLOCKS_PATCH = 'governance-blocks';
+/** Runs from here on also wait for their environment's windows and freezes (and ad-hoc freezes). */
+export const WINDOWS_PATCH = 'governance-windows';
+
+/** A closed environment is looked at again at least this often (a freeze far away, or never opening). */
+const MAX_WINDOW_SLEEP_MS = 7 * 86_400_000;
+
+/** Environment statuses an override may still be given in (it has not applied yet). */
+const OVERRIDABLE: readonly EnvironmentStatus[] = [
+  'pending',
+  'queued',
+  'bumping',
+  'diffing',
+  'waiting-approval',
+  'waiting-window',
+];
 
 /**
  * A promotion's side of release governance (issue 22), kept out of promote.ts and propose.ts, which
  * only call it: `beforeEnvironment` before an environment starts, `beforeApply` right before an apply
- * (or a proposal's landing), `interrupted` in the approval wait so a block ends it at once.
+ * (or a proposal's landing), `interrupted` in the approval wait so a block ends it at once. A closed
+ * environment is waited for here, on a durable timer until the instant an activity computed.
  */
 export interface Governed {
-  /** `blocked` when the environment must not start (it is marked so); undefined to go on. */
-  beforeEnvironment(current: EnvironmentState): Promise<'blocked' | undefined>;
-  /** Why the apply must not happen (a block), read afresh from the governance workflow. */
-  beforeApply(): Promise<string | undefined>;
+  /** `blocked` (or `cancelled` while waiting for a window) when the environment must not start. */
+  beforeEnvironment(current: EnvironmentState): Promise<'blocked' | 'cancelled' | undefined>;
+  /** Waits for the environment to be open; the reason the apply must not happen (a block), if any. */
+  beforeApply(current: EnvironmentState): Promise<string | undefined>;
   /** True once a block notice for one of this promotion's tags arrived: a waiting approval wakes. */
   interrupted(): boolean;
   /** The block notice's reason, once one arrived. */
@@ -28,9 +46,12 @@ export interface Governed {
 
 export function governPromotion(
   state: PromotionState,
+  config: PromoteConfig,
   setStatus: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void,
 ): Governed {
   let notice: BlockedNotice | undefined;
+  /** Set by a freeze/unfreeze notice or an override: a window wait computes its opening again. */
+  let changed = false;
   const carries = (n: BlockedNotice) => state.apps.some((a) => a.app === n.app && a.tag === n.tag);
   // The block command signals every running promotion carrying the tag; a stray one is ignored. Only
   // a notice that bites asks `patched`, so histories without one replay as they ran.
@@ -41,25 +62,124 @@ export function governPromotion(
     }
     if (!notice && patched(BLOCKS_PATCH)) notice = received;
   });
+  setHandler(rulesChangedSignal, () => {
+    changed = true;
+  });
+  installOverride(state, () => {
+    changed = true;
+  });
+  const overridden = (env: string) => state.windowOverrides?.some((o) => o.env === env) ?? false;
 
-  async function blockedNow(): Promise<string | undefined> {
-    if (notice) return blockText(notice);
+  async function gateOf(env: EnvironmentConfig): Promise<Gate | undefined> {
+    const input = {
+      env: env.name,
+      apps: state.apps.map((a) => ({ app: a.app, tag: a.tag })),
+      ...((env.windows ?? config.windows) ? { windows: env.windows ?? config.windows } : {}),
+      freezes: [...(config.freezes ?? []), ...(env.freezes ?? [])],
+      nowMs: Date.now(),
+    };
+    if (patched(WINDOWS_PATCH)) return governanceGate(input);
     if (!patched(BLOCKS_PATCH)) return undefined;
     const block = blockAmong(await governanceRules(), state.apps);
-    return block ? blockText(block) : undefined;
+    return block ? { block } : {};
+  }
+
+  function waitWindow(current: EnvironmentState, wait: WindowWait): void {
+    current.window = wait;
+    state.status = 'waiting-window';
+    setStatus(current, 'waiting-window', wait.details);
+  }
+
+  /** Undefined once the environment is open (or overridden); the block's reason when blocked. */
+  async function pass(current: EnvironmentState): Promise<string | undefined> {
+    const env = config.environments.find((e) => e.name === current.name);
+    if (!env) return undefined;
+    const before = current.status;
+    for (;;) {
+      if (notice) return blockText(notice);
+      const gate = await gateOf(env);
+      if (gate?.block) return blockText(gate.block);
+      if (!gate?.wait || overridden(env.name)) break;
+      changed = false;
+      waitWindow(current, gate.wait);
+      const ms = Math.min(MAX_WINDOW_SLEEP_MS, Math.max(1, Date.parse(gate.wait.until) - Date.now()));
+      await condition(() => changed || notice !== undefined || overridden(env.name), ms, {
+        summary: `${env.name} opens`,
+      });
+    }
+    if (current.status === 'waiting-window') {
+      delete current.window;
+      state.status = 'running';
+      // Before an environment starts it goes back to pending; before an apply the next step follows.
+      if (before === 'pending') setStatus(current, 'pending', `${env.name} is open`);
+    }
+    return undefined;
   }
 
   return {
     async beforeEnvironment(current) {
-      const reason = await blockedNow();
+      let reason: string | undefined;
+      try {
+        reason = await pass(current);
+      } catch (error) {
+        if (!isCancellation(error)) throw error;
+        current.error = 'cancelled';
+        current.finishedAt = new Date().toISOString();
+        delete current.window;
+        state.status = 'running';
+        setStatus(current, 'failed', `${current.name} cancelled while waiting for its window`);
+        return 'cancelled';
+      }
       if (!reason) return undefined;
       current.error = reason;
       current.finishedAt = new Date().toISOString();
       setStatus(current, 'blocked', `${current.name} not started: ${reason}`);
       return 'blocked';
     },
-    beforeApply: blockedNow,
+    beforeApply: pass,
     interrupted: () => notice !== undefined,
     blocked: () => (notice ? blockText(notice) : undefined),
   };
+}
+
+/**
+ * `promote approve --override-window`: an approver of the environment (anyone where it names none)
+ * lets it deploy while closed; recorded with who and why in `windowOverrides` (the audit trail).
+ */
+function installOverride(state: PromotionState, onOverride: () => void): void {
+  const problem = (input: { env: string; by: string; reason: string }): string | undefined => {
+    const env = state.environments.find((e) => e.name === input?.env);
+    if (!env) return `unknown environment "${input?.env}"`;
+    if (!input.by?.trim()) return 'an override needs a name: who overrides (--as)';
+    if (!input.reason?.trim()) return 'an override needs a reason (--reason)';
+    if (env.approvers && !env.approvers.includes(input.by))
+      return `${input.by} may not override ${env.name}'s window: its approvers are ${env.approvers.join(', ')}`;
+    if (!OVERRIDABLE.includes(env.status))
+      return `${env.name} is ${env.status}: there is no apply left to override`;
+    if (state.windowOverrides?.some((o) => o.env === env.name))
+      return `${env.name}'s window was already overridden`;
+    return undefined;
+  };
+  setHandler(
+    overrideWindowUpdate,
+    (input) => {
+      const refused = problem(input);
+      if (refused) throw new Error(refused);
+      const entry = {
+        env: input.env,
+        by: input.by.trim(),
+        reason: input.reason.trim(),
+        at: new Date().toISOString(),
+      };
+      state.windowOverrides = [...(state.windowOverrides ?? []), entry];
+      onOverride();
+      return entry;
+    },
+    {
+      validator: (input: { env: string; by: string; reason: string }) => {
+        const refused = problem(input);
+        if (refused) throw new Error(refused);
+      },
+    },
+  );
 }

@@ -467,7 +467,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     throw asBadInput(error) ?? error;
   }
   const appNames = apps.map((a) => a.app);
-  const governance = governPromotion(state, setStatus);
+  const governance = governPromotion(state, config, setStatus);
   const announcer = new Announcer(state, apps, config);
   const { compensate, compensateRun } = createCompensation({
     state,
@@ -724,7 +724,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
         return await stopBeforeApply('superseded', `superseded by ${current.supersededBy}`);
       }
 
-      const blocked = await governance.beforeApply();
+      const blocked = await governance.beforeApply(current);
       if (blocked) return await stopBeforeApply('blocked', blocked);
       applyStarted = true;
       setStatus(current, 'applying', `applying ${env.name} at ${bump.commit.slice(0, 12)}`);
@@ -819,6 +819,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     blocked: FailureType.PromotionBlocked,
     running: FailureType.PromotionFailed,
     'waiting-approval': FailureType.PromotionFailed,
+    'waiting-window': FailureType.PromotionFailed,
   }[finalStatus];
   // Failing the workflow makes the outcome obvious in the Web UI; the state rides along for the CLI.
   throw ApplicationFailure.create({ message: state.error, type, nonRetryable: true, details: [state] });

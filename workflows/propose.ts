@@ -329,7 +329,7 @@ export async function runProposal(
 
       // Merged by hand meanwhile: never landed silently. Reverted under the lock held now, then proposed
       // again on the new head and asked again.
-      const blocked = await ctx.governance.beforeApply();
+      const blocked = await ctx.governance.beforeApply(current);
       if (blocked) return await stop('blocked', blocked);
       const handMerged =
         made.changed && patched('hand-merged-proposal')

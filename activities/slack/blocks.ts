@@ -40,6 +40,7 @@ const STATUS_ICON: Record<EnvironmentStatus, string> = {
   reverted: '↩️',
   'compensation-failed': '🚨',
   blocked: '⛔',
+  'waiting-window': '🕘',
 };
 
 /**

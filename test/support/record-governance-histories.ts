@@ -1,7 +1,13 @@
 // Histories of release governance (issue 22): promotions stopped by a block, and the governance
 // workflow itself. Each scenario runs only when its file is missing (histories are append-only).
 import type { Client } from '@temporalio/client';
-import { blockTag, changeRules } from '../../client/governance.js';
+import {
+  blockTag,
+  changeRules,
+  freezeEnvironment,
+  overrideWindow,
+  unfreezeEnvironment,
+} from '../../client/governance.js';
 import { decide, startPromotion, waitFinished } from '../../client/promotions.js';
 import { GOVERNANCE_WORKFLOW_ID } from '../../common/governance.js';
 import { blockUpdate, unblockUpdate } from '../../workflows/governance-definitions.js';
@@ -78,6 +84,48 @@ export async function recordGovernanceHistories(
       await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
       await waitFinished(client, h.workflowId);
       return { 'promote-blocked-before-apply': h.workflowId };
+    },
+  );
+
+  // A frozen environment: one promotion waits for its window and goes on when it is unfrozen, the
+  // next one is let through by an override (governance-windows).
+  await scenario(
+    ['promote-waiting-window-unfrozen', 'promote-window-overridden'],
+    {
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'auto' },
+      ],
+    },
+    async (repo, taskQueue) => {
+      const until = new Date(Date.now() + 3_600_000).toISOString();
+      await freezeEnvironment(
+        client,
+        { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
+        { taskQueue },
+      );
+      const h = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, h.workflowId, 'staging', 'waiting-window');
+      await unfreezeEnvironment(client, { env: 'staging', by: 'alice' }, { taskQueue });
+      await waitFinished(client, h.workflowId);
+      await freezeEnvironment(
+        client,
+        { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
+        { taskQueue },
+      );
+      const o = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, o.workflowId, 'staging', 'waiting-window');
+      await overrideWindow(client, o.workflowId, { env: 'staging', by: 'carol', reason: 'hotfix' });
+      await waitFinished(client, o.workflowId);
+      return { 'promote-waiting-window-unfrozen': h.workflowId, 'promote-window-overridden': o.workflowId };
     },
   );
 }
