@@ -350,6 +350,16 @@ export function buildProgram(): Command {
         rollback: { env: options.env, app: options.app, ...(options.toTag ? { toTag: options.toTag } : {}) },
         ...requester(),
       };
+      // A promotion soaking the tag being rolled back in that environment stops (docs/governance.md).
+      const soaking = await (
+        await governanceClient()
+      ).breakSoaks(
+        await connectClient(),
+        request.repo,
+        options.env,
+        `${options.app} rolled back in ${options.env}`,
+      );
+      for (const id of soaking) process.stderr.write(`stopping ${id}: its soak in ${options.env} failed\n`);
       await runStart(request, options);
     });
 

@@ -24,11 +24,14 @@ import {
   freezeUpdate,
   overrideWindowUpdate,
   rulesChangedSignal,
+  soakBrokenSignal,
   unfreezeUpdate,
 } from '../workflows/governance-definitions.js';
 import type { FreezeInput, UnfreezeInput } from '../common/governance.js';
 import type { WindowOverride } from '../common/windows.js';
-import { PromoteState } from '../common/search-attributes.js';
+import { PromoteEnv, PromoteState } from '../common/search-attributes.js';
+import { repositoryKey } from '../common/ids.js';
+import { statusQuery } from '../workflows/definitions.js';
 import { BadInputError } from './failures.js';
 import { printableDeep } from './printable.js';
 
@@ -194,4 +197,27 @@ export async function overrideWindow(
     }
     throw error;
   }
+}
+
+/**
+ * `promote rollback`: promotions soaking in that environment of the same repository stop (the tag
+ * being soaked is being taken back). Visibility finds them by `PromoteState = 'soaking'`.
+ */
+export async function breakSoaks(
+  client: Client,
+  repo: string,
+  env: string,
+  reason: string,
+): Promise<string[]> {
+  const told: string[] = [];
+  if (!/^[a-z0-9-]+$/.test(env)) return told;
+  const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteState.name} = 'soaking' AND ${PromoteEnv.name} = '${env}'`;
+  for await (const execution of client.workflow.list({ query })) {
+    const handle = client.workflow.getHandle(execution.workflowId);
+    const state = await handle.query(statusQuery).catch(() => undefined);
+    if (!state || repositoryKey(state.repo) !== repositoryKey(repo)) continue;
+    await handle.signal(soakBrokenSignal, { env, reason }).catch(() => undefined);
+    told.push(execution.workflowId);
+  }
+  return told;
 }

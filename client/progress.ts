@@ -37,6 +37,7 @@ const MARK: Record<EnvironmentState['status'], string> = {
   'compensation-failed': '!',
   blocked: '⊘',
   'waiting-window': '◷',
+  soaking: '~',
 };
 
 function elapsed(env: EnvironmentState, now: number): string {

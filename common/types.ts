@@ -12,6 +12,8 @@ export const PROMOTION_STATUSES = [
   'blocked',
   /** An environment it reached is closed (windows, freezes): it waits until it opens. */
   'waiting-window',
+  /** The tag runs in an environment for its `soak` time before the next one starts. */
+  'soaking',
 ] as const;
 export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
 
@@ -32,6 +34,8 @@ export type EnvironmentStatus =
   | 'blocked'
   /** Closed (outside its windows, or frozen): waits until it opens; `window` says until when and why. */
   | 'waiting-window'
+  /** Applied; the tag runs here for its `soak` time before the next environment starts (`soakUntil`). */
+  | 'soaking'
   /** Its revert or rollback gave up (budget spent, or an operator abandoned it): see `compensation.left`. */
   | 'compensation-failed';
 
@@ -221,6 +225,8 @@ export interface EnvironmentState {
    * terminated mid-apply): the re-run applied them instead of `skipped`. Says what ran before.
    */
   reapplied?: string;
+  /** When its soak ends (set while soaking, kept after). */
+  soakUntil?: string;
   /** While `waiting-window`: when the environment opens and why it is closed. */
   window?: WindowWait;
   error?: string;

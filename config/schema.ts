@@ -95,6 +95,8 @@ export const EnvironmentSchema = z.strictObject({
   windows: WindowsSchema.optional(),
   /** Dated ranges when this environment is closed (added to the global `freezes`). */
   freezes: FreezesSchema.optional(),
+  /** How long the tag must run here, after its apply succeeded, before the next environment starts. */
+  soak: durationMs.optional(),
 });
 
 export const AppSchema = z

@@ -98,4 +98,60 @@ describe('deployment windows and freezes (issue 22, item 1)', () => {
       expect(Date.parse(final.environments[0]?.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(end));
     });
   });
+
+  it('soaks the tag in dev for its soak time before staging starts (issue 22, item 2)', async () => {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'auto' },
+      ],
+    });
+    const yaml = await repo.file('promote.yaml');
+    await repo.commitFile(
+      'promote.yaml',
+      yaml.replace(
+        'valuesFile: environments/dev.yaml\n',
+        'valuesFile: environments/dev.yaml\n    soak: 1h\n',
+      ),
+      'soak dev for an hour',
+    );
+    const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+    try {
+      const worker = await createPromoteWorker({
+        connection: time.env.nativeConnection,
+        client: time.env.client,
+        namespace: time.env.namespace ?? 'default',
+        taskQueue: 'soak',
+        cacheDir,
+        workflowBundle: time.bundle,
+        notifier: { announce: () => Promise.resolve() },
+      });
+      await worker.runUntil(async () => {
+        const client = time.env.client;
+        const handle = await startPromotion(
+          client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue: 'soak' },
+        );
+        const soaking = await eventually('dev to soak', async () => {
+          const state = await getStatus(client, handle.workflowId);
+          return state.environments[0]?.status === 'soaking' ? state : undefined;
+        });
+        expect(soaking.status).toBe('soaking');
+        expect(soaking.environments[1]?.status).toBe('pending');
+        const dev = soaking.environments[0];
+        expect(Date.parse(dev?.soakUntil ?? '') - Date.parse(dev?.finishedAt ?? '')).toBe(3_600_000);
+        await handle.result();
+        const final = await getStatus(client, handle.workflowId);
+        expect(final.status).toBe('succeeded');
+        expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded']);
+        expect(Date.parse(final.environments[1]?.startedAt ?? '')).toBeGreaterThanOrEqual(
+          Date.parse(dev?.soakUntil ?? ''),
+        );
+      });
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+      await repo.remove();
+    }
+  });
 });

@@ -22,6 +22,9 @@ export const unfreezeUpdate = defineUpdate<GovernanceRules, [UnfreezeInput]>('un
 /** `promote block` → each running promotion carrying the tag: stop at the next step and compensate. */
 export const blockedSignal = defineSignal<[BlockedNotice]>('blocked');
 
+/** `promote rollback` → promotions soaking in that environment: the soak failed, stop. */
+export const soakBrokenSignal = defineSignal<[{ env: string; reason: string }]>('soakBroken');
+
 /** `promote freeze`/`unfreeze` → promotions waiting for a window: compute the next opening again. */
 export const rulesChangedSignal = defineSignal('governanceChanged');
 

@@ -4,7 +4,12 @@ import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { blockAmong, blockText, type BlockedNotice } from '../common/governance.js';
 import type { EnvironmentState, EnvironmentStatus, PromotionState } from '../common/types.js';
 import type { WindowWait } from '../common/windows.js';
-import { blockedSignal, overrideWindowUpdate, rulesChangedSignal } from './governance-definitions.js';
+import {
+  blockedSignal,
+  overrideWindowUpdate,
+  rulesChangedSignal,
+  soakBrokenSignal,
+} from './governance-definitions.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const { governanceRules, governanceGate } = proxyActivities<Activities>(TIMEOUTS.lookup);
@@ -13,6 +18,9 @@ const { governanceRules, governanceGate } = proxyActivities<Activities>(TIMEOUTS
 export const BLOCKS_PATCH = 'governance-blocks';
 /** Runs from here on also wait for their environment's windows and freezes (and ad-hoc freezes). */
 export const WINDOWS_PATCH = 'governance-windows';
+
+/** Runs from here on soak an environment for its `soak` time before the next one starts. */
+export const SOAK_PATCH = 'soak';
 
 /** A closed environment is looked at again at least this often (a freeze far away, or never opening). */
 const MAX_WINDOW_SLEEP_MS = 7 * 86_400_000;
@@ -42,6 +50,8 @@ export interface Governed {
   interrupted(): boolean;
   /** The block notice's reason, once one arrived. */
   blocked(): string | undefined;
+  /** After an environment succeeded: its `soak` time; `failed` when it broke meanwhile (a rollback). */
+  soakAfter(current: EnvironmentState): Promise<'failed' | 'cancelled' | undefined>;
 }
 
 export function governPromotion(
@@ -64,6 +74,10 @@ export function governPromotion(
   });
   setHandler(rulesChangedSignal, () => {
     changed = true;
+  });
+  const broken = new Map<string, string>();
+  setHandler(soakBrokenSignal, (notice) => {
+    if (notice?.env && !broken.has(notice.env)) broken.set(notice.env, notice.reason ?? 'soak failed');
   });
   installOverride(state, () => {
     changed = true;
@@ -137,6 +151,7 @@ export function governPromotion(
       return 'blocked';
     },
     beforeApply: pass,
+    soakAfter: (current) => soak(current, config, state, setStatus, broken),
     interrupted: () => notice !== undefined,
     blocked: () => (notice ? blockText(notice) : undefined),
   };
@@ -182,4 +197,47 @@ function installOverride(state: PromotionState, onOverride: () => void): void {
       },
     },
   );
+}
+
+/**
+ * `soak: 1h`: the tag runs in the environment that long after its apply succeeded before the next
+ * environment starts (status `soaking`, `soakUntil`). A rollback of the environment meanwhile (`promote
+ * rollback` tells promotions soaking there) stops the promotion: `failed`, the environment's error says
+ * why. The last environment has nothing after it to hold back: no soak.
+ */
+async function soak(
+  current: EnvironmentState,
+  config: PromoteConfig,
+  state: PromotionState,
+  setStatus: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void,
+  broken: Map<string, string>,
+): Promise<'failed' | 'cancelled' | undefined> {
+  const env = config.environments.find((e) => e.name === current.name);
+  const last = state.environments[state.environments.length - 1]?.name === current.name;
+  if (!env?.soak || last || !patched(SOAK_PATCH)) return undefined;
+  const since = Date.parse(current.finishedAt ?? '') || Date.now();
+  const until = since + env.soak;
+  current.soakUntil = new Date(until).toISOString();
+  state.status = 'soaking';
+  const minutes = Math.ceil((until - Date.now()) / 60_000);
+  setStatus(current, 'soaking', `${env.name} soaking until ${current.soakUntil} (${minutes} min left)`);
+  try {
+    await condition(() => broken.has(env.name), Math.max(1, until - Date.now()), {
+      summary: `${env.name} soak`,
+    });
+  } catch (error) {
+    if (!isCancellation(error)) throw error;
+    state.status = 'running';
+    setStatus(current, 'succeeded', `${env.name} soak cancelled`);
+    return 'cancelled';
+  }
+  state.status = 'running';
+  const reason = broken.get(env.name);
+  if (reason) {
+    current.error = `soak failed: ${reason}`;
+    setStatus(current, 'failed', `${env.name} ${current.error}`);
+    return 'failed';
+  }
+  setStatus(current, 'succeeded', `${env.name} soaked for ${Math.round(env.soak / 60_000)} min`);
+  return undefined;
 }

@@ -791,9 +791,10 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     if (!current) continue;
     const proposals =
       runScoped && env.approval === 'manual' && env.proposals !== false && patched('proposals');
-    const outcome =
+    let outcome =
       (await governance.beforeEnvironment(current)) ??
       (proposals ? await runProposal(proposalContext, env, current) : await runEnvironment(env, current));
+    if (outcome === 'succeeded') outcome = (await governance.soakAfter(current)) ?? outcome;
     if (outcome !== 'succeeded' && outcome !== 'skipped') {
       finalStatus = PROMOTION_STATUS[outcome];
       break;
@@ -820,6 +821,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     running: FailureType.PromotionFailed,
     'waiting-approval': FailureType.PromotionFailed,
     'waiting-window': FailureType.PromotionFailed,
+    soaking: FailureType.PromotionFailed,
   }[finalStatus];
   // Failing the workflow makes the outcome obvious in the Web UI; the state rides along for the CLI.
   throw ApplicationFailure.create({ message: state.error, type, nonRetryable: true, details: [state] });

@@ -41,6 +41,7 @@ const STATUS_ICON: Record<EnvironmentStatus, string> = {
   'compensation-failed': '🚨',
   blocked: '⛔',
   'waiting-window': '🕘',
+  soaking: '🧪',
 };
 
 /**

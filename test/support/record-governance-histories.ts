@@ -10,7 +10,7 @@ import {
 } from '../../client/governance.js';
 import { decide, startPromotion, waitFinished } from '../../client/promotions.js';
 import { GOVERNANCE_WORKFLOW_ID } from '../../common/governance.js';
-import { blockUpdate, unblockUpdate } from '../../workflows/governance-definitions.js';
+import { blockUpdate, soakBrokenSignal, unblockUpdate } from '../../workflows/governance-definitions.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
 import { envStatus } from './wait.js';
@@ -128,4 +128,47 @@ export async function recordGovernanceHistories(
       return { 'promote-waiting-window-unfrozen': h.workflowId, 'promote-window-overridden': o.workflowId };
     },
   );
+
+  // soak: one environment soaked to the end, and one whose soak was broken by a rollback notice.
+  const soakIn = async (repo: TestRepo, soak: string) => {
+    const yaml = await repo.file('promote.yaml');
+    await repo.commitFile(
+      'promote.yaml',
+      yaml.replace(
+        'valuesFile: environments/dev.yaml\n',
+        `valuesFile: environments/dev.yaml\n    soak: ${soak}\n`,
+      ),
+      'soak dev',
+    );
+  };
+  const twoAuto = {
+    environments: [
+      { name: 'dev', approval: 'auto' as const },
+      { name: 'staging', approval: 'auto' as const },
+    ],
+  };
+  await scenario(['promote-soaked'], twoAuto, async (repo, taskQueue) => {
+    await soakIn(repo, '2s');
+    const h = await startPromotion(
+      client,
+      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+      { taskQueue },
+    );
+    await waitFinished(client, h.workflowId);
+    return { 'promote-soaked': h.workflowId };
+  });
+  await scenario(['promote-soak-broken'], twoAuto, async (repo, taskQueue) => {
+    await soakIn(repo, '1h');
+    const h = await startPromotion(
+      client,
+      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+      { taskQueue },
+    );
+    await envStatus(client, h.workflowId, 'dev', 'soaking');
+    await client.workflow
+      .getHandle(h.workflowId)
+      .signal(soakBrokenSignal, { env: 'dev', reason: 'api rolled back in dev' });
+    await waitFinished(client, h.workflowId);
+    return { 'promote-soak-broken': h.workflowId };
+  });
 }
