@@ -39,6 +39,7 @@ import { createProposalActivities } from './proposal-activities.js';
 import type { ActivityDeps } from './deps.js';
 import { withoutVisibilityTolerated } from './visibility.js';
 import { createJanitorActivities } from './janitor.js';
+import { createGovernanceActivities, type Gate } from './governance.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
@@ -98,6 +99,7 @@ export interface EnvironmentRequest extends LockRequest {
 }
 
 export type {
+  Gate,
   BumpInput,
   BumpResult,
   LoadedPromotion,
@@ -245,6 +247,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createProposalActivities(deps, heartbeating),
     ...createJanitorActivities(deps, heartbeating),
+    ...createGovernanceActivities(deps),
 
     /** A signed decision's principal, verified against allowed_signers at the proposal's base commit. */
     async verifyApprovalSignature(input: VerifySignatureInput): Promise<{ principal: string }> {

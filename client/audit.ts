@@ -25,6 +25,8 @@ export interface AuditTrail {
   requestedBy?: string;
   ciActor?: string;
   environments: { env: string; status: string; decisions: AuditEntry[] }[];
+  /** `promote approve --override-window`: who let a closed environment deploy, and why. */
+  windowOverrides?: PromotionState['windowOverrides'];
 }
 
 export type DecisionVerifier = (
@@ -70,6 +72,7 @@ export async function auditTrail(
     ...(state.requestedBy ? { requestedBy: state.requestedBy } : {}),
     ...(state.ciActor ? { ciActor: state.ciActor } : {}),
     environments,
+    ...(state.windowOverrides?.length ? { windowOverrides: state.windowOverrides } : {}),
   };
 }
 
@@ -92,6 +95,9 @@ export function renderAudit(shown: AuditTrail): string {
       lines.push(
         `    ${d.at}  ${what} by ${d.by} via ${d.via}${commit}${comment}  [${d.verification.result}: ${d.verification.detail}]`,
       );
+    }
+    for (const o of trail.windowOverrides ?? []) {
+      if (o.env === env.env) lines.push(`    ${o.at}  window overridden by ${o.by} ("${o.reason}")`);
     }
   }
   return lines.join('\n');

@@ -44,6 +44,7 @@ const renderOverview = lazily(async () => (await import('./overview.js')).render
 const runDev = lazily(async () => (await import('./serve.js')).runDev);
 const runWorker = lazily(async () => (await import('./serve.js')).runWorker);
 const runSlackReceiver = lazily(async () => (await import('./slack/command.js')).runSlackReceiver);
+const governanceClient = () => import('./governance.js');
 const validateConfigFile = lazily(async () => (await import('./validate-file.js')).validateConfigFile);
 
 /** What `start` and `rollback` share: where, and how to report. */
@@ -186,6 +187,11 @@ async function runStart(
   options: { wait?: boolean; json?: boolean },
 ): Promise<void> {
   const client = await connectClient();
+  // A blocked tag is refused before anything starts (the promotion checks again before each step).
+  const carried = request.rollback?.toTag
+    ? [{ app: request.rollback.app, tag: request.rollback.toTag }]
+    : request.apps;
+  await (await governanceClient()).refuseBlocked(client, carried);
   // One round trip: started, and accepted by a worker that read promote.yaml (or bad input, exit 2).
   const handle = await startAccepted(client, request);
   if (!options.wait) {
@@ -342,6 +348,16 @@ export function buildProgram(): Command {
         rollback: { env: options.env, app: options.app, ...(options.toTag ? { toTag: options.toTag } : {}) },
         ...requester(),
       };
+      // A promotion soaking the tag being rolled back in that environment stops (docs/governance.md).
+      const soaking = await (
+        await governanceClient()
+      ).breakSoaks(
+        await connectClient(),
+        request.repo,
+        options.env,
+        `${options.app} rolled back in ${options.env}`,
+      );
+      for (const id of soaking) process.stderr.write(`stopping ${id}: its soak in ${options.env} failed\n`);
       await runStart(request, options);
     });
 
@@ -358,13 +374,15 @@ export function buildProgram(): Command {
     .action(async (options: ListOptions & { json?: boolean }) => {
       const client = await connectClient();
       const rows = await listPromotions(client, options);
-      print(
-        options.json
-          ? JSON.stringify(rows, null, 2)
-          : rows.length
-            ? await renderList(rows)
-            : await noMatch(client, options),
-      );
+      if (options.json) {
+        print(JSON.stringify(rows, null, 2));
+        return;
+      }
+      print(rows.length ? await renderList(rows) : await noMatch(client, options));
+      // Blocks and freezes in force follow the list: what would stop the next promotion.
+      const { readRules, renderRules } = await governanceClient();
+      const rules = renderRules(await readRules(client));
+      if (rules.length > 0) print(['', ...rules].join('\n'));
     });
 
   program
@@ -401,6 +419,8 @@ export function buildProgram(): Command {
       print(options.json ? JSON.stringify(overview, null, 2) : await renderOverview(overview));
     });
 
+  addGovernanceCommands(program);
+
   program
     .command('approve')
     .description('approve the environment a promotion is waiting on')
@@ -413,12 +433,33 @@ export function buildProgram(): Command {
       '--sign-key <path>',
       'sign the approval with this SSH key (ssh-keygen -Y sign); see docs/signed-approvals.md',
     )
+    .option('--override-window', 'deploy even while the environment is closed (its windows, freezes)')
+    .option('--reason <text>', 'why the window is overridden: recorded in the audit trail')
     .action(
       async (
         id: string,
-        options: { env: string; as?: string; comment?: string; commit?: string; signKey?: string },
+        options: {
+          env: string;
+          as?: string;
+          comment?: string;
+          commit?: string;
+          signKey?: string;
+          overrideWindow?: boolean;
+          reason?: string;
+        },
       ) => {
         const client = await connectClient();
+        if (options.overrideWindow) {
+          if (!options.reason?.trim()) throw new BadInputError('--override-window needs --reason');
+          const { overrideWindow } = await governanceClient();
+          const by = options.as ?? whoAmI();
+          await overrideWindow(client, id, { env: options.env, by, reason: options.reason });
+          print(shown(`${options.env}: window overridden by ${by}`));
+          // Only an environment waiting for approval has a decision to take as well.
+          const state = await getStatus(client, id);
+          if (state.environments.find((e) => e.name === options.env)?.status !== 'waiting-approval') return;
+        } else if (options.reason)
+          throw new BadInputError('--reason goes with --override-window (use --comment)');
         const signing = options.signKey
           ? await signDecision(client, id, {
               env: options.env,
@@ -532,6 +573,94 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** Release governance (issue 22): `block`/`unblock`; rules kept in the governance workflow. */
+function addGovernanceCommands(program: Command): void {
+  const appTag = (text: string) => {
+    try {
+      return parseAppTag(text);
+    } catch (error) {
+      throw new BadInputError((error as Error).message);
+    }
+  };
+  program
+    .command('block')
+    .description('block app=tag: refused at start; running promotions carrying it stop and compensate')
+    .argument('<app=tag>', 'the version to block')
+    .requiredOption('--reason <text>', 'why: recorded with who blocked it')
+    .option('--as <name>', 'who blocks (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (target: string, options: { reason: string; as?: string; json?: boolean }) => {
+      const { app, tag } = appTag(target);
+      if (!options.reason.trim()) throw new BadInputError('--reason must say why');
+      const client = await connectClient();
+      const { blockTag } = await governanceClient();
+      const result = await blockTag(client, { app, tag, by: options.as ?? whoAmI(), reason: options.reason });
+      if (options.json) print(JSON.stringify(result, null, 2));
+      else {
+        print(shown(`${app}=${tag} blocked`));
+        for (const id of result.signalled) print(shown(`  stopping ${id}`));
+      }
+    });
+  program
+    .command('unblock')
+    .description('lift a block: app=tag may be promoted again')
+    .argument('<app=tag>', 'the version to unblock')
+    .option('--reason <text>', 'why: recorded with who unblocked it')
+    .option('--as <name>', 'who unblocks (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (target: string, options: { reason?: string; as?: string; json?: boolean }) => {
+      const { app, tag } = appTag(target);
+      const client = await connectClient();
+      const { changeRules } = await governanceClient();
+      const { unblockUpdate } = await import('../common/governance-definitions.js');
+      const rules = await changeRules(client, unblockUpdate, {
+        app,
+        tag,
+        by: options.as ?? whoAmI(),
+        ...(options.reason ? { reason: options.reason } : {}),
+      });
+      print(options.json ? JSON.stringify(rules, null, 2) : shown(`${app}=${tag} unblocked`));
+    });
+  program
+    .command('freeze')
+    .description('close an environment until a time: promotions reaching it wait (status waiting-window)')
+    .requiredOption('--env <env>', "the environment to close ('*': every environment)")
+    .requiredOption('--until <time>', 'ISO time, or a duration from now such as 4h or 3d')
+    .requiredOption('--reason <text>', 'why: shown to the promotions waiting, recorded with who froze it')
+    .option('--as <name>', 'who freezes (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { env: string; until: string; reason: string; as?: string; json?: boolean }) => {
+      const { freezeEnvironment, untilTime } = await governanceClient();
+      const until = untilTime(options.until);
+      if (!options.reason.trim()) throw new BadInputError('--reason must say why');
+      const client = await connectClient();
+      const result = await freezeEnvironment(client, {
+        env: options.env,
+        until,
+        reason: options.reason,
+        by: options.as ?? whoAmI(),
+      });
+      print(options.json ? JSON.stringify(result, null, 2) : shown(`${options.env} frozen until ${until}`));
+    });
+  program
+    .command('unfreeze')
+    .description('end a freeze made by promote freeze now')
+    .requiredOption('--env <env>', "the environment to open ('*': the freeze of every environment)")
+    .option('--reason <text>', 'why: recorded with who unfroze it')
+    .option('--as <name>', 'who unfreezes (default: $PROMOTE_USER or the login name)')
+    .option('--json', 'machine-readable output')
+    .action(async (options: { env: string; reason?: string; as?: string; json?: boolean }) => {
+      const { unfreezeEnvironment } = await governanceClient();
+      const client = await connectClient();
+      const result = await unfreezeEnvironment(client, {
+        env: options.env,
+        by: options.as ?? whoAmI(),
+        ...(options.reason ? { reason: options.reason } : {}),
+      });
+      print(options.json ? JSON.stringify(result, null, 2) : shown(`${options.env} unfrozen`));
+    });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -29,7 +29,7 @@ function clause(key: string, value: string | undefined): string[] {
 }
 
 /** States a promotion reports only while its workflow runs. */
-const LIVE_STATES = new Set(['running', 'waiting-approval']);
+const LIVE_STATES = new Set(['running', 'waiting-approval', 'waiting-window', 'soaking']);
 
 /** The visibility query behind `promote list`. */
 export function listQuery(options: ListOptions): string {

@@ -8,6 +8,7 @@ import { taskQueue } from '../worker/task-queue.js';
 import type { overview as overviewWorkflow } from '../workflows/overview.js';
 import { BadInputError } from './promotions.js';
 import { printableDeep } from './printable.js';
+import { readRules, renderRules } from './governance.js';
 
 type LastPromotion = NonNullable<OverviewCell['lastPromotion']>;
 
@@ -78,7 +79,8 @@ export async function readOverview(client: Client, repo: string): Promise<Overvi
       .sort((a, b) => b.startedAt.localeCompare(a.startedAt))[0];
     if (newest) cell.lastPromotion = newest;
   }
-  return result;
+  const { blocks } = await readRules(client);
+  return { ...result, blocks };
 }
 
 function cellText(cell: OverviewCell | undefined): string {
@@ -128,5 +130,7 @@ export function renderOverview(given: Overview): string {
       );
     }
   }
+  const rules = renderRules({ blocks: overview.blocks ?? [], freezes: [], changes: [] });
+  if (rules.length > 0) lines.push('', ...rules);
   return lines.join('\n');
 }

@@ -27,6 +27,9 @@ const MARK: Record<EnvironmentState['status'], string> = {
   superseded: '↷',
   reverted: '↺',
   'compensation-failed': '!',
+  blocked: '⊘',
+  'waiting-window': '◷',
+  soaking: '~',
 };
 
 function elapsed(env: EnvironmentState, now: number): string {

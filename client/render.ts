@@ -53,6 +53,7 @@ function envLine(env: EnvironmentState): string {
   }
   if (env.supersededBy) parts.push(`superseded by ${env.supersededBy}`);
   if (env.queuedBehind) parts.push(`queued behind ${env.queuedBehind}`);
+  if (env.status === 'waiting-window' && env.window) parts.push(env.window.details);
   if (env.revertCommit)
     parts.push(`reverted in ${env.revertCommit.slice(0, 12)}${env.rolledBack ? ', rolled back' : ''}`);
   const line = parts.join('  ·  ');

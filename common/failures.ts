@@ -11,6 +11,8 @@ export const FailureType = {
   PromotionFailed: 'PromotionFailed',
   PromotionRejected: 'PromotionRejected',
   PromotionCancelled: 'PromotionCancelled',
+  /** Stopped because one of its tags is blocked (`promote block`). */
+  PromotionBlocked: 'PromotionBlocked',
   AnnouncementUndelivered: 'AnnouncementUndelivered',
   /** Queued for an environment longer than its `lockTimeout`. */
   LockTimedOut: 'LockTimedOut',

@@ -1,3 +1,5 @@
+import type { Block } from './governance.js';
+
 /** One app in one environment, as `promote overview` shows it. */
 export interface OverviewCell {
   app: string;
@@ -23,4 +25,6 @@ export interface Overview {
   environments: string[];
   apps: string[];
   cells: OverviewCell[];
+  /** Blocked versions (`promote block`), from the governance workflow; filled in by the client. */
+  blocks?: Block[];
 }

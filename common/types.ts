@@ -1,4 +1,5 @@
 import type { Source } from './tags.js';
+import type { WindowOverride, WindowWait } from './windows.js';
 
 export const PROMOTION_STATUSES = [
   'running',
@@ -7,6 +8,12 @@ export const PROMOTION_STATUSES = [
   'failed',
   'rejected',
   'cancelled',
+  /** Stopped because one of its tags was blocked (`promote block`): issue 22. */
+  'blocked',
+  /** An environment it reached is closed (windows, freezes): it waits until it opens. */
+  'waiting-window',
+  /** The tag runs in an environment for its `soak` time before the next one starts. */
+  'soaking',
 ] as const;
 export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
 
@@ -23,6 +30,12 @@ export type EnvironmentStatus =
   | 'skipped'
   | 'superseded'
   | 'reverted'
+  /** Not started, or stopped before its apply and compensated: one of its tags is blocked. */
+  | 'blocked'
+  /** Closed (outside its windows, or frozen): waits until it opens; `window` says until when and why. */
+  | 'waiting-window'
+  /** Applied; the tag runs here for its `soak` time before the next environment starts (`soakUntil`). */
+  | 'soaking'
   /** Its revert or rollback gave up (budget spent, or an operator abandoned it): see `compensation.left`. */
   | 'compensation-failed';
 
@@ -216,6 +229,10 @@ export interface EnvironmentState {
    * terminated mid-apply): the re-run applied them instead of `skipped`. Says what ran before.
    */
   reapplied?: string;
+  /** When its soak ends (set while soaking, kept after). */
+  soakUntil?: string;
+  /** While `waiting-window`: when the environment opens and why it is closed. */
+  window?: WindowWait;
   error?: string;
   startedAt?: string;
   finishedAt?: string;
@@ -256,12 +273,20 @@ export interface PromotionState {
   undelivered?: UndeliveredAnnouncement[];
   /** Slack action ids (with the commit) already decided: a replayed click is refused on any receiver. */
   seenActions?: string[];
+  /** `promote approve --override-window`: approvers who let an environment deploy while closed, and why. */
+  windowOverrides?: WindowOverride[];
   error?: string;
   startedAt: string;
   finishedAt?: string;
 }
 
-export const TERMINAL_STATUSES: readonly PromotionStatus[] = ['succeeded', 'failed', 'rejected', 'cancelled'];
+export const TERMINAL_STATUSES: readonly PromotionStatus[] = [
+  'succeeded',
+  'failed',
+  'rejected',
+  'cancelled',
+  'blocked',
+];
 
 /**
  * A bump pushed by a run that lost its environment lock: the lock reverts it, and the revert activity

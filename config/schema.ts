@@ -5,6 +5,7 @@ import { keyPathProblem, parseSelector } from '../common/key-path.js';
 import { expandApprovers } from '../common/approval-policy.js';
 import { DEFAULT_PROPOSAL_BRANCH, proposalBranchCanBe, proposalTemplateProblem } from '../common/proposal.js';
 import { MAX_APPROVAL_TIMEOUT_MS } from '../common/constants.js';
+import { FreezesSchema, WindowsSchema } from './governance.js';
 
 const name = z
   .string()
@@ -90,6 +91,12 @@ export const EnvironmentSchema = z.strictObject({
   lockTimeout: durationMs.optional(),
   /** Manual environments: the proposal branch template (`{env}`, `{promotion}`); overrides the global one. */
   proposalBranch: proposalBranch.optional(),
+  /** When this environment may be deployed (replaces the global `windows`): docs/governance.md. */
+  windows: WindowsSchema.optional(),
+  /** Dated ranges when this environment is closed (added to the global `freezes`). */
+  freezes: FreezesSchema.optional(),
+  /** How long the tag must run here, after its apply succeeded, before the next environment starts. */
+  soak: durationMs.optional(),
 });
 
 export const AppSchema = z
@@ -166,6 +173,10 @@ export const ConfigSchema = z
         z.array(z.string().min(1)).min(1, 'must list at least one person'),
       )
       .optional(),
+    /** When every environment without windows of its own may be deployed: docs/governance.md. */
+    windows: WindowsSchema.optional(),
+    /** Dated ranges when every environment is closed, with a reason. */
+    freezes: FreezesSchema.optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>();

@@ -78,6 +78,8 @@ const CONFIG_KEYS = [
   'notifications',
   'branch',
   'proposalBranch',
+  'windows',
+  'freezes',
 ];
 type Config = Record<string, unknown>;
 

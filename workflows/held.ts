@@ -80,6 +80,9 @@ export async function runHeld(
           ? superseded(p, env, current)
           : undefined;
     if (stop) return await stopBeforeApply(p, env, current, stop, undo);
+    // Release governance: a block or a closed environment is looked at right before the apply.
+    const blocked = await p.governance.beforeApply(current);
+    if (blocked) return await stopBeforeApply(p, env, current, { outcome: 'blocked', reason: blocked }, undo);
     return await apply(p, env, current, deployInput, held, p.saga.runScoped);
   } catch (error) {
     return await fail(p, env, current, error, undo, () => Boolean(held.bump || current.revertCommit));

@@ -11,6 +11,7 @@ const ENDED: readonly EnvironmentStatus[] = [
   'skipped',
   'superseded',
   'reverted',
+  'blocked',
 ];
 
 /**

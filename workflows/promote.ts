@@ -19,6 +19,7 @@ import { runHeld } from './held.js';
 import { EnvironmentLock } from './lock-client.js';
 import { installHandlers, newPromotionState, statusWriter, type StatusWriter } from './promotion-state.js';
 import { runProposal } from './propose.js';
+import { governPromotion } from './governance-rules.js';
 import { sagaOf, type Saga } from './saga.js';
 import type { Outcome, PromotionRun } from './steps.js';
 import { asBadInput, failureMessage, now, tagOf, tagValue } from './values.js';
@@ -31,6 +32,7 @@ const PROMOTION_STATUS: Record<Exclude<Outcome, 'succeeded' | 'skipped'>, Promot
   superseded: 'cancelled',
   failed: 'failed',
   cancelled: 'cancelled',
+  blocked: 'blocked',
 };
 
 /**
@@ -60,7 +62,11 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     // Manual environments propose their bump on a branch and wait for approval without the lock.
     const proposes =
       saga.runScoped && env.approval === 'manual' && env.proposals !== false && patched('proposals');
-    const outcome = proposes ? await runProposal(p, env, current) : await runHeld(p, env, current);
+    // Release governance: a blocked tag or a closed environment holds it before it starts; a soak after.
+    let outcome =
+      (await p.governance.beforeEnvironment(current)) ??
+      (proposes ? await runProposal(p, env, current) : await runHeld(p, env, current));
+    if (outcome === 'succeeded') outcome = (await p.governance.soakAfter(current)) ?? outcome;
     if (outcome !== 'succeeded' && outcome !== 'skipped') {
       finalStatus = PROMOTION_STATUS[outcome];
       break;
@@ -89,6 +95,7 @@ async function load(
     throw asBadInput(error) ?? error;
   }
   const { config, apps } = loaded;
+  const governance = governPromotion(state, config, run.status.setStatus);
   const announcer = new Announcer(state, apps, config);
   const compensation = createCompensation({
     state,
@@ -101,7 +108,7 @@ async function load(
     setStatus: run.status.setStatus,
     announcer,
   });
-  return { ...run, request, config, apps, announcer, compensation };
+  return { ...run, request, config, apps, announcer, compensation, governance };
 }
 
 /** Each target environment as the status shows it before it starts. */
@@ -139,8 +146,11 @@ async function finish(p: PromotionRun, finalStatus: PromotionStatus): Promise<Pr
     failed: FailureType.PromotionFailed,
     rejected: FailureType.PromotionRejected,
     cancelled: FailureType.PromotionCancelled,
+    blocked: FailureType.PromotionBlocked,
     running: FailureType.PromotionFailed,
     'waiting-approval': FailureType.PromotionFailed,
+    'waiting-window': FailureType.PromotionFailed,
+    soaking: FailureType.PromotionFailed,
   }[finalStatus];
   // Failing the workflow makes the outcome obvious in the Web UI; the state rides along for the CLI.
   throw ApplicationFailure.create({ message: state.error, type, nonRetryable: true, details: [state] });

@@ -71,6 +71,10 @@ export async function runProposal(
       // Approved: the environment is taken only now, to land, apply and announce.
       if (!(await takeToLand(p, env, current, flow)))
         return await stopBeforeApply(p, env, current, superseded(p, env, current), undo);
+      // Release governance: a block or a closed environment is looked at under the lock, before landing.
+      const blocked = await p.governance.beforeApply(current);
+      if (blocked)
+        return await stopBeforeApply(p, env, current, { outcome: 'blocked', reason: blocked }, undo);
       const landed = await land(p, env, current, flow, made);
       if (landed === undefined) continue;
       return await apply(p, env, current, deployAt(p, env, landed), flow, true);

@@ -12,6 +12,7 @@ import type { AppRequest, EnvironmentState, PromotionRequest, PromotionState } f
 import type { Announcer } from './announcer.js';
 import { bumpEdits } from './bump-edits.js';
 import type { Compensation } from './compensate.js';
+import type { Governed } from './governance-rules.js';
 import type { EnvironmentLock } from './lock-client.js';
 import type { StatusWriter } from './promotion-state.js';
 import type { Saga } from './saga.js';
@@ -37,14 +38,17 @@ export interface PromotionRun {
   status: StatusWriter;
   announcer: Announcer;
   compensation: Compensation;
+  /** Release governance (issue 22): blocks, windows and freezes, soak (workflows/governance-rules.ts). */
+  governance: Governed;
 }
 
 /** How one environment ended; anything but succeeded or skipped stops the promotion. */
-export type Outcome = 'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled';
+export type Outcome =
+  'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled' | 'blocked';
 
 /** Why an environment ends before its apply, and what to tell people. */
 export interface Stop {
-  outcome: 'rejected' | 'superseded';
+  outcome: 'rejected' | 'superseded' | 'blocked';
   reason: string;
 }
 
@@ -132,11 +136,13 @@ export async function approval(
   p.status.setStatus(current, 'waiting-approval', `waiting for approval${again} in ${env.name}: ${who}`);
   await p.announcer.progress(current, env, 'waiting-approval');
   const decided = await condition(
-    () => current.decision !== undefined || p.lock.supersededBy.has(env.name),
+    () => current.decision !== undefined || p.lock.supersededBy.has(env.name) || p.governance.interrupted(),
     env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
     { summary: `approval timeout for ${env.name}` },
   );
   if (!decided) throw ApplicationFailure.create({ message: 'approval timed out', type: 'ApprovalTimedOut' });
+  const blocked = p.governance.blocked();
+  if (blocked) return { outcome: 'blocked', reason: blocked };
   if (!current.decision) return superseded(p, env, current);
   if (!current.decision.approved) {
     current.error = `rejected by ${current.decision.by}: ${current.decision.comment ?? ''}`;
@@ -153,11 +159,14 @@ export async function stopBeforeApply(
   stop: Stop,
   undo: Undo,
 ): Promise<Outcome> {
+  if (stop.outcome === 'blocked') current.error = stop.reason;
   current.finishedAt = now();
   p.status.setStatus(current, stop.outcome, `${env.name}: ${stop.reason}`);
   await CancellationScope.nonCancellable(async () => {
     await undo(stop.reason);
-    await p.announcer.outcome(current, env, stop.outcome, stop.reason);
+    // Announced as cancelled: the announcement's outcomes predate blocks.
+    const announced = stop.outcome === 'blocked' ? 'cancelled' : stop.outcome;
+    await p.announcer.outcome(current, env, announced, stop.reason);
   });
   return stop.outcome;
 }

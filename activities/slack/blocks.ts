@@ -39,6 +39,9 @@ const STATUS_ICON: Record<EnvironmentStatus, string> = {
   superseded: '⤴️',
   reverted: '↩️',
   'compensation-failed': '🚨',
+  blocked: '⛔',
+  'waiting-window': '🕘',
+  soaking: '🧪',
 };
 
 /**

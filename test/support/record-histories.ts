@@ -29,6 +29,7 @@ import { recordProposalHistories } from './record-proposal-histories.js';
 import { recordGuaranteeHistories } from './record-guarantee-histories.js';
 import { recordLockGuaranteeHistories } from './record-lock-guarantee-histories.js';
 import { recordJanitorHistories } from './record-janitor-histories.js';
+import { recordGovernanceHistories } from './record-governance-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -207,6 +208,7 @@ try {
   await recordGuaranteeHistories(temporal, save, missing);
   await recordLockGuaranteeHistories(temporal, save, missing);
   await recordJanitorHistories(temporal, save, missing);
+  await recordGovernanceHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
   appendToManifest(written, workflowIds);

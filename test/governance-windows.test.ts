@@ -1,0 +1,157 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getStatus, startPromotion } from '../client/promotions.js';
+import type { PromotionState } from '../common/types.js';
+import { createPromoteWorker } from '../worker/create-worker.js';
+import { TestRepo } from './support/repo.js';
+import { useTimeSkipping } from './support/time-skipping.js';
+import { eventually } from './support/wait.js';
+
+/** Windows and freezes are hours long: the time-skipping server jumps over the wait. */
+const time = useTimeSkipping();
+
+const DEV_ONLY = [{ name: 'dev', approval: 'auto' as const }];
+
+async function promoteWith(
+  extraConfig: string,
+  check: (waiting: PromotionState, final: PromotionState) => void,
+) {
+  const repo = await TestRepo.create({ environments: DEV_ONLY, extraConfig });
+  const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+  const taskQueue = `windows-${Math.random().toString(36).slice(2)}`;
+  try {
+    const worker = await createPromoteWorker({
+      connection: time.env.nativeConnection,
+      client: time.env.client,
+      namespace: time.env.namespace ?? 'default',
+      taskQueue,
+      cacheDir,
+      workflowBundle: time.bundle,
+      notifier: { announce: () => Promise.resolve() },
+    });
+    await worker.runUntil(async () => {
+      const client = time.env.client;
+      const handle = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      const waiting = await eventually('dev to wait for its window', async () => {
+        const state = await getStatus(client, handle.workflowId);
+        return state.environments[0]?.status === 'waiting-window' ? state : undefined;
+      });
+      expect(await repo.live('dev')).toContain('tag: "1.4.0"');
+      await handle.result();
+      check(waiting, await getStatus(client, handle.workflowId));
+    });
+  } finally {
+    await rm(cacheDir, { recursive: true, force: true });
+    await repo.remove();
+  }
+}
+
+function berlin(ms: number): { hour: number; minute: number } {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/Berlin',
+    hourCycle: 'h23',
+    hour: 'numeric',
+    minute: 'numeric',
+  }).formatToParts(new Date(ms));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return { hour: get('hour'), minute: get('minute') };
+}
+
+describe('deployment windows and freezes (issue 22, item 1)', () => {
+  it('waits for a window that opens later today in Europe/Berlin, then deploys at its opening', async () => {
+    const now = await time.env.currentTimeMs();
+    const { hour } = berlin(now);
+    const from = `${String((hour + 2) % 24).padStart(2, '0')}:00`;
+    const to = `${String((hour + 3) % 24).padStart(2, '0')}:00`;
+    const config = `windows:\n  - { days: '*', from: "${from}", to: "${to}", timeZone: Europe/Berlin }\n`;
+    await promoteWith(config, (waiting, final) => {
+      const dev = waiting.environments[0];
+      expect(waiting.status).toBe('waiting-window');
+      expect(dev?.window?.details).toMatch(
+        new RegExp(`^dev closed until [A-Z][a-z]{2} ${from} Europe/Berlin — outside its windows`),
+      );
+      const opens = Date.parse(dev?.window?.until ?? '');
+      expect(berlin(opens)).toEqual({ hour: (hour + 2) % 24, minute: 0 });
+      expect(opens - now).toBeGreaterThan(3_600_000);
+      expect(opens - now).toBeLessThanOrEqual(2 * 3_600_000);
+      expect(final.status).toBe('succeeded');
+      expect(final.environments[0]?.window).toBeUndefined();
+      // Applied once the window was open, not before.
+      expect(Date.parse(final.environments[0]?.finishedAt ?? '')).toBeGreaterThanOrEqual(opens);
+    });
+  });
+
+  it('is held by a freeze from promote.yaml and released when it ends', async () => {
+    const now = await time.env.currentTimeMs();
+    const end = new Date(now + 5 * 3_600_000).toISOString();
+    const config = `freezes:\n  - { from: "${new Date(now - 3_600_000).toISOString()}", to: "${end}", reason: sale freeze }\n`;
+    await promoteWith(config, (waiting, final) => {
+      expect(waiting.environments[0]?.window?.details).toMatch(/^dev closed until .* UTC — sale freeze$/);
+      expect(waiting.environments[0]?.window?.until).toBe(end);
+      expect(final.status).toBe('succeeded');
+      expect(Date.parse(final.environments[0]?.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(end));
+    });
+  });
+
+  it('soaks the tag in dev for its soak time before staging starts (issue 22, item 2)', async () => {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'auto' },
+      ],
+    });
+    const yaml = await repo.file('promote.yaml');
+    await repo.commitFile(
+      'promote.yaml',
+      yaml.replace(
+        'valuesFile: environments/dev.yaml\n',
+        'valuesFile: environments/dev.yaml\n    soak: 1h\n',
+      ),
+      'soak dev for an hour',
+    );
+    const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+    try {
+      const worker = await createPromoteWorker({
+        connection: time.env.nativeConnection,
+        client: time.env.client,
+        namespace: time.env.namespace ?? 'default',
+        taskQueue: 'soak',
+        cacheDir,
+        workflowBundle: time.bundle,
+        notifier: { announce: () => Promise.resolve() },
+      });
+      await worker.runUntil(async () => {
+        const client = time.env.client;
+        const handle = await startPromotion(
+          client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue: 'soak' },
+        );
+        const soaking = await eventually('dev to soak', async () => {
+          const state = await getStatus(client, handle.workflowId);
+          return state.environments[0]?.status === 'soaking' ? state : undefined;
+        });
+        expect(soaking.status).toBe('soaking');
+        expect(soaking.environments[1]?.status).toBe('pending');
+        const dev = soaking.environments[0];
+        expect(Date.parse(dev?.soakUntil ?? '') - Date.parse(dev?.finishedAt ?? '')).toBe(3_600_000);
+        await handle.result();
+        const final = await getStatus(client, handle.workflowId);
+        expect(final.status).toBe('succeeded');
+        expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded']);
+        expect(Date.parse(final.environments[1]?.startedAt ?? '')).toBeGreaterThanOrEqual(
+          Date.parse(dev?.soakUntil ?? ''),
+        );
+      });
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+      await repo.remove();
+    }
+  });
+});

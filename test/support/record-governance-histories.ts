@@ -1,0 +1,174 @@
+// Histories of release governance (issue 22): promotions stopped by a block, and the governance
+// workflow itself. Each scenario runs only when its file is missing (histories are append-only).
+import type { Client } from '@temporalio/client';
+import {
+  blockTag,
+  changeRules,
+  freezeEnvironment,
+  overrideWindow,
+  unfreezeEnvironment,
+} from '../../client/governance.js';
+import { decide, startPromotion, waitFinished } from '../../client/promotions.js';
+import { GOVERNANCE_WORKFLOW_ID } from '../../common/governance.js';
+import { blockUpdate, soakBrokenSignal, unblockUpdate } from '../../common/governance-definitions.js';
+import { TestRepo } from './repo.js';
+import type { TestTemporal } from './temporal.js';
+import { envStatus } from './wait.js';
+
+type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
+
+const block = { app: 'api', tag: '1.6.0', by: 'alice', reason: 'memory leak' };
+
+export async function recordGovernanceHistories(
+  temporal: TestTemporal,
+  save: Save,
+  missing: (name: string) => boolean,
+): Promise<void> {
+  const client = temporal.client;
+
+  async function scenario(
+    names: string[],
+    options: Parameters<typeof TestRepo.create>[0],
+    run: (repo: TestRepo, taskQueue: string) => Promise<Record<string, string>>,
+  ): Promise<void> {
+    if (!names.some(missing)) return;
+    const repo = await TestRepo.create(options);
+    try {
+      await temporal.withWorker(async ({ taskQueue }) => {
+        const ids = await run(repo, taskQueue);
+        for (const name of names) if (ids[name]) await save(client, name, ids[name]);
+      });
+    } finally {
+      await repo.remove();
+    }
+  }
+
+  // A proposal waiting for approval, closed by `promote block` (the signal); then the rules unblocked.
+  await scenario(
+    ['promote-blocked-while-waiting', 'governance-block-unblock'],
+    {},
+    async (repo, taskQueue) => {
+      const h = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, h.workflowId, 'staging', 'waiting-approval');
+      await blockTag(client, block, { taskQueue });
+      await waitFinished(client, h.workflowId);
+      await changeRules(client, unblockUpdate, { app: 'api', tag: '1.6.0', by: 'bob' }, { taskQueue });
+      return {
+        'promote-blocked-while-waiting': h.workflowId,
+        'governance-block-unblock': GOVERNANCE_WORKFLOW_ID,
+      };
+    },
+  );
+
+  // The signal missed: the block is read right before the apply, and the bump reverted.
+  await scenario(
+    ['promote-blocked-before-apply'],
+    {
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'manual', proposals: false },
+      ],
+    },
+    async (repo, taskQueue) => {
+      const h = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, h.workflowId, 'staging', 'waiting-approval');
+      await changeRules(client, blockUpdate, block, { taskQueue });
+      await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      await waitFinished(client, h.workflowId);
+      return { 'promote-blocked-before-apply': h.workflowId };
+    },
+  );
+
+  // A frozen environment: one promotion waits for its window and goes on when it is unfrozen, the
+  // next one is let through by an override (governance-windows).
+  await scenario(
+    ['promote-waiting-window-unfrozen', 'promote-window-overridden'],
+    {
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'auto' },
+      ],
+    },
+    async (repo, taskQueue) => {
+      const until = new Date(Date.now() + 3_600_000).toISOString();
+      await freezeEnvironment(
+        client,
+        { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
+        { taskQueue },
+      );
+      const h = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, h.workflowId, 'staging', 'waiting-window');
+      await unfreezeEnvironment(client, { env: 'staging', by: 'alice' }, { taskQueue });
+      await waitFinished(client, h.workflowId);
+      await freezeEnvironment(
+        client,
+        { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
+        { taskQueue },
+      );
+      const o = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, o.workflowId, 'staging', 'waiting-window');
+      await overrideWindow(client, o.workflowId, { env: 'staging', by: 'carol', reason: 'hotfix' });
+      await waitFinished(client, o.workflowId);
+      return { 'promote-waiting-window-unfrozen': h.workflowId, 'promote-window-overridden': o.workflowId };
+    },
+  );
+
+  // soak: one environment soaked to the end, and one whose soak was broken by a rollback notice.
+  const soakIn = async (repo: TestRepo, soak: string) => {
+    const yaml = await repo.file('promote.yaml');
+    await repo.commitFile(
+      'promote.yaml',
+      yaml.replace(
+        'valuesFile: environments/dev.yaml\n',
+        `valuesFile: environments/dev.yaml\n    soak: ${soak}\n`,
+      ),
+      'soak dev',
+    );
+  };
+  const twoAuto = {
+    environments: [
+      { name: 'dev', approval: 'auto' as const },
+      { name: 'staging', approval: 'auto' as const },
+    ],
+  };
+  await scenario(['promote-soaked'], twoAuto, async (repo, taskQueue) => {
+    await soakIn(repo, '2s');
+    const h = await startPromotion(
+      client,
+      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+      { taskQueue },
+    );
+    await waitFinished(client, h.workflowId);
+    return { 'promote-soaked': h.workflowId };
+  });
+  await scenario(['promote-soak-broken'], twoAuto, async (repo, taskQueue) => {
+    await soakIn(repo, '1h');
+    const h = await startPromotion(
+      client,
+      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+      { taskQueue },
+    );
+    await envStatus(client, h.workflowId, 'dev', 'soaking');
+    await client.workflow
+      .getHandle(h.workflowId)
+      .signal(soakBrokenSignal, { env: 'dev', reason: 'api rolled back in dev' });
+    await waitFinished(client, h.workflowId);
+    return { 'promote-soak-broken': h.workflowId };
+  });
+}
