@@ -43,6 +43,7 @@ const readOverview = lazily(async () => (await import('./overview.js')).readOver
 const renderOverview = lazily(async () => (await import('./overview.js')).renderOverview);
 const runDev = lazily(async () => (await import('./serve.js')).runDev);
 const runWorker = lazily(async () => (await import('./serve.js')).runWorker);
+const runGitHubReceiver = lazily(async () => (await import('./github-command.js')).runGitHubReceiver);
 const runSlackReceiver = lazily(async () => (await import('./slack/command.js')).runSlackReceiver);
 const validateConfigFile = lazily(
   async () => (await import('../config/validate-file.js')).validateConfigFile,
@@ -269,6 +270,14 @@ export function buildProgram(): Command {
     .option('--socket', 'use Socket Mode (SLACK_APP_TOKEN) instead of a public HTTP endpoint')
     .action(async (options: { port: number; socket?: boolean }) => {
       await runSlackReceiver(options);
+    });
+
+  program
+    .command('github')
+    .description('receive GitHub pull request review webhooks (HTTP at /github/webhook): reviews as approvals')
+    .addOption(new Option('--port <port>', 'HTTP port for /github/webhook').default(3001).argParser(port))
+    .action(async (options: { port: number }) => {
+      await runGitHubReceiver(options);
     });
 
   program

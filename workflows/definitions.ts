@@ -5,6 +5,7 @@ import type {
   DecisionInput,
   EnvironmentState,
   PromotionState,
+  ReviewNudge,
 } from '../common/types.js';
 import type { AbandonedBump } from '../activities/index.js';
 
@@ -29,6 +30,12 @@ export const abandonUpdate = defineUpdate<EnvironmentState, [AbandonInput]>('aba
 
 /** Fire-and-forget form of `decide` for callers that cannot wait (webhooks); invalid ones are ignored. */
 export const decideSignal = defineSignal<[DecisionInput]>('decideSignal');
+
+/**
+ * `promote github` (or anyone): pull request `pullRequest` got review `reviewId`. Only a hint: the
+ * workflow reads the review from GitHub in an activity and counts what GitHub says, not what was sent.
+ */
+export const pullRequestReviewSignal = defineSignal<[ReviewNudge]>('pullRequestReview');
 
 // ---- The environment lock: one deployment per environment at a time ----
 

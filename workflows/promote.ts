@@ -58,6 +58,7 @@ import {
 import { Announcer } from './announcer.js';
 import { createCompensation } from './compensate.js';
 import { runProposal } from './propose.js';
+import { reviewApprovals } from './review-approvals.js';
 import { lockTimedOut, reassertBackoff } from './acquire.js';
 import { promotionMetrics } from './metrics.js';
 import { TIMEOUTS } from './timeouts.js';
@@ -408,6 +409,13 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
     if (problem) log.warn('ignored decision signal', { problem, env: decision.env, by: decision.by });
     else recordDecision(decision);
+  });
+  // Pull request reviews as approvals: verified by reading GitHub, with every other decision's checks.
+  const reviews = reviewApprovals({
+    state,
+    config: () => config,
+    decisionProblem: (input) => decisionProblem(input, false, policiesApply),
+    record: recordDecision,
   });
   /**
    * Explicit holding state for a lock rebuilt without state: an environment is held from its grant until
@@ -771,6 +779,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     compensateRun,
     tagValue,
     failureMessage,
+    watchReviews: reviews.watch,
   };
 
   let finalStatus: PromotionStatus = 'succeeded';

@@ -58,6 +58,8 @@ export interface ProposalContext {
   ) => Promise<void>;
   tagValue: (tags: Record<string, string>) => TagValue;
   failureMessage: (error: unknown) => string;
+  /** GitHub: counts pull request reviews while the environment waits (review-approvals.ts); returns the stop. */
+  watchReviews?: (env: EnvironmentConfig, current: EnvironmentState) => (() => void) | undefined;
 }
 
 type ProposalOutcome = 'succeeded' | 'skipped' | 'rejected' | 'superseded' | 'failed' | 'cancelled';
@@ -280,11 +282,12 @@ export async function runProposal(
       const again = proposal.reason ? ` again (${proposal.reason})` : '';
       setStatus(current, 'waiting-approval', `waiting for approval${again} in ${env.name}: ${who}`);
       await announcer.progress(current, env, 'waiting-approval');
+      const stopReviews = ctx.watchReviews?.(env, current);
       const decided = await condition(
         () => current.decision !== undefined || ctx.supersededBy.has(env.name),
         env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
         { summary: `approval timeout for ${env.name}` },
-      );
+      ).finally(() => stopReviews?.());
       if (!decided)
         throw ApplicationFailure.create({ message: 'approval timed out', type: 'ApprovalTimedOut' });
       if (!current.decision) return await superseded();
