@@ -316,8 +316,10 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     env.decisions = [...(env.decisions ?? []), decision];
     const gathering =
       decision.approved && approvedBy(env).length < quorumOf(env) && patched('approval-policies');
-    if (gathering) setCurrentDetails(`waiting for approval in ${env.name}: ${quorumText(env) ?? ''}`);
-    else env.decision = decision;
+    if (gathering) {
+      setCurrentDetails(`waiting for approval in ${env.name}: ${quorumText(env) ?? ''}`);
+      announcer.approvals(env);
+    } else env.decision = decision;
     return decision;
   }
 
