@@ -274,7 +274,9 @@ export function buildProgram(): Command {
 
   program
     .command('github')
-    .description('receive GitHub pull request review webhooks (HTTP at /github/webhook): reviews as approvals')
+    .description(
+      'receive GitHub pull request review webhooks (HTTP at /github/webhook): reviews as approvals',
+    )
     .addOption(new Option('--port <port>', 'HTTP port for /github/webhook').default(3001).argParser(port))
     .action(async (options: { port: number }) => {
       await runGitHubReceiver(options);
@@ -489,10 +491,30 @@ export function buildProgram(): Command {
     .description('every approval and rejection of a promotion: who, how verified, when, which commit')
     .argument('<id>', 'promotion id')
     .option('--json', 'machine-readable output')
-    .action(async (id: string, options: { json?: boolean }) => {
+    .option(
+      '--allowed-signers <file>',
+      'verify signed decisions against this allowed_signers file (default: the one in the repository at each proposal base)',
+    )
+    .action(async (id: string, options: { json?: boolean; allowedSigners?: string }) => {
+      if (options.allowedSigners) {
+        try {
+          readFileSync(options.allowedSigners, 'utf8');
+        } catch (error) {
+          throw new CliExit(
+            EXIT.badInput,
+            `cannot read --allowed-signers ${options.allowedSigners}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+          );
+        }
+      }
       const client = await connectClient();
       const { auditTrail, auditFailed, renderAudit } = await import('./audit.js');
-      const trail = await auditTrail(await getStatus(client, id));
+      const { sshSignatureVerifier } = await import('./audit-signatures.js');
+      const signatures = sshSignatureVerifier(
+        options.allowedSigners ? { allowedSigners: options.allowedSigners } : {},
+      );
+      const trail = await auditTrail(await getStatus(client, id), {
+        'ssh-signature': signatures.verify,
+      }).finally(() => signatures.close());
       print(options.json ? JSON.stringify(trail, null, 2) : renderAudit(trail));
       if (auditFailed(trail)) process.exitCode = EXIT.failed;
     });

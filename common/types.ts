@@ -107,6 +107,8 @@ export interface Decision {
   principal?: string;
   /** The signed statement and its SSH signature, kept as evidence. */
   signature?: SignedStatement;
+  /** `ssh-signature`: the deployment branch commit whose allowed_signers verified it (`promote audit` reads it there). */
+  base?: string;
   /** `github-review`: the pull request review the worker read from GitHub (its id, page and reviewer). */
   review?: PullRequestReviewRef;
 }

@@ -292,7 +292,7 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
     }
     return recordDecision(
       { ...input, by: principal },
-      { via: 'ssh-signature', principal, signature: input.signed },
+      { via: 'ssh-signature', principal, signature: input.signed, base },
     );
   }
 
