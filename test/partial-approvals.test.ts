@@ -63,7 +63,7 @@ describe('partial approvals', () => {
 
         await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit });
         const partial = await eventually('the request to show alice', async () => {
-          const current = (await request()) as StoredMessage;
+          const current = await request();
           return JSON.stringify(current.blocks).includes('1 of 2 approvals (alice)') ? current : undefined;
         });
         expect(hasButtons(partial)).toBe(true);
@@ -73,7 +73,7 @@ describe('partial approvals', () => {
         await decide(client, id, { env: 'staging', approved: true, by: 'bob', commit });
         const final = await waitFinished(client, id);
         expect(final.status).toBe('succeeded');
-        const decided = (await request()) as StoredMessage;
+        const decided = await request();
         expect(hasButtons(decided)).toBe(false);
         expect(decided.text).toContain('Approved by <@U0BOB>');
         // Every reply was posted once: the partial approval updated the request, it posted nothing.

@@ -207,7 +207,7 @@ export function eventMessage(a: Announcement): SlackMessage {
 /** Who approved so far while a quorum is gathered: a context line of the request, buttons kept. */
 export const APPROVALS_BLOCK = 'promote-approvals';
 function approvalsLine(text: string): KnownBlock {
-  return { ...context(`🗳️ ${escape(text)}`), block_id: APPROVALS_BLOCK } as KnownBlock;
+  return { ...context(`🗳️ ${escape(text)}`), block_id: APPROVALS_BLOCK };
 }
 
 /** A request with its approvals line replaced (the Slack receiver, after a partial approval): buttons stay. */
