@@ -284,7 +284,7 @@ describe('approvals from Slack buttons', () => {
         await eventually("alice's Update sent", () =>
           Promise.resolve(updatesSent.length === 1 ? true : undefined),
         );
-        // The receiver's own update of the message says who approved and leaves the buttons for bob.
+        // The request says who approved and keeps the buttons for bob (receiver and workflow both update it).
         const partial = await eventually('the request showing 1 of 2', () => {
           const current = approvalRequest('staging');
           return Promise.resolve(
