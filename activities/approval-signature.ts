@@ -65,6 +65,20 @@ export async function verifyApprovalSignature(
     throw refused(
       `signed approvals need ${input.allowedSigners} on the deployment branch (at ${input.base.slice(0, 12)}); it does not exist there`,
     );
+  return verifyWithSigners(signers, input, { file: input.allowedSigners, at: input.base });
+}
+
+/**
+ * Verifies `signed` against the text of an allowed_signers file and returns the signer's principal:
+ * `ssh-keygen -Y find-principals` (exactly one), then `ssh-keygen -Y verify` for that principal in the
+ * `promote` namespace with the statement on standard input. Shared by the worker and `promote audit`.
+ */
+export async function verifyWithSigners(
+  signers: string,
+  signed: { statement: string; signature: string },
+  where: { file: string; at: string },
+): Promise<{ principal: string }> {
+  const input = { ...signed, allowedSigners: where.file, base: where.at };
   const dir = await mkdtemp(join(tmpdir(), 'promote-verify-'));
   try {
     await writeFile(join(dir, 'allowed_signers'), signers);

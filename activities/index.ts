@@ -46,6 +46,7 @@ import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
 import type { AnnounceResult, Announcement, AnnouncementEvent } from './notifier.js';
 import { verifyApprovalSignature, type VerifySignatureInput } from './approval-signature.js';
+import { readPullRequestReviews, type ReadReview, type ReviewsInput } from './github-reviews.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError } from './repository.js';
 import { GitHubRateLimitError } from './providers/github.js';
 import { redact, redactDeep } from './redact.js';
@@ -98,6 +99,7 @@ export interface EnvironmentRequest extends LockRequest {
   lockId?: string;
 }
 
+export type { ReadReview, ReviewsInput };
 export type {
   Gate,
   BumpInput,
@@ -252,6 +254,11 @@ export function createActivities(deps: ActivityDeps) {
     /** A signed decision's principal, verified against allowed_signers at the proposal's base commit. */
     async verifyApprovalSignature(input: VerifySignatureInput): Promise<{ principal: string }> {
       return heartbeating(() => verifyApprovalSignature(deps.cache, input).catch(unreachableAsBadInput));
+    },
+
+    /** GitHub pull request reviews, read by the worker: what the workflow counts as review approvals. */
+    async pullRequestReviews(input: ReviewsInput): Promise<ReadReview[]> {
+      return heartbeating(() => readPullRequestReviews(deps.cache, input));
     },
 
     async loadPromotion(request: PromotionRequest): Promise<LoadedPromotion> {

@@ -15,6 +15,8 @@ export type AnnouncementEvent =
   | 'promotion'
   | 'started'
   | 'waiting-approval'
+  /** An approval arrived but the quorum is not reached: the approval request is updated in place. */
+  | 'approvals'
   | 'rolled-back'
   | 'repaired'
   | 'drift'
@@ -49,6 +51,8 @@ export interface Announcement {
   /** What compensation did, for failed, rejected, superseded and cancelled. */
   revertCommit?: string;
   rolledBack?: boolean;
+  /** While a quorum is gathered: "1 of 2 approvals (alice)", shown on the approval request. */
+  approvals?: string;
   /** Who decided an approval, for replacing its buttons when the decision came from elsewhere (CLI). */
   decidedBy?: string;
   decidedBySlackId?: string;
@@ -75,6 +79,7 @@ export function announcementText(a: Announcement): string {
     promotion: 'Promoting',
     started: 'Deploying',
     'waiting-approval': 'Waiting for approval of',
+    approvals: 'Approvals so far for',
     deployed: 'Deployed',
     failed: 'Failed to deploy',
     rejected: 'Rejected',
@@ -89,7 +94,8 @@ export function announcementText(a: Announcement): string {
     ...(a.repaired ?? []).map((r) => `repaired: ${r}`),
     ...(a.drift ?? []).map((d) => `drift: ${d}`),
   ];
-  return `${verb} ${apps}${a.env ? ` in ${a.env}` : ''}${a.commit ? ` (${a.commit.slice(0, 12)})` : ''}${a.detail ? `: ${a.detail}` : ''}${notes.length ? ` [${notes.join('; ')}]` : ''}`;
+  const approvals = a.approvals ? ` [${a.approvals}]` : '';
+  return `${verb} ${apps}${a.env ? ` in ${a.env}` : ''}${a.commit ? ` (${a.commit.slice(0, 12)})` : ''}${a.detail ? `: ${a.detail}` : ''}${approvals}${notes.length ? ` [${notes.join('; ')}]` : ''}`;
 }
 
 /** Writes one JSON line per announcement: structured for log pipelines, readable in a terminal. */

@@ -44,6 +44,13 @@ const DEFAULT_VERIFIERS: Partial<Record<DecisionVia, DecisionVerifier>> = {
     result: 'declared',
     detail: 'Slack user mapped to this name by promote.yaml notifications.slack.users',
   }),
+  // Read from GitHub by a worker when it was counted; shown with where to see it again.
+  'github-review': (decision) => ({
+    result: 'declared',
+    detail: decision.review
+      ? `GitHub review ${decision.review.id} by ${decision.review.login} on pull request #${decision.review.pullRequest}${decision.review.url ? ` (${decision.review.url})` : ''}, read from GitHub by the worker`
+      : 'GitHub review (no review recorded)',
+  }),
 };
 
 export async function auditTrail(

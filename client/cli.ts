@@ -43,6 +43,7 @@ const readOverview = lazily(async () => (await import('./overview.js')).readOver
 const renderOverview = lazily(async () => (await import('./overview.js')).renderOverview);
 const runDev = lazily(async () => (await import('./serve.js')).runDev);
 const runWorker = lazily(async () => (await import('./serve.js')).runWorker);
+const runGitHubReceiver = lazily(async () => (await import('./github-command.js')).runGitHubReceiver);
 const runSlackReceiver = lazily(async () => (await import('./slack/command.js')).runSlackReceiver);
 const governanceClient = () => import('./governance.js');
 const validateConfigFile = lazily(async () => (await import('./validate-file.js')).validateConfigFile);
@@ -273,6 +274,16 @@ export function buildProgram(): Command {
     .option('--socket', 'use Socket Mode (SLACK_APP_TOKEN) instead of a public HTTP endpoint')
     .action(async (options: { port: number; socket?: boolean }) => {
       await runSlackReceiver(options);
+    });
+
+  program
+    .command('github')
+    .description(
+      'receive GitHub pull request review webhooks (HTTP at /github/webhook): reviews as approvals',
+    )
+    .addOption(new Option('--port <port>', 'HTTP port for /github/webhook').default(3001).argParser(port))
+    .action(async (options: { port: number }) => {
+      await runGitHubReceiver(options);
     });
 
   program
@@ -542,10 +553,30 @@ export function buildProgram(): Command {
     .description('every approval and rejection of a promotion: who, how verified, when, which commit')
     .argument('<id>', 'promotion id')
     .option('--json', 'machine-readable output')
-    .action(async (id: string, options: { json?: boolean }) => {
+    .option(
+      '--allowed-signers <file>',
+      'verify signed decisions against this allowed_signers file (default: the one in the repository at each proposal base)',
+    )
+    .action(async (id: string, options: { json?: boolean; allowedSigners?: string }) => {
+      if (options.allowedSigners) {
+        try {
+          readFileSync(options.allowedSigners, 'utf8');
+        } catch (error) {
+          throw new CliExit(
+            EXIT.badInput,
+            `cannot read --allowed-signers ${options.allowedSigners}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+          );
+        }
+      }
       const client = await connectClient();
       const { auditTrail, auditFailed, renderAudit } = await import('./audit.js');
-      const trail = await auditTrail(await getStatus(client, id));
+      const { sshSignatureVerifier } = await import('./audit-signatures.js');
+      const signatures = sshSignatureVerifier(
+        options.allowedSigners ? { allowedSigners: options.allowedSigners } : {},
+      );
+      const trail = await auditTrail(await getStatus(client, id), {
+        'ssh-signature': signatures.verify,
+      }).finally(() => signatures.close());
       print(options.json ? JSON.stringify(trail, null, 2) : renderAudit(trail));
       if (auditFailed(trail)) process.exitCode = EXIT.failed;
     });

@@ -6,6 +6,7 @@ import type {
   DecisionInput,
   EnvironmentState,
   PromotionState,
+  ReviewNudge,
 } from './types.js';
 
 /** The promotion's whole state: the CLI and (later) Slack render it. */
@@ -29,6 +30,12 @@ export const abandonUpdate = defineUpdate<EnvironmentState, [AbandonInput]>('aba
 
 /** Fire-and-forget form of `decide` for callers that cannot wait (webhooks); invalid ones are ignored. */
 export const decideSignal = defineSignal<[DecisionInput]>('decideSignal');
+
+/**
+ * `promote github` (or anyone): pull request `pullRequest` got review `reviewId`. Only a hint: the
+ * workflow reads the review from GitHub in an activity and counts what GitHub says, not what was sent.
+ */
+export const pullRequestReviewSignal = defineSignal<[ReviewNudge]>('pullRequestReview');
 
 // ---- The environment lock: one deployment per environment at a time ----
 

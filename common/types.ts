@@ -120,6 +120,28 @@ export interface Decision {
   principal?: string;
   /** The signed statement and its SSH signature, kept as evidence. */
   signature?: SignedStatement;
+  /** `ssh-signature`: the deployment branch commit whose allowed_signers verified it (`promote audit` reads it there). */
+  base?: string;
+  /** `github-review`: the pull request review the worker read from GitHub (its id, page and reviewer). */
+  review?: PullRequestReviewRef;
+}
+
+/** A pull request review counted as a decision: read by id from GitHub by a worker, never taken on a client's word. */
+export interface PullRequestReviewRef {
+  id: number;
+  pullRequest: number;
+  /** The reviewer's GitHub login (mapped to `by` through promote.yaml `github.users`). */
+  login: string;
+  url?: string;
+}
+
+/**
+ * A nudge that a pull request was reviewed (the webhook receiver sends it): only the review id travels;
+ * the workflow reads the review itself from GitHub, so whoever sends this cannot forge an approval.
+ */
+export interface ReviewNudge {
+  pullRequest: number;
+  reviewId: number;
 }
 
 /** A decision signed with `ssh-keygen -Y sign -n promote` over the canonical statement (common/approval-statement.ts). */

@@ -139,6 +139,22 @@ export const RepositorySchema = z.discriminatedUnion('provider', [
   }),
 ]);
 
+/** A GitHub login: letters, digits and single dashes, at most 39 characters. */
+const githubLogin = z
+  .string()
+  .regex(/^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/, 'must be a GitHub login such as octo-cat');
+
+/** `github:` pull request reviews as approvals (docs/github.md). */
+export const GitHubReviewsSchema = z.strictObject({
+  /** Approver name (as in `approvers`) → GitHub login: that login's reviews count as the approver's decisions. */
+  users: z.record(z.string().min(1), githubLogin).optional(),
+  /**
+   * How often a waiting proposal reads its pull request's reviews when no webhook nudged it (default
+   * 1m, doubling to 15m while nothing changes); `off` where `promote github` receives webhooks.
+   */
+  reviewPoll: z.union([z.literal('off'), durationMs]).optional(),
+});
+
 export const CommandDeploySchema = z.strictObject({
   type: z.literal('command'),
   diff: argv,
@@ -166,6 +182,8 @@ export const ConfigSchema = z
     proposalBranch: proposalBranch.optional(),
     /** Who may sign approvals: an ssh allowed_signers file, read from the deployment branch (default .promote/allowed_signers). */
     allowedSigners: repoPath.optional(),
+    /** Pull request reviews as approvals: who is who on GitHub, and how often reviews are polled. */
+    github: GitHubReviewsSchema.optional(),
     /** Named groups of approvers, defined once: an environment's `approvers` may name a group. */
     approverGroups: z
       .record(
@@ -225,6 +243,19 @@ export const ConfigSchema = z
         });
       }
     });
+    // One login is one person: a login mapped to two approvers would let one review count twice.
+    const logins = new Map<string, string>();
+    for (const [person, login] of Object.entries(config.github?.users ?? {})) {
+      const other = logins.get(login.toLowerCase());
+      if (other) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['github', 'users', person],
+          message: `GitHub login ${login} is already mapped to ${other}: one login is one approver`,
+        });
+      }
+      logins.set(login.toLowerCase(), person);
+    }
     // A proposal is force-pushed to its branch and deleted when dropped: never the deployment branch.
     config.environments.forEach((env, i) => {
       if (env.approval !== 'manual' || env.proposals === false) return;

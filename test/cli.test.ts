@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForApproval } from '../client/promotions.js';
@@ -280,6 +280,19 @@ describe('promote validate', () => {
     expect(result.stderr).toMatch(new RegExp(`${file}:5: environments\\[0\\]\\.approval: .*"auto"`));
     expect(result.stderr).toContain(`${file}:6: apps: must define at least one app`);
     expect(result.stderr).toContain(`${file}:9: deploy.diff: must name a command`);
+  });
+
+  it('refuses one GitHub login mapped to two approvers (one review would count twice)', async () => {
+    const work = await checkout();
+    const file = join(work, 'promote.yaml');
+    const config = `${await readFile(file, 'utf8')}github:\n  users:\n    alice: octo-cat\n    bob: Octo-Cat\n`;
+    await writeFile(file, config);
+    const result = await promoteCli(['validate', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /promote\.yaml:\d+: github\.users\.bob: GitHub login Octo-Cat is already mapped to alice: one login is one approver/,
+    );
+    expect(await readFile(file, 'utf8')).toBe(config);
   });
 
   it('reports a missing file', async () => {

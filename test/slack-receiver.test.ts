@@ -253,6 +253,60 @@ describe('approvals from Slack buttons', () => {
     );
   });
 
+  it('keeps the buttons on an approval short of the quorum, for the next approver', async () => {
+    const repo = await TestRepo.create({
+      environments: [{ name: 'staging', approval: 'manual', approvers: ['alice', 'bob'], minApprovals: 2 }],
+      extraConfig: `notifications:
+  slack:
+    channel: '#deploys'
+    users: { alice: U0ALICE, bob: U0BOB }
+`,
+    });
+    const notifier = createNotifier(
+      'default',
+      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
+      quietLog,
+    );
+    await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const handle = await startPromotion(
+          suite.temporal.client,
+          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+          { taskQueue },
+        );
+        const id = handle.workflowId;
+        await waitForApproval(suite.temporal.client, id, 'staging');
+        const request = await eventually('the approval request in Slack', () =>
+          Promise.resolve(approvalRequest('staging')),
+        );
+        expect(await send(sign(press(request, 'promote_approve', 'U0ALICE')))).toBe(200);
+        // Slack is answered first; the Update follows.
+        await eventually("alice's Update sent", () =>
+          Promise.resolve(updatesSent.length === 1 ? true : undefined),
+        );
+        // The request says who approved and keeps the buttons for bob (receiver and workflow both update it).
+        const partial = await eventually('the request showing 1 of 2', () => {
+          const current = approvalRequest('staging');
+          return Promise.resolve(
+            JSON.stringify(current?.blocks).includes('1 of 2 approvals (alice)') ? current : undefined,
+          );
+        });
+        expect(hasButtons(partial)).toBe(true);
+        expect(JSON.stringify(partial?.blocks)).not.toContain('Approved by');
+        expect((await getStatus(suite.temporal.client, id)).environments[0]?.status).toBe('waiting-approval');
+
+        expect(await send(sign(press(partial, 'promote_approve', 'U0BOB')))).toBe(200);
+        const final = await waitFinished(suite.temporal.client, id);
+        expect(final.status).toBe('succeeded');
+        expect(updatesSent).toHaveLength(2);
+        await eventually('the buttons replaced once the quorum is reached', () =>
+          Promise.resolve(hasButtons(approvalRequest('staging')) ? undefined : true),
+        );
+      },
+      { notifier },
+    );
+  });
+
   it('takes approvals over Socket Mode, with the same checks', async () => {
     const repo = await TestRepo.create({
       environments: [{ name: 'staging', approval: 'manual', approvers: ['alice'] }],

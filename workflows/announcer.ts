@@ -2,6 +2,7 @@ import { isCancellation, log, patched, proxyActivities } from '@temporalio/workf
 import type { Activities, Announcement, AnnouncementEvent } from '../activities/index.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { diffSummary } from '../common/diff-summary.js';
+import { quorumText } from '../common/approval-policy.js';
 import type { AppRequest, Decision, EnvironmentState, PromotionState, TagValue } from '../common/types.js';
 import { TIMEOUTS } from './timeouts.js';
 
@@ -26,6 +27,8 @@ function messageOf(error: unknown): string {
 export class Announcer {
   /** Whether this run announces its progress as a thread (patched: older runs announce outcomes only). */
   private readonly threaded: boolean;
+  /** A partial-approval update still being sent: an outcome waits for it, so it never undoes the outcome. */
+  private approvalsInFlight: Promise<void> | undefined;
 
   constructor(
     private readonly state: PromotionState,
@@ -76,6 +79,9 @@ export class Announcer {
               environments: state.environments.map((e) => ({ name: e.name, status: e.status })),
             },
             ...(current?.approvers ? { approvers: current.approvers } : {}),
+            ...(current?.status === 'waiting-approval' && quorumText(current)
+              ? { approvals: quorumText(current) }
+              : {}),
             ...(current?.revertCommit ? { revertCommit: current.revertCommit } : {}),
             ...(current?.rolledBack ? { rolledBack: true } : {}),
             ...(current?.decision ? this.decided(current.decision) : {}),
@@ -114,6 +120,19 @@ export class Announcer {
     }
   }
 
+  /**
+   * An approval that did not complete the quorum: the Slack request shows who approved so far. Started
+   * from the decision handler without waiting (runs from the `approval-progress` patch on); updates go
+   * one at a time, so the message never goes back to an older count.
+   */
+  approvals(current: EnvironmentState): void {
+    if (!this.threaded || !patched('approval-progress')) return;
+    const env = this.config.environments.find((e) => e.name === current.name);
+    const previous = this.approvalsInFlight ?? Promise.resolve();
+    const sending = previous.then(() => this.send(this.build(current, env, 'approvals'), true));
+    this.approvalsInFlight = sending.catch(() => undefined);
+  }
+
   /** How an environment ended: every notifier gets these. */
   async outcome(
     current: EnvironmentState,
@@ -121,6 +140,7 @@ export class Announcer {
     outcome: AnnouncementEvent,
     detail?: string,
   ): Promise<void> {
+    if (this.approvalsInFlight) await this.approvalsInFlight;
     await this.send(this.build(current, env, outcome, detail), patched('best-effort-announce'));
   }
 

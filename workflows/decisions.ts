@@ -115,6 +115,7 @@ export async function recordSigned(
   state: PromotionState,
   config: PromoteConfig | undefined,
   input: DecisionInput & { signed: NonNullable<DecisionInput['signed']> },
+  gathered?: Gathered,
 ): Promise<Decision> {
   const env = envOf(state, input.env);
   const base = env?.proposal?.base ?? state.configCommit;
@@ -151,15 +152,23 @@ export async function recordSigned(
   return recordDecision(
     state,
     { ...input, by: principal },
-    { via: 'ssh-signature', principal, signature: input.signed },
+    { via: 'ssh-signature', principal, signature: input.signed, base },
+    gathered,
   );
 }
+
+/**
+ * An approval that did not complete the quorum was recorded: the announcer shows the partial count
+ * (announcer.approvals). Absent until promote.yaml is loaded; no environment exists before then.
+ */
+export type Gathered = (env: EnvironmentState) => void;
 
 /** Every decision joins the audit trail; an approval ends the wait only once the quorum is reached. */
 export function recordDecision(
   state: PromotionState,
   input: DecisionInput,
   proof: Partial<Decision> = {},
+  gathered?: Gathered,
 ): Decision {
   const env = envOf(state, input.env);
   const decision: Decision = {
@@ -179,8 +188,10 @@ export function recordDecision(
   env.decisions = [...(env.decisions ?? []), decision];
   const gathering =
     decision.approved && approvedBy(env).length < quorumOf(env) && patched('approval-policies');
-  if (gathering) setCurrentDetails(`waiting for approval in ${env.name}: ${quorumText(env) ?? ''}`);
-  else env.decision = decision;
+  if (gathering) {
+    setCurrentDetails(`waiting for approval in ${env.name}: ${quorumText(env) ?? ''}`);
+    gathered?.(env);
+  } else env.decision = decision;
   return decision;
 }
 

@@ -20,6 +20,8 @@ import { EnvironmentLock } from './lock-client.js';
 import { installHandlers, newPromotionState, statusWriter, type StatusWriter } from './promotion-state.js';
 import { runProposal } from './propose.js';
 import { governPromotion } from './governance-rules.js';
+import { decisionProblem, policiesApply, recordDecision } from './decisions.js';
+import { reviewApprovals } from './review-approvals.js';
 import { sagaOf, type Saga } from './saga.js';
 import type { Outcome, PromotionRun } from './steps.js';
 import { asBadInput, failureMessage, now, tagOf, tagValue } from './values.js';
@@ -48,11 +50,23 @@ export async function promote(request: PromotionRequest): Promise<PromotionState
   const status = statusWriter(state);
   const lock = new EnvironmentLock(state.id, request.repo, saga);
   // Signed decisions verify against promote.yaml's allowed_signers: there once it is loaded.
-  const loaded: { config?: PromoteConfig } = {};
-  installHandlers({ state, lock, config: () => loaded.config });
+  const loaded: { config?: PromoteConfig; announcer?: Announcer } = {};
+  const gathered = (env: EnvironmentState) => loaded.announcer?.approvals(env);
+  installHandlers({ state, lock, config: () => loaded.config, gathered });
+  // Pull request reviews as approvals: verified by reading GitHub, with every other decision's checks.
+  const reviews = reviewApprovals({
+    state,
+    config: () => loaded.config,
+    decisionProblem: (input) => decisionProblem(state, input, false, policiesApply),
+    record: (input, proof) => recordDecision(state, input, proof, gathered),
+  });
 
-  const p = await load(request, { state, saga, lock, status });
+  const p: PromotionRun = {
+    ...(await load(request, { state, saga, lock, status })),
+    watchReviews: reviews.watch,
+  };
   loaded.config = p.config;
+  loaded.announcer = p.announcer;
   await p.announcer.promotion(targetEnvironments(request, p.config));
 
   let finalStatus: PromotionStatus = 'succeeded';

@@ -21,7 +21,14 @@ import type {
   PromotionStatus,
 } from '../common/types.js';
 import { decisionInputProblem } from './decision-input.js';
-import { abandonProblem, decisionProblem, policiesApply, recordDecision, recordSigned } from './decisions.js';
+import {
+  abandonProblem,
+  decisionProblem,
+  policiesApply,
+  recordDecision,
+  recordSigned,
+  type Gathered,
+} from './decisions.js';
 import {
   abandonUpdate,
   acceptedUpdate,
@@ -101,10 +108,12 @@ export interface Handled {
   lock: EnvironmentLock;
   /** promote.yaml once loaded (signed decisions verify against its allowed_signers). */
   config: () => PromoteConfig | undefined;
+  /** An approval short of the quorum was recorded (the announcer updates the request in place). */
+  gathered: Gathered;
 }
 
 /** Installs every handler, in the order recorded runs installed them (before the first command). */
-export function installHandlers({ state, lock, config }: Handled): void {
+export function installHandlers({ state, lock, config, gathered }: Handled): void {
   setHandler(statusQuery, () => state);
   // Guarded runs only ever set `compensation`: for older runs the validator refuses every abandon.
   setHandler(abandonUpdate, (input) => abandon(state, input), {
@@ -127,8 +136,8 @@ export function installHandlers({ state, lock, config }: Handled): void {
         throw ApplicationFailure.create({ message: problem, type: 'InvalidDecision', nonRetryable: true });
       // Only a signed decision runs an activity; every other one stays synchronous, as recorded before.
       if (input.signed && patched('signed-approvals'))
-        return recordSigned(state, config(), { ...input, signed: input.signed });
-      return recordDecision(state, input);
+        return recordSigned(state, config(), { ...input, signed: input.signed }, gathered);
+      return recordDecision(state, input, {}, gathered);
     },
     {
       // Validators are not part of history: every check may change freely here.
@@ -138,7 +147,7 @@ export function installHandlers({ state, lock, config }: Handled): void {
       },
     },
   );
-  setHandler(decideSignal, (input: unknown) => decideBySignal(state, input));
+  setHandler(decideSignal, (input: unknown) => decideBySignal(state, input, gathered));
   setHandler(heldEnvironmentsQuery, () => lock.held());
   setHandler(lockGrantedSignal, (grant) => lock.onGranted(grant));
   setHandler(supersededSignal, (notice) => lock.onSuperseded(notice));
@@ -161,7 +170,7 @@ async function abandon(state: PromotionState, input: AbandonInput): Promise<Envi
  * workflow task on every replay and wedges the promotion). Histories that took such a payload before
  * these checks existed replay as they ran: `patched` is only asked when a check would bite.
  */
-function decideBySignal(state: PromotionState, input: unknown): void {
+function decideBySignal(state: PromotionState, input: unknown, gathered: Gathered): void {
   const malformed = decisionInputProblem(input);
   if (malformed && patched('decision-input-checks')) {
     log.warn('ignored decision signal', { problem: malformed });
@@ -182,5 +191,5 @@ function decideBySignal(state: PromotionState, input: unknown): void {
     if (unnamed && patched('decision-input-checks')) problem = unnamed;
   }
   if (problem) log.warn('ignored decision signal', { problem, env: decision.env, by: decision.by });
-  else recordDecision(state, decision);
+  else recordDecision(state, decision, {}, gathered);
 }

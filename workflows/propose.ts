@@ -66,7 +66,8 @@ export async function runProposal(
       await review(p, env, current, flow, made);
       proposal.phase = 'proposed';
       const again = proposal.reason ? ` again (${proposal.reason})` : '';
-      const stop = await approval(p, env, current, again);
+      // Only a proposal has a pull request whose reviews may approve it.
+      const stop = await approval(p, env, current, again, p.watchReviews);
       if (stop) return await stopBeforeApply(p, env, current, stop, undo);
       // Approved: the environment is taken only now, to land, apply and announce.
       if (!(await takeToLand(p, env, current, flow)))

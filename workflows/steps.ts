@@ -40,7 +40,12 @@ export interface PromotionRun {
   compensation: Compensation;
   /** Release governance (issue 22): blocks, windows and freezes, soak (workflows/governance-rules.ts). */
   governance: Governed;
+  /** GitHub: counts pull request reviews while a proposal waits (review-approvals.ts); returns the stop. */
+  watchReviews?: WatchReviews;
 }
+
+/** Starts watching an environment's pull request reviews; returns the stop (undefined: nothing watched). */
+export type WatchReviews = (env: EnvironmentConfig, current: EnvironmentState) => (() => void) | undefined;
 
 /** How one environment ended; anything but succeeded or skipped stops the promotion. */
 export type Outcome =
@@ -131,15 +136,17 @@ export async function approval(
   env: EnvironmentConfig,
   current: EnvironmentState,
   again = '',
+  watchReviews?: WatchReviews,
 ): Promise<Stop | undefined> {
   const who = env.approvers ? env.approvers.join(', ') : 'anyone';
   p.status.setStatus(current, 'waiting-approval', `waiting for approval${again} in ${env.name}: ${who}`);
   await p.announcer.progress(current, env, 'waiting-approval');
+  const stopReviews = watchReviews?.(env, current);
   const decided = await condition(
     () => current.decision !== undefined || p.lock.supersededBy.has(env.name) || p.governance.interrupted(),
     env.approvalTimeout ?? DEFAULT_APPROVAL_TIMEOUT_MS,
     { summary: `approval timeout for ${env.name}` },
-  );
+  ).finally(() => stopReviews?.());
   if (!decided) throw ApplicationFailure.create({ message: 'approval timed out', type: 'ApprovalTimedOut' });
   const blocked = p.governance.blocked();
   if (blocked) return { outcome: 'blocked', reason: blocked };

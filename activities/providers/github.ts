@@ -128,6 +128,18 @@ export interface RepoCommit {
   message: string;
 }
 
+/** A pull request review as GitHub's REST API reports it. */
+export interface PullRequestReview {
+  id: number;
+  /** APPROVED, CHANGES_REQUESTED, COMMENTED, DISMISSED or PENDING. */
+  state: string;
+  /** The pull request head the review was given at. */
+  commitId?: string;
+  login?: string;
+  body?: string;
+  url?: string;
+}
+
 export interface PullRequestRef {
   number: number;
   url: string;
@@ -520,6 +532,31 @@ export class GitHubRepository {
     }
   }
 
+  /** One review of pull request `number`; undefined when GitHub has no such review on it (404). */
+  async pullRequestReview(number: number, id: number): Promise<PullRequestReview | undefined> {
+    try {
+      const { data } = await this.call(`reading review ${id} of pull request #${number}`, () =>
+        this.octokit.rest.pulls.getReview({ ...this.repo, pull_number: number, review_id: id }),
+      );
+      return reviewOf(data);
+    } catch (error) {
+      if (error instanceof GitHubError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Every review of pull request `number`, oldest first (all pages). */
+  async pullRequestReviews(number: number): Promise<PullRequestReview[]> {
+    const data = await this.call(`listing reviews of pull request #${number}`, () =>
+      this.octokit.paginate(this.octokit.rest.pulls.listReviews, {
+        ...this.repo,
+        pull_number: number,
+        per_page: 100,
+      }),
+    );
+    return data.map(reviewOf);
+  }
+
   /** Closes a pull request, leaving the reason as a comment. */
   async closePullRequest(number: number, reason: string): Promise<void> {
     await this.call(`commenting on pull request #${number}`, () =>
@@ -529,4 +566,22 @@ export class GitHubRepository {
       this.octokit.rest.pulls.update({ ...this.repo, pull_number: number, state: 'closed' }),
     );
   }
+}
+
+function reviewOf(data: {
+  id: number;
+  state: string;
+  commit_id: string | null;
+  user: { login: string } | null;
+  body?: string | null;
+  html_url?: string;
+}): PullRequestReview {
+  return {
+    id: data.id,
+    state: data.state,
+    ...(data.commit_id ? { commitId: data.commit_id } : {}),
+    ...(data.user?.login ? { login: data.user.login } : {}),
+    ...(data.body ? { body: data.body } : {}),
+    ...(data.html_url ? { url: data.html_url } : {}),
+  };
 }

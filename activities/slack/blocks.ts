@@ -160,6 +160,12 @@ export function eventMessage(a: Announcement): SlackMessage {
         (a.approvers ? `\nApprovers: ${a.approvers.map(escape).join(', ')}` : ''),
       `${a.env} waits for approval of ${plainApps(a)}`,
     ],
+    // The same request, updated in place as approvals arrive (see `approvalsLine`).
+    approvals: [
+      `✋ ${env} waits for approval of ${appsText(a)}${commit}` +
+        (a.approvers ? `\nApprovers: ${a.approvers.map(escape).join(', ')}` : ''),
+      `${a.env} waits for approval of ${plainApps(a)}`,
+    ],
     deployed: rollback
       ? [`↩️ ${env}: rolled back to ${appsText(a)}${commit}`, `Rolled back ${plainApps(a)} in ${a.env}`]
       : [`✅ ${env}: deployed ${appsText(a)}${commit}`, `Deployed ${plainApps(a)} in ${a.env}`],
@@ -194,8 +200,26 @@ export function eventMessage(a: Announcement): SlackMessage {
   const blocks: KnownBlock[] = [section(markdown)];
   if (a.outcome === 'started' && a.detail) blocks.push(section(`\`\`\`${detail}\`\`\``));
   if (undone) blocks.push(context(`Compensated: ${undone}`));
-  if (a.outcome === 'waiting-approval') blocks.push(approvalButtons(a));
+  if (a.outcome === 'waiting-approval' || a.outcome === 'approvals') {
+    if (a.approvals) blocks.push(approvalsLine(a.approvals));
+    blocks.push(approvalButtons(a));
+  }
   return { text, blocks };
+}
+
+/** Who approved so far while a quorum is gathered: a context line of the request, buttons kept. */
+export const APPROVALS_BLOCK = 'promote-approvals';
+function approvalsLine(text: string): KnownBlock {
+  return { ...context(`🗳️ ${escape(text)}`), block_id: APPROVALS_BLOCK };
+}
+
+/** A request with its approvals line replaced (the Slack receiver, after a partial approval): buttons stay. */
+export function withApprovals(request: SlackMessage, text: string): SlackMessage {
+  const kept = request.blocks.filter((b) => (b as { block_id?: string }).block_id !== APPROVALS_BLOCK);
+  const at = kept.findIndex((b) => b.type === 'actions');
+  const blocks = [...kept];
+  blocks.splice(at < 0 ? blocks.length : at, 0, approvalsLine(text));
+  return { text: request.text, blocks };
 }
 
 /** An approval request once decided: the buttons give way to who decided and how. */

@@ -74,6 +74,11 @@ export class SlackNotifier implements Notifier {
       if (key.startsWith('root:')) await this.update(ref, root);
     }
     const approval = messages[`approval:${a.env}`];
+    // A partial approval updates the request in place (who approved, buttons kept); nothing is posted.
+    if (a.outcome === 'approvals') {
+      if (approval) await this.update(approval, eventMessage(a));
+      return {};
+    }
     if (approval && FINAL.has(a.outcome)) {
       const request = eventMessage({ ...a, outcome: 'waiting-approval' });
       await this.update(approval, decidedMessage(request, outcomeLine(a)));

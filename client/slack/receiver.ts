@@ -11,8 +11,10 @@ import {
   decisionLine,
   REJECT_ACTION,
   REJECT_VIEW,
+  withApprovals,
   type ApprovalButtonValue,
 } from '../../activities/slack/blocks.js';
+import { quorumText } from '../../common/approval-policy.js';
 import type { Decision, DecisionInput } from '../../common/types.js';
 import { decide as decideUpdate, getStatus } from '../promotions.js';
 import { ReplayGuard } from './replay-guard.js';
@@ -166,10 +168,15 @@ export async function startSlackReceiver(
     );
     const outcome = decisionLine(input.approved, `<@${context.user}>`, input.comment);
     if (context.channel && context.messageTs && request) {
+      // An approval short of the quorum keeps the buttons for the next approver and says who approved.
+      const after = await getStatus(options.client, context.value.id).catch(() => undefined);
+      const env = after?.environments.find((e) => e.name === input.env);
+      const gathering = input.approved && env?.status === 'waiting-approval' && !env.decision;
+      const progress = gathering ? quorumText(env) : undefined;
       await client.chat.update({
         channel: context.channel,
         ts: context.messageTs,
-        ...decidedMessage(request, outcome),
+        ...(progress ? withApprovals(request, progress) : decidedMessage(request, outcome)),
       });
     }
   }

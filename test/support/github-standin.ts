@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createPublicKey, createVerify, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, createVerify, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +55,17 @@ export interface PullRequest {
   mergeCommit?: string;
   lastHead?: string;
   comments: string[];
+  reviews: Review[];
+}
+
+/** A pull request review as GitHub keeps it: REST states are upper-case, webhook payloads lower-case. */
+export interface Review {
+  id: number;
+  login: string;
+  state: 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED';
+  commitId: string;
+  body: string;
+  submittedAt: string;
 }
 
 /**
@@ -71,6 +82,8 @@ export interface PullRequest {
 export class GitHubStandIn {
   readonly requests: { method: string; path: string; authorization: string }[] = [];
   readonly pulls = new Map<number, PullRequest>();
+  /** Review ids are unique across the installation, as GitHub's are (large, not per pull request). */
+  private nextReviewId = 80_000_001;
   private readonly faults: Fault[] = [];
   /**
    * A branch protection or ruleset refusing every merge into the base branch, answered as GitHub does:
@@ -500,6 +513,7 @@ export class GitHubStandIn {
         state: 'open',
         merged: false,
         comments: [],
+        reviews: [],
       });
       return this.sendPull(res, number, 201);
     }
@@ -520,6 +534,32 @@ export class GitHubStandIn {
       const { state } = body as { state?: 'open' | 'closed' };
       if (state) pull.state = state;
       return this.sendPull(res, pull.number);
+    }
+    if ((match = m(/^\/pulls\/([0-9]+)\/reviews$/)) && method === 'GET') {
+      const pull = this.pulls.get(Number(match[1]));
+      if (!pull) return send(res, 404, { message: 'Not Found' });
+      // Paginated as GitHub does: per_page (default 30, at most 100) and page, oldest first.
+      const perPage = Math.min(100, Number(url.searchParams.get('per_page') ?? 30) || 30);
+      const page = Math.max(1, Number(url.searchParams.get('page') ?? 1) || 1);
+      const shown = pull.reviews.slice((page - 1) * perPage, page * perPage);
+      const headers: Record<string, string> =
+        page * perPage < pull.reviews.length
+          ? {
+              link: `<${this.baseUrl}/repos/${this.owner}/${this.repo}/pulls/${pull.number}/reviews?per_page=${perPage}&page=${page + 1}>; rel="next"`,
+            }
+          : {};
+      return send(
+        res,
+        200,
+        shown.map((r) => this.reviewBody(pull, r)),
+        headers,
+      );
+    }
+    if ((match = m(/^\/pulls\/([0-9]+)\/reviews\/([0-9]+)$/)) && method === 'GET') {
+      const pull = this.pulls.get(Number(match[1]));
+      const review = pull?.reviews.find((r) => r.id === Number(match?.[2]));
+      if (!pull || !review) return send(res, 404, { message: 'Not Found' });
+      return send(res, 200, this.reviewBody(pull, review));
     }
     if ((match = m(/^\/issues\/([0-9]+)\/comments$/)) && method === 'POST') {
       const pull = this.pulls.get(Number(match[1]));
@@ -565,6 +605,82 @@ export class GitHubStandIn {
       return send(res, 200, { sha: merge, merged: true, message: 'Pull Request successfully merged' });
     }
     return send(res, 404, { message: 'Not Found' });
+  }
+
+  /**
+   * A review submitted on pull request `number` by `login`, at `commitId` (default: the head now), as
+   * someone on github.com would: kept for the reviews API and returned with the webhook payload GitHub
+   * would deliver for it.
+   */
+  async submitReview(
+    number: number,
+    review: { login: string; state: Review['state']; commitId?: string; body?: string },
+  ): Promise<{ review: Review; payload: Record<string, unknown> }> {
+    const pull = this.pulls.get(number);
+    if (!pull) throw new Error(`no pull request #${number}`);
+    const commitId = review.commitId ?? (await this.resolve(`refs/heads/${pull.head}`)) ?? pull.lastHead;
+    if (!commitId) throw new Error(`pull request #${number} has no head`);
+    const kept: Review = {
+      id: this.nextReviewId++,
+      login: review.login,
+      state: review.state,
+      commitId,
+      body: review.body ?? '',
+      submittedAt: new Date().toISOString(),
+    };
+    pull.reviews.push(kept);
+    const body = await this.pullBody(number);
+    const payload = {
+      action: 'submitted',
+      review: { ...this.reviewBody(pull, kept), state: kept.state.toLowerCase() },
+      pull_request: body,
+      repository: {
+        name: this.repo,
+        full_name: `${this.owner}/${this.repo}`,
+        owner: { login: this.owner },
+      },
+      sender: { login: review.login },
+    };
+    return { review: kept, payload };
+  }
+
+  /**
+   * Delivers a webhook as GitHub does: POST with the JSON payload, `X-GitHub-Event`, `X-GitHub-Delivery`
+   * and `X-Hub-Signature-256: sha256=<HMAC-SHA256 of the body with the secret, hex>`. `secret`
+   * undefined sends no signature. Returns the receiver's status and body.
+   */
+  static async deliverWebhook(
+    url: string,
+    event: string,
+    payload: unknown,
+    secret: string | undefined,
+  ): Promise<{ status: number; body: string }> {
+    const body = JSON.stringify(payload);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'GitHub-Hookshot/standin',
+      'x-github-event': event,
+      'x-github-delivery': randomUUID(),
+    };
+    if (secret !== undefined)
+      headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    const response = await fetch(url, { method: 'POST', headers, body });
+    return { status: response.status, body: await response.text() };
+  }
+
+  private reviewBody(pull: PullRequest, review: Review): Record<string, unknown> {
+    return {
+      id: review.id,
+      node_id: `PRR_${review.id}`,
+      user: { login: review.login, type: 'User' },
+      body: review.body,
+      state: review.state,
+      commit_id: review.commitId,
+      submitted_at: review.submittedAt,
+      author_association: 'MEMBER',
+      html_url: `https://github.example.com/${this.owner}/${this.repo}/pull/${pull.number}#pullrequestreview-${review.id}`,
+      pull_request_url: `${this.baseUrl}/repos/${this.owner}/${this.repo}/pulls/${pull.number}`,
+    };
   }
 
   private appToken(res: ServerResponse, authorization: string, installationId: string): void {
