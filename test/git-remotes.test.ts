@@ -148,7 +148,10 @@ describe('the mirror cache', () => {
     // The holder's worker restarted with an empty cache (or another worker of the pool) deploys a bump
     // it did not make: the mirror is cloned on demand, not assumed.
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    const bumped = await bumpValues(new RepositoryCache(await tempDir(), IDENTITY), await bumpInput(repo.url));
+    const bumped = await bumpValues(
+      new RepositoryCache(await tempDir(), IDENTITY),
+      await bumpInput(repo.url),
+    );
     const fresh = new RepositoryCache(await tempDir(), IDENTITY);
     const values = await fresh.withWorktree(
       repo.url,
