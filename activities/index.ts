@@ -1,6 +1,4 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { defaultPayloadConverter } from '@temporalio/common';
-import type { Client } from '@temporalio/client';
 import type { DeployConfig } from '../config/schema.js';
 import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
@@ -37,7 +35,7 @@ import { createDeployer } from './deployers/index.js';
 import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
 import type { ActivityDeps } from './deps.js';
-import { withoutVisibilityTolerated } from './visibility.js';
+import { startedRepository, withoutVisibilityTolerated } from './visibility.js';
 import { createJanitorActivities } from './janitor.js';
 import { createGovernanceActivities, type Gate } from './governance.js';
 import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
@@ -532,20 +530,3 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-
-/**
- * The repository a promotion was started for, from the first event of its history (its request): the
- * server answers this while the promotion's worker is down, when a query cannot be answered.
- */
-async function startedRepository(client: Client, workflowId: string): Promise<string | undefined> {
-  const response = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace,
-    execution: { workflowId },
-    maximumPageSize: 1,
-  });
-  const payload =
-    response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) return undefined;
-  const request = defaultPayloadConverter.fromPayload<{ repo?: unknown }>(payload);
-  return typeof request?.repo === 'string' ? request.repo : undefined;
-}

@@ -11,7 +11,7 @@ import { trailers } from './providers/github-history.js';
 import { GitHubError, type GitHubRepository } from './providers/github.js';
 import { redact } from './redact.js';
 import type { ActivityDeps } from './deps.js';
-import { withoutVisibilityTolerated } from './visibility.js';
+import { startedRepository, withoutVisibilityTolerated } from './visibility.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 
 /** At most this many candidate branches are looked at per repository and sweep: a sweep stays short. */
@@ -245,25 +245,6 @@ export interface ClosedPromotions {
   scanned: number;
   /** More closed promotions than `limit`: the rest wait for the next tick. */
   truncated: boolean;
-}
-
-/** The repository a promotion was started for: its first history event's input (no worker needed). */
-async function startedRepository(
-  client: Client,
-  workflowId: string,
-  runId: string,
-): Promise<string | undefined> {
-  const { history } = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace,
-    execution: { workflowId, runId },
-    maximumPageSize: 1,
-  });
-  const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) return undefined;
-  const request = client.options.loadedDataConverter.payloadConverter.fromPayload<{ repo?: unknown }>(
-    payload,
-  );
-  return typeof request?.repo === 'string' ? request.repo : undefined;
 }
 
 /**

@@ -414,7 +414,8 @@ export class RepositoryCache {
   /**
    * Runs `work` in a fresh detached worktree at `commit`, removed afterwards whatever happens. With
    * `checkout: false` only the index is filled, no file is written. With `branch`, a commit this mirror
-   * does not hold yet is fetched first (found out by the worktree's own failure: no look-up beforehand).
+   * does not hold yet (or a mirror not cloned yet) is fetched first (found out by the worktree's own
+   * failure: no look-up beforehand).
    */
   async withWorktree<T>(
     url: string,
@@ -434,7 +435,12 @@ export class RepositoryCache {
       );
     try {
       await add().catch(async (error: unknown) => {
-        if (!(options.branch && error instanceof GitError && UNKNOWN_COMMIT.test(error.stderr))) throw error;
+        // A worker that never read this repository (a restarted worker's empty cache, another worker of
+        // the pool) has no mirror yet: the fetch clones it.
+        const unknown =
+          error instanceof GitError &&
+          (UNKNOWN_COMMIT.test(error.stderr) || !existsSync(join(mirror, 'HEAD')));
+        if (!(options.branch && unknown)) throw error;
         await this.fetch(url, options.branch);
         await add();
       });

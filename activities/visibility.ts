@@ -1,4 +1,5 @@
 import { log } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 
 /**
  * A server without visibility (Temporal's time-skipping test server) cannot list workflows: there is
@@ -20,3 +21,26 @@ export async function* withoutVisibilityTolerated<T>(items: AsyncIterable<T>): A
 }
 
 const GRPC_UNIMPLEMENTED = 12;
+
+/**
+ * The repository a promotion was started for, from the first event of its history (its request): the
+ * server answers this without the promotion's worker, when a query cannot be answered (worker down) or
+ * the promotion has closed. Without `runId`, the workflow id's latest run.
+ */
+export async function startedRepository(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<string | undefined> {
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId, ...(runId ? { runId } : {}) },
+    maximumPageSize: 1,
+  });
+  const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  if (!payload) return undefined;
+  const request = client.options.loadedDataConverter.payloadConverter.fromPayload<{ repo?: unknown }>(
+    payload,
+  );
+  return typeof request?.repo === 'string' ? request.repo : undefined;
+}

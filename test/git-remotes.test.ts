@@ -144,6 +144,24 @@ describe('the mirror cache', () => {
     expect((await repo.commits())[0]?.hash).toBe(result.commit);
   });
 
+  it('a worker that never read the repository makes a worktree at a commit another worker pushed', async () => {
+    // The holder's worker restarted with an empty cache (or another worker of the pool) deploys a bump
+    // it did not make: the mirror is cloned on demand, not assumed.
+    repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
+    const bumped = await bumpValues(
+      new RepositoryCache(await tempDir(), IDENTITY),
+      await bumpInput(repo.url),
+    );
+    const fresh = new RepositoryCache(await tempDir(), IDENTITY);
+    const values = await fresh.withWorktree(
+      repo.url,
+      bumped.commit,
+      (dir) => readFile(join(dir, 'environments/dev.yaml'), 'utf8'),
+      { branch: 'main' },
+    );
+    expect(values).toContain('1.5.0');
+  });
+
   it('an unreachable remote is reported as such, not mistaken for a damaged mirror', async () => {
     const cache = new RepositoryCache(await tempDir(), IDENTITY);
     await expect(cache.fetch(join(tmpdir(), 'promote-no-such-repo.git'), 'main')).rejects.toThrow(
