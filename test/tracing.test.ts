@@ -11,7 +11,7 @@ import { tracedBundlePath, workflowSource, writeWorkflowBundle } from '../worker
 import { startTracing } from '../worker/otel.js';
 import { otlpTracesUrl } from '../worker/tracing.js';
 import { promoteCli } from './support/cli.js';
-import { historyFiles, HISTORIES_DIR } from './support/history-manifest.js';
+import { historyFiles, HISTORIES_DIR, readManifest } from './support/history-manifest.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
@@ -113,12 +113,15 @@ describe('OpenTelemetry tracing (PROMOTE_OTLP_ENDPOINT)', () => {
 
   it('replays every saved history with the tracing interceptors in the bundle', async () => {
     const tracing = startTracing({ url: `${receiver.endpoint}/v1/traces`, serviceName: 'replay' });
+    // Each history replays under the workflow id it ran as (a signed approval's statement names it).
+    const workflowIds = new Map(readManifest().histories.map((e) => [e.file, e.workflowId]));
     try {
       for (const file of historyFiles()) {
         const history: unknown = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8'));
         await Worker.runReplayHistory(
           { workflowBundle: { codePath: tracedBundle }, sinks: tracing.sinks, replayName: file },
           history,
+          workflowIds.get(file),
         );
       }
     } finally {
