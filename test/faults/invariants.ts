@@ -243,14 +243,17 @@ async function checkExpected(run: FaultRun): Promise<Violation[]> {
     }
     const closed = (await run.client.workflow.getHandle(id).describe()).status.name;
     if (closed === 'RUNNING') continue; // The `ended` invariant reports it.
-    const actual =
-      closed === 'TERMINATED'
-        ? 'terminated'
-        : ((await run.status(id).catch(() => undefined))?.status ?? 'no state');
+    const state = closed === 'TERMINATED' ? undefined : await run.status(id).catch(() => undefined);
+    const actual = closed === 'TERMINATED' ? 'terminated' : (state?.status ?? 'no state');
+    // Why it ended otherwise: each environment's error, so a violation can be read without a replay.
+    const why = (state?.environments ?? [])
+      .filter((e) => e.error)
+      .map((e) => `${e.name} ${e.status}: ${e.error}`)
+      .join('; ');
     if (actual !== wanted)
       violations.push({
         invariant: INVARIANTS.expected,
-        detail: `${id} (${(run.requests.get(id)?.apps ?? []).map((a) => `${a.app}=${a.tag}`).join(',')}) ended ${actual}, declared ${wanted}`,
+        detail: `${id} (${(run.requests.get(id)?.apps ?? []).map((a) => `${a.app}=${a.tag}`).join(',')}) ended ${actual}, declared ${wanted}${why ? ` (${why})` : ''}`,
       });
   }
   return violations;

@@ -315,17 +315,19 @@ export class FaultRun {
       }
       return false;
     };
-    for (const pid of pids.map(Number).filter((p) => p > 0)) {
-      if (!(await startedBy(pid))) continue;
-      for (const target of [-pid, pid]) {
-        try {
-          process.kill(target, 'SIGKILL');
-        } catch {
-          // Already gone, or not a group leader.
-        }
+    const commands: number[] = [];
+    for (const pid of pids.map(Number).filter((p) => p > 0)) if (await startedBy(pid)) commands.push(pid);
+    // A machine dies all at once: the worker and its commands are killed in one synchronous step, the
+    // worker first. Killed one after the other (with awaits between), a live worker would see its
+    // deploy command die of SIGKILL and report a failed apply, which no dying machine can do.
+    for (const target of [-(worker.pid ?? 0), ...commands.flatMap((pid) => [-pid, pid])]) {
+      try {
+        if (target !== 0) process.kill(target, 'SIGKILL');
+      } catch {
+        // Already gone, or not a group leader.
       }
-      await rm(join(this.repo.cluster, 'pids', String(pid)), { force: true });
     }
+    for (const pid of commands) await rm(join(this.repo.cluster, 'pids', String(pid)), { force: true });
     await this.killWorker(worker);
   }
 
