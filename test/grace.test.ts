@@ -62,13 +62,7 @@ async function cancelStubbornApply(stallMs = 0): Promise<void> {
   const script = join(dir, 'stubborn-deploy.sh');
   await writeFile(script, STUBBORN_DEPLOY);
   await chmod(script, 0o755);
-  const config = (await repo.file('promote.yaml')).replace(
-    /deploy:[\s\S]*$/,
-    `deploy:\n  type: command\n${['diff', 'apply', 'rollback', 'status']
-      .map((action) => `  ${action}: ["${script}", "${action}", "{env}"]\n`)
-      .join('')}`,
-  );
-  await repo.commitFile('promote.yaml', config, 'chore: a stubborn deploy command');
+  await repo.deployThrough(script, 'chore: a stubborn deploy command');
   const taskQueue = `grace-${process.pid}-${stallMs}`;
   worker = await WorkerProcess.start({
     TEMPORAL_ADDRESS: suite.temporal.address,

@@ -170,13 +170,7 @@ export class FaultRun {
     await writeFile(script, FAULT_DEPLOY_SH);
     await chmod(script, 0o755);
     // The repository's deploy commands become the fault suite's simulated cluster (absolute argv).
-    const config = (await repo.file('promote.yaml')).replace(
-      /deploy:[\s\S]*$/,
-      `deploy:\n  type: command\n${['diff', 'apply', 'rollback', 'status']
-        .map((action) => `  ${action}: ["${script}", "${action}", "{env}"]\n`)
-        .join('')}`,
-    );
-    await repo.commitFile('promote.yaml', config, 'chore: deploy through the fault suite cluster');
+    await repo.deployThrough(script, 'chore: deploy through the fault suite cluster');
     const taskQueue = `faults-${process.pid}-${++runCounter}`;
     return new FaultRun(server, options, repo, dir, taskQueue, environments);
   }

@@ -69,6 +69,18 @@ export class TestRepo {
     return diff.replace(/^index .*\n/m, '');
   }
 
+  /** Points every deploy action of promote.yaml at one script (`SCRIPT ACTION ENV`), committed. */
+  async deployThrough(script: string, message: string): Promise<string> {
+    const actions = ['diff', 'apply', 'rollback', 'status']
+      .map((action) => `  ${action}: ["${script}", "${action}", "{env}"]\n`)
+      .join('');
+    const config = (await this.file('promote.yaml')).replace(
+      /deploy:[\s\S]*$/,
+      `deploy:\n  type: command\n${actions}`,
+    );
+    return this.commitFile('promote.yaml', config, message);
+  }
+
   /** Commits a change straight to the branch, as a person or another tool would. */
   async commitFile(path: string, text: string, message: string): Promise<string> {
     const work = await mkdtemp(join(tmpdir(), 'promote-edit-'));
