@@ -62,11 +62,12 @@ export async function sourceCommitTime(source: Source, cwd: string): Promise<str
   // A ref starting with '-' would be read as an option by git.
   if (source.ref.startsWith('-')) throw new SourceTimeUnknown(`ref ${source.ref} is not a revision`);
   const checkout = await checkoutOf(source, cwd);
-  const out = await git(['log', '-1', '--no-walk', '--format=%cI', `${source.ref}^{commit}`, '--'], checkout).catch(
-    () => {
-      throw new SourceTimeUnknown(`${source.ref} is not in ${checkout} (a shallow clone without it?)`);
-    },
-  );
+  const out = await git(
+    ['log', '-1', '--no-walk', '--format=%cI', `${source.ref}^{commit}`, '--'],
+    checkout,
+  ).catch(() => {
+    throw new SourceTimeUnknown(`${source.ref} is not in ${checkout} (a shallow clone without it?)`);
+  });
   const time = Date.parse(out);
   if (Number.isNaN(time)) throw new SourceTimeUnknown(`git gave no commit time for ${source.ref}`);
   return new Date(time).toISOString();

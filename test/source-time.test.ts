@@ -14,7 +14,9 @@ describe('the source commit time read at start', () => {
     const dir = await tempDir();
     const { path, commit } = await createSourceRepo(dir, COMMITTED);
     expect(await sourceCommitTime({ repo: path, ref: commit }, dir)).toBe(COMMITTED.toISOString());
-    expect(await sourceCommitTime({ repo: `file://${path}`, ref: 'main' }, '/')).toBe(COMMITTED.toISOString());
+    expect(await sourceCommitTime({ repo: `file://${path}`, ref: 'main' }, '/')).toBe(
+      COMMITTED.toISOString(),
+    );
 
     // CI runs in a checkout (here a subdirectory of it) whose origin carries a job token in its URL:
     // the same repository however spelled, and the token is never echoed.

@@ -67,7 +67,11 @@ export class DeliveryGauges {
     const gauge = (name: string, description: string, unit = '1') =>
       meter.createGauge(name, 'float', unit, description);
     this.gauges = {
-      window: gauge('promote_delivery_window_seconds', 'length of the window the delivery metrics cover', 's'),
+      window: gauge(
+        'promote_delivery_window_seconds',
+        'length of the window the delivery metrics cover',
+        's',
+      ),
       runs: gauge('promote_delivery_runs', 'promotions and rollbacks started in the window, by kind'),
       unreadable: gauge('promote_delivery_unreadable_runs', 'runs whose state could not be read'),
       truncated: gauge('promote_delivery_truncated', '1 when the refresh stopped at its limit of runs'),
@@ -86,7 +90,11 @@ export class DeliveryGauges {
       restore: gauge('promote_delivery_time_to_restore_seconds', 'time to restore, by env and quantile', 's'),
       restores: gauge('promote_delivery_restores', 'failures restored in the window, by env'),
       unrestored: gauge('promote_delivery_unrestored_failures', 'failures not restored yet, by env'),
-      approvalWait: gauge('promote_delivery_approval_wait_seconds', 'approval wait, by env and quantile', 's'),
+      approvalWait: gauge(
+        'promote_delivery_approval_wait_seconds',
+        'approval wait, by env and quantile',
+        's',
+      ),
       approvalWaits: gauge('promote_delivery_approval_waits', 'approval waits measured, by env'),
     };
   }

@@ -6,7 +6,10 @@ import { execa } from 'execa';
  * An application's source repository with one commit at a known committer time: what `promote start
  * --source app=<repo>@<ref>` names, and what CI has checked out when it runs `promote start`.
  */
-export async function createSourceRepo(dir: string, committedAt: Date): Promise<{ path: string; commit: string }> {
+export async function createSourceRepo(
+  dir: string,
+  committedAt: Date,
+): Promise<{ path: string; commit: string }> {
   const path = join(dir, 'source');
   await mkdir(path, { recursive: true });
   const git = (args: string[]) =>
