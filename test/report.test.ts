@@ -32,7 +32,9 @@ describe('promote report', () => {
       ],
     });
     // p1's change was committed two hours before it was promoted (`--source`, read from the checkout).
-    const source = await createSourceRepo(await tempDir(), new Date(Date.now() - 2 * HOUR));
+    // Whole seconds: git keeps no more.
+    const committedAt = Math.floor((Date.now() - 2 * HOUR) / 1000) * 1000;
+    const source = await createSourceRepo(await tempDir(), new Date(committedAt));
     let seen: DeliveryReport | undefined;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
@@ -51,6 +53,7 @@ describe('promote report', () => {
       const runs: number[] = [];
       const sourced = ['start', '--app', 'api=1.5.0', '--source', `api=${source.path}@${source.commit}`];
       runs.push(await script(sourced, approve, 0)); // p1 succeeds
+      const p1Done = Date.now();
       runs.push(
         await script(
           ['start', '--app', 'api=1.6.0'],
@@ -104,7 +107,7 @@ describe('promote report', () => {
       expect(report.leadTime.medianMs).toBeGreaterThan(0);
       expect(report.leadTime.medianMs).toBeLessThanOrEqual(longestRun);
       expect(report.leadTime.p90Ms).toBeGreaterThan(2 * HOUR);
-      expect(report.leadTime.p90Ms).toBeLessThanOrEqual(2 * HOUR + longestRun);
+      expect(report.leadTime.p90Ms).toBeLessThanOrEqual(p1Done - committedAt);
       expect(prod?.timeToRestore.count).toBe(1);
       expect(prod?.timeToRestore.medianMs).toBeGreaterThan(0);
       expect(prod?.timeToRestore.medianMs).toBeLessThanOrEqual(restoredBy - failedAt);
@@ -170,8 +173,10 @@ describe('promote report', () => {
       log: (line) => logged.push(line),
     });
     try {
-      await eventually('two failed refreshes', async () =>
-        (meter.get('promote_delivery_refreshes_total', { outcome: 'failed' }) ?? 0) >= 2 ? true : undefined,
+      await eventually('two failed refreshes', () =>
+        Promise.resolve(
+          (meter.get('promote_delivery_refreshes_total', { outcome: 'failed' }) ?? 0) >= 2 ? true : undefined,
+        ),
       );
     } finally {
       await metrics.stop();

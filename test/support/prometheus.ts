@@ -8,10 +8,10 @@ export function sample(text: string, name: string, labels: Record<string, string
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries(
-      [...(m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
-    );
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) matches.push(Number(m[3]));
+    const have = new Map<string, string>();
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      have.set(l[1] ?? '', l[2] ?? '');
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) matches.push(Number(m[3]));
   }
   if (matches.length > 1)
     throw new Error(`${name}${JSON.stringify(labels)} matches ${matches.length} samples`);
