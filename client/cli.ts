@@ -329,7 +329,7 @@ export function buildProgram(): Command {
     .option('--app <app=tag>', 'app and tag to promote (repeatable)', collect, [])
     .option(
       '--source <app=repo@ref>',
-      'upstream source of an app, quoted in the commit (repeatable)',
+      'upstream source of an app, quoted in the commit; its commit time, read from a local checkout, starts the lead time of `promote report` (repeatable)',
       collect,
       [],
     )
