@@ -182,6 +182,13 @@ export function buildRequest(options: StartOptions): PromotionRequest {
   };
 }
 
+/** Each `--source` commit's time, for the lead time of `promote report` (client/source-time.ts). */
+async function withSourceTimes(request: PromotionRequest): Promise<PromotionRequest> {
+  if (!request.apps.some((a) => a.source)) return request;
+  const { withSourceTimes: read } = await import('./source-time.js');
+  return read(request, (line) => process.stderr.write(`promote: ${line}\n`));
+}
+
 /** Starts a request, waits until a worker accepted it, and reports like `start` does. */
 async function runStart(
   request: PromotionRequest,
@@ -322,7 +329,7 @@ export function buildProgram(): Command {
     .option('--app <app=tag>', 'app and tag to promote (repeatable)', collect, [])
     .option(
       '--source <app=repo@ref>',
-      'upstream source of an app, quoted in the commit (repeatable)',
+      'upstream source of an app, quoted in the commit; its commit time, read from a local checkout, starts the lead time of `promote report` (repeatable)',
       collect,
       [],
     )
@@ -335,7 +342,7 @@ export function buildProgram(): Command {
     .option('--wait', 'wait for the promotion to finish; exit 1 unless it succeeded')
     .option('--json', 'machine-readable output')
     .action(async (options: StartOptions) => {
-      await runStart(buildRequest(options), options);
+      await runStart(await withSourceTimes(buildRequest(options)), options);
     });
 
   program

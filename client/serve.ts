@@ -7,7 +7,14 @@ import { connectClient, connectWorker } from '../worker/connection.js';
 import { createPromoteWorker } from '../worker/create-worker.js';
 import { startHealthServer } from '../worker/health.js';
 import { workflowSource } from '../worker/bundle.js';
-import { installWorkerRuntime, workerLog } from '../worker/runtime.js';
+import { installWorkerRuntime, prometheusAddress, workerLog } from '../worker/runtime.js';
+import { Runtime } from '@temporalio/worker';
+import {
+  deliveryMetricsSettingsFromEnv,
+  startDeliveryMetrics,
+  type DeliveryMetrics,
+  type DeliveryMetricsSettings,
+} from '../worker/delivery-metrics.js';
 import { flushTracing, processTracing } from '../worker/tracing.js';
 import { healthPort, workerSettingsFromEnv } from '../worker/settings.js';
 import { ensureJanitorSchedule, janitorIntervalFromEnv } from '../worker/janitor-schedule.js';
@@ -87,6 +94,24 @@ function janitorInterval(): number {
   }
 }
 
+/** PROMOTE_DELIVERY_METRICS_*, checked before anything starts (bad: exit 2). */
+function deliveryMetricsSettings(): DeliveryMetricsSettings {
+  try {
+    return deliveryMetricsSettingsFromEnv();
+  } catch (error) {
+    throw new BadInputError((error as Error).message);
+  }
+}
+
+/** `promote report`'s figures as gauges, when metrics are exported at all (PROMOTE_PROMETHEUS_ADDRESS). */
+function startDelivery(client: Client, settings: DeliveryMetricsSettings): DeliveryMetrics | undefined {
+  if (!prometheusAddress() || settings.intervalMs === 0) return undefined;
+  logLine(
+    `delivery metrics (promote_delivery_*) over the last ${settings.window}, refreshed every ${settings.intervalMs / 1000} s`,
+  );
+  return startDeliveryMetrics({ client, meter: Runtime.instance().metricMeter, settings, log: logLine });
+}
+
 /**
  * The janitor's schedule for this worker's task queue, created or brought to this interval. A worker
  * that cannot (no permission for schedules) still runs promotions, and says so loudly.
@@ -107,6 +132,7 @@ async function startJanitor(client: Client, taskQueue: string, intervalMs: numbe
 export async function runWorker(): Promise<void> {
   const deployment = deploymentFromEnv();
   const janitorMs = janitorInterval();
+  const delivery = deliveryMetricsSettings();
   const trust = startTrust('worker');
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
@@ -136,8 +162,10 @@ export async function runWorker(): Promise<void> {
     port === undefined ? undefined : await startHealthServer(port, { state: () => worker.getState() });
   if (health) logLine(`health on :${health.port} (/healthz, /readyz)`);
   const running = worker.run();
+  const metrics = startDelivery(client, delivery);
   const signal = await Promise.race([shutdownRequested(), running.then(() => 'worker stopped')]);
   logLine(`${signal}: stopping the worker…`);
+  await metrics?.stop();
   if (worker.getState() === 'RUNNING') worker.shutdown();
   await running;
   await health?.close();
@@ -154,6 +182,7 @@ export async function runDev(options: {
 }): Promise<void> {
   const trust = options.worker ? startTrust('dev') : undefined;
   const janitorMs = janitorInterval();
+  const delivery = deliveryMetricsSettings();
   installRuntime();
   const tracing = await processTracing('promote-worker', logLine);
   const dbFile = resolve(options.dbFile);
@@ -165,6 +194,7 @@ export async function runDev(options: {
   let worker;
   let connection;
   let running: Promise<void> | undefined;
+  let metrics: DeliveryMetrics | undefined;
   if (options.worker) {
     ({ connection } = await connectWorker({ address: server.address }));
     const client = await connectClient({ address: server.address });
@@ -179,6 +209,7 @@ export async function runDev(options: {
     });
     running = worker.run();
     await startJanitor(client, worker.options.taskQueue, janitorMs);
+    metrics = startDelivery(client, delivery);
     logLine('worker running; Ctrl-C stops everything');
   }
   const reason = await Promise.race([
@@ -187,6 +218,7 @@ export async function runDev(options: {
     ...(running ? [running.then(() => 'worker stopped')] : []),
   ]);
   logLine(`${reason}: shutting down…`);
+  await metrics?.stop();
   if (worker && worker.getState() === 'RUNNING') worker.shutdown();
   await running?.catch((error: unknown) => logLine(`worker: ${String(error)}`));
   await connection?.close();

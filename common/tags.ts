@@ -34,6 +34,11 @@ export function parseAppTag(text: string): AppTag {
 export interface Source {
   repo: string;
   ref: string;
+  /**
+   * The ref's committer time (ISO), read by the CLI from a checkout of the source at start
+   * (client/source-time.ts); only `promote report` and the delivery metrics read it (lead time).
+   */
+  committedAt?: string;
 }
 
 /** Parses `app=<repo-url>@<ref>`; the last '@' separates the ref so ssh URLs (git@host:x) work. */

@@ -99,7 +99,13 @@ describe('report computation', () => {
     // p3 failed at 210; p4 succeeded at 330: 120 minutes.
     expect(prod.timeToRestore).toEqual({ count: 1, medianMs: 120 * 60_000, p90Ms: 120 * 60_000 });
     // p1: 10 min, p4: 30 min (start to prod success); nearest rank median of two is the lower.
-    expect(report.leadTime).toEqual({ count: 2, medianMs: 10 * 60_000, p90Ms: 30 * 60_000 });
+    expect(report.leadTime).toEqual({
+      count: 2,
+      medianMs: 10 * 60_000,
+      p90Ms: 30 * 60_000,
+      fromSource: 0,
+      fromStart: 2,
+    });
     // Waits from prod start to decision: p1 5, p2 3, p3 2, p4 18 minutes.
     expect(prod.approvalWait).toEqual({ count: 4, medianMs: 3 * 60_000, p90Ms: 18 * 60_000 });
     expect(dev.approvalWait).toEqual({ count: 0 });
@@ -115,7 +121,45 @@ describe('report computation', () => {
     expect(only.environments.map((e) => e.env)).toEqual(['prod']);
     const text = renderReport(only);
     expect(text).toContain('67% (2/3)');
-    expect(text).toContain('lead time to last environment p50/p90: 10m / 30m (2 promotions)');
+    expect(text).toContain(
+      'lead time to last environment p50/p90: 10m / 30m (2 promotions; 2 measured from the promotion start: no --source commit time)',
+    );
+  });
+
+  it('measures lead time from the earliest source commit time recorded at start (--source)', () => {
+    const withSource = (state: PromotionState, committed: (number | undefined)[]): PromotionState => ({
+      ...state,
+      apps: committed.map((minutes, i) => ({
+        app: `a${i}`,
+        tag: '1.0.0',
+        source: {
+          repo: 'https://git.example.com/a',
+          ref: 'abc',
+          ...(minutes === undefined ? {} : { committedAt: at(minutes) }),
+        },
+      })),
+    });
+    // p1 carries two apps committed 50 and 20 minutes before its start (and one without a time):
+    // the oldest change counts, 50 + 10 minutes. p4 has no source time: from its start, 30 minutes.
+    // A commit time after the start (a clock ahead) counts from the start.
+    const sourced = history.map((s) =>
+      s.id === 'p1' ? withSource(s, [-20, -50, undefined]) : s.id === 'p3' ? withSource(s, [250]) : s,
+    );
+    const r = computeReport({ states: sourced, since: new Date(T0), until: new Date(T0 + 86_400_000) });
+    expect(r.leadTime).toEqual({
+      count: 2,
+      medianMs: 30 * 60_000,
+      p90Ms: 60 * 60_000,
+      fromSource: 1,
+      fromStart: 1,
+    });
+    const clockAhead = history.map((s) => (s.id === 'p4' ? withSource(s, [400]) : s));
+    expect(
+      computeReport({ states: clockAhead, since: new Date(T0), until: new Date(T0 + 86_400_000) }).leadTime,
+    ).toEqual({ count: 2, medianMs: 10 * 60_000, p90Ms: 30 * 60_000, fromSource: 1, fromStart: 1 });
+    expect(renderReport(r)).toContain(
+      'lead time to last environment p50/p90: 30m / 60m (2 promotions; 1 measured from the promotion start: no --source commit time)',
+    );
   });
 
   it('counts a failure with no later success as unrestored', () => {
