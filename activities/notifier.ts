@@ -15,6 +15,10 @@ export type AnnouncementEvent =
   | 'promotion'
   | 'started'
   | 'waiting-approval'
+  /** The environment is closed (a window or a freeze): `detail` says until when and why. */
+  | 'waiting-window'
+  /** The environment soaks before the next one may start: `detail` says until when. */
+  | 'soaking'
   /** An approval arrived but the quorum is not reached: the approval request is updated in place. */
   | 'approvals'
   | 'rolled-back'
@@ -79,6 +83,8 @@ export function announcementText(a: Announcement): string {
     promotion: 'Promoting',
     started: 'Deploying',
     'waiting-approval': 'Waiting for approval of',
+    'waiting-window': 'Waiting for the window of',
+    soaking: 'Soaking',
     approvals: 'Approvals so far for',
     deployed: 'Deployed',
     failed: 'Failed to deploy',

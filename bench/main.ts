@@ -49,9 +49,13 @@ async function main(): Promise<void> {
   const { quick, phases } = parseArgs(process.argv.slice(2));
   const reps = quick ? 5 : 15;
   const started = performance.now();
+  const previous = await previousResults();
+  delete previous.previous; // one generation back is enough
   const results: Results = {
     // `--only` re-measures some phases and keeps the others' latest figures.
-    ...(phases.length < PHASES.length ? await previousResults() : {}),
+    ...(phases.length < PHASES.length ? previous : {}),
+    // The figures this run replaces, shown beside the new ones.
+    ...(previous.date ? { previous: previous as Omit<Results, 'previous'> } : {}),
     date: new Date().toISOString(),
     quick,
     machine: await describeMachine(),

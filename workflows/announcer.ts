@@ -8,6 +8,9 @@ import { TIMEOUTS } from './timeouts.js';
 
 const { announce } = proxyActivities<Activities>(TIMEOUTS.notify);
 
+/** Runs from here on say in their Slack thread why an environment waits for its window or soaks. */
+export const GOVERNANCE_ANNOUNCEMENTS_PATCH = 'governance-announcements';
+
 function tagOf(value: TagValue | undefined, app: string): string | undefined {
   return typeof value === 'string' ? value : value?.[app];
 }
@@ -152,6 +155,21 @@ export class Announcer {
   ): Promise<void> {
     if (!this.threaded) return;
     const detail = event === 'started' ? diffSummary(current.diff) : undefined;
+    await this.send(this.build(current, env, event, detail), true);
+  }
+
+  /**
+   * Release governance holding an environment (`waiting-window`, `soaking`), said in the thread with
+   * the status's own details. Threaded runs from the `governance-announcements` patch on: older runs
+   * held by a window or a soak announced nothing, and replay the same.
+   */
+  async governance(
+    current: EnvironmentState,
+    event: 'waiting-window' | 'soaking',
+    detail: string,
+  ): Promise<void> {
+    if (!this.threaded || !patched(GOVERNANCE_ANNOUNCEMENTS_PATCH)) return;
+    const env = this.config.environments.find((e) => e.name === current.name);
     await this.send(this.build(current, env, event, detail), true);
   }
 

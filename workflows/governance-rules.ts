@@ -54,10 +54,18 @@ export interface Governed {
   soakAfter(current: EnvironmentState): Promise<'failed' | 'cancelled' | undefined>;
 }
 
+/** Says in the promotion's thread why an environment is held (the Announcer's `governance`). */
+export type GovernanceAnnouncer = (
+  current: EnvironmentState,
+  event: 'waiting-window' | 'soaking',
+  detail: string,
+) => Promise<void>;
+
 export function governPromotion(
   state: PromotionState,
   config: PromoteConfig,
   setStatus: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void,
+  announce: GovernanceAnnouncer,
 ): Governed {
   let notice: BlockedNotice | undefined;
   /** Set by a freeze/unfreeze notice or an override: a window wait computes its opening again. */
@@ -98,10 +106,13 @@ export function governPromotion(
     return block ? { block } : {};
   }
 
-  function waitWindow(current: EnvironmentState, wait: WindowWait): void {
+  async function waitWindow(current: EnvironmentState, wait: WindowWait): Promise<void> {
+    // Said again only when the reason changed (a freeze added or lifted), not on every wake-up.
+    const unchanged = current.window?.details === wait.details;
     current.window = wait;
     state.status = 'waiting-window';
     setStatus(current, 'waiting-window', wait.details);
+    if (!unchanged) await announce(current, 'waiting-window', wait.details);
   }
 
   /** Undefined once the environment is open (or overridden); the block's reason when blocked. */
@@ -115,7 +126,7 @@ export function governPromotion(
       if (gate?.block) return blockText(gate.block);
       if (!gate?.wait || overridden(env.name)) break;
       changed = false;
-      waitWindow(current, gate.wait);
+      await waitWindow(current, gate.wait);
       const ms = Math.min(MAX_WINDOW_SLEEP_MS, Math.max(1, Date.parse(gate.wait.until) - Date.now()));
       await condition(() => changed || notice !== undefined || overridden(env.name), ms, {
         summary: `${env.name} opens`,
@@ -151,7 +162,7 @@ export function governPromotion(
       return 'blocked';
     },
     beforeApply: pass,
-    soakAfter: (current) => soak(current, config, state, setStatus, broken),
+    soakAfter: (current) => soak(current, config, state, { setStatus, announce }, broken),
     interrupted: () => notice !== undefined,
     blocked: () => (notice ? blockText(notice) : undefined),
   };
@@ -209,9 +220,13 @@ async function soak(
   current: EnvironmentState,
   config: PromoteConfig,
   state: PromotionState,
-  setStatus: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void,
+  say: {
+    setStatus: (env: EnvironmentState, status: EnvironmentStatus, details: string) => void;
+    announce: GovernanceAnnouncer;
+  },
   broken: Map<string, string>,
 ): Promise<'failed' | 'cancelled' | undefined> {
+  const { setStatus } = say;
   const env = config.environments.find((e) => e.name === current.name);
   const last = state.environments[state.environments.length - 1]?.name === current.name;
   if (!env?.soak || last || !patched(SOAK_PATCH)) return undefined;
@@ -222,6 +237,12 @@ async function soak(
   const minutes = Math.ceil((until - Date.now()) / 60_000);
   setStatus(current, 'soaking', `${env.name} soaking until ${current.soakUntil} (${minutes} min left)`);
   try {
+    const next = state.environments[state.environments.findIndex((e) => e.name === current.name) + 1];
+    await say.announce(
+      current,
+      'soaking',
+      `${env.name} soaking until ${current.soakUntil}: ${next?.name} starts after it`,
+    );
     await condition(() => broken.has(env.name), Math.max(1, until - Date.now()), {
       summary: `${env.name} soak`,
     });

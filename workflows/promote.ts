@@ -109,8 +109,10 @@ async function load(
     throw asBadInput(error) ?? error;
   }
   const { config, apps } = loaded;
-  const governance = governPromotion(state, config, run.status.setStatus);
   const announcer = new Announcer(state, apps, config);
+  const governance = governPromotion(state, config, run.status.setStatus, (current, event, detail) =>
+    announcer.governance(current, event, detail),
+  );
   const compensation = createCompensation({
     state,
     request,

@@ -160,6 +160,11 @@ export function eventMessage(a: Announcement): SlackMessage {
         (a.approvers ? `\nApprovers: ${a.approvers.map(escape).join(', ')}` : ''),
       `${a.env} waits for approval of ${plainApps(a)}`,
     ],
+    'waiting-window': [
+      `🕘 ${detail || `${env} waits for its window`}`,
+      a.detail ?? `${a.env} waits for its window`,
+    ],
+    soaking: [`🧪 ${detail || `${env} soaks`}`, a.detail ?? `${a.env} soaks`],
     // The same request, updated in place as approvals arrive (see `approvalsLine`).
     approvals: [
       `✋ ${env} waits for approval of ${appsText(a)}${commit}` +

@@ -171,4 +171,29 @@ export async function recordGovernanceHistories(
     await waitFinished(client, h.workflowId);
     return { 'promote-soak-broken': h.workflowId };
   });
+
+  // A Slack-announced promotion (governance-announcements): dev soaks 2 s, then staging is frozen and
+  // waits for its window until unfrozen; both holds are said in the promotion's thread.
+  await scenario(
+    ['promote-governance-announced'],
+    { ...twoAuto, extraConfig: `notifications:\n  slack:\n    channel: '#deploys'\n` },
+    async (repo, taskQueue) => {
+      await soakIn(repo, '2s');
+      const until = new Date(Date.now() + 3_600_000).toISOString();
+      await freezeEnvironment(
+        client,
+        { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
+        { taskQueue },
+      );
+      const h = await startPromotion(
+        client,
+        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
+        { taskQueue },
+      );
+      await envStatus(client, h.workflowId, 'staging', 'waiting-window');
+      await unfreezeEnvironment(client, { env: 'staging', by: 'alice' }, { taskQueue });
+      await waitFinished(client, h.workflowId);
+      return { 'promote-governance-announced': h.workflowId };
+    },
+  );
 }
