@@ -233,4 +233,43 @@ describe('pull request reviews as approvals', () => {
       { github: factory },
     );
   });
+
+  it('the poll keeps reading after a review that policy refuses: a later valid approval counts', async () => {
+    const { repo, factory, spec, standIn } = await gitHubRepo({ reviewPoll: '1s' });
+    await suite.temporal.withWorker(
+      async ({ taskQueue }) => {
+        const client = suite.temporal.client;
+        // alice starts it: her own approving review is refused (no self-approval), bob's still counts.
+        const handle = await startPromotion(
+          client,
+          { repo: spec, apps: [{ app: 'api', tag: '1.8.0' }], requestedBy: 'alice' },
+          { taskQueue },
+        );
+        const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
+        const listings = () =>
+          standIn.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/pulls/${pr}/reviews`))
+            .length;
+        const own = await standIn.submitReview(pr, { login: 'alice-gh', state: 'APPROVED' });
+        // The poll has read alice's review (two listings since: the one that saw it and the next).
+        const before = listings();
+        await eventually('the poll to read the refused review and poll again', () =>
+          Promise.resolve(listings() >= before + 2 ? true : undefined),
+        );
+        expect(staging(await getStatus(client, handle.workflowId))).toMatchObject({
+          status: 'waiting-approval',
+        });
+        expect(staging(await getStatus(client, handle.workflowId)).decisions ?? []).toEqual([]);
+
+        const approved = await standIn.submitReview(pr, { login: 'bob-gh', state: 'APPROVED' });
+        const final = await waitFinished(client, handle.workflowId);
+        expect(final.status).toBe('succeeded');
+        expect(staging(final).decisions?.map((d) => [d.by, d.via, d.review?.id])).toEqual([
+          ['bob', 'github-review', approved.review.id],
+        ]);
+        expect(staging(final).decisions?.some((d) => d.review?.id === own.review.id)).toBe(false);
+        expect(await repo.live('staging')).toContain('tag: "1.8.0"');
+      },
+      { github: factory },
+    );
+  });
 });

@@ -103,7 +103,7 @@ function press(message: StoredMessage, actionId: string, user: string, value?: s
   };
 }
 
-const hasButtons = (m: StoredMessage | undefined) =>
+const hasButtons = (m: Pick<StoredMessage, 'blocks'> | undefined) =>
   (m?.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions');
 
 function approvalRequest(env: string): StoredMessage | undefined {
@@ -279,6 +279,8 @@ describe('approvals from Slack buttons', () => {
         const request = await eventually('the approval request in Slack', () =>
           Promise.resolve(approvalRequest('staging')),
         );
+        const updatesOfRequest = () => slack.chatUpdates.filter((u) => u.ts === request.ts);
+        const updatedBefore = updatesOfRequest().length;
         expect(await send(sign(press(request, 'promote_approve', 'U0ALICE')))).toBe(200);
         // Slack is answered first; the Update follows.
         await eventually("alice's Update sent", () =>
@@ -292,6 +294,14 @@ describe('approvals from Slack buttons', () => {
           );
         });
         expect(hasButtons(partial)).toBe(true);
+        // Both have updated it (the receiver after its Update, the workflow from its decision) and no
+        // step on the way dropped the buttons, even for a moment: the end state alone would not show a
+        // receiver that removed them before the workflow put them back.
+        await eventually('the receiver and the workflow to update the request', () =>
+          Promise.resolve(updatesOfRequest().length >= updatedBefore + 2 ? true : undefined),
+        );
+        const beforeQuorum = updatesOfRequest();
+        expect(beforeQuorum.filter((u) => !hasButtons(u)).map((u) => u.text)).toEqual([]);
         expect(JSON.stringify(partial?.blocks)).not.toContain('Approved by');
         expect((await getStatus(suite.temporal.client, id)).environments[0]?.status).toBe('waiting-approval');
 

@@ -10,9 +10,11 @@ let counter = 0;
 /**
  * A deployment repository served by the GitHub stand-in, promote.yaml saying so, and the factory a
  * worker uses to reach it. Each its own repository name: environment locks are keyed by repository and
- * outlive a test's worker. The caller stops `github`.
+ * outlive a test's worker. The caller stops `github`. `options` replace the environments or add config.
  */
-export async function gitHubTestRepo(): Promise<{
+export async function gitHubTestRepo(
+  options: Pick<NonNullable<Parameters<typeof TestRepo.create>[0]>, 'environments' | 'extraConfig'> = {},
+): Promise<{
   repo: TestRepo;
   github: GitHubStandIn;
   factory: GitHubFactory;
@@ -24,6 +26,7 @@ export async function gitHubTestRepo(): Promise<{
       { name: 'dev', approval: 'auto' },
       { name: 'staging', approval: 'manual' },
     ],
+    ...options,
   });
   const config = await repo.file('promote.yaml');
   await repo.commitFile(

@@ -38,6 +38,8 @@ export class SlackApiStandIn {
   readonly views: { triggerId: string; view: Record<string, unknown> }[] = [];
   /** Every request, by method, including refused ones. */
   readonly calls: string[] = [];
+  /** Every `chat.update` applied, in order, as it left the message (a test can see each step, not just the end). */
+  readonly chatUpdates: { channel: string; ts: string; text: string; blocks: unknown[] }[] = [];
   private readonly faults = new Map<string, Fault[]>();
   private clock = 1_700_000_000;
   private server: Server | undefined;
@@ -220,6 +222,7 @@ export class SlackApiStandIn {
         message.text = param('text') ?? message.text;
         if (param('blocks')) message.blocks = parsed('blocks');
         message.updates++;
+        this.chatUpdates.push({ channel, ts: message.ts, text: message.text, blocks: message.blocks });
         return json(200, {
           ok: true,
           channel,
