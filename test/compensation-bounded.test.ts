@@ -1,11 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { chmod, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { PromotionRequest, PromotionState } from '../common/types.js';
-import { createNotifier } from '../worker/notifier.js';
 import { promoteCli } from './support/cli.js';
 import { SlackApiStandIn } from './support/slack-api.js';
+import { slackNotifier } from './support/slack-notifier.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
@@ -26,25 +24,6 @@ function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
   return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
 }
 
-/** Branch protection as a server would do it: a pre-receive hook that refuses any push carrying a revert. */
-async function refuseReverts(): Promise<void> {
-  const hook = join(repo.url, 'hooks', 'pre-receive');
-  await writeFile(
-    hook,
-    [
-      '#!/bin/sh',
-      'while read old new ref; do',
-      '  if git log --format=%s "$old..$new" | grep -q "^revert("; then',
-      '    echo "protected branch: reverts need a reviewed pull request" >&2',
-      '    exit 1',
-      '  fi',
-      'done',
-      '',
-    ].join('\n'),
-  );
-  await chmod(hook, 0o755);
-}
-
 const staging = (state: PromotionState) => state.environments.find((e) => e.name === 'staging');
 
 /** Holds staging, rejected: a second promotion (web) queues behind it. */
@@ -59,7 +38,7 @@ async function heldThenRejected(taskQueue: string) {
     },
   );
   await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
-  await refuseReverts();
+  await repo.refuseReverts();
   await decide(suite.temporal.client, first.workflowId, {
     env: 'staging',
     approved: false,
@@ -126,11 +105,7 @@ describe('compensation that can never succeed', () => {
         environments: [{ name: 'staging', ...MANUAL }],
         extraConfig: "notifications:\n  slack:\n    channel: '#deploys'\n",
       });
-      const notifier = createNotifier(
-        'default',
-        { SLACK_BOT_TOKEN: 'xoxb-0000000000-test-token', SLACK_API_URL: slack.url },
-        { announce: () => Promise.resolve() },
-      );
+      const notifier = slackNotifier(slack);
       await suite.temporal.withWorker(
         async ({ taskQueue }) => {
           const { first } = await heldThenRejected(taskQueue);
@@ -179,7 +154,7 @@ describe('compensation that can never succeed', () => {
           { taskQueue },
         );
         await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
-        await refuseReverts();
+        await repo.refuseReverts();
         await decide(suite.temporal.client, first.workflowId, {
           env: 'staging',
           approved: false,

@@ -3,11 +3,12 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cancelPromotion, startPromotion, waitFinished } from '../client/promotions.js';
+import { cancelPromotion, waitFinished } from '../client/promotions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 import { WorkerProcess } from './support/worker-process.js';
+import { startTagPromotion } from './support/requests.js';
 
 /**
  * A cancel gives a running deploy command SIGTERM and, after the grace time, SIGKILL — to its whole
@@ -70,11 +71,7 @@ async function cancelStubbornApply(stallMs = 0): Promise<void> {
     PROMOTE_CACHE_DIR: join(dir, 'cache'),
     PROMOTE_DEMO_CLUSTER: repo.cluster,
   });
-  const handle = await startPromotion(
-    suite.temporal.client,
-    { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-    { taskQueue },
-  );
+  const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
   const pidOf = async (name: string) =>
     Number((await readFile(join(repo.cluster, `${name}.pid`), 'utf8')).trim());
   const pids = await eventually('the apply and its child to run', async () =>

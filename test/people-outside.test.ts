@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
+import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import { prod, prodOnly, waitingProposal } from './support/proposals.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 
@@ -12,11 +13,7 @@ describe('people acting outside Promote', () => {
     const repo = await TestRepo.create({ environments: prodOnly });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo);
       const waiting = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
       await repo.mergeByHand(waiting.proposal?.branch ?? '');
       expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.5.0"');
@@ -41,11 +38,7 @@ describe('people acting outside Promote', () => {
     const repo = await TestRepo.create({ environments: prodOnly });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo);
       const waiting = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
       await repo.mergeByHand(waiting.proposal?.branch ?? '');
       await decide(client, handle.workflowId, {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { decide, getStatus, waitFinished, waitForApproval } from '../client/promotions.js';
 import { TestRepo } from './support/repo.js';
 import { resetWorkflow } from './support/reset.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 /**
  * `temporal workflow reset` gives a promotion a new run id. Its saga (lock requests, releases, apply
@@ -19,8 +20,7 @@ describe('a promotion reset while it holds the environment', () => {
     const repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const start = (app: string, tag: string) =>
-        startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
       const first = await start('api', '1.5.0');
       await waitForApproval(client, first.workflowId, 'staging');
 
@@ -59,11 +59,7 @@ describe('a promotion reset to its start after it deployed an environment', () =
     });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const promotion = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const promotion = await startTagPromotion(client, taskQueue, repo);
       const before = await waitForApproval(client, promotion.workflowId, 'prod');
       const deployed = before.environments.find((e) => e.name === 'staging');
       expect(deployed?.status).toBe('succeeded');

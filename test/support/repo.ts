@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +125,23 @@ export class TestRepo {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  }
+
+  /** Branch protection as a server does it: a pre-receive hook refusing any push that carries a revert. */
+  async refuseReverts(): Promise<void> {
+    const hook = join(this.url, 'hooks', 'pre-receive');
+    const script = [
+      '#!/bin/sh',
+      'while read old new ref; do',
+      '  if git log --format=%s "$old..$new" | grep -q "^revert("; then',
+      '    echo "protected branch: reverts need a reviewed pull request" >&2',
+      '    exit 1',
+      '  fi',
+      'done',
+      '',
+    ];
+    await writeFile(hook, script.join('\n'));
+    await chmod(hook, 0o755);
   }
 
   /** The values file the simulated cluster last applied for `env`, if any. */
