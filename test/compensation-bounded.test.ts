@@ -7,6 +7,7 @@ import { slackNotifier } from './support/slack-notifier.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
+import { holderThenQueued, promotionRequest } from './support/requests.js';
 
 /**
  * A compensation that can never succeed — the deployment branch refuses the revert for good — must not
@@ -20,31 +21,31 @@ let repo: TestRepo;
 // A manual environment held through its approval (proposals: false): rejecting it reverts the bump.
 const MANUAL = { approval: 'manual', proposals: false } as const;
 
-function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
-  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
-}
+const request = (overrides: Partial<PromotionRequest> = {}) => promotionRequest(repo, overrides);
 
 const staging = (state: PromotionState) => state.environments.find((e) => e.name === 'staging');
 
-/** Holds staging, rejected: a second promotion (web) queues behind it. */
-async function heldThenRejected(taskQueue: string) {
-  const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
-  await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
-  const second = await startPromotion(
-    suite.temporal.client,
-    request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-    {
-      taskQueue,
-    },
-  );
-  await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
+/** Branch protection refuses the revert, then carol rejects the promotion holding staging. */
+async function rejectWithRevertsRefused(id: string): Promise<void> {
   await repo.refuseReverts();
-  await decide(suite.temporal.client, first.workflowId, {
+  await decide(suite.temporal.client, id, {
     env: 'staging',
     approved: false,
     by: 'carol',
     comment: 'not today',
   });
+}
+
+/** Holds staging, rejected: a second promotion (web) queues behind it. */
+async function heldThenRejected(taskQueue: string) {
+  const { first, second } = await holderThenQueued(
+    suite.temporal.client,
+    taskQueue,
+    'staging',
+    request(),
+    request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
+  );
+  await rejectWithRevertsRefused(first.workflowId);
   return { first, second };
 }
 
@@ -154,13 +155,7 @@ describe('compensation that can never succeed', () => {
           { taskQueue },
         );
         await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
-        await repo.refuseReverts();
-        await decide(suite.temporal.client, first.workflowId, {
-          env: 'staging',
-          approved: false,
-          by: 'carol',
-          comment: 'not today',
-        });
+        await rejectWithRevertsRefused(first.workflowId);
         await eventually('staging to be compensating', async () => {
           const env = staging(await getStatus(suite.temporal.client, first.workflowId));
           return env?.compensation && !env.compensation.left ? env : undefined;

@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { decide, getStatus, waitAccepted, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { GitHubFactory } from '../activities/repository.js';
-import { gitHubTestRepo } from './support/github-repo.js';
+import { gitHubTestRepo, startGitHubPromotion } from './support/github-repo.js';
 import type { GitHubStandIn } from './support/github-standin.js';
 import type { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
-import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 let github: GitHubStandIn;
@@ -26,9 +25,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     const { repo, factory, spec } = await gitHubRepo();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startTagPromotion(suite.temporal.client, taskQueue, spec, {
-          requestedBy: 'test',
-        });
+        const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, spec);
         await waitAccepted(suite.temporal.client, handle.workflowId);
         const waiting = await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         expect(waiting.environments[1]?.diff).toContain('+    tag: "1.5.0"');
@@ -75,10 +72,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     const { repo, factory, spec } = await gitHubRepo();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startTagPromotion(suite.temporal.client, taskQueue, spec, {
-          tag: '1.6.0',
-          requestedBy: 'test',
-        });
+        const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, spec, '1.6.0');
         await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         await decide(suite.temporal.client, handle.workflowId, {
           env: 'staging',
@@ -105,10 +99,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        const handle = await startTagPromotion(client, taskQueue, spec, {
-          tag: '1.7.0',
-          requestedBy: 'test',
-        });
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
         const first = await waitForApproval(client, handle.workflowId, 'staging');
         const stale = first.environments[1]?.commit ?? '';
         const values = await repo.file('environments/staging.yaml');
@@ -154,10 +145,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        const handle = await startTagPromotion(client, taskQueue, spec, {
-          tag: '1.7.0',
-          requestedBy: 'test',
-        });
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
         const waiting = await waitForApproval(client, handle.workflowId, 'staging');
         github.mergeRule = rule;
         await decide(client, handle.workflowId, {
@@ -185,9 +173,8 @@ describe('a promotion against the GitHub API (no clone)', () => {
     const before = await repo.commits();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo.url, {
-          requestedBy: 'test',
-        });
+        // The repository's git URL, not its GitHub spec.
+        const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, repo.url);
         await expect(waitFinished(suite.temporal.client, handle.workflowId)).rejects.toThrow(
           `start promotions with --repo ${spec}`,
         );

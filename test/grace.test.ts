@@ -9,6 +9,7 @@ import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 import { WorkerProcess } from './support/worker-process.js';
 import { startTagPromotion } from './support/requests.js';
+import { isRunning } from './support/processes.js';
 
 /**
  * A cancel gives a running deploy command SIGTERM and, after the grace time, SIGKILL — to its whole
@@ -41,15 +42,6 @@ case "$action" in
     while :; do sleep 0.2; done ;;
 esac
 `;
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Cancels a promotion whose apply ignores SIGTERM and checks that its command and child end only by
@@ -93,12 +85,12 @@ async function cancelStubbornApply(stallMs = 0): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, stallMs));
     process.kill(pid, 'SIGCONT');
   } else {
-    expect([running(pids.apply), running(pids.child)]).toEqual([true, true]);
+    expect([isRunning(pids.apply), isRunning(pids.child)]).toEqual([true, true]);
   }
   // Only a SIGKILL can end them now: the group's, after the grace time.
   await eventually(
     'the apply and its child to be killed',
-    () => Promise.resolve(!running(pids.apply) && !running(pids.child) ? true : undefined),
+    () => Promise.resolve(!isRunning(pids.apply) && !isRunning(pids.child) ? true : undefined),
     120_000,
   );
 

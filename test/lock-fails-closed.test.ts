@@ -6,6 +6,7 @@ import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * A lock workflow rebuilt without state decides from the promotions themselves. When it cannot read
@@ -68,9 +69,7 @@ describe('a lock rebuilt while its holder’s worker is down', () => {
         { taskQueue: holderQueue },
       );
 
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
       // The next bump came after the holder's deploy; nothing was reverted or carried along.
       expect((await repo.commits()).map((c) => c.subject).slice(0, 2)).toEqual([
         'feat(staging): update web to 2.1.0',
@@ -118,9 +117,7 @@ describe('a lock rebuilt while another repository’s promotion cannot be read',
           return lock?.unreadable?.includes(stranger) ? `closed: cannot read ${stranger}` : undefined;
         });
         expect(decided).toBe('granted');
-        await waitForApproval(client, mine.workflowId, 'staging');
-        await decide(client, mine.workflowId, { env: 'staging', approved: true, by: 'carol' });
-        expect((await waitFinished(client, mine.workflowId)).status).toBe('succeeded');
+        await approveToSuccess(client, mine.workflowId, 'staging', 'carol');
       });
     } finally {
       for (const id of [stranger, environmentLockId(repositoryKey(other.url), 'staging')]) {

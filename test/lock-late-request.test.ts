@@ -6,6 +6,7 @@ import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';
 import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * Lock requests are re-asserted and retried, so a copy of one can arrive after its run released the
@@ -45,9 +46,7 @@ describe('a late copy of a released run’s lock request', () => {
 
       await decide(client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
       expect((await waitFinished(client, first.workflowId)).status).toBe('succeeded');
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
 
       // Nothing reverted: both promotions' bumps stand, in dev as in staging, and the cluster runs them.
       const subjects = (await repo.commits()).map((c) => c.subject);

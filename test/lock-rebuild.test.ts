@@ -3,11 +3,12 @@ import { chmod, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
-import { lockIdOf, terminateLockUntilRebuilt } from './support/locks.js';
+import { lockIdOf, terminateLockUntilHolderRebuildsIt, terminateLockUntilRebuilt } from './support/locks.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
 import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * A lock workflow terminated while its holder compensates (a rejected bump whose revert is still being
@@ -72,9 +73,7 @@ describe('a lock terminated while its holder compensates', () => {
       }
 
       expect((await waitFinished(client, rejected.workflowId)).status).toBe('rejected');
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
       // The next bump came after the revert, and what the cluster runs never held the rejected tag.
       const [last, revert, bump] = (await repo.commits()).map((c) => c.subject);
       expect([last, bump]).toEqual([
@@ -98,13 +97,7 @@ describe('a lock terminated while nobody waits', () => {
       await waitForApproval(client, holder.workflowId, 'staging');
       // Nobody else asks: only the holder itself can bring the lock back.
       const lockId = lockIdOf(repo, 'staging');
-      const { state: rebuilt } = await terminateLockUntilRebuilt(
-        client,
-        lockId,
-        'lost lock',
-        'the holder to rebuild the lock',
-        (state) => !!state.holder,
-      );
+      const { state: rebuilt } = await terminateLockUntilHolderRebuildsIt(client, lockId, 'lost lock');
       expect(rebuilt.holder).toMatchObject({ holder: holder.workflowId, run: holder.firstExecutionRunId });
       expect(rebuilt.holder?.applied).toBeFalsy();
 

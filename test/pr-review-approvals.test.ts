@@ -5,10 +5,9 @@ import type { EnvironmentState, PromotionState } from '../common/types.js';
 import { pullRequestReviewSignal } from '../common/definitions.js';
 import { promoteCli } from './support/cli.js';
 import { GitHubStandIn } from './support/github-standin.js';
-import { gitHubTestRepo } from './support/github-repo.js';
+import { gitHubTestRepo, startGitHubPromotion } from './support/github-repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
-import { startTagPromotion } from './support/requests.js';
 
 /** Issue 19 item 4: pull request reviews on GitHub as approvals, read by the worker, never taken on trust. */
 const suite = useTemporal();
@@ -70,7 +69,7 @@ describe('pull request reviews as approvals', () => {
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
         const hook = await startWebhookReceiver();
-        const handle = await startTagPromotion(client, taskQueue, spec, { requestedBy: 'test' });
+        const handle = await startGitHubPromotion(client, taskQueue, spec);
         const id = handle.workflowId;
         const shown = staging(await waitingWithPull(id));
         const pr = shown.proposal?.pullRequest ?? 0;
@@ -158,10 +157,7 @@ describe('pull request reviews as approvals', () => {
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
         const hook = await startWebhookReceiver();
-        const handle = await startTagPromotion(client, taskQueue, spec, {
-          tag: '1.6.0',
-          requestedBy: 'test',
-        });
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.6.0');
         const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
         const review = await standIn.submitReview(pr, {
           login: 'bob-gh',
@@ -190,10 +186,7 @@ describe('pull request reviews as approvals', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        const handle = await startTagPromotion(client, taskQueue, spec, {
-          tag: '1.7.0',
-          requestedBy: 'test',
-        });
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
         const shown = staging(await waitingWithPull(handle.workflowId));
         const pr = shown.proposal?.pullRequest ?? 0;
         await standIn.submitReview(pr, { login: 'mallory', state: 'APPROVED' });

@@ -5,6 +5,7 @@ import { resetWorkflow } from './support/reset.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * `temporal workflow reset` gives a promotion a new run id. Its saga (lock requests, releases, apply
@@ -35,9 +36,7 @@ describe('a promotion reset while it holds the environment', () => {
 
       // The next promotion gets the environment from a lock that saw the first one's release.
       const next = await start('web', '2.1.0');
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
 
       // The approved, deployed bump was never reverted by a lock that thought its holder had died.
       expect((await repo.commits()).map((c) => c.subject).slice(0, 2)).toEqual([

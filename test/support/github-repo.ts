@@ -1,8 +1,10 @@
+import type { Client } from '@temporalio/client';
 import { GitHubRepository } from '../../activities/providers/github.js';
 import type { GitHubFactory } from '../../activities/repository.js';
 import type { SampleRepoOptions } from '../../demo/sample-repo.js';
 import { GitHubStandIn } from './github-standin.js';
 import { TestRepo } from './repo.js';
+import { startTagPromotion } from './requests.js';
 
 export const STANDIN_TOKEN = 'ghs_standin0123456789abcdefghijABCDEFGH';
 
@@ -53,4 +55,14 @@ export async function gitHubTestRepo(
   );
   const github = await GitHubStandIn.start({ repoPath: repo.url, token: STANDIN_TOKEN, repo: name });
   return { repo, github, factory: standInFactory(github), spec: `github:shop/${name}` };
+}
+
+/** Starts a promotion of api to `tag` in the GitHub repository `spec`, requested by `test`. */
+export function startGitHubPromotion(
+  client: Client,
+  taskQueue: string,
+  spec: string,
+  tag = '1.5.0',
+): ReturnType<typeof startTagPromotion> {
+  return startTagPromotion(client, taskQueue, spec, { tag, requestedBy: 'test' });
 }

@@ -28,3 +28,18 @@ export async function terminateLockUntilRebuilt(
     return rebuilt(state) ? { runId: current.runId, state } : undefined;
   });
 }
+
+/** {@link terminateLockUntilRebuilt} where only the holder, re-asserting, can bring the lock back. */
+export async function terminateLockUntilHolderRebuildsIt(
+  client: Client,
+  lockId: string,
+  reason: string,
+): Promise<{ runId: string; state: LockState }> {
+  return terminateLockUntilRebuilt(
+    client,
+    lockId,
+    reason,
+    'the holder to rebuild the lock',
+    (s) => !!s.holder,
+  );
+}

@@ -15,7 +15,7 @@ import { prod, prodOnly, waitingProposal } from './proposals.js';
 import { TestRepo } from './repo.js';
 import { resetWorkflow } from './reset.js';
 import type { TestTemporal } from './temporal.js';
-import { lockIdOf, terminateLockUntilRebuilt } from './locks.js';
+import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
 import { envStatus, eventually } from './wait.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
@@ -326,12 +326,10 @@ export async function recordGuaranteeHistories(
       const holder = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
       await waitForApproval(client, holder.workflowId, 'staging');
       const lockId = lockOf(repo, 'staging');
-      const { runId: rebuilt } = await terminateLockUntilRebuilt(
+      const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
         client,
         lockId,
         'recording a lock rebuilt by its holder',
-        'the holder to rebuild the lock',
-        (state) => !!state.holder,
       );
       const waiter = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
       await envStatus(client, waiter.workflowId, 'staging', 'queued');

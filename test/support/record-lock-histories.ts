@@ -7,7 +7,7 @@ import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { lockRequestSignal } from '../../common/definitions.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
-import { lockIdOf, terminateLockUntilRebuilt } from './locks.js';
+import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
 import { envStatus } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
@@ -63,12 +63,10 @@ export async function recordLockHistories(
         const holder = await startTagPromotion(client, taskQueue, repo);
         await waitForApproval(client, holder.workflowId, 'staging');
         const lockId = lockIdOf(repo, 'staging');
-        const { runId: rebuilt } = await terminateLockUntilRebuilt(
+        const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
           client,
           lockId,
           'recording a lock rebuilt by its holder',
-          'the holder to rebuild the lock',
-          (state) => !!state.holder,
         );
         await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
         await waitFinished(client, holder.workflowId);

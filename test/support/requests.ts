@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
-import { startPromotion } from '../../client/promotions.js';
+import { startPromotion, waitForApproval } from '../../client/promotions.js';
+import type { PromotionRequest, PromotionState } from '../../common/types.js';
+import { envStatus } from './wait.js';
 
 /**
  * Starts the promotion most tests send: one app (`api` unless said) to one tag (`1.5.0` unless said) in a
@@ -21,4 +23,34 @@ export function startTagPromotion(
     },
     { taskQueue },
   );
+}
+
+/** The request the lock tests build on: api to 1.5.0 in `repo`, requested by `test`, with `overrides`. */
+export function promotionRequest(
+  repo: { readonly url: string },
+  overrides: Partial<PromotionRequest> = {},
+): PromotionRequest {
+  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
+}
+
+/**
+ * Starts `holder` and waits until it holds `env` waiting for approval, then starts `next` and waits until
+ * it queues behind it. Returns both handles and the queued promotion's state.
+ */
+export async function holderThenQueued(
+  client: Client,
+  taskQueue: string,
+  env: string,
+  holder: PromotionRequest,
+  next: PromotionRequest,
+): Promise<{
+  first: Awaited<ReturnType<typeof startPromotion>>;
+  second: Awaited<ReturnType<typeof startPromotion>>;
+  queued: PromotionState;
+}> {
+  const first = await startPromotion(client, holder, { taskQueue });
+  await waitForApproval(client, first.workflowId, env);
+  const second = await startPromotion(client, next, { taskQueue });
+  const queued = await envStatus(client, second.workflowId, env, 'queued');
+  return { first, second, queued };
 }
