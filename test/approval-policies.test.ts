@@ -178,12 +178,7 @@ describe('a quorum of two', () => {
       const id = handle.workflowId;
       const stale = staging(await waiting(id)).commit;
       // The very line the proposal changes moves on the deployment branch: landing must rebuild.
-      const values = await repo.file('environments/staging.yaml');
-      await repo.commitFile(
-        'environments/staging.yaml',
-        values.replace('tag: "1.4.0"', 'tag: "1.4.1"'),
-        'hotfix api',
-      );
+      await repo.editFile('environments/staging.yaml', 'tag: "1.4.0"', 'tag: "1.4.1"', 'hotfix api');
       await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit: stale });
       await decide(client, id, { env: 'staging', approved: true, by: 'bob', commit: stale });
 

@@ -38,13 +38,7 @@ async function rejectWithRevertsRefused(id: string): Promise<void> {
 
 /** Holds staging, rejected: a second promotion (web) queues behind it. */
 async function heldThenRejected(taskQueue: string) {
-  const { first, second } = await holderThenQueued(
-    suite.temporal.client,
-    taskQueue,
-    'staging',
-    request(),
-    request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-  );
+  const { first, second } = await holderThenQueued(suite.temporal.client, taskQueue, request());
   await rejectWithRevertsRefused(first.workflowId);
   return { first, second };
 }

@@ -102,10 +102,10 @@ describe('a promotion against the GitHub API (no clone)', () => {
         const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
         const first = await waitForApproval(client, handle.workflowId, 'staging');
         const stale = first.environments[1]?.commit ?? '';
-        const values = await repo.file('environments/staging.yaml');
-        await repo.commitFile(
+        await repo.editFile(
           'environments/staging.yaml',
-          values.replace('tag: "1.4.0"', 'tag: "1.4.2"'),
+          'tag: "1.4.0"',
+          'tag: "1.4.2"',
           'hotfix api in staging',
         );
         await decide(client, handle.workflowId, {

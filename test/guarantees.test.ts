@@ -128,13 +128,7 @@ describe('compensation that cannot finish', () => {
   it('keeps the environment closed and shows its attempts until the repository is back', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const { first, second } = await holderThenQueued(
-        suite.temporal.client,
-        taskQueue,
-        'staging',
-        request(),
-        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-      );
+      const { first, second } = await holderThenQueued(suite.temporal.client, taskQueue, request());
 
       const away = `${repo.url}.away`;
       await rename(repo.url, away);
@@ -278,7 +272,6 @@ describe('one repository, one lock', () => {
       const { first, second, queued } = await holderThenQueued(
         suite.temporal.client,
         taskQueue,
-        'staging',
         request(),
         request({ repo: `file://${repo.url}/`, apps: [{ app: 'web', tag: '2.1.0' }] }),
       );

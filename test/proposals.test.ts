@@ -101,10 +101,10 @@ describe('proposals in a manual environment', () => {
       const stale = first.commit ?? '';
 
       // Someone sets the very line the proposal changes, on the deployment branch.
-      const values = await repo.file('environments/prod.yaml');
-      const hotfix = await repo.commitFile(
+      const hotfix = await repo.editFile(
         'environments/prod.yaml',
-        values.replace('tag: "1.4.0"', 'tag: "1.4.1"'),
+        'tag: "1.4.0"',
+        'tag: "1.4.1"',
         'hotfix api',
       );
       await decide(client, handle.workflowId, { env: 'prod', approved: true, by: 'alice', commit: stale });
@@ -151,12 +151,7 @@ describe('proposals in a manual environment', () => {
       const client = suite.temporal.client;
       const handle = await startTagPromotion(client, taskQueue, repo);
       const proposed = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
-      const values = await repo.file('environments/prod.yaml');
-      await repo.commitFile(
-        'environments/prod.yaml',
-        values.replace('tag: "2.0.3"', 'tag: "2.0.4"'),
-        'web fix',
-      );
+      await repo.editFile('environments/prod.yaml', 'tag: "2.0.3"', 'tag: "2.0.4"', 'web fix');
       await approveShown(client, handle.workflowId, {
         env: 'prod',
         by: 'alice',

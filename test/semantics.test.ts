@@ -164,13 +164,7 @@ describe('one deployment per environment', () => {
   it('queues a second promotion behind the holder and runs it after', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const { first, second, queued } = await holderThenQueued(
-        suite.temporal.client,
-        taskQueue,
-        'staging',
-        request(),
-        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-      );
+      const { first, second, queued } = await holderThenQueued(suite.temporal.client, taskQueue, request());
       expect(queued.environments[0]?.queuedBehind).toBe(first.workflowId);
       // The queued promotion has not committed anything yet.
       expect((await repo.commits()).map((c) => c.subject)).toEqual([

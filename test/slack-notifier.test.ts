@@ -10,7 +10,7 @@ import { slackNotifier } from './support/slack-notifier.js';
 import { useSlackStandIn } from './support/slack-suite.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
-import { startTagPromotion } from './support/requests.js';
+import { promoteTagToEnd } from './support/requests.js';
 
 const suite = useTemporal();
 const TOKEN = 'xoxb-0000000000-test-token';
@@ -108,8 +108,7 @@ describe('Slack announcements', () => {
     standIn.slack.fail('chat.postMessage', { kind: 'server-error', channel: '#deploys' }, 100);
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
-        const final = await waitFinished(suite.temporal.client, handle.workflowId);
+        const final = await promoteTagToEnd(suite.temporal.client, taskQueue, repo);
         expect(final.status).toBe('succeeded');
         expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded']);
         const undelivered = final.undelivered ?? [];

@@ -50,12 +50,7 @@ export async function recordProposalHistories(
   });
 
   await scenario('promote-proposal-rebuilt', async (repo, id) => {
-    const values = await repo.file('environments/prod.yaml');
-    await repo.commitFile(
-      'environments/prod.yaml',
-      values.replace('tag: "1.4.0"', 'tag: "1.4.1"'),
-      'hotfix api',
-    );
+    await repo.editFile('environments/prod.yaml', 'tag: "1.4.0"', 'tag: "1.4.1"', 'hotfix api');
     await approveShown(client, id, { env: 'prod', by: 'alice' });
     await waitingProposal(id, true);
     await approveShown(client, id, { env: 'prod', by: 'alice' });

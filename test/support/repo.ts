@@ -111,6 +111,13 @@ export class TestRepo {
     }
   }
 
+  /** Replaces `from` with `to` in a file on main and commits that, as a person fixing it by hand would. */
+  async editFile(path: string, from: string, to: string, message: string): Promise<string> {
+    const text = await this.file(path);
+    if (!text.includes(from)) throw new Error(`${path} has no ${JSON.stringify(from)} to replace`);
+    return this.commitFile(path, text.replace(from, to), message);
+  }
+
   /** Merges a branch into main by hand (`git merge --no-ff`) and pushes, as a person outside Promote would. */
   async mergeByHand(branch: string): Promise<string> {
     const work = await mkdtemp(join(tmpdir(), 'promote-merge-'));

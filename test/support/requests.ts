@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { startPromotion, waitForApproval } from '../../client/promotions.js';
+import { startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
 import type { PromotionRequest, PromotionState } from '../../common/types.js';
 import { envStatus } from './wait.js';
 
@@ -34,15 +34,15 @@ export function promotionRequest(
 }
 
 /**
- * Starts `holder` and waits until it holds `env` waiting for approval, then starts `next` and waits until
- * it queues behind it. Returns both handles and the queued promotion's state.
+ * Starts `holder` and waits until it holds `env` (staging unless said) waiting for approval, then starts
+ * `next` (by default the same request for web 2.1.0) and waits until it queues behind it. Returns both handles and the queued promotion's state.
  */
 export async function holderThenQueued(
   client: Client,
   taskQueue: string,
-  env: string,
   holder: PromotionRequest,
-  next: PromotionRequest,
+  next: PromotionRequest = { ...holder, apps: [{ app: 'web', tag: '2.1.0' }] },
+  env = 'staging',
 ): Promise<{
   first: Awaited<ReturnType<typeof startPromotion>>;
   second: Awaited<ReturnType<typeof startPromotion>>;
@@ -53,4 +53,15 @@ export async function holderThenQueued(
   const second = await startPromotion(client, next, { taskQueue });
   const queued = await envStatus(client, second.workflowId, env, 'queued');
   return { first, second, queued };
+}
+
+/** {@link startTagPromotion}, then waits for the promotion to end; returns its final state. */
+export async function promoteTagToEnd(
+  client: Client,
+  taskQueue: string,
+  repo: { readonly url: string } | string,
+  options: Parameters<typeof startTagPromotion>[3] = {},
+): Promise<PromotionState> {
+  const handle = await startTagPromotion(client, taskQueue, repo, options);
+  return waitFinished(client, handle.workflowId);
 }
