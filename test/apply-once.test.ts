@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startPromotion, waitFinished } from '../client/promotions.js';
+import { waitFinished } from '../client/promotions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 /**
  * One apply at a time, even across attempts: a worker whose event loop stalls for a while (a starved
@@ -25,11 +26,7 @@ describe('a worker stalled mid-apply for 15 s', () => {
     // Long enough to still run after the stall; the sample deploy script logs start, done (or terminated).
     await writeFile(join(repo.cluster, 'slow-apply'), '25');
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const handle = await startPromotion(
-        suite.temporal.client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
       await eventually('the apply to start', async () =>
         (await repo.deployLog()).some((l) => / start dev /.test(l)) ? true : undefined,
       );

@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
+import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import type { EnvironmentState, PromotionState } from '../common/types.js';
 import { decideSignal } from '../common/definitions.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 /** Issue 19: who approved is checked against who asked, and a quorum needs distinct people. */
 const suite = useTemporal();
@@ -81,19 +82,20 @@ describe('self-approval', () => {
   });
 });
 
+/** staging needs two approvals from the leads group. */
+function quorumOfTwoLeadsRepo(): Promise<TestRepo> {
+  return TestRepo.create({
+    environments: [{ name: 'staging', approval: 'manual', approvers: ['leads'], minApprovals: 2 }],
+    extraConfig: groups,
+  });
+}
+
 describe('a quorum of two', () => {
   it('is reached only by two distinct people of the group, each shown in status and the audit trail', async () => {
-    const repo = await TestRepo.create({
-      environments: [{ name: 'staging', approval: 'manual', approvers: ['leads'], minApprovals: 2 }],
-      extraConfig: groups,
-    });
+    const repo = await quorumOfTwoLeadsRepo();
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'ci-bot' },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'ci-bot' });
       const id = handle.workflowId;
       const commit = staging(await waiting(id)).commit;
       const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
@@ -144,17 +146,10 @@ describe('a quorum of two', () => {
   });
 
   it('ends with a rejection by any one approver', async () => {
-    const repo = await TestRepo.create({
-      environments: [{ name: 'staging', approval: 'manual', approvers: ['leads'], minApprovals: 2 }],
-      extraConfig: groups,
-    });
+    const repo = await quorumOfTwoLeadsRepo();
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'ci-bot' },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'ci-bot' });
       const commit = staging(await waiting(handle.workflowId)).commit;
       await decide(client, handle.workflowId, { env: 'staging', approved: true, by: 'alice', commit });
       await decide(client, handle.workflowId, {
@@ -176,26 +171,14 @@ describe('a quorum of two', () => {
   });
 
   it('is asked afresh for a rebuilt proposal', async () => {
-    const repo = await TestRepo.create({
-      environments: [{ name: 'staging', approval: 'manual', approvers: ['leads'], minApprovals: 2 }],
-      extraConfig: groups,
-    });
+    const repo = await quorumOfTwoLeadsRepo();
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'ci-bot' },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'ci-bot' });
       const id = handle.workflowId;
       const stale = staging(await waiting(id)).commit;
       // The very line the proposal changes moves on the deployment branch: landing must rebuild.
-      const values = await repo.file('environments/staging.yaml');
-      await repo.commitFile(
-        'environments/staging.yaml',
-        values.replace('tag: "1.4.0"', 'tag: "1.4.1"'),
-        'hotfix api',
-      );
+      await repo.editFile('environments/staging.yaml', 'tag: "1.4.0"', 'tag: "1.4.1"', 'hotfix api');
       await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit: stale });
       await decide(client, id, { env: 'staging', approved: true, by: 'bob', commit: stale });
 

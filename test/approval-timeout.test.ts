@@ -1,12 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Worker } from '@temporalio/worker';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { getStatus, startPromotion, waitForApproval } from '../client/promotions.js';
-import { createPromoteWorker } from '../worker/create-worker.js';
+import { getStatus, waitForApproval } from '../client/promotions.js';
 import { TestRepo } from './support/repo.js';
 import { useTimeSkipping } from './support/time-skipping.js';
+import { startTagPromotion } from './support/requests.js';
 
 /**
  * Approval timeouts are days long: the time-skipping test server (the project's own binary from
@@ -18,23 +14,9 @@ describe('an approval nobody gives', () => {
   it('fails the promotion after approvalTimeout and deletes its proposal', async () => {
     const repo = await TestRepo.create({ environments: [{ name: 'prod', approval: 'manual' }] });
     const before = (await repo.commits()).map((c) => c.subject);
-    const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
     try {
-      const worker: Worker = await createPromoteWorker({
-        connection: time.env.nativeConnection,
-        client: time.env.client,
-        namespace: time.env.namespace ?? 'default',
-        taskQueue: 'timeouts',
-        cacheDir,
-        workflowBundle: time.bundle,
-        notifier: { announce: () => Promise.resolve() },
-      });
-      await worker.runUntil(async () => {
-        const handle = await startPromotion(
-          time.env.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue: 'timeouts' },
-        );
+      await time.withWorker('timeouts', async () => {
+        const handle = await startTagPromotion(time.env.client, 'timeouts', repo);
         await waitForApproval(time.env.client, handle.workflowId, 'prod');
         const waitedFrom = await time.env.currentTimeMs();
         // Awaiting the result lets the server skip ahead to the 72h approval timer.
@@ -51,7 +33,6 @@ describe('an approval nobody gives', () => {
         expect(await repo.branches()).toEqual(['main']);
       });
     } finally {
-      await rm(cacheDir, { recursive: true, force: true });
       await repo.remove();
     }
   });

@@ -1,25 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { getStatus, waitFinished } from '../client/promotions.js';
 import { auditTrail } from '../client/audit.js';
 import { sshSignatureVerifier } from '../client/audit-signatures.js';
 import type { PromotionState } from '../common/types.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
+import { aliceAllowedMalloryNot } from './support/signers.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 
 /** Issue 19 item 6: `promote audit` re-verifies every signed decision offline, trusting nothing recorded. */
 const suite = useTemporal();
-
-async function newKey(dir: string, name: string): Promise<{ key: string; pub: string }> {
-  const key = join(dir, name);
-  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key]);
-  return { key, pub: (await readFile(`${key}.pub`, 'utf8')).trim() };
-}
 
 /** The state with staging's first decision's signed statement rewritten by `change`. */
 function tampered(state: PromotionState, change: (statement: string) => string): PromotionState {
@@ -32,19 +25,12 @@ function tampered(state: PromotionState, change: (statement: string) => string):
 
 describe('promote audit', () => {
   it('re-verifies a signed approval against allowed_signers at the proposal base, and fails a tampered one', async () => {
-    const keys = await mkdtemp(join(tmpdir(), 'promote-keys-'));
-    const alice = await newKey(keys, 'alice');
-    const mallory = await newKey(keys, 'mallory');
     const repo = await TestRepo.create({
       environments: [
         { name: 'staging', approval: 'manual', approvers: ['alice', 'bob'], signedApprovals: 'required' },
       ],
     });
-    await repo.commitFile(
-      '.promote/allowed_signers',
-      `alice ${alice.pub}\n`,
-      'chore: who may sign approvals',
-    );
+    const { dir: keys, alice, mallory } = await aliceAllowedMalloryNot(repo);
     try {
       await suite.temporal.withWorker(async ({ taskQueue }) => {
         const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });

@@ -6,6 +6,7 @@ import { bumpValues, type BumpInput } from '../activities/bump.js';
 import { RepositoryCache } from '../activities/repository.js';
 import { git } from '../activities/git.js';
 import { TestRepo } from './support/repo.js';
+import { devBumpInput } from './support/bump-input.js';
 
 /** A cache whose first commit sees someone else push first: a real non-fast-forward race. */
 class RacingCache extends RepositoryCache {
@@ -38,19 +39,7 @@ async function filesChangedBy(commit: string): Promise<string[]> {
   return (await git(['diff', '--name-only', `${commit}^`, commit], { cwd: repo.url })).trim().split('\n');
 }
 
-async function input(): Promise<BumpInput> {
-  const head = (await git(['rev-parse', 'main'], { cwd: repo.url })).trim();
-  return {
-    promotionId: 'promote-test',
-    repo: repo.url,
-    branch: 'main',
-    env: 'dev',
-    valuesFile: 'environments/dev.yaml',
-    sinceCommit: head,
-    edits: [{ app: 'api', tagPath: 'api.image.tag', tag: '1.5.0' }],
-    sources: [],
-  };
-}
+const input = (): Promise<BumpInput> => devBumpInput(repo.url, repo.url, 'promote-test');
 
 describe('bump commit', () => {
   it('re-applies the edit on top of a commit pushed in between, keeping it', async () => {

@@ -12,25 +12,27 @@ const DEV_AND_STAGING = {
   ],
 };
 
+/** The GitHub Action's inputs: api to `tag` in dev, built from `commit` of shop/api. */
+function actionInputs(repo: TestRepo, tag: string, commit: string): Record<string, string> {
+  return {
+    repo: repo.url,
+    app: 'api',
+    tag,
+    to: 'dev',
+    'source-repo': 'https://github.com/shop/api',
+    'source-commit': commit,
+  };
+}
+
 describe('CI snippets run against a real server', () => {
   it('GitHub Action: promotes with the upstream commit and exits 0', async () => {
     const repo = await TestRepo.create(DEV_AND_STAGING);
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const run = await runGithubAction(
-        {
-          repo: repo.url,
-          app: 'api',
-          tag: '1.5.0',
-          to: 'dev',
-          'source-repo': 'https://github.com/shop/api',
-          'source-commit': '9f3e2c1a',
-        },
-        {
-          TEMPORAL_ADDRESS: suite.temporal.address,
-          PROMOTE_TASK_QUEUE: taskQueue,
-          PROMOTE_USER: 'github-actions',
-        },
-      );
+      const run = await runGithubAction(actionInputs(repo, '1.5.0', '9f3e2c1a'), {
+        TEMPORAL_ADDRESS: suite.temporal.address,
+        PROMOTE_TASK_QUEUE: taskQueue,
+        PROMOTE_USER: 'github-actions',
+      });
       expect(run.output).toContain('promotion promote-api-1.5.0-');
       expect(run.code).toBe(0);
       expect(run.outputs.id).toMatch(/^promote-api-1\.5\.0-/);
@@ -44,17 +46,10 @@ describe('CI snippets run against a real server', () => {
     const repo = await TestRepo.create(DEV_AND_STAGING);
     await repo.failApply('dev', 'image pull back-off');
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const run = await runGithubAction(
-        {
-          repo: repo.url,
-          app: 'api',
-          tag: '1.6.0',
-          to: 'dev',
-          'source-repo': 'https://github.com/shop/api',
-          'source-commit': 'abc1234',
-        },
-        { TEMPORAL_ADDRESS: suite.temporal.address, PROMOTE_TASK_QUEUE: taskQueue },
-      );
+      const run = await runGithubAction(actionInputs(repo, '1.6.0', 'abc1234'), {
+        TEMPORAL_ADDRESS: suite.temporal.address,
+        PROMOTE_TASK_QUEUE: taskQueue,
+      });
       expect(run.code).toBe(1);
       expect(run.output).toMatch(/::error title=Promote::promote-api-1\.6\.0-\S+ did not succeed \(exit 1\)/);
     });

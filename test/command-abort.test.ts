@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from '../activities/command.js';
 import { eventually } from './support/wait.js';
+import { isRunning } from './support/processes.js';
 
 /**
  * A cancelled command's whole process group ends before runCommand returns, however its processes
@@ -31,15 +32,6 @@ trap 'exit 143' TERM
 while :; do sleep 0.2; done
 `;
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('cancelling a command whose child ignores SIGTERM', () => {
   it('SIGKILLs the rest of its group after the grace time even when the command itself exited', async () => {
     const scratch = await mkdtemp(join(tmpdir(), 'promote-abort-'));
@@ -61,6 +53,6 @@ describe('cancelling a command whose child ignores SIGTERM', () => {
     const result = await run;
     expect(result.cancelled).toBe(true);
     // By the time the caller may compensate, nothing of the command is left.
-    expect(running(child)).toBe(false);
+    expect(isRunning(child)).toBe(false);
   });
 });

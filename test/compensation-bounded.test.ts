@@ -1,14 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { chmod, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { PromotionRequest, PromotionState } from '../common/types.js';
-import { createNotifier } from '../worker/notifier.js';
 import { promoteCli } from './support/cli.js';
 import { SlackApiStandIn } from './support/slack-api.js';
+import { slackNotifier } from './support/slack-notifier.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
+import { holderThenQueued, promotionRequest } from './support/requests.js';
 
 /**
  * A compensation that can never succeed — the deployment branch refuses the revert for good — must not
@@ -22,50 +21,25 @@ let repo: TestRepo;
 // A manual environment held through its approval (proposals: false): rejecting it reverts the bump.
 const MANUAL = { approval: 'manual', proposals: false } as const;
 
-function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
-  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
-}
-
-/** Branch protection as a server would do it: a pre-receive hook that refuses any push carrying a revert. */
-async function refuseReverts(): Promise<void> {
-  const hook = join(repo.url, 'hooks', 'pre-receive');
-  await writeFile(
-    hook,
-    [
-      '#!/bin/sh',
-      'while read old new ref; do',
-      '  if git log --format=%s "$old..$new" | grep -q "^revert("; then',
-      '    echo "protected branch: reverts need a reviewed pull request" >&2',
-      '    exit 1',
-      '  fi',
-      'done',
-      '',
-    ].join('\n'),
-  );
-  await chmod(hook, 0o755);
-}
+const request = (overrides: Partial<PromotionRequest> = {}) => promotionRequest(repo, overrides);
 
 const staging = (state: PromotionState) => state.environments.find((e) => e.name === 'staging');
 
-/** Holds staging, rejected: a second promotion (web) queues behind it. */
-async function heldThenRejected(taskQueue: string) {
-  const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
-  await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
-  const second = await startPromotion(
-    suite.temporal.client,
-    request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-    {
-      taskQueue,
-    },
-  );
-  await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
-  await refuseReverts();
-  await decide(suite.temporal.client, first.workflowId, {
+/** Branch protection refuses the revert, then carol rejects the promotion holding staging. */
+async function rejectWithRevertsRefused(id: string): Promise<void> {
+  await repo.refuseReverts();
+  await decide(suite.temporal.client, id, {
     env: 'staging',
     approved: false,
     by: 'carol',
     comment: 'not today',
   });
+}
+
+/** Holds staging, rejected: a second promotion (web) queues behind it. */
+async function heldThenRejected(taskQueue: string) {
+  const { first, second } = await holderThenQueued(suite.temporal.client, taskQueue, request());
+  await rejectWithRevertsRefused(first.workflowId);
   return { first, second };
 }
 
@@ -126,11 +100,7 @@ describe('compensation that can never succeed', () => {
         environments: [{ name: 'staging', ...MANUAL }],
         extraConfig: "notifications:\n  slack:\n    channel: '#deploys'\n",
       });
-      const notifier = createNotifier(
-        'default',
-        { SLACK_BOT_TOKEN: 'xoxb-0000000000-test-token', SLACK_API_URL: slack.url },
-        { announce: () => Promise.resolve() },
-      );
+      const notifier = slackNotifier(slack);
       await suite.temporal.withWorker(
         async ({ taskQueue }) => {
           const { first } = await heldThenRejected(taskQueue);
@@ -179,13 +149,7 @@ describe('compensation that can never succeed', () => {
           { taskQueue },
         );
         await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
-        await refuseReverts();
-        await decide(suite.temporal.client, first.workflowId, {
-          env: 'staging',
-          approved: false,
-          by: 'carol',
-          comment: 'not today',
-        });
+        await rejectWithRevertsRefused(first.workflowId);
         await eventually('staging to be compensating', async () => {
           const env = staging(await getStatus(suite.temporal.client, first.workflowId));
           return env?.compensation && !env.compensation.left ? env : undefined;

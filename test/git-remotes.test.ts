@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,8 @@ import { RepositoryCache, RepositoryUnreachableError, type GitIdentity } from '.
 import { TestGitHttp } from './support/git-http.js';
 import { TestRepo } from './support/repo.js';
 import { useTempDirs } from './support/temp-dirs.js';
-import { TestSshd } from './support/sshd.js';
+import { devBumpInput } from './support/bump-input.js';
+import { useSshd } from './support/sshd-suite.js';
 
 const IDENTITY: GitIdentity = { name: 'Promote', email: 'promote@localhost' };
 
@@ -19,38 +20,20 @@ afterEach(async () => {
   await repo?.remove();
 });
 
-async function bumpInput(url: string, overrides: Partial<BumpInput> = {}): Promise<BumpInput> {
-  const head = (await git(['rev-parse', 'main'], { cwd: repo.url })).trim();
-  return {
-    promotionId: 'promote-remote-test',
-    repo: url,
-    branch: 'main',
-    env: 'dev',
-    valuesFile: 'environments/dev.yaml',
-    sinceCommit: head,
-    edits: [{ app: 'api', tagPath: 'api.image.tag', tag: '1.5.0' }],
-    sources: [],
-    ...overrides,
-  };
-}
+const bumpInput = (url: string, overrides: Partial<BumpInput> = {}): Promise<BumpInput> =>
+  devBumpInput(repo.url, url, 'promote-remote-test', overrides);
 
 describe('git over SSH to a real sshd, host keys checked', () => {
-  let sshd: TestSshd;
-  beforeAll(async () => {
-    sshd = await TestSshd.start();
-  }, 60_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const ssh = useSshd();
 
   it('bumps through an ssh:// remote with a key path that needs quoting', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
     const cache = new RepositoryCache(await tempDir(), IDENTITY, {
-      sshKeyPath: sshd.userKey,
-      sshKeyHosts: [`127.0.0.1:${sshd.port}`],
-      knownHostsPath: sshd.knownHosts,
+      sshKeyPath: ssh.sshd.userKey,
+      sshKeyHosts: [`127.0.0.1:${ssh.sshd.port}`],
+      knownHostsPath: ssh.sshd.knownHosts,
     });
-    const result = await bumpValues(cache, await bumpInput(sshd.url(repo.url)));
+    const result = await bumpValues(cache, await bumpInput(ssh.sshd.url(repo.url)));
     const [bump] = await repo.commits();
     expect(bump).toMatchObject({ hash: result.commit, subject: 'feat(dev): update api to 1.5.0' });
     expect(await repo.file('environments/dev.yaml')).toContain('tag: "1.5.0"');
@@ -61,12 +44,12 @@ describe('git over SSH to a real sshd, host keys checked', () => {
     const strangers = join(await tempDir(), 'known_hosts');
     await writeFile(strangers, '');
     const cache = new RepositoryCache(await tempDir(), IDENTITY, {
-      sshKeyPath: sshd.userKey,
-      sshKeyHosts: [`127.0.0.1:${sshd.port}`],
+      sshKeyPath: ssh.sshd.userKey,
+      sshKeyHosts: [`127.0.0.1:${ssh.sshd.port}`],
       knownHostsPath: strangers,
     });
     const before = await repo.commits();
-    const failure = bumpValues(cache, await bumpInput(sshd.url(repo.url)));
+    const failure = bumpValues(cache, await bumpInput(ssh.sshd.url(repo.url)));
     await expect(failure).rejects.toThrow(RepositoryUnreachableError);
     await expect(failure).rejects.toThrow(
       /host key is known .* strict checking|Host key verification failed/,

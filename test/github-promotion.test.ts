@@ -1,54 +1,23 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  decide,
-  getStatus,
-  startPromotion,
-  waitAccepted,
-  waitFinished,
-  waitForApproval,
-} from '../client/promotions.js';
-import { GitHubRepository } from '../activities/providers/github.js';
+import { decide, getStatus, waitAccepted, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { GitHubFactory } from '../activities/repository.js';
-import { GitHubStandIn } from './support/github-standin.js';
-import { TestRepo } from './support/repo.js';
+import { gitHubTestRepo, startGitHubPromotion } from './support/github-repo.js';
+import type { GitHubStandIn } from './support/github-standin.js';
+import type { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 
 const suite = useTemporal();
-const TOKEN = 'ghs_standin0123456789abcdefghijABCDEFGH';
 let github: GitHubStandIn;
 afterEach(async () => {
   await github?.stop();
 });
 
-/** The deployment repository served by the GitHub stand-in, with promote.yaml saying so. */
-// Each test its own repository name: environment locks are keyed by repository, and outlive a test's worker.
-let counter = 0;
+/** The deployment repository served by the GitHub stand-in, stopped after the test. */
 async function gitHubRepo(): Promise<{ repo: TestRepo; factory: GitHubFactory; spec: string }> {
-  const name = `deployment-${process.pid}-${++counter}`;
-  const repo = await TestRepo.create({
-    environments: [
-      { name: 'dev', approval: 'auto' },
-      { name: 'staging', approval: 'manual' },
-    ],
-  });
-  const config = await repo.file('promote.yaml');
-  await repo.commitFile(
-    'promote.yaml',
-    `repository: {provider: github, owner: shop, repo: ${name}}\n${config}`,
-    'chore: the deployment repository lives on GitHub',
-  );
-  github = await GitHubStandIn.start({ repoPath: repo.url, token: TOKEN, repo: name });
-  const factory: GitHubFactory = (spec) =>
-    new GitHubRepository(
-      { ...spec, baseUrl: github.baseUrl },
-      { token: TOKEN },
-      {
-        author: { name: 'Promote', email: 'promote@localhost' },
-        paceWrites: false,
-      },
-    );
-  return { repo, factory, spec: `github:shop/${name}` };
+  const made = await gitHubTestRepo();
+  github = made.github;
+  return made;
 }
 
 describe('a promotion against the GitHub API (no clone)', () => {
@@ -56,11 +25,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     const { repo, factory, spec } = await gitHubRepo();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, spec);
         await waitAccepted(suite.temporal.client, handle.workflowId);
         const waiting = await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         expect(waiting.environments[1]?.diff).toContain('+    tag: "1.5.0"');
@@ -107,11 +72,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     const { repo, factory, spec } = await gitHubRepo();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.6.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, spec, '1.6.0');
         await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         await decide(suite.temporal.client, handle.workflowId, {
           env: 'staging',
@@ -138,17 +99,13 @@ describe('a promotion against the GitHub API (no clone)', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        const handle = await startPromotion(
-          client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.7.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
         const first = await waitForApproval(client, handle.workflowId, 'staging');
         const stale = first.environments[1]?.commit ?? '';
-        const values = await repo.file('environments/staging.yaml');
-        await repo.commitFile(
+        await repo.editFile(
           'environments/staging.yaml',
-          values.replace('tag: "1.4.0"', 'tag: "1.4.2"'),
+          'tag: "1.4.0"',
+          'tag: "1.4.2"',
           'hotfix api in staging',
         );
         await decide(client, handle.workflowId, {
@@ -188,11 +145,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        const handle = await startPromotion(
-          client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.7.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
         const waiting = await waitForApproval(client, handle.workflowId, 'staging');
         github.mergeRule = rule;
         await decide(client, handle.workflowId, {
@@ -220,11 +173,8 @@ describe('a promotion against the GitHub API (no clone)', () => {
     const before = await repo.commits();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        // The repository's git URL, not its GitHub spec.
+        const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, repo.url);
         await expect(waitFinished(suite.temporal.client, handle.workflowId)).rejects.toThrow(
           `start promotions with --repo ${spec}`,
         );

@@ -1,36 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
-import { startPromotion, waitFinished } from '../client/promotions.js';
+import { waitFinished } from '../client/promotions.js';
 import { promoteCli } from './support/cli.js';
-import { TestRepo } from './support/repo.js';
+import { devSoaksAnHourRepo } from './support/environments.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 
 describe('soak time (issue 22, item 2)', () => {
   it('stops the promotion when the soaking environment is rolled back', async () => {
-    const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'auto' },
-      ],
-    });
-    const yaml = await repo.file('promote.yaml');
-    await repo.commitFile(
-      'promote.yaml',
-      yaml.replace(
-        'valuesFile: environments/dev.yaml\n',
-        'valuesFile: environments/dev.yaml\n    soak: 1h\n',
-      ),
-      'soak dev for an hour',
-    );
+    const repo = await devSoaksAnHourRepo();
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo);
       await envStatus(client, handle.workflowId, 'dev', 'soaking');
       const rollback = await promoteCli(
         ['rollback', '--repo', repo.url, '--env', 'dev', '--app', 'api', '--wait'],

@@ -1,13 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { getStatus, startPromotion } from '../client/promotions.js';
+import { getStatus } from '../client/promotions.js';
 import type { PromotionState } from '../common/types.js';
-import { createPromoteWorker } from '../worker/create-worker.js';
+import { devSoaksAnHourRepo } from './support/environments.js';
 import { TestRepo } from './support/repo.js';
 import { useTimeSkipping } from './support/time-skipping.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 /** Windows and freezes are hours long: the time-skipping server jumps over the wait. */
 const time = useTimeSkipping();
@@ -19,25 +17,11 @@ async function promoteWith(
   check: (waiting: PromotionState, final: PromotionState) => void,
 ) {
   const repo = await TestRepo.create({ environments: DEV_ONLY, extraConfig });
-  const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
   const taskQueue = `windows-${Math.random().toString(36).slice(2)}`;
   try {
-    const worker = await createPromoteWorker({
-      connection: time.env.nativeConnection,
-      client: time.env.client,
-      namespace: time.env.namespace ?? 'default',
-      taskQueue,
-      cacheDir,
-      workflowBundle: time.bundle,
-      notifier: { announce: () => Promise.resolve() },
-    });
-    await worker.runUntil(async () => {
+    await time.withWorker(taskQueue, async () => {
       const client = time.env.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo);
       const waiting = await eventually('dev to wait for its window', async () => {
         const state = await getStatus(client, handle.workflowId);
         return state.environments[0]?.status === 'waiting-window' ? state : undefined;
@@ -47,7 +31,6 @@ async function promoteWith(
       check(waiting, await getStatus(client, handle.workflowId));
     });
   } finally {
-    await rm(cacheDir, { recursive: true, force: true });
     await repo.remove();
   }
 }
@@ -100,39 +83,11 @@ describe('deployment windows and freezes (issue 22, item 1)', () => {
   });
 
   it('soaks the tag in dev for its soak time before staging starts (issue 22, item 2)', async () => {
-    const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'auto' },
-      ],
-    });
-    const yaml = await repo.file('promote.yaml');
-    await repo.commitFile(
-      'promote.yaml',
-      yaml.replace(
-        'valuesFile: environments/dev.yaml\n',
-        'valuesFile: environments/dev.yaml\n    soak: 1h\n',
-      ),
-      'soak dev for an hour',
-    );
-    const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
+    const repo = await devSoaksAnHourRepo();
     try {
-      const worker = await createPromoteWorker({
-        connection: time.env.nativeConnection,
-        client: time.env.client,
-        namespace: time.env.namespace ?? 'default',
-        taskQueue: 'soak',
-        cacheDir,
-        workflowBundle: time.bundle,
-        notifier: { announce: () => Promise.resolve() },
-      });
-      await worker.runUntil(async () => {
+      await time.withWorker('soak', async () => {
         const client = time.env.client;
-        const handle = await startPromotion(
-          client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue: 'soak' },
-        );
+        const handle = await startTagPromotion(client, 'soak', repo);
         const soaking = await eventually('dev to soak', async () => {
           const state = await getStatus(client, handle.workflowId);
           return state.environments[0]?.status === 'soaking' ? state : undefined;
@@ -150,7 +105,6 @@ describe('deployment windows and freezes (issue 22, item 1)', () => {
         );
       });
     } finally {
-      await rm(cacheDir, { recursive: true, force: true });
       await repo.remove();
     }
   });

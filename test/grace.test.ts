@@ -3,11 +3,13 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cancelPromotion, startPromotion, waitFinished } from '../client/promotions.js';
+import { cancelPromotion, waitFinished } from '../client/promotions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 import { WorkerProcess } from './support/worker-process.js';
+import { startTagPromotion } from './support/requests.js';
+import { isRunning } from './support/processes.js';
 
 /**
  * A cancel gives a running deploy command SIGTERM and, after the grace time, SIGKILL — to its whole
@@ -41,15 +43,6 @@ case "$action" in
 esac
 `;
 
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Cancels a promotion whose apply ignores SIGTERM and checks that its command and child end only by
  * the group's SIGKILL, and that compensation starts only after that. `stallMs`: the worker process is
@@ -70,11 +63,7 @@ async function cancelStubbornApply(stallMs = 0): Promise<void> {
     PROMOTE_CACHE_DIR: join(dir, 'cache'),
     PROMOTE_DEMO_CLUSTER: repo.cluster,
   });
-  const handle = await startPromotion(
-    suite.temporal.client,
-    { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-    { taskQueue },
-  );
+  const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
   const pidOf = async (name: string) =>
     Number((await readFile(join(repo.cluster, `${name}.pid`), 'utf8')).trim());
   const pids = await eventually('the apply and its child to run', async () =>
@@ -96,12 +85,12 @@ async function cancelStubbornApply(stallMs = 0): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, stallMs));
     process.kill(pid, 'SIGCONT');
   } else {
-    expect([running(pids.apply), running(pids.child)]).toEqual([true, true]);
+    expect([isRunning(pids.apply), isRunning(pids.child)]).toEqual([true, true]);
   }
   // Only a SIGKILL can end them now: the group's, after the grace time.
   await eventually(
     'the apply and its child to be killed',
-    () => Promise.resolve(!running(pids.apply) && !running(pids.child) ? true : undefined),
+    () => Promise.resolve(!isRunning(pids.apply) && !isRunning(pids.child) ? true : undefined),
     120_000,
   );
 

@@ -18,6 +18,7 @@ import { freePort } from '../server/ports.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
+import { holderThenQueued, promotionRequest } from './support/requests.js';
 
 /**
  * The product's one promise under ordinary faults: no failed or unapproved change rides along into a
@@ -32,9 +33,7 @@ let repo: TestRepo;
 const MANUAL = { approval: 'manual', proposals: false } as const;
 const AUTO = { approval: 'auto' } as const;
 
-function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
-  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
-}
+const request = (overrides: Partial<PromotionRequest> = {}) => promotionRequest(repo, overrides);
 
 const subjects = async () => (await repo.commits()).map((c) => c.subject);
 
@@ -129,14 +128,7 @@ describe('compensation that cannot finish', () => {
   it('keeps the environment closed and shows its attempts until the repository is back', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
-      const second = await startPromotion(
-        suite.temporal.client,
-        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-        { taskQueue },
-      );
-      await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
+      const { first, second } = await holderThenQueued(suite.temporal.client, taskQueue, request());
 
       const away = `${repo.url}.away`;
       await rename(repo.url, away);
@@ -277,14 +269,12 @@ describe('one repository, one lock', () => {
   it('queues promotions that spell the same repository differently behind each other', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
-      const second = await startPromotion(
+      const { first, second, queued } = await holderThenQueued(
         suite.temporal.client,
+        taskQueue,
+        request(),
         request({ repo: `file://${repo.url}/`, apps: [{ app: 'web', tag: '2.1.0' }] }),
-        { taskQueue },
       );
-      const queued = await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
       expect(queued.environments[0]?.queuedBehind).toBe(first.workflowId);
       await cancelPromotion(suite.temporal.client, first.workflowId);
       await waitForApproval(suite.temporal.client, second.workflowId, 'staging');

@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { decide, getStatus, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { lockStateQuery, type LockState } from '../common/definitions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * A lock workflow rebuilt without state decides from the promotions themselves. When it cannot read
@@ -29,11 +31,7 @@ describe('a lock rebuilt while its holder’s worker is down', () => {
     // The holder takes staging and waits for approval; then its worker stops, leaving it running.
     const holder = await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const started = await startPromotion(
-          client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const started = await startTagPromotion(client, taskQueue, repo);
         await waitForApproval(client, started.workflowId, 'staging');
         return started.workflowId;
       },
@@ -43,11 +41,7 @@ describe('a lock rebuilt while its holder’s worker is down', () => {
     await client.workflow.getHandle(lockId).terminate('lost lock');
 
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const next = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
-        { taskQueue },
-      );
+      const next = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
       // The rebuilt lock either grants the next promotion or says whom it cannot read.
       const decided = await eventually('the rebuilt lock to decide', async () => {
         const state = await getStatus(client, next.workflowId);
@@ -75,9 +69,7 @@ describe('a lock rebuilt while its holder’s worker is down', () => {
         { taskQueue: holderQueue },
       );
 
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
       // The next bump came after the holder's deploy; nothing was reverted or carried along.
       expect((await repo.commits()).map((c) => c.subject).slice(0, 2)).toEqual([
         'feat(staging): update web to 2.1.0',
@@ -107,11 +99,7 @@ describe('a lock rebuilt while another repository’s promotion cannot be read',
     // Another team's promotion holds its own repository's staging; then its worker stops.
     const stranger = await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const started = await startPromotion(
-          client,
-          { repo: other.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const started = await startTagPromotion(client, taskQueue, other);
         await waitForApproval(client, started.workflowId, 'staging');
         return started.workflowId;
       },
@@ -119,11 +107,7 @@ describe('a lock rebuilt while another repository’s promotion cannot be read',
     );
     try {
       await suite.temporal.withWorker(async ({ taskQueue }) => {
-        const mine = await startPromotion(
-          client,
-          { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
-          { taskQueue },
-        );
+        const mine = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
         const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
         // This repository's staging is free: its new lock grants it, or says whom it cannot read.
         const decided = await eventually('this repository’s lock to decide', async () => {
@@ -133,9 +117,7 @@ describe('a lock rebuilt while another repository’s promotion cannot be read',
           return lock?.unreadable?.includes(stranger) ? `closed: cannot read ${stranger}` : undefined;
         });
         expect(decided).toBe('granted');
-        await waitForApproval(client, mine.workflowId, 'staging');
-        await decide(client, mine.workflowId, { env: 'staging', approved: true, by: 'carol' });
-        expect((await waitFinished(client, mine.workflowId)).status).toBe('succeeded');
+        await approveToSuccess(client, mine.workflowId, 'staging', 'carol');
       });
     } finally {
       for (const id of [stranger, environmentLockId(repositoryKey(other.url), 'staging')]) {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { lockRequestSignal } from '../common/definitions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * Lock requests are re-asserted and retried, so a copy of one can arrive after its run released the
@@ -24,11 +26,7 @@ describe('a late copy of a released run’s lock request', () => {
     });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const first = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const first = await startTagPromotion(client, taskQueue, repo);
       // Dev is deployed and released; the promotion now waits in staging.
       await waitForApproval(client, first.workflowId, 'staging');
       await client.workflow
@@ -42,19 +40,13 @@ describe('a late copy of a released run’s lock request', () => {
         });
 
       // Another promotion passes dev at once (today it queues behind the stale copy until `first` ends).
-      const next = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
-        { taskQueue },
-      );
+      const next = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
       const queued = await envStatus(client, next.workflowId, 'staging', 'queued');
       expect(queued.environments.find((e) => e.name === 'dev')?.status).toBe('succeeded');
 
       await decide(client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
       expect((await waitFinished(client, first.workflowId)).status).toBe('succeeded');
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
 
       // Nothing reverted: both promotions' bumps stand, in dev as in staging, and the cluster runs them.
       const subjects = (await repo.commits()).map((c) => c.subject);

@@ -2,12 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { chmod, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
-import { environmentLockId, repositoryKey } from '../common/ids.js';
-import { lockStateQuery } from '../common/definitions.js';
+import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
+import { lockIdOf, terminateLockUntilHolderRebuildsIt, terminateLockUntilRebuilt } from './support/locks.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * A lock workflow terminated while its holder compensates (a rejected bump whose revert is still being
@@ -38,8 +39,7 @@ describe('a lock terminated while its holder compensates', () => {
     });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const start = (app: string, tag: string) =>
-        startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
       const rejected = await start('api', '1.5.0');
       await waitForApproval(client, rejected.workflowId, 'staging');
       const next = await start('web', '2.1.0');
@@ -57,18 +57,15 @@ describe('a lock terminated while its holder compensates', () => {
         await eventually('the revert push to start', () =>
           Promise.resolve(hold.started() ? true : undefined),
         );
-        const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
-        const lost = await client.workflow.getHandle(lockId).describe();
-        await client.workflow.getHandle(lockId).terminate('lost lock');
-
         // The waiter asks again and so starts a new lock, which must find the compensating holder.
-        const rebuilt = await eventually('a new lock with a holder', async () => {
-          const current = await client.workflow.getHandle(lockId).describe();
-          if (current.runId === lost.runId || current.status.name !== 'RUNNING') return undefined;
-          const state = await client.workflow.getHandle(lockId, current.runId).query(lockStateQuery);
+        const { state: rebuilt } = await terminateLockUntilRebuilt(
+          client,
+          lockIdOf(repo, 'staging'),
+          'lost lock',
+          'a new lock with a holder',
           // The holder's re-assert and the waiter's may reach the new lock in either order.
-          return state.holder && state.queue.length > 0 ? state : undefined;
-        });
+          (state) => !!state.holder && state.queue.length > 0,
+        );
         expect(rebuilt.holder?.holder).toBe(rejected.workflowId);
         expect(rebuilt.queue.map((q) => q.holder)).toEqual([next.workflowId]);
       } finally {
@@ -76,9 +73,7 @@ describe('a lock terminated while its holder compensates', () => {
       }
 
       expect((await waitFinished(client, rejected.workflowId)).status).toBe('rejected');
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
       // The next bump came after the revert, and what the cluster runs never held the rejected tag.
       const [last, revert, bump] = (await repo.commits()).map((c) => c.subject);
       expect([last, bump]).toEqual([
@@ -98,34 +93,18 @@ describe('a lock terminated while nobody waits', () => {
     });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const holder = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const holder = await startTagPromotion(client, taskQueue, repo);
       await waitForApproval(client, holder.workflowId, 'staging');
-      const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
-      const lost = await client.workflow.getHandle(lockId).describe();
-      await client.workflow.getHandle(lockId).terminate('lost lock');
-
       // Nobody else asks: only the holder itself can bring the lock back.
-      const rebuilt = await eventually('the holder to rebuild the lock', async () => {
-        const current = await client.workflow.getHandle(lockId).describe();
-        if (current.runId === lost.runId || current.status.name !== 'RUNNING') return undefined;
-        const state = await client.workflow.getHandle(lockId, current.runId).query(lockStateQuery);
-        return state.holder ? state : undefined;
-      });
+      const lockId = lockIdOf(repo, 'staging');
+      const { state: rebuilt } = await terminateLockUntilHolderRebuildsIt(client, lockId, 'lost lock');
       expect(rebuilt.holder).toMatchObject({ holder: holder.workflowId, run: holder.firstExecutionRunId });
       expect(rebuilt.holder?.applied).toBeFalsy();
 
       await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
       expect((await waitFinished(client, holder.workflowId)).status).toBe('succeeded');
       // Released: the rebuilt lock is free for the next one.
-      const next = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
-        { taskQueue },
-      );
+      const next = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
       await waitForApproval(client, next.workflowId, 'staging');
     });
   });

@@ -1,17 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import {
-  cancelPromotion,
-  getStatus,
-  startPromotion,
-  waitFinished,
-  waitForApproval,
-} from '../client/promotions.js';
-import { GitHubRepository } from '../activities/providers/github.js';
+import { cancelPromotion, getStatus, waitFinished, waitForApproval } from '../client/promotions.js';
+import { STANDIN_TOKEN, standInFactory } from './support/github-repo.js';
 import { GitHubStandIn } from './support/github-standin.js';
 import { TestGitHttp } from './support/git-http.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 /**
  * One repository on GitHub, spelled two ways by two teams: `github:shop/<name>` (the GitHub provider,
@@ -20,7 +15,7 @@ import { eventually } from './support/wait.js';
  * Both promotions must queue on one lock for the environment, or both could deploy it at once.
  */
 const suite = useTemporal();
-const TOKEN = 'ghs_standin0123456789abcdefghijABCDEFGH';
+const TOKEN = STANDIN_TOKEN;
 let github: GitHubStandIn | undefined;
 let gitHttp: TestGitHttp | undefined;
 const savedEnv = { ...process.env };
@@ -53,18 +48,16 @@ describe('one lock per repository on GitHub', () => {
     const stand = github;
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const viaApi = await startPromotion(
-          suite.temporal.client,
-          { repo: `github:shop/${name}`, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const viaApi = await startTagPromotion(suite.temporal.client, taskQueue, `github:shop/${name}`, {
+          requestedBy: 'test',
+        });
         await waitForApproval(suite.temporal.client, viaApi.workflowId, 'staging');
 
-        const viaGit = await startPromotion(
-          suite.temporal.client,
-          { repo: httpsSpelling, apps: [{ app: 'web', tag: '2.1.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const viaGit = await startTagPromotion(suite.temporal.client, taskQueue, httpsSpelling, {
+          app: 'web',
+          tag: '2.1.0',
+          requestedBy: 'test',
+        });
         // Either it queues, or (two locks) it takes staging while the first still holds it.
         const second = await eventually('the second promotion to queue for staging or take it', async () => {
           const state = await getStatus(suite.temporal.client, viaGit.workflowId);
@@ -80,14 +73,7 @@ describe('one lock per repository on GitHub', () => {
         await cancelPromotion(suite.temporal.client, viaGit.workflowId);
         expect((await waitFinished(suite.temporal.client, viaGit.workflowId)).status).toBe('cancelled');
       },
-      {
-        github: (spec) =>
-          new GitHubRepository(
-            { ...spec, baseUrl: stand.baseUrl },
-            { token: TOKEN },
-            { author: { name: 'Promote', email: 'promote@localhost' }, paceWrites: false },
-          ),
-      },
+      { github: standInFactory(stand) },
     );
   });
 });

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { Notifier } from '../activities/notifier.js';
 import { PromoteState } from '../common/search-attributes.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 
@@ -27,11 +28,7 @@ describe('a notifier that fails', () => {
     });
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
         const final = await waitFinished(suite.temporal.client, handle.workflowId);
 
         expect(final.status).toBe('succeeded');
@@ -64,11 +61,7 @@ describe('a notifier that fails', () => {
     const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
         await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         await decide(suite.temporal.client, handle.workflowId, {
           env: 'staging',

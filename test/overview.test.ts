@@ -22,12 +22,7 @@ describe('promote overview', () => {
       expect((await promoteCli(['watch', id], opts)).code).toBe(0);
 
       // Someone edits dev's web tag by hand and never deploys it: Git and the cluster now disagree.
-      const devValues = await repo.file('environments/dev.yaml');
-      await repo.commitFile(
-        'environments/dev.yaml',
-        devValues.replace('tag: "2.0.3"', 'tag: "2.0.9"'),
-        'chore: hand edit',
-      );
+      await repo.editFile('environments/dev.yaml', 'tag: "2.0.3"', 'tag: "2.0.9"', 'chore: hand edit');
 
       const json = await promoteCli(['overview', '--repo', repo.url, '--json'], opts);
       expect(json.code).toBe(0);

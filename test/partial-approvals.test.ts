@@ -1,24 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
-import type { Notifier } from '../activities/notifier.js';
-import { createNotifier } from '../worker/notifier.js';
-import { SlackApiStandIn, type StoredMessage } from './support/slack-api.js';
+import { describe, expect, it } from '@jest/globals';
+import { decide, getStatus, waitFinished, waitForApproval } from '../client/promotions.js';
+import { slackNotifier } from './support/slack-notifier.js';
+import type { StoredMessage } from './support/slack-api.js';
+import { useSlackStandIn } from './support/slack-suite.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 /** Issue 19: while a quorum is gathered, Slack and the Web UI say how many approved, and who. */
 const suite = useTemporal();
-const TOKEN = 'xoxb-0000000000-test-token';
-let slack: SlackApiStandIn;
-beforeEach(async () => {
-  slack = await new SlackApiStandIn(TOKEN).start();
-});
-afterEach(async () => {
-  await slack.stop();
-});
+const standIn = useSlackStandIn();
 
-const quietLog: Notifier = { announce: () => Promise.resolve() };
 const hasButtons = (m: StoredMessage | undefined) =>
   (m?.blocks ?? []).some((b) => (b as { type?: string }).type === 'actions');
 
@@ -34,27 +27,19 @@ describe('partial approvals', () => {
       environments: [{ name: 'staging', approval: 'manual', approvers: ['alice', 'bob'], minApprovals: 2 }],
       extraConfig: `notifications:\n  slack:\n    channel: '#deploys'\n    users: { alice: U0ALICE, bob: U0BOB }\n`,
     });
-    const notifier = createNotifier(
-      'default',
-      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
-      quietLog,
-    );
+    const notifier = slackNotifier(standIn.slack);
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        const handle = await startPromotion(
-          client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'ci' },
-          { taskQueue },
-        );
+        const handle = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'ci' });
         const id = handle.workflowId;
         const waiting = await waitForApproval(client, id, 'staging');
         const commit = waiting.environments[0]?.commit;
         const request = () =>
           eventually('the approval request', () => {
-            const [root] = slack.roots('C0DEPLOYS');
+            const [root] = standIn.slack.roots('C0DEPLOYS');
             const ref = root
-              ? slack.thread(root).find((m) => m.text.includes('waits for approval'))
+              ? standIn.slack.thread(root).find((m) => m.text.includes('waits for approval'))
               : undefined;
             return Promise.resolve(ref);
           });
@@ -77,9 +62,9 @@ describe('partial approvals', () => {
         expect(hasButtons(decided)).toBe(false);
         expect(decided.text).toContain('Approved by <@U0BOB>');
         // Every reply was posted once: the partial approval updated the request, it posted nothing.
-        const [root] = slack.roots('C0DEPLOYS');
+        const [root] = standIn.slack.roots('C0DEPLOYS');
         expect(
-          slack.thread(root as StoredMessage).filter((m) => m.text.includes('waits for approval')),
+          standIn.slack.thread(root as StoredMessage).filter((m) => m.text.includes('waits for approval')),
         ).toHaveLength(1);
       },
       { notifier },

@@ -1,24 +1,27 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
+import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import { prod, prodOnly, waitingProposal } from './support/proposals.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
+
+/** Starts a promotion into prod and merges its proposal by hand while it waits for approval. */
+async function proposalMergedByHand(repo: TestRepo, taskQueue: string) {
+  const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
+  const waiting = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
+  await repo.mergeByHand(waiting.proposal?.branch ?? '');
+  return { handle, waiting };
+}
 
 describe('people acting outside Promote', () => {
   it('reverts a proposal merged by hand and then rejected, by its trailers', async () => {
     const repo = await TestRepo.create({ environments: prodOnly });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
-      const waiting = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
-      await repo.mergeByHand(waiting.proposal?.branch ?? '');
+      const { handle } = await proposalMergedByHand(repo, taskQueue);
       expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.5.0"');
 
       await decide(client, handle.workflowId, { env: 'prod', approved: false, by: 'alice', comment: 'no' });
@@ -41,13 +44,7 @@ describe('people acting outside Promote', () => {
     const repo = await TestRepo.create({ environments: prodOnly });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
-      const waiting = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
-      await repo.mergeByHand(waiting.proposal?.branch ?? '');
+      const { handle, waiting } = await proposalMergedByHand(repo, taskQueue);
       await decide(client, handle.workflowId, {
         env: 'prod',
         approved: true,

@@ -1,19 +1,17 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
+import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import { startGitHubReceiver, type RunningGitHubReceiver } from '../client/github-receiver.js';
-import { GitHubRepository } from '../activities/providers/github.js';
-import type { GitHubFactory } from '../activities/repository.js';
 import type { EnvironmentState, PromotionState } from '../common/types.js';
 import { pullRequestReviewSignal } from '../common/definitions.js';
 import { promoteCli } from './support/cli.js';
 import { GitHubStandIn } from './support/github-standin.js';
-import { TestRepo } from './support/repo.js';
+import { gitHubTestRepo, startGitHubPromotion } from './support/github-repo.js';
+import { startTagPromotion } from './support/requests.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
 
 /** Issue 19 item 4: pull request reviews on GitHub as approvals, read by the worker, never taken on trust. */
 const suite = useTemporal();
-const TOKEN = 'ghs_standin0123456789abcdefghijABCDEFGH';
 const SECRET = 'webhook-secret-for-tests';
 let github: GitHubStandIn | undefined;
 let receiver: RunningGitHubReceiver | undefined;
@@ -24,37 +22,31 @@ afterEach(async () => {
   github = undefined;
 });
 
-let counter = 0;
 /** A deployment repository on the GitHub stand-in; staging is manual, its approvers mapped to logins. */
 async function gitHubRepo(options: { minApprovals?: number; reviewPoll: string }) {
-  const name = `reviews-${process.pid}-${++counter}`;
-  const repo = await TestRepo.create({
-    environments: [
-      { name: 'dev', approval: 'auto' },
-      {
-        name: 'staging',
-        approval: 'manual',
-        approvers: ['alice', 'bob'],
-        ...(options.minApprovals ? { minApprovals: options.minApprovals } : {}),
-      },
-    ],
-    extraConfig: `github:\n  users: { alice: alice-gh, bob: Bob-GH }\n  reviewPoll: ${options.reviewPoll}\n`,
-  });
-  const config = await repo.file('promote.yaml');
-  await repo.commitFile(
-    'promote.yaml',
-    `repository: {provider: github, owner: shop, repo: ${name}}\n${config}`,
-    'chore: the deployment repository lives on GitHub',
+  const made = await gitHubTestRepo(
+    {
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        {
+          name: 'staging',
+          approval: 'manual',
+          approvers: ['alice', 'bob'],
+          ...(options.minApprovals ? { minApprovals: options.minApprovals } : {}),
+        },
+      ],
+      extraConfig: `github:\n  users: { alice: alice-gh, bob: Bob-GH }\n  reviewPoll: ${options.reviewPoll}\n`,
+    },
+    'reviews',
   );
-  const standIn = await GitHubStandIn.start({ repoPath: repo.url, token: TOKEN, repo: name });
-  github = standIn;
-  const factory: GitHubFactory = (spec) =>
-    new GitHubRepository(
-      { ...spec, baseUrl: standIn.baseUrl },
-      { token: TOKEN },
-      { author: { name: 'Promote', email: 'promote@localhost' }, paceWrites: false },
-    );
-  return { repo, factory, spec: `github:shop/${name}`, standIn };
+  github = made.github;
+  return { ...made, standIn: made.github };
+}
+
+/** Starts the GitHub webhook receiver (stopped after the test) and returns the address deliveries go to. */
+async function startWebhookReceiver(): Promise<string> {
+  receiver = await startGitHubReceiver({ client: suite.temporal.client, secret: SECRET }, 0);
+  return `http://127.0.0.1:${receiver.port}/github/webhook`;
 }
 
 function staging(state: PromotionState): EnvironmentState {
@@ -77,13 +69,8 @@ describe('pull request reviews as approvals', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        receiver = await startGitHubReceiver({ client, secret: SECRET }, 0);
-        const hook = `http://127.0.0.1:${receiver.port}/github/webhook`;
-        const handle = await startPromotion(
-          client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const hook = await startWebhookReceiver();
+        const handle = await startGitHubPromotion(client, taskQueue, spec);
         const id = handle.workflowId;
         const shown = staging(await waitingWithPull(id));
         const pr = shown.proposal?.pullRequest ?? 0;
@@ -170,13 +157,8 @@ describe('pull request reviews as approvals', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        receiver = await startGitHubReceiver({ client, secret: SECRET }, 0);
-        const hook = `http://127.0.0.1:${receiver.port}/github/webhook`;
-        const handle = await startPromotion(
-          client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.6.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const hook = await startWebhookReceiver();
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.6.0');
         const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
         const review = await standIn.submitReview(pr, {
           login: 'bob-gh',
@@ -205,11 +187,7 @@ describe('pull request reviews as approvals', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
-        const handle = await startPromotion(
-          client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.7.0' }], requestedBy: 'test' },
-          { taskQueue },
-        );
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
         const shown = staging(await waitingWithPull(handle.workflowId));
         const pr = shown.proposal?.pullRequest ?? 0;
         await standIn.submitReview(pr, { login: 'mallory', state: 'APPROVED' });
@@ -240,11 +218,10 @@ describe('pull request reviews as approvals', () => {
       async ({ taskQueue }) => {
         const client = suite.temporal.client;
         // alice starts it: her own approving review is refused (no self-approval), bob's still counts.
-        const handle = await startPromotion(
-          client,
-          { repo: spec, apps: [{ app: 'api', tag: '1.8.0' }], requestedBy: 'alice' },
-          { taskQueue },
-        );
+        const handle = await startTagPromotion(client, taskQueue, spec, {
+          tag: '1.8.0',
+          requestedBy: 'alice',
+        });
         const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
         const listings = () =>
           standIn.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/pulls/${pr}/reviews`))

@@ -11,13 +11,12 @@ import {
 import type { PromotionRequest } from '../common/types.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
+import { promotionRequest } from './support/requests.js';
 
 const suite = useTemporal();
 let repo: TestRepo;
 
-function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
-  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
-}
+const request = (overrides: Partial<PromotionRequest> = {}) => promotionRequest(repo, overrides);
 
 async function approveAll(client: Client, id: string, envs: [string, string][]): Promise<void> {
   for (const [env, by] of envs) {

@@ -2,12 +2,13 @@ import { describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { approveShown } from '../client/approve.js';
-import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
+import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import { promoteCli } from './support/cli.js';
 import { prod, prodOnly, waitingProposal } from './support/proposals.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 const apps = { api: '1.4.0', web: '2.0.3', worker: '0.9.0' };
@@ -18,7 +19,7 @@ describe('proposals in a manual environment', () => {
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
       const start = (app: string, tag: string) =>
-        startPromotion(client, { repo: repo.url, apps: [{ app, tag }], requestedBy: 'ci' }, { taskQueue });
+        startTagPromotion(client, taskQueue, repo, { app, tag, requestedBy: 'ci' });
       const api = await start('api', '1.5.0');
       const web = await start('web', '2.1.0');
       const apiWaiting = await waitingProposal(suite.temporal.client, api.workflowId);
@@ -72,11 +73,7 @@ describe('proposals in a manual environment', () => {
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
       const before = await repo.head();
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo);
       await waitingProposal(suite.temporal.client, handle.workflowId);
       expect(await repo.branches()).toContain(`promote/prod/${handle.workflowId}`);
       await decide(client, handle.workflowId, {
@@ -99,19 +96,15 @@ describe('proposals in a manual environment', () => {
     const repo = await TestRepo.create({ environments: prodOnly });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo);
       const first = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
       const stale = first.commit ?? '';
 
       // Someone sets the very line the proposal changes, on the deployment branch.
-      const values = await repo.file('environments/prod.yaml');
-      const hotfix = await repo.commitFile(
+      const hotfix = await repo.editFile(
         'environments/prod.yaml',
-        values.replace('tag: "1.4.0"', 'tag: "1.4.1"'),
+        'tag: "1.4.0"',
+        'tag: "1.4.1"',
         'hotfix api',
       );
       await decide(client, handle.workflowId, { env: 'prod', approved: true, by: 'alice', commit: stale });
@@ -156,18 +149,9 @@ describe('proposals in a manual environment', () => {
     const repo = await TestRepo.create({ environments: prodOnly });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo);
       const proposed = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
-      const values = await repo.file('environments/prod.yaml');
-      await repo.commitFile(
-        'environments/prod.yaml',
-        values.replace('tag: "2.0.3"', 'tag: "2.0.4"'),
-        'web fix',
-      );
+      await repo.editFile('environments/prod.yaml', 'tag: "2.0.3"', 'tag: "2.0.4"', 'web fix');
       await approveShown(client, handle.workflowId, {
         env: 'prod',
         by: 'alice',
@@ -189,17 +173,9 @@ describe('proposals in a manual environment', () => {
     const repo = await TestRepo.create({ environments: prodOnly });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const older = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const older = await startTagPromotion(client, taskQueue, repo);
       await waitingProposal(suite.temporal.client, older.workflowId);
-      const newer = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
-        { taskQueue },
-      );
+      const newer = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
       const olderFinal = await waitFinished(client, older.workflowId);
       expect(olderFinal.status).toBe('cancelled');
       expect(prod(olderFinal)).toMatchObject({ status: 'superseded', supersededBy: newer.workflowId });
@@ -220,8 +196,7 @@ describe('proposals in a manual environment', () => {
     await writeFile(join(repo.cluster, 'slow-apply'), '600');
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const start = (app: string, tag: string) =>
-        startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
       const [holder, late] = [await start('api', '1.5.0'), await start('web', '2.1.0')];
       await waitingProposal(suite.temporal.client, holder.workflowId);
       await waitingProposal(suite.temporal.client, late.workflowId);
@@ -247,17 +222,9 @@ describe('proposals in a manual environment', () => {
     await writeFile(join(repo.cluster, 'slow-apply'), '600');
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const holder = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const holder = await startTagPromotion(client, taskQueue, repo);
       await envStatus(client, holder.workflowId, 'dev', 'applying');
-      const queued = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
-        { taskQueue },
-      );
+      const queued = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
       const final = await waitFinished(client, queued.workflowId);
       expect(final.status).toBe('failed');
       expect(final.environments[0]?.error).toBe(

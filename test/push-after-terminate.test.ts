@@ -2,10 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { getStatus } from '../client/promotions.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * A holder terminated while its bump is being pushed: its push must not land after the lock moved on
@@ -59,8 +61,7 @@ describe('a holder terminated while its bump is being pushed', () => {
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const pushes = await holdPushes(repo);
-        const start = (app: string, tag: string) =>
-          startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+        const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
         const holder = await start('api', '1.5.0');
         await eventually('the bump to start pushing', async () =>
           (await pushes.started()) > 0 ? true : undefined,
@@ -81,9 +82,7 @@ describe('a holder terminated while its bump is being pushed', () => {
         });
         await pushes.release();
 
-        await waitForApproval(client, next.workflowId, 'staging');
-        await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-        expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+        await approveToSuccess(client, next.workflowId, 'staging', 'carol');
         await eventually('no push in flight', async () =>
           (await pushes.inFlight()) === 0 ? true : undefined,
         );

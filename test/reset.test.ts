@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { decide, getStatus, waitFinished, waitForApproval } from '../client/promotions.js';
 import { TestRepo } from './support/repo.js';
 import { resetWorkflow } from './support/reset.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
 
 /**
  * `temporal workflow reset` gives a promotion a new run id. Its saga (lock requests, releases, apply
@@ -19,8 +21,7 @@ describe('a promotion reset while it holds the environment', () => {
     const repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const start = (app: string, tag: string) =>
-        startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
       const first = await start('api', '1.5.0');
       await waitForApproval(client, first.workflowId, 'staging');
 
@@ -35,9 +36,7 @@ describe('a promotion reset while it holds the environment', () => {
 
       // The next promotion gets the environment from a lock that saw the first one's release.
       const next = await start('web', '2.1.0');
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(client, next.workflowId, 'staging', 'carol');
 
       // The approved, deployed bump was never reverted by a lock that thought its holder had died.
       expect((await repo.commits()).map((c) => c.subject).slice(0, 2)).toEqual([
@@ -59,11 +58,7 @@ describe('a promotion reset to its start after it deployed an environment', () =
     });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const promotion = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const promotion = await startTagPromotion(client, taskQueue, repo);
       const before = await waitForApproval(client, promotion.workflowId, 'prod');
       const deployed = before.environments.find((e) => e.name === 'staging');
       expect(deployed?.status).toBe('succeeded');

@@ -16,6 +16,7 @@ import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
+import { holderThenQueued, promotionRequest } from './support/requests.js';
 
 const suite = useTemporal();
 let repo: TestRepo;
@@ -30,9 +31,7 @@ const THREE_AUTO = [
   { name: 'prod', ...AUTO },
 ];
 
-function request(overrides: Partial<PromotionRequest> = {}): PromotionRequest {
-  return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
-}
+const request = (overrides: Partial<PromotionRequest> = {}) => promotionRequest(repo, overrides);
 
 /** Pairs of start/done lines per environment must never interleave. */
 function applyWindows(log: string[]): Map<string, string[]> {
@@ -165,14 +164,7 @@ describe('one deployment per environment', () => {
   it('queues a second promotion behind the holder and runs it after', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const first = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
-      const second = await startPromotion(
-        suite.temporal.client,
-        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-        { taskQueue },
-      );
-      const queued = await envStatus(suite.temporal.client, second.workflowId, 'staging', 'queued');
+      const { first, second, queued } = await holderThenQueued(suite.temporal.client, taskQueue, request());
       expect(queued.environments[0]?.queuedBehind).toBe(first.workflowId);
       // The queued promotion has not committed anything yet.
       expect((await repo.commits()).map((c) => c.subject)).toEqual([

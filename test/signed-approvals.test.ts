@@ -1,15 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { decide, getStatus, startPromotion, waitFinished } from '../client/promotions.js';
+import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import { statementText, type ApprovalStatement } from '../common/approval-statement.js';
 import type { EnvironmentState, PromotionState } from '../common/types.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
+import { aliceAllowedMalloryNot } from './support/signers.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 
@@ -25,13 +27,6 @@ function waitingIn(id: string, name: string): Promise<PromotionState> {
     const current = state.environments.find((e) => e.name === name);
     return current?.status === 'waiting-approval' && current.proposal?.commit ? state : undefined;
   });
-}
-
-/** An ed25519 key pair made with ssh-keygen; returns the private key path and the public key line. */
-async function newKey(dir: string, name: string): Promise<{ key: string; pub: string }> {
-  const key = join(dir, name);
-  await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', key]);
-  return { key, pub: (await readFile(`${key}.pub`, 'utf8')).trim() };
 }
 
 /** Signs any statement as `ssh-keygen -Y sign -n promote` would for the CLI: the attacker's view. */
@@ -66,9 +61,6 @@ async function pushToBranch(repo: TestRepo, branch: string, path: string, text: 
 
 describe('signed approvals (signedApprovals: required)', () => {
   it('accepts a decision signed by a key in allowed_signers on the deployment branch and refuses every other', async () => {
-    const keys = await mkdtemp(join(tmpdir(), 'promote-keys-'));
-    const alice = await newKey(keys, 'alice');
-    const mallory = await newKey(keys, 'mallory');
     const repo = await TestRepo.create({
       environments: [
         { name: 'staging', approval: 'manual', approvers: ['alice', 'bob'], signedApprovals: 'required' },
@@ -76,17 +68,13 @@ describe('signed approvals (signedApprovals: required)', () => {
       ],
       apps: { api: '1.4.0', web: '2.0.3' },
     });
-    await repo.commitFile(
-      '.promote/allowed_signers',
-      `alice ${alice.pub}\n`,
-      'chore: who may sign approvals',
-    );
+    const { dir: keys, alice, mallory } = await aliceAllowedMalloryNot(repo);
     try {
       await suite.temporal.withWorker(async ({ taskQueue }) => {
         const client = suite.temporal.client;
         const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
         const start = (app: string, tag: string) =>
-          startPromotion(client, { repo: repo.url, apps: [{ app, tag }], requestedBy: 'ci' }, { taskQueue });
+          startTagPromotion(client, taskQueue, repo, { app, tag, requestedBy: 'ci' });
         const a = (await start('api', '1.5.0')).workflowId;
         const b = (await start('web', '2.1.0')).workflowId;
         const aState = await waitingIn(a, 'staging');

@@ -1,14 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { Announcement, Notifier } from '../activities/notifier.js';
 import { eventMessage, rootMessage } from '../activities/slack/blocks.js';
 import { PROJECT_ROOT } from '../server/tools.js';
-import { createNotifier } from '../worker/notifier.js';
-import { SlackApiStandIn, type StoredMessage } from './support/slack-api.js';
+import type { StoredMessage } from './support/slack-api.js';
+import { slackNotifier } from './support/slack-notifier.js';
+import { useSlackStandIn } from './support/slack-suite.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
+import { promoteTagToEnd } from './support/requests.js';
 
 const suite = useTemporal();
 const TOKEN = 'xoxb-0000000000-test-token';
@@ -17,25 +19,11 @@ const SLACK_CONFIG = `notifications:
     channel: '#deploys'
     users: { alice: U0ALICE, bob: U0BOB }
 `;
-let slack: SlackApiStandIn;
-
-beforeEach(async () => {
-  slack = await new SlackApiStandIn(TOKEN).start();
-});
-afterEach(async () => {
-  await slack.stop();
-});
-
-const quietLog: Notifier = { announce: () => Promise.resolve() };
+const standIn = useSlackStandIn(TOKEN);
 
 /** The notifier `promote worker` builds from its environment when a bot token is set. */
-function slackNotifier(): Notifier {
-  return createNotifier(
-    'default',
-    { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url, PROMOTE_WEB_UI_URL: 'https://temporal.example.com' },
-    quietLog,
-  );
-}
+const workerNotifier = (): Notifier =>
+  slackNotifier(standIn.slack, { PROMOTE_WEB_UI_URL: 'https://temporal.example.com' });
 
 const texts = (messages: StoredMessage[]) => messages.map((m) => m.text);
 const hasButtons = (m: StoredMessage | undefined) =>
@@ -51,8 +39,8 @@ describe('Slack announcements', () => {
       extraConfig: SLACK_CONFIG,
     });
     // Slack is rate limiting at first and has a hiccup: neither may duplicate a message.
-    slack.fail('chat.postMessage', { kind: 'rate-limited', retryAfter: 1 });
-    slack.fail('chat.update', { kind: 'server-error' });
+    standIn.slack.fail('chat.postMessage', { kind: 'rate-limited', retryAfter: 1 });
+    standIn.slack.fail('chat.update', { kind: 'server-error' });
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
         const handle = await startPromotion(
@@ -81,11 +69,11 @@ describe('Slack announcements', () => {
         expect(final.status).toBe('succeeded');
         expect(final.undelivered).toBeUndefined();
 
-        const [root, ...otherRoots] = slack.roots('C0DEPLOYS');
+        const [root, ...otherRoots] = standIn.slack.roots('C0DEPLOYS');
         expect(otherRoots).toEqual([]);
         expect(root?.text).toBe('Promotion api=1.5.0: succeeded');
         expect(final.messages?.['root:#deploys']).toEqual({ channel: 'C0DEPLOYS', ts: root?.ts });
-        const thread = slack.thread(root as StoredMessage);
+        const thread = standIn.slack.thread(root as StoredMessage);
         expect(texts(thread)).toEqual([
           'Deploying api 1.4.0 → 1.5.0 in dev',
           'Deployed api 1.4.0 → 1.5.0 in dev',
@@ -102,9 +90,9 @@ describe('Slack announcements', () => {
         );
         expect(JSON.stringify(root?.blocks)).toContain('https://git.example.com/shop/api/commit/9f3e2c1');
         // One post per message, plus the one Slack rate-limited and the client retried after Retry-After.
-        expect(slack.calls.filter((c) => c === 'chat.postMessage')).toHaveLength(1 + 5 + 1);
+        expect(standIn.slack.calls.filter((c) => c === 'chat.postMessage')).toHaveLength(1 + 5 + 1);
       },
-      { notifier: slackNotifier() },
+      { notifier: workerNotifier() },
     );
   });
 
@@ -117,15 +105,10 @@ describe('Slack announcements', () => {
       extraConfig: SLACK_CONFIG,
     });
     // dev's channel answers with 500s throughout; staging's does not exist (ok: false).
-    slack.fail('chat.postMessage', { kind: 'server-error', channel: '#deploys' }, 100);
+    standIn.slack.fail('chat.postMessage', { kind: 'server-error', channel: '#deploys' }, 100);
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
-        const final = await waitFinished(suite.temporal.client, handle.workflowId);
+        const final = await promoteTagToEnd(suite.temporal.client, taskQueue, repo);
         expect(final.status).toBe('succeeded');
         expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded']);
         const undelivered = final.undelivered ?? [];
@@ -133,7 +116,7 @@ describe('Slack announcements', () => {
         expect(undelivered.find((u) => u.env === 'staging')?.error).toContain('channel_not_found');
         expect(JSON.stringify(undelivered)).not.toContain(TOKEN);
       },
-      { notifier: slackNotifier() },
+      { notifier: workerNotifier() },
     );
   });
 });

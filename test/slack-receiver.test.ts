@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { createHmac, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { decide, getStatus, waitFinished, waitForApproval } from '../client/promotions.js';
 import { startSlackReceiver, type RunningReceiver } from '../client/slack/receiver.js';
-import type { Notifier } from '../activities/notifier.js';
 import type { DecisionInput } from '../common/types.js';
-import { createNotifier } from '../worker/notifier.js';
+import { slackNotifier } from './support/slack-notifier.js';
 import { SlackApiStandIn, type StoredMessage } from './support/slack-api.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
@@ -14,6 +13,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_ROOT } from '../server/tools.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 const TOKEN = 'xoxb-0000000000-receiver-token';
@@ -42,8 +42,6 @@ afterEach(async () => {
   await receiver.stop();
   await slack.stop();
 });
-
-const quietLog: Notifier = { announce: () => Promise.resolve() };
 
 interface Signed {
   body: string;
@@ -123,18 +121,10 @@ describe('approvals from Slack buttons', () => {
     users: { alice: U0ALICE, bob: U0BOB, carol: U0CAROL }
 `,
     });
-    const notifier = createNotifier(
-      'default',
-      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
-      quietLog,
-    );
+    const notifier = slackNotifier(slack);
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
         const id = handle.workflowId;
         const waiting = await waitForApproval(suite.temporal.client, id, 'staging');
         const request = await eventually('the approval request in Slack', () =>
@@ -262,18 +252,10 @@ describe('approvals from Slack buttons', () => {
     users: { alice: U0ALICE, bob: U0BOB }
 `,
     });
-    const notifier = createNotifier(
-      'default',
-      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
-      quietLog,
-    );
+    const notifier = slackNotifier(slack);
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startPromotion(
-          suite.temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
         const id = handle.workflowId;
         await waitForApproval(suite.temporal.client, id, 'staging');
         const request = await eventually('the approval request in Slack', () =>
@@ -334,19 +316,11 @@ describe('approvals from Slack buttons', () => {
       },
       log: () => undefined,
     });
-    const notifier = createNotifier(
-      'default',
-      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
-      quietLog,
-    );
+    const notifier = slackNotifier(slack);
     try {
       await suite.temporal.withWorker(
         async ({ taskQueue }) => {
-          const handle = await startPromotion(
-            suite.temporal.client,
-            { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-            { taskQueue },
-          );
+          const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
           await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
           const request = await eventually('the approval request in Slack', () =>
             Promise.resolve(approvalRequest('staging')),
@@ -400,11 +374,7 @@ describe('Slack approvals across receiver replicas', () => {
     users: { alice: U0ALICE }
 `,
     });
-    const notifier = createNotifier(
-      'default',
-      { SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: slack.url },
-      quietLog,
-    );
+    const notifier = slackNotifier(slack);
     const port = await freePort();
     // The second replica: the real `promote slack` command, its own process with its own memory.
     const second = execa(
@@ -431,13 +401,7 @@ describe('Slack approvals across receiver replicas', () => {
       await suite.temporal.withWorker(
         async ({ taskQueue }) => {
           const client = suite.temporal.client;
-          const id = (
-            await startPromotion(
-              client,
-              { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-              { taskQueue },
-            )
-          ).workflowId;
+          const id = (await startTagPromotion(client, taskQueue, repo)).workflowId;
           const waiting = await waitForApproval(client, id, 'staging');
           const request = await eventually('the approval request in Slack', () =>
             Promise.resolve(approvalRequest('staging')),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { startPromotion, waitAccepted, waitForApproval, decide } from '../client/promotions.js';
+import { waitAccepted, waitForApproval, decide } from '../client/promotions.js';
 import { watchPromotion, type ProgressOutput } from '../client/watch.js';
 import { formatElapsed } from '../client/progress.js';
 import { freePort } from '../server/ports.js';
@@ -7,6 +7,7 @@ import { promoteCli } from './support/cli.js';
 import { RunningCli } from './support/cli-stream.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
+import { startTagPromotion } from './support/requests.js';
 
 const suite = useTemporal();
 
@@ -69,11 +70,7 @@ describe('promote watch', () => {
     const repo = await TestRepo.create(TWO_ENVS);
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const handle = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.7.0' }] },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(client, taskQueue, repo, { tag: '1.7.0' });
       await waitAccepted(client, handle.workflowId);
       const chunks: string[] = [];
       const tty: ProgressOutput = { isTTY: true, columns: 200, write: (t: string) => chunks.push(t) };

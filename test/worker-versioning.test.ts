@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { decide, getStatus, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { lockStateQuery } from '../common/definitions.js';
 import { PROJECT_ROOT } from '../server/tools.js';
@@ -11,6 +11,7 @@ import { TestRepo } from './support/repo.js';
 import { temporalCli, TestTemporal } from './support/temporal.js';
 import { eventually } from './support/wait.js';
 import { WorkerProcess } from './support/worker-process.js';
+import { startTagPromotion } from './support/requests.js';
 
 /**
  * A rainbow rollout of `promote worker` with Worker Versioning, as docs/worker-rollouts.md tells it:
@@ -144,11 +145,7 @@ describe('a rainbow rollout of versioned workers', () => {
     expect(v1Build).toMatch(new RegExp(`^${version.replace(/\./g, '\\.')}-[0-9a-f]{12}$`));
     await setCurrent(v1Build);
 
-    const handle = await startPromotion(
-      temporal.client,
-      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-      { taskQueue: TASK_QUEUE },
-    );
+    const handle = await startTagPromotion(temporal.client, TASK_QUEUE, repo);
     await waitForApproval(temporal.client, handle.workflowId, 'staging');
     const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
     const onV1 = await describeRun(lockId);

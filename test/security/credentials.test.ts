@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it } from '@jest/globals';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { promoteCli } from '../support/cli.js';
 import { TestGitHttp } from '../support/git-http.js';
 import { TestRepo } from '../support/repo.js';
 import { useTempDirs } from '../support/temp-dirs.js';
-import { TestSshd } from '../support/sshd.js';
+import { useSshd } from '../support/sshd-suite.js';
 
 /** Each of the worker's git credentials goes only to the hosts it is configured for. */
 
@@ -28,19 +28,16 @@ afterEach(async () => {
 });
 
 describe('the SSH key', () => {
-  let sshd: TestSshd;
-  beforeAll(async () => {
-    sshd = await TestSshd.start();
-  }, 60_000);
-  afterAll(async () => {
-    await sshd?.stop();
-  });
+  const ssh = useSshd();
 
-  const keyEnv = () => ({ PROMOTE_GIT_SSH_KEY: sshd.userKey, PROMOTE_GIT_KNOWN_HOSTS: sshd.knownHosts });
+  const keyEnv = () => ({
+    PROMOTE_GIT_SSH_KEY: ssh.sshd.userKey,
+    PROMOTE_GIT_KNOWN_HOSTS: ssh.sshd.knownHosts,
+  });
 
   it('is not offered to a host it is not configured for', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    const url = sshd.url(repo.url);
+    const url = ssh.sshd.url(repo.url);
     const elsewhere = new RepositoryCache(
       await tempDir(),
       IDENTITY,
@@ -55,12 +52,12 @@ describe('the SSH key', () => {
 
   it('is offered to its configured host, and by default to the hosts of the allowed repositories', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    const url = sshd.url(repo.url);
+    const url = ssh.sshd.url(repo.url);
     const head = (await repo.commits())[0]?.hash;
     const named = new RepositoryCache(
       await tempDir(),
       IDENTITY,
-      gitAuthFromEnv({ ...keyEnv(), PROMOTE_GIT_SSH_KEY_HOSTS: `127.0.0.1:${sshd.port}` }),
+      gitAuthFromEnv({ ...keyEnv(), PROMOTE_GIT_SSH_KEY_HOSTS: `127.0.0.1:${ssh.sshd.port}` }),
     );
     expect(await named.fetch(url, 'main')).toBe(head);
     const allowed = parseAllowedRepositories(url, 'any');

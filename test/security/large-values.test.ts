@@ -1,8 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { startPromotion, waitFinished } from '../../client/promotions.js';
+import { waitFinished } from '../../client/promotions.js';
 import { blobBytes, differingLines, largeValuesTail } from '../support/large-data.js';
 import { TestRepo } from '../support/repo.js';
 import { useTemporal } from '../support/suite.js';
+import { startTagPromotion } from '../support/requests.js';
 
 const suite = useTemporal();
 
@@ -19,11 +20,9 @@ describe('no silent truncation: a promotion through a values file of more than 1
     expect(original.length).toBeGreaterThan(1024 * 1024);
 
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const handle = await startPromotion(
-        suite.temporal.client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test' },
-        { taskQueue },
-      );
+      const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo.url, {
+        requestedBy: 'test',
+      });
       const final = await waitFinished(suite.temporal.client, handle.workflowId);
       expect({ status: final.status, error: final.error }).toEqual({ status: 'succeeded', error: undefined });
 

@@ -8,12 +8,14 @@ import {
   overrideWindow,
   unfreezeEnvironment,
 } from '../../client/governance.js';
-import { decide, startPromotion, waitFinished } from '../../client/promotions.js';
+import { decide, waitFinished } from '../../client/promotions.js';
 import { GOVERNANCE_WORKFLOW_ID } from '../../common/governance.js';
 import { blockUpdate, soakBrokenSignal, unblockUpdate } from '../../common/governance-definitions.js';
+import { DEV_THEN_STAGING_AUTO, soakDev } from './environments.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
 import { envStatus } from './wait.js';
+import { startTagPromotion } from './requests.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
@@ -48,11 +50,7 @@ export async function recordGovernanceHistories(
     ['promote-blocked-while-waiting', 'governance-block-unblock'],
     {},
     async (repo, taskQueue) => {
-      const h = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
-        { taskQueue },
-      );
+      const h = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
       await envStatus(client, h.workflowId, 'staging', 'waiting-approval');
       await blockTag(client, block, { taskQueue });
       await waitFinished(client, h.workflowId);
@@ -74,11 +72,7 @@ export async function recordGovernanceHistories(
       ],
     },
     async (repo, taskQueue) => {
-      const h = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
-        { taskQueue },
-      );
+      const h = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
       await envStatus(client, h.workflowId, 'staging', 'waiting-approval');
       await changeRules(client, blockUpdate, block, { taskQueue });
       await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
@@ -91,37 +85,22 @@ export async function recordGovernanceHistories(
   // next one is let through by an override (governance-windows).
   await scenario(
     ['promote-waiting-window-unfrozen', 'promote-window-overridden'],
-    {
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'auto' },
-      ],
-    },
+    { environments: DEV_THEN_STAGING_AUTO },
     async (repo, taskQueue) => {
       const until = new Date(Date.now() + 3_600_000).toISOString();
-      await freezeEnvironment(
-        client,
-        { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
-        { taskQueue },
-      );
-      const h = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const freezeStaging = () =>
+        freezeEnvironment(
+          client,
+          { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
+          { taskQueue },
+        );
+      await freezeStaging();
+      const h = await startTagPromotion(client, taskQueue, repo);
       await envStatus(client, h.workflowId, 'staging', 'waiting-window');
       await unfreezeEnvironment(client, { env: 'staging', by: 'alice' }, { taskQueue });
       await waitFinished(client, h.workflowId);
-      await freezeEnvironment(
-        client,
-        { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
-        { taskQueue },
-      );
-      const o = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.6.0' }] },
-        { taskQueue },
-      );
+      await freezeStaging();
+      const o = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
       await envStatus(client, o.workflowId, 'staging', 'waiting-window');
       await overrideWindow(client, o.workflowId, { env: 'staging', by: 'carol', reason: 'hotfix' });
       await waitFinished(client, o.workflowId);
@@ -130,40 +109,16 @@ export async function recordGovernanceHistories(
   );
 
   // soak: one environment soaked to the end, and one whose soak was broken by a rollback notice.
-  const soakIn = async (repo: TestRepo, soak: string) => {
-    const yaml = await repo.file('promote.yaml');
-    await repo.commitFile(
-      'promote.yaml',
-      yaml.replace(
-        'valuesFile: environments/dev.yaml\n',
-        `valuesFile: environments/dev.yaml\n    soak: ${soak}\n`,
-      ),
-      'soak dev',
-    );
-  };
-  const twoAuto = {
-    environments: [
-      { name: 'dev', approval: 'auto' as const },
-      { name: 'staging', approval: 'auto' as const },
-    ],
-  };
+  const twoAuto = { environments: DEV_THEN_STAGING_AUTO };
   await scenario(['promote-soaked'], twoAuto, async (repo, taskQueue) => {
-    await soakIn(repo, '2s');
-    const h = await startPromotion(
-      client,
-      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-      { taskQueue },
-    );
+    await soakDev(repo, '2s', 'soak dev');
+    const h = await startTagPromotion(client, taskQueue, repo);
     await waitFinished(client, h.workflowId);
     return { 'promote-soaked': h.workflowId };
   });
   await scenario(['promote-soak-broken'], twoAuto, async (repo, taskQueue) => {
-    await soakIn(repo, '1h');
-    const h = await startPromotion(
-      client,
-      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-      { taskQueue },
-    );
+    await soakDev(repo, '1h', 'soak dev');
+    const h = await startTagPromotion(client, taskQueue, repo);
     await envStatus(client, h.workflowId, 'dev', 'soaking');
     await client.workflow
       .getHandle(h.workflowId)
@@ -178,18 +133,14 @@ export async function recordGovernanceHistories(
     ['promote-governance-announced'],
     { ...twoAuto, extraConfig: `notifications:\n  slack:\n    channel: '#deploys'\n` },
     async (repo, taskQueue) => {
-      await soakIn(repo, '2s');
+      await soakDev(repo, '2s', 'soak dev');
       const until = new Date(Date.now() + 3_600_000).toISOString();
       await freezeEnvironment(
         client,
         { env: 'staging', until, by: 'alice', reason: 'sale freeze' },
         { taskQueue },
       );
-      const h = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const h = await startTagPromotion(client, taskQueue, repo);
       await envStatus(client, h.workflowId, 'staging', 'waiting-window');
       await unfreezeEnvironment(client, { env: 'staging', by: 'alice' }, { taskQueue });
       await waitFinished(client, h.workflowId);

@@ -2,20 +2,20 @@
 // input checks, a reset that keeps the saga, bounded and abandoned compensation, hand-merged proposals,
 // the lock that fails closed, drains pushes and keeps an applied bump, a repair of values already in
 // Git), recorded from the code that takes them under new names. Each runs only when its file is missing.
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
-import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import type { PromotionRequest } from '../../common/types.js';
-import { decideSignal, lockStateQuery } from '../../common/definitions.js';
+import { decideSignal } from '../../common/definitions.js';
 import { promoteCli } from './cli.js';
 import { prod, prodOnly, waitingProposal } from './proposals.js';
 import { TestRepo } from './repo.js';
 import { resetWorkflow } from './reset.js';
 import type { TestTemporal } from './temporal.js';
+import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
 import { envStatus, eventually } from './wait.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
@@ -23,23 +23,6 @@ type WorkerOptions = Parameters<TestTemporal['withWorker']>[1];
 
 const MANUAL = { approval: 'manual', proposals: false } as const;
 const leads = 'approverGroups:\n  leads: [alice, bob, carol]\n';
-
-/** Branch protection as a server does it: a pre-receive hook refusing any push that carries a revert. */
-async function refuseReverts(repo: TestRepo): Promise<void> {
-  const hook = join(repo.url, 'hooks', 'pre-receive');
-  const script = [
-    '#!/bin/sh',
-    'while read old new ref; do',
-    '  if git log --format=%s "$old..$new" | grep -q "^revert("; then',
-    '    echo "protected branch: reverts need a reviewed pull request" >&2',
-    '    exit 1',
-    '  fi',
-    'done',
-    '',
-  ];
-  await writeFile(hook, script.join('\n'));
-  await chmod(hook, 0o755);
-}
 
 export async function recordGuaranteeHistories(
   temporal: TestTemporal,
@@ -49,7 +32,7 @@ export async function recordGuaranteeHistories(
   const client = temporal.client;
   const cli = (taskQueue: string, args: string[]) =>
     promoteCli(args, { address: temporal.address, taskQueue });
-  const lockOf = (repo: TestRepo, env: string) => environmentLockId(repositoryKey(repo.url), env);
+  const lockOf = lockIdOf;
   const start = (repo: TestRepo, taskQueue: string, request: Omit<PromotionRequest, 'repo'>) =>
     startPromotion(client, { repo: repo.url, requestedBy: 'ci-bot', ...request }, { taskQueue });
   const commitIn = async (id: string, env: string) =>
@@ -206,7 +189,7 @@ export async function recordGuaranteeHistories(
       await waitForApproval(client, first.workflowId, 'staging');
       const second = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
       await envStatus(client, second.workflowId, 'staging', 'queued');
-      await refuseReverts(repo);
+      await repo.refuseReverts();
       await decide(client, first.workflowId, {
         env: 'staging',
         approved: false,
@@ -244,7 +227,7 @@ export async function recordGuaranteeHistories(
     async (repo, taskQueue) => {
       const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
       await waitForApproval(client, h.workflowId, 'staging');
-      await refuseReverts(repo);
+      await repo.refuseReverts();
       await decide(client, h.workflowId, {
         env: 'staging',
         approved: false,
@@ -343,14 +326,11 @@ export async function recordGuaranteeHistories(
       const holder = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
       await waitForApproval(client, holder.workflowId, 'staging');
       const lockId = lockOf(repo, 'staging');
-      const lost = await client.workflow.getHandle(lockId).describe();
-      await client.workflow.getHandle(lockId).terminate('recording a lock rebuilt by its holder');
-      const rebuilt = await eventually('the holder to rebuild the lock', async () => {
-        const current = await client.workflow.getHandle(lockId).describe();
-        if (current.runId === lost.runId || current.status.name !== 'RUNNING') return undefined;
-        const state = await client.workflow.getHandle(lockId, current.runId).query(lockStateQuery);
-        return state.holder ? current.runId : undefined;
-      });
+      const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
+        client,
+        lockId,
+        'recording a lock rebuilt by its holder',
+      );
       const waiter = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
       await envStatus(client, waiter.workflowId, 'staging', 'queued');
       await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });

@@ -33,6 +33,7 @@ import { recordGovernanceHistories } from './record-governance-histories.js';
 import { recordReviewHistories } from './record-review-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { startTagPromotion } from './requests.js';
 
 const out = HISTORIES_DIR;
 const written: string[] = [];
@@ -154,11 +155,7 @@ try {
       PROMOTE_LOCK_LEASE_MS: '1000',
     });
     const first = await WorkerProcess.start(env(1));
-    const h = await startPromotion(
-      temporal.client,
-      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-      { taskQueue: 'record-resume' },
-    );
+    const h = await startTagPromotion(temporal.client, 'record-resume', repo);
     await envStatus(temporal.client, h.workflowId, 'dev', 'applying');
     await eventually('apply to start', async () => ((await repo.deployLog()).length > 0 ? true : undefined));
     await first.kill();
@@ -177,11 +174,7 @@ try {
     await temporal.withWorker(async ({ taskQueue }) => {
       const stuck = await startApi(repo, taskQueue, '1.5.0');
       await waitForApproval(temporal.client, stuck.workflowId, 'staging');
-      const next = await startPromotion(
-        temporal.client,
-        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
-        { taskQueue },
-      );
+      const next = await startTagPromotion(temporal.client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
       await envStatus(temporal.client, next.workflowId, 'staging', 'queued');
       await stuck.terminate('recording an abandoned holder');
       await waitForApproval(temporal.client, next.workflowId, 'staging');

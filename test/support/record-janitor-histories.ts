@@ -1,11 +1,12 @@
 // The janitor's histories (issue 23 item 5): a tick that dropped a terminated promotion's proposal.
 // Each scenario runs only when its file is missing.
 import type { Client } from '@temporalio/client';
-import { startPromotion, waitForApproval } from '../../client/promotions.js';
+import { waitForApproval } from '../../client/promotions.js';
 import type { JanitorResult } from '../../workflows/janitor.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
 import { eventually } from './wait.js';
+import { startTagPromotion } from './requests.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
@@ -20,11 +21,7 @@ export async function recordJanitorHistories(
   const repo = await TestRepo.create();
   try {
     await temporal.withWorker(async ({ taskQueue }) => {
-      const h = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'recorder' },
-        { taskQueue },
-      );
+      const h = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'recorder' });
       await waitForApproval(client, h.workflowId, 'staging');
       await client.workflow.getHandle(h.workflowId).terminate('recording the janitor');
       const workflowId = `janitor-record-${h.workflowId}`;

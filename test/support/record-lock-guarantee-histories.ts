@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
-import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { lockRuns } from './record-new-histories.js';
 import { TestRepo } from './repo.js';
-import { temporalCli, TestTemporal } from './temporal.js';
+import { suggestContinueAsNewAfter, temporalCli, TestTemporal } from './temporal.js';
 import { envStatus, eventually } from './wait.js';
 import { WorkerProcess } from './worker-process.js';
+import { startTagPromotion } from './requests.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
@@ -38,8 +39,7 @@ async function recordLockTimeout(temporal: TestTemporal, save: Save): Promise<vo
   });
   try {
     await temporal.withWorker(async ({ taskQueue }) => {
-      const start = (app: string, tag: string) =>
-        startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
       const holder = await start('api', '1.5.0');
       await waitForApproval(client, holder.workflowId, 'staging');
       const queued = await start('web', '2.1.0');
@@ -59,15 +59,12 @@ async function recordLockTimeout(temporal: TestTemporal, save: Save): Promise<vo
  * waiter carried over. Saved: the first run (ending in continue-as-new) and the last one.
  */
 async function recordWaitContinuesAsNew(save: Save): Promise<void> {
-  const temporal = await TestTemporal.start({
-    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
-  });
+  const temporal = await TestTemporal.start(suggestContinueAsNewAfter(40));
   const client = temporal.client;
   const repo = await TestRepo.create({ environments: staging });
   try {
     await temporal.withWorker(async ({ taskQueue }) => {
-      const start = (app: string, tag: string) =>
-        startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
       const holder = await start('api', '1.5.0');
       await waitForApproval(client, holder.workflowId, 'staging');
       const waiter = await start('web', '2.1.0');
@@ -129,11 +126,7 @@ async function recordLockUpgrade(save: Save): Promise<void> {
     const v1Build = /worker deployment "promote" build id "([^"]+)"/.exec(v1.log)?.[1];
     if (!v1Build) throw new Error(`the worker did not log its build id:\n${v1.log}`);
     await setCurrent(v1Build);
-    const h = await startPromotion(
-      client,
-      { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-      { taskQueue: 'versioned' },
-    );
+    const h = await startTagPromotion(client, 'versioned', repo);
     await waitForApproval(client, h.workflowId, 'staging');
     const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
     const onV1 = (await client.workflow.getHandle(lockId).describe()).runId;

@@ -2,12 +2,14 @@
 // 'lock-holder-reasserts', 'lock-adopts-reasserting-holder'), recorded from the code that takes them,
 // under new names beside the older histories. Each runs only when its file is missing.
 import type { Client } from '@temporalio/client';
-import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
-import { lockRequestSignal, lockStateQuery } from '../../common/definitions.js';
+import { lockRequestSignal } from '../../common/definitions.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
-import { envStatus, eventually } from './wait.js';
+import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
+import { envStatus } from './wait.js';
+import { startTagPromotion } from './requests.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
@@ -27,8 +29,7 @@ export async function recordLockHistories(
     });
     try {
       await temporal.withWorker(async ({ taskQueue }) => {
-        const start = (app: string, tag: string) =>
-          startPromotion(client, { repo: repo.url, apps: [{ app, tag }] }, { taskQueue });
+        const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
         const first = await start('api', '1.5.0');
         await waitForApproval(client, first.workflowId, 'staging');
         const devLock = environmentLockId(repositoryKey(repo.url), 'dev');
@@ -59,21 +60,14 @@ export async function recordLockHistories(
     const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
     try {
       await temporal.withWorker(async ({ taskQueue }) => {
-        const holder = await startPromotion(
-          client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const holder = await startTagPromotion(client, taskQueue, repo);
         await waitForApproval(client, holder.workflowId, 'staging');
-        const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
-        const lost = await client.workflow.getHandle(lockId).describe();
-        await client.workflow.getHandle(lockId).terminate('recording a lock rebuilt by its holder');
-        const rebuilt = await eventually('the holder to rebuild the lock', async () => {
-          const current = await client.workflow.getHandle(lockId).describe();
-          if (current.runId === lost.runId || current.status.name !== 'RUNNING') return undefined;
-          const state = await client.workflow.getHandle(lockId, current.runId).query(lockStateQuery);
-          return state.holder ? current.runId : undefined;
-        });
+        const lockId = lockIdOf(repo, 'staging');
+        const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
+          client,
+          lockId,
+          'recording a lock rebuilt by its holder',
+        );
         await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
         await waitFinished(client, holder.workflowId);
         await save(client, 'promote-holder-reasserts', holder.workflowId);

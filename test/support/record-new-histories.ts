@@ -1,11 +1,9 @@
 // The histories added for issue 6, recorded from the workflow code as it was before that issue's fixes:
 // the fixes must keep exactly these runs replayable. Each scenario runs only when its file is missing.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import protos from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   cancelPromotion,
   decide,
@@ -15,13 +13,12 @@ import {
 } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import type { PromotionRequest } from '../../common/types.js';
-import { findTool, TEMPORAL_TEST_SERVER } from '../../server/tools.js';
-import { createPromoteWorker } from '../../worker/create-worker.js';
-const proto = protos.temporal;
 import { decideSignal } from '../../common/definitions.js';
 import { TestRepo } from './repo.js';
-import { TestTemporal } from './temporal.js';
+import { suggestContinueAsNewAfter, TestTemporal } from './temporal.js';
+import { startTimeSkippingServer, withTimeSkippingWorker } from './time-skipping-server.js';
 import { envStatus, eventually } from './wait.js';
+import { startTagPromotion } from './requests.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
@@ -147,24 +144,14 @@ export async function recordNewHistories(
  * both cross into the new run. Saved: the first run (ending in continue-as-new) and the last one.
  */
 async function recordLockAcrossContinueAsNew(save: Save): Promise<void> {
-  const temporal = await TestTemporal.start({
-    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'],
-  });
+  const temporal = await TestTemporal.start(suggestContinueAsNewAfter(40));
   const client = temporal.client;
   const repo = await TestRepo.create({ environments: staging });
   try {
     await temporal.withWorker(async ({ taskQueue }) => {
-      const holder = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue },
-      );
+      const holder = await startTagPromotion(client, taskQueue, repo);
       await waitForApproval(client, holder.workflowId, 'staging');
-      const waiter = await startPromotion(
-        client,
-        { repo: repo.url, apps: [{ app: 'web', tag: '2.1.0' }] },
-        { taskQueue },
-      );
+      const waiter = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
       await envStatus(client, waiter.workflowId, 'staging', 'queued');
       const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
       // The waiter makes the lock check its holder every lease (1s): its history grows past 40 events.
@@ -204,43 +191,16 @@ export async function lockRuns(client: Client, workflowId: string): Promise<stri
 
 /** An approval nobody gives, on the time-skipping test server: the 72h timer fires, the bump is reverted. */
 async function recordApprovalTimeout(save: Save, temporalBundle: TestTemporal['bundle']): Promise<void> {
-  const path = findTool(TEMPORAL_TEST_SERVER);
-  if (!path) throw new Error('temporal-test-server not found: run `npm test`, which installs it');
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path } },
-  });
+  const env = await startTimeSkippingServer();
   const repo = await TestRepo.create({ environments: [{ name: 'prod', approval: 'manual' }] });
-  const cacheDir = await mkdtemp(join(tmpdir(), 'promote-cache-'));
   try {
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: env.namespace ?? 'default',
-      searchAttributes: {
-        PromoteApps: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
-        PromoteEnv: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        PromoteState: proto.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-      },
-    });
-    const worker = await createPromoteWorker({
-      connection: env.nativeConnection,
-      client: env.client,
-      namespace: env.namespace ?? 'default',
-      taskQueue: 'timeouts',
-      cacheDir,
-      workflowBundle: temporalBundle,
-      notifier: { announce: () => Promise.resolve() },
-    });
-    await worker.runUntil(async () => {
-      const h = await startPromotion(
-        env.client,
-        { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-        { taskQueue: 'timeouts' },
-      );
+    await withTimeSkippingWorker(env, temporalBundle, 'timeouts', async () => {
+      const h = await startTagPromotion(env.client, 'timeouts', repo);
       await waitForApproval(env.client, h.workflowId, 'prod');
       await h.result().catch(() => undefined);
       await save(env.client, 'promote-approval-timed-out', h.workflowId);
     });
   } finally {
-    await rm(cacheDir, { recursive: true, force: true });
     await repo.remove();
     await env.teardown();
   }

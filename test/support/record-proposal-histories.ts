@@ -2,10 +2,11 @@
 // rebuilt after its line changed on the deployment branch. Each scenario runs only when its file is missing.
 import type { Client } from '@temporalio/client';
 import { approveShown } from '../../client/approve.js';
-import { decide, getStatus, startPromotion, waitFinished } from '../../client/promotions.js';
+import { decide, getStatus, waitFinished } from '../../client/promotions.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
 import { eventually } from './wait.js';
+import { startTagPromotion } from './requests.js';
 
 type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
@@ -29,11 +30,7 @@ export async function recordProposalHistories(
     const repo = await TestRepo.create({ environments: [{ name: 'prod', approval: 'manual' }] });
     try {
       await temporal.withWorker(async ({ taskQueue }) => {
-        const h = await startPromotion(
-          client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const h = await startTagPromotion(client, taskQueue, repo);
         await waitingProposal(h.workflowId, false);
         await run(repo, h.workflowId);
         await waitFinished(client, h.workflowId);
@@ -53,12 +50,7 @@ export async function recordProposalHistories(
   });
 
   await scenario('promote-proposal-rebuilt', async (repo, id) => {
-    const values = await repo.file('environments/prod.yaml');
-    await repo.commitFile(
-      'environments/prod.yaml',
-      values.replace('tag: "1.4.0"', 'tag: "1.4.1"'),
-      'hotfix api',
-    );
+    await repo.editFile('environments/prod.yaml', 'tag: "1.4.0"', 'tag: "1.4.1"', 'hotfix api');
     await approveShown(client, id, { env: 'prod', by: 'alice' });
     await waitingProposal(id, true);
     await approveShown(client, id, { env: 'prod', by: 'alice' });

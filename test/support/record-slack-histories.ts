@@ -5,13 +5,14 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
 import type { Notifier } from '../../activities/notifier.js';
 import { PROJECT_ROOT } from '../../server/tools.js';
 import { createNotifier } from '../../worker/notifier.js';
 import { SlackApiStandIn } from './slack-api.js';
 import { TestRepo } from './repo.js';
 import { TestTemporal } from './temporal.js';
+import { startTagPromotion } from './requests.js';
 
 const out = join(PROJECT_ROOT, 'test', 'histories');
 const TOKEN = 'xoxb-0000000000-history-token';
@@ -34,11 +35,7 @@ async function record(name: string, notifier: Notifier, failAnnouncements = fals
   try {
     const id = await temporal.withWorker(
       async ({ taskQueue }) => {
-        const h = await startPromotion(
-          temporal.client,
-          { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
-          { taskQueue },
-        );
+        const h = await startTagPromotion(temporal.client, taskQueue, repo);
         await waitForApproval(temporal.client, h.workflowId, 'staging');
         await decide(temporal.client, h.workflowId, { env: 'staging', approved: true, by: 'alice' });
         await waitFinished(temporal.client, h.workflowId);

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,13 @@ export class TestRepo {
     }
   }
 
+  /** Replaces `from` with `to` in a file on main and commits that, as a person fixing it by hand would. */
+  async editFile(path: string, from: string, to: string, message: string): Promise<string> {
+    const text = await this.file(path);
+    if (!text.includes(from)) throw new Error(`${path} has no ${JSON.stringify(from)} to replace`);
+    return this.commitFile(path, text.replace(from, to), message);
+  }
+
   /** Merges a branch into main by hand (`git merge --no-ff`) and pushes, as a person outside Promote would. */
   async mergeByHand(branch: string): Promise<string> {
     const work = await mkdtemp(join(tmpdir(), 'promote-merge-'));
@@ -125,6 +132,23 @@ export class TestRepo {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  }
+
+  /** Branch protection as a server does it: a pre-receive hook refusing any push that carries a revert. */
+  async refuseReverts(): Promise<void> {
+    const hook = join(this.url, 'hooks', 'pre-receive');
+    const script = [
+      '#!/bin/sh',
+      'while read old new ref; do',
+      '  if git log --format=%s "$old..$new" | grep -q "^revert("; then',
+      '    echo "protected branch: reverts need a reviewed pull request" >&2',
+      '    exit 1',
+      '  fi',
+      'done',
+      '',
+    ];
+    await writeFile(hook, script.join('\n'));
+    await chmod(hook, 0o755);
   }
 
   /** The values file the simulated cluster last applied for `env`, if any. */

@@ -30,6 +30,11 @@ export function temporalCli(): string {
 
 let counter = 0;
 
+/** Server arguments that suggest continue-as-new after `events` history events: a short run shows it. */
+export function suggestContinueAsNewAfter(events: number): { extraArgs: string[] } {
+  return { extraArgs: ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${events}`] };
+}
+
 export interface WorkerContext {
   taskQueue: string;
   announcements: Announcement[];

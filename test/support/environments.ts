@@ -1,0 +1,27 @@
+import { TestRepo } from './repo.js';
+
+/** Environment presets the tests promote through, named for what they are. */
+export const DEV_THEN_STAGING_AUTO = [
+  { name: 'dev', approval: 'auto' as const },
+  { name: 'staging', approval: 'auto' as const },
+];
+
+/** Commits a soak time (`1h`, `2s`) for dev: a new tag waits that long there before staging starts. */
+export async function soakDev(repo: TestRepo, soak: string, message: string): Promise<void> {
+  const yaml = await repo.file('promote.yaml');
+  await repo.commitFile(
+    'promote.yaml',
+    yaml.replace(
+      'valuesFile: environments/dev.yaml\n',
+      `valuesFile: environments/dev.yaml\n    soak: ${soak}\n`,
+    ),
+    message,
+  );
+}
+
+/** dev then staging, both automatic, with dev soaking the new tag for an hour before staging starts. */
+export async function devSoaksAnHourRepo(): Promise<TestRepo> {
+  const repo = await TestRepo.create({ environments: DEV_THEN_STAGING_AUTO });
+  await soakDev(repo, '1h', 'soak dev for an hour');
+  return repo;
+}
