@@ -4,8 +4,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { decideLight, lightClient, startLight, statusLight } from '../client/light.js';
 import { promotionSummary, startPromotion, waitForApproval } from '../client/promotions.js';
-import { DESCRIPTOR } from '../client/wire/descriptor.js';
-import { reducedDescriptor, sdkRoot } from '../client/wire/generate-descriptor.js';
+import { DESCRIPTORS } from '../client/wire/descriptor.js';
+import { reducedDescriptors, sdkRoot } from '../client/wire/generate-descriptor.js';
 import type { PromotionRequest, PromotionState } from '../common/types.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
@@ -50,7 +50,7 @@ async function withCliEnv<T>(taskQueue: string, fn: () => Promise<T>): Promise<T
 describe('the CLI light path', () => {
   it('carries the installed SDK’s own descriptor and client version', () => {
     // Regenerate with `node dist/client/wire/generate-descriptor.js` when @temporalio/proto changes.
-    expect(DESCRIPTOR).toEqual(reducedDescriptor(sdkRoot()));
+    expect(DESCRIPTORS).toEqual(reducedDescriptors(sdkRoot()));
     const { version } = createRequire(import.meta.url)('@temporalio/client/package.json') as {
       version: string;
     };

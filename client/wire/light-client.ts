@@ -8,7 +8,7 @@ import {
   type SearchAttributeType,
 } from '@temporalio/common/lib/search-attributes.js';
 import type { Payload } from '@temporalio/common/lib/interfaces.js';
-import { DESCRIPTOR } from './descriptor.js';
+import { DESCRIPTORS } from './descriptor.js';
 import { SERVICE } from './service.js';
 import { Channel, GrpcError, GRPC } from './grpc.js';
 
@@ -27,9 +27,16 @@ const STAGE_ACCEPTED = 2; // UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
 const STAGE_COMPLETED = 3;
 const QUERY_REJECT_NOT_OPEN = 2; // QUERY_REJECT_CONDITION_NOT_OPEN
 
-let root: protobuf.Root | undefined;
-function type(name: string): protobuf.Type {
-  root ??= protobuf.Root.fromJSON(DESCRIPTOR);
+const roots = new Map<string, protobuf.Root>();
+/** A message type of one RPC, from that RPC's own descriptor (built on its first call). */
+function type(method: string, name: string): protobuf.Type {
+  let root = roots.get(method);
+  if (!root) {
+    const descriptor = DESCRIPTORS[method];
+    if (!descriptor) throw new Error(`no descriptor for ${method}`);
+    root = protobuf.Root.fromJSON(descriptor);
+    roots.set(method, root);
+  }
   return root.lookupType(name);
 }
 
@@ -76,10 +83,10 @@ export class LightClient {
   ) {}
 
   private async call<T>(method: string, request: object, deadline?: number): Promise<T> {
-    const requestType = type(`${WS}.${method}Request`);
+    const requestType = type(method, `${WS}.${method}Request`);
     const bytes = requestType.encode(requestType.fromObject(request)).finish();
     const response = await this.channel.unary(`/${SERVICE}/${method}`, bytes, deadline);
-    const responseType = type(`${WS}.${method}Response`);
+    const responseType = type(method, `${WS}.${method}Response`);
     return responseType.toObject(responseType.decode(response), { longs: String, enums: Number }) as T;
   }
 
