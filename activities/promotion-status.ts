@@ -1,7 +1,7 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { statusQuery } from '../common/definitions.js';
-import { NotFoundError } from '../common/errors.js';
+import { NotFoundError, unknownId } from '../common/errors.js';
 import type { PromotionState } from '../common/types.js';
 
 /*
@@ -10,9 +10,7 @@ import type { PromotionState } from '../common/types.js';
  * need it, so it sits in activities/, below worker/ and client/.
  */
 
-export function unknownId(id: string, kind = ''): string {
-  return `no ${kind}promotion with id ${id}: \`promote list\` shows recent ones (\`promote list --app APP\` filters)`;
-}
+export { unknownId };
 
 /** Reads a promotion's state, running or finished; a finished one needs no worker. */
 export async function getStatus(client: Client, id: string): Promise<PromotionState> {

@@ -27,6 +27,11 @@ function lazily<A extends unknown[], R>(load: () => Promise<(...args: A) => R>) 
   return async (...args: A) => (await load())(...args);
 }
 const connectClient = lazily(async () => (await import('./errors.js')).connectForCli);
+// The light path (light.ts): start, approve, reject and status without loading the SDK client.
+const lightClient = lazily(async () => (await import('./light.js')).lightClient);
+const startLight = lazily(async () => (await import('./light.js')).startLight);
+const decideLight = lazily(async () => (await import('./light.js')).decideLight);
+const statusLight = lazily(async () => (await import('./light.js')).statusLight);
 const startAccepted = lazily(async () => (await import('./promotions.js')).startAccepted);
 const waitFinished = lazily(async () => (await import('./promotions.js')).waitFinished);
 const approveShown = lazily(async () => (await import('./approve.js')).approveShown);
@@ -194,6 +199,12 @@ async function runStart(
   request: PromotionRequest,
   options: { wait?: boolean; json?: boolean },
 ): Promise<void> {
+  const light = options.wait ? undefined : await lightClient();
+  const started = light ? await startLight(light, request) : undefined;
+  if (started) {
+    print(options.json ? JSON.stringify({ id: started }) : started);
+    return;
+  }
   const client = await connectClient();
   // A blocked tag is refused before anything starts (the promotion checks again before each step).
   const carried = request.rollback?.toTag
@@ -466,6 +477,20 @@ export function buildProgram(): Command {
           reason?: string;
         },
       ) => {
+        const plain = !options.overrideWindow && !options.reason && !options.signKey;
+        const light = plain ? await lightClient() : undefined;
+        const input = {
+          env: options.env,
+          approved: true,
+          by: options.as ?? whoAmI(),
+          ...(options.comment ? { comment: options.comment } : {}),
+          ...(options.commit ? { commit: options.commit } : {}),
+        };
+        const decided = light ? await decideLight(light, id, input) : undefined;
+        if (decided) {
+          print(shown(`${options.env} approved by ${decided.by}${provenBy(decided)}`));
+          return;
+        }
         const client = await connectClient();
         if (options.overrideWindow) {
           if (!options.reason?.trim()) throw new BadInputError('--override-window needs --reason');
@@ -510,6 +535,18 @@ export function buildProgram(): Command {
       'sign the rejection with this SSH key (ssh-keygen -Y sign); see docs/signed-approvals.md',
     )
     .action(async (id: string, options: { env: string; as?: string; reason: string; signKey?: string }) => {
+      const light = options.signKey ? undefined : await lightClient();
+      const input = {
+        env: options.env,
+        approved: false,
+        by: options.as ?? whoAmI(),
+        comment: options.reason,
+      };
+      const decided = light ? await decideLight(light, id, input) : undefined;
+      if (decided) {
+        print(shown(`${options.env} rejected by ${decided.by}${provenBy(decided)}`));
+        return;
+      }
       const client = await connectClient();
       const signing = options.signKey
         ? await signDecision(client, id, { env: options.env, approved: false, key: options.signKey })
@@ -550,8 +587,9 @@ export function buildProgram(): Command {
     .argument('<id>', 'promotion id')
     .option('--json', 'machine-readable output')
     .action(async (id: string, options: { json?: boolean }) => {
-      const client = await connectClient();
-      const state = await getStatus(client, id);
+      const light = await lightClient();
+      const state =
+        (light ? await statusLight(light, id) : undefined) ?? (await getStatus(await connectClient(), id));
       print(options.json ? JSON.stringify(state, null, 2) : renderStatus(state, { color: wantsColor() }));
     });
 

@@ -2,32 +2,9 @@ import { createConnection } from 'node:net';
 import type { Client } from '@temporalio/client';
 import { connectClient, connectionConfig } from '../worker/connection.js';
 import { processTracing } from '../worker/tracing.js';
+import { CLI_CONNECT_TIMEOUT_MS, ServerUnreachableError } from './unreachable.js';
 
-/** The CLI fails fast: a person at a terminal (or a CI job) should learn within 2 s that nothing is listening. */
-export const CLI_CONNECT_TIMEOUT_MS = 2_000;
-
-/** Exit code 1 territory: nothing was asked of the server because there was none to ask. */
-export class ServerUnreachableError extends Error {
-  override readonly name = 'ServerUnreachableError';
-  constructor(
-    readonly address: string,
-    cause: unknown,
-  ) {
-    super(
-      [
-        `cannot reach the Temporal server at ${address} (${reason(cause)}).`,
-        '  Start one on this machine with `promote dev`, or point the CLI at yours with',
-        '  TEMPORAL_ADDRESS=host:7233 (and TEMPORAL_NAMESPACE / TEMPORAL_API_KEY for Temporal Cloud).',
-      ].join('\n'),
-    );
-  }
-}
-
-function reason(cause: unknown): string {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  // The SDK's wording ("Failed to connect before the deadline") says nothing a person can act on.
-  return /deadline/i.test(message) ? `no answer within ${CLI_CONNECT_TIMEOUT_MS / 1000}s` : message;
-}
+export { CLI_CONNECT_TIMEOUT_MS, ServerUnreachableError };
 
 /**
  * A plain TCP probe first: a refused port or an unknown host is known at once, where the gRPC client

@@ -23,26 +23,13 @@ import type {
 import { TERMINAL_STATUSES } from '../common/types.js';
 import { abandonUpdate, acceptedUpdate, decideUpdate, statusQuery } from '../common/definitions.js';
 import type { promote } from '../workflows/promote.js';
+import { promoteAppsValues, promotionSummary } from './start-shape.js';
 
 // Defined apart so the CLI can tell bad input without loading the Temporal client.
 import { BadInputError, NotFoundError } from '../common/errors.js';
 // Status reading is shared with the worker (an `--only` check reads past promotions), so it lives below both.
 import { getStatus, unknownId } from '../activities/promotion-status.js';
-export { BadInputError, NotFoundError, getStatus };
-
-export function promotionSummary(request: PromotionRequest): string {
-  if (request.rollback) {
-    const { app, env, toTag } = request.rollback;
-    return `roll back ${app} in ${env}${toTag ? ` to ${toTag}` : ' to its previous tag'}`;
-  }
-  const apps = request.apps.map((a) => `${a.app}=${a.tag}`).join(', ');
-  const where = request.only
-    ? `only ${request.only}`
-    : request.to
-      ? `up to ${request.to}`
-      : 'all environments';
-  return `${apps} → ${where}${request.force ? ' (forced)' : ''}`;
-}
+export { BadInputError, NotFoundError, getStatus, promotionSummary };
 
 /**
  * Starts (or, for an identical request, re-attaches to) a promotion. The same request always maps to
@@ -68,9 +55,7 @@ function startOptions(
     typedSearchAttributes: [
       {
         key: PromoteApps,
-        value: request.rollback
-          ? [request.rollback.app]
-          : [...request.apps.map((a) => a.app), ...request.apps.map((a) => `${a.app}=${a.tag}`)],
+        value: promoteAppsValues(request),
       },
     ],
     staticSummary: promotionSummary(request),

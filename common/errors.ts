@@ -7,3 +7,8 @@ export class BadInputError extends Error {
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
 }
+
+/** What an unknown promotion id gets told: where to find the right one. */
+export function unknownId(id: string, kind = ''): string {
+  return `no ${kind}promotion with id ${id}: \`promote list\` shows recent ones (\`promote list --app APP\` filters)`;
+}

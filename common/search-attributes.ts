@@ -1,4 +1,5 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+// The SDK's own module, not its index: the CLI's light path names these without loading the whole SDK.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common/lib/search-attributes.js';
 
 /** Custom search attributes: `promote dev` registers them; a production namespace needs them created once. */
 export const PromoteApps = defineSearchAttributeKey('PromoteApps', SearchAttributeType.KEYWORD_LIST);

@@ -1,20 +1,8 @@
 import { Connection, Client } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { connectionConfig } from './connection-config.js';
 import { processTracing } from './tracing.js';
 
-/**
- * Connection settings come from Temporal's standard environment configuration (TEMPORAL_ADDRESS,
- * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS settings, or a temporal.toml profile), so the same worker
- * points at the dev server, a self-hosted cluster or Temporal Cloud without code changes.
- */
-export function connectionConfig(overrides: { address?: string } = {}) {
-  const config = loadClientConnectConfig();
-  const address = overrides.address ?? config.connectionOptions.address ?? 'localhost:7233';
-  return {
-    connectionOptions: { ...config.connectionOptions, address },
-    namespace: config.namespace ?? 'default',
-  };
-}
+export { connectionConfig };
 
 export async function connectClient(
   overrides: { address?: string; connectTimeoutMs?: number } = {},
