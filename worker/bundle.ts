@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import { bundleInThread } from './bundle-thread.js';
 import { tracingEnabled, tracingWorkflowModules } from './tracing.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
@@ -72,8 +73,8 @@ export function workflowSource(
 }
 
 /**
- * The source as one bundle in memory: a versioned worker names its build after the code it runs, so
- * it must hold that code before it starts (bundling now what the worker would bundle at start-up).
+ * The source as one bundle in memory, bundled in a thread of its own (worker/bundle-thread.ts says why):
+ * a worker without a pre-built bundle starts from it, and a versioned worker names its build after it.
  */
 export async function bundledSource(
   source: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'>,
@@ -82,10 +83,9 @@ export async function bundledSource(
   if (bundle && 'code' in bundle) return { workflowBundle: { code: bundle.code } };
   if (bundle && 'codePath' in bundle)
     return { workflowBundle: { code: await readFile(bundle.codePath, 'utf8') } };
-  const { code } = await bundleWorkflowCode({
+  const code = await bundleInThread({
     workflowsPath: source.workflowsPath ?? WORKFLOWS_PATH,
     workflowInterceptorModules: source.interceptors?.workflowModules ?? [],
-    logger: new DefaultLogger('WARN'),
   });
   return { workflowBundle: { code } };
 }

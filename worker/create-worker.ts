@@ -61,10 +61,10 @@ export interface PromoteWorkerOptions {
 }
 
 /**
- * PROMOTE_MAX_CACHED_WORKFLOWS: how many workflows a worker keeps in memory between tasks (each costs
- * about 1.5 MB). Unset, the SDK's default scales with the heap (about 2,300 on a 4 GB heap). A lower
- * cap bounds the worker's memory; an evicted workflow is replayed from its history when it next has
- * work, which costs CPU.
+ * PROMOTE_MAX_CACHED_WORKFLOWS: how many workflows a worker keeps in memory between tasks (each holds
+ * about 115 KiB of the workflow thread's heap, measured in issue 21: docs/performance.md). Unset, the
+ * SDK's default scales with the heap (about 2,300 on a 4 GB heap). A lower cap bounds the worker's
+ * memory; an evicted workflow is replayed from its history when it next has work, which costs CPU.
  */
 function maxCachedWorkflows(): number | undefined {
   const value = Number(process.env.PROMOTE_MAX_CACHED_WORKFLOWS);
@@ -88,18 +88,23 @@ function gitHubFromEnv(
 }
 
 /**
- * A versioned worker's build id names the code it runs, so it takes that code in hand (bundled now if
- * there is no pre-built bundle) before it starts; an unversioned worker keeps its source as it is.
+ * The worker always starts from a bundle: a source without one is bundled now, in a thread of its own
+ * (the SDK would bundle it on the main thread, whose heap would keep webpack's memory for the worker's
+ * life). A versioned worker's build id names that code. The interceptor modules are inside the bundle.
  */
 async function versionedSource(
   plain: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'>,
   deployment: WorkerDeployment | undefined,
-): Promise<{ source: typeof plain; versioning: Pick<WorkerOptions, 'workerDeploymentOptions'> }> {
-  if (!deployment) return { source: plain, versioning: {} };
-  const { workflowBundle } = await bundledSource(plain);
+): Promise<{
+  source: Pick<WorkerOptions, 'workflowBundle' | 'interceptors'>;
+  versioning: Pick<WorkerOptions, 'workerDeploymentOptions'>;
+}> {
+  const source = plain.workflowBundle && !deployment ? plain : await bundledSource(plain);
+  if (!deployment) return { source, versioning: {} };
+  const { workflowBundle } = await bundledSource(source);
   const buildId = deployment.buildId ?? defaultBuildId(workflowBundle.code);
   return {
-    source: { workflowBundle, ...(plain.interceptors ? { interceptors: plain.interceptors } : {}) },
+    source: { workflowBundle },
     versioning: { workerDeploymentOptions: workerDeploymentOptions(deployment, buildId) },
   };
 }
