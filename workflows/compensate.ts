@@ -95,6 +95,20 @@ async function gaveUp(
   await ctx.announcer?.outcome(current, env, 'compensation-failed', left);
 }
 
+/** The deploy request that rolls an environment back to the revert commit (every compensation path). */
+function rollbackInput(ctx: CompensationContext, env: EnvironmentConfig, commit: string) {
+  const { state, request, config } = ctx;
+  return {
+    repo: request.repo,
+    branch: config.branch,
+    commit,
+    env: env.name,
+    promotionId: state.id,
+    action: 'rollback' as const,
+    deploy: config.deploy,
+  };
+}
+
 /** This run's revert of one environment: the same request whether it is retried within a budget or not. */
 function revertInput(ctx: CompensationContext, env: EnvironmentConfig, restored: string, reason: string) {
   const { state, request, config, run } = ctx;
@@ -120,7 +134,7 @@ async function compensateWithin(
   reason: string,
   restored: string,
 ): Promise<void> {
-  const { state, request, config } = ctx;
+  const { config } = ctx;
   setCurrentDetails(`reverting ${env.name} (retrying within its budget)`);
   const revert = await attempt(ctx.failureMessage, current, 'revert', () =>
     within.revertPromotionWithin(revertInput(ctx, env, restored, reason)),
@@ -137,15 +151,7 @@ async function compensateWithin(
       `rolling back ${env.name} to ${revertCommit.slice(0, 12)} (retrying within its budget)`,
     );
     const rollback = await attempt(ctx.failureMessage, current, 'rollback', () =>
-      within.rollBackWithin({
-        repo: request.repo,
-        branch: config.branch,
-        commit: revertCommit,
-        env: env.name,
-        promotionId: state.id,
-        action: 'rollback',
-        deploy: config.deploy,
-      }),
+      within.rollBackWithin(rollbackInput(ctx, env, revertCommit)),
     );
     if ('gaveUp' in rollback) {
       const left = `deploy ${env.name} at ${short(revertCommit)} (the revert is in Git: ${restored}; the cluster may still run what this promotion applied)`;
@@ -187,7 +193,7 @@ export async function compensateRun(
   applyStarted: boolean,
   reason: string,
 ): Promise<void> {
-  const { state, request, config, apps, tagOf } = ctx;
+  const { apps, tagOf } = ctx;
   const restored = apps.map(({ app }) => `${app} ${tagOf(current.previousTag, app) ?? '?'}`).join(', ');
   // A compensation that can never succeed ends within a budget, not after holding the environment
   // for as long as the fault lasts (older runs retry until done).
@@ -203,15 +209,7 @@ export async function compensateRun(
   const revertCommit = revert.commit;
   setCurrentDetails(`rolling back ${env.name} to ${revertCommit.slice(0, 12)}`);
   await untilDone(ctx.failureMessage, `rolling back ${env.name}`, () =>
-    deploy({
-      repo: request.repo,
-      branch: config.branch,
-      commit: revertCommit,
-      env: env.name,
-      promotionId: state.id,
-      action: 'rollback',
-      deploy: config.deploy,
-    }),
+    deploy(rollbackInput(ctx, env, revertCommit)),
   );
   current.rolledBack = true;
 }
@@ -244,15 +242,7 @@ export async function compensate(
     if (revert.commit) current.revertCommit = revert.commit;
     if (applyStarted && revert.commit) {
       setCurrentDetails(`rolling back ${env.name} to ${revert.commit.slice(0, 12)}`);
-      await deploy({
-        repo: request.repo,
-        branch: config.branch,
-        commit: revert.commit,
-        env: env.name,
-        promotionId: state.id,
-        action: 'rollback',
-        deploy: config.deploy,
-      });
+      await deploy(rollbackInput(ctx, env, revert.commit));
       current.rolledBack = true;
     }
   } catch (error) {
