@@ -30,6 +30,7 @@ import { recordGuaranteeHistories } from './record-guarantee-histories.js';
 import { recordLockGuaranteeHistories } from './record-lock-guarantee-histories.js';
 import { recordJanitorHistories } from './record-janitor-histories.js';
 import { recordGovernanceHistories } from './record-governance-histories.js';
+import { recordRoundTripHistories } from './record-round-trip-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -209,6 +210,7 @@ try {
   await recordLockGuaranteeHistories(temporal, save, missing);
   await recordJanitorHistories(temporal, save, missing);
   await recordGovernanceHistories(temporal, save, missing);
+  await recordRoundTripHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
   appendToManifest(written, workflowIds);
