@@ -38,10 +38,11 @@ async function activitiesOf(client: Client, id: string): Promise<{ tasks: string
     const marker = e.markerRecordedEventAttributes;
     if (marker?.markerName !== 'core_local_activity') return [];
     const data = marker.details?.['data']?.payloads?.[0]?.data;
+    // The marker's data names the activity (core's LocalActivityMarkerData, `activity_type`).
     const decoded = data
-      ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as Record<string, unknown>)
+      ? (JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { activity_type?: string })
       : {};
-    return [String(decoded['activity_type'] ?? decoded['activityType'] ?? '?')];
+    return [decoded.activity_type ?? '?'];
   });
   return { tasks, local };
 }
