@@ -34,8 +34,7 @@ const bumping = (pending: string[] | undefined) =>
 
 const PHASES: Record<string, PhaseSpec> = {
   /**
-   * Mid-push of the bump commit: the bump activity is pending (`bumpAndDiff` from `bump-and-diff` on:
-   * then before its diff started).
+   * Mid-push of the bump commit: the bump activity is pending (`bumpAndDiff` from `bump-and-diff` on).
    */
   bump: {
     window: 300,
@@ -50,8 +49,8 @@ const PHASES: Record<string, PhaseSpec> = {
       ).catch(() => undefined);
       return { id, others: [] };
     },
-    hit: (aim, before, after) =>
-      bumping(before.activities.get(aim.id)) && !after.some((l) => / diff-start dev /.test(l)),
+    // Its diff may have started by the kill: the same activity, retried whole (the diff phase aims there).
+    hit: (aim, before) => bumping(before.activities.get(aim.id)),
   },
   /** While `deploy.diff` runs (slowed to 2s): in the activity that bumped, from `bump-and-diff` on. */
   diff: {
