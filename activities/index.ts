@@ -68,6 +68,30 @@ export interface DeployResult {
   report?: DeployReport;
 }
 
+/** A held environment's bump, then its diff (`bumpAndDiff`): the bump's input and the deploy settings. */
+export interface BumpAndDiffInput extends BumpInput {
+  deploy: DeployConfig;
+  /** `promote --force`: diffed even when the values are already in Git. */
+  force?: boolean;
+}
+
+export interface BumpAndDiffResult {
+  bump: BumpResult;
+  /** The diff at the bump's commit; absent when the bump changed nothing and was not forced. */
+  diff?: DeployResult;
+}
+
+/** The diff request of a bump: the environment at the deployment branch (the commit added by the caller). */
+function deployOf(input: BumpAndDiffInput): Omit<DeployInput, 'action' | 'commit'> {
+  return {
+    repo: input.repo,
+    branch: input.branch,
+    env: input.env,
+    promotionId: input.promotionId,
+    deploy: input.deploy,
+  };
+}
+
 /** What `deployedState` compares: the environment's values file at `commit` with what the deployer runs. */
 export interface DeployedStateInput {
   repo: string;
@@ -175,8 +199,10 @@ export function createActivities(deps: ActivityDeps) {
    */
   async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
     const context = Context.current();
-    context.heartbeat();
-    const timer = setInterval(() => context.heartbeat(), heartbeatEvery);
+    // A local activity (a short read run inside a workflow task) has no heartbeat to send.
+    const beat = context.info.isLocal ? () => undefined : () => context.heartbeat();
+    beat();
+    const timer = setInterval(beat, heartbeatEvery);
     try {
       return await work();
     } catch (error) {
@@ -200,6 +226,16 @@ export function createActivities(deps: ActivityDeps) {
     if (error instanceof RepositoryNotAllowedError)
       throw nonRetryable(error.message, FailureType.RepositoryNotAllowed);
     throw error;
+  }
+
+  /** The bump, its failures told apart: a missing key or an unreachable repository is not retried. */
+  async function bump(input: BumpInput): Promise<BumpResult> {
+    try {
+      return await bumpValues(deps.cache, input);
+    } catch (error) {
+      if (error instanceof ValuesKeyError) throw nonRetryable(error.message, FailureType.ValuesKeyMissing);
+      return unreachableAsBadInput(error);
+    }
   }
 
   /** One deploy command run; `beat` is called whenever it shows signs of life. */
@@ -264,14 +300,24 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async bumpValues(input: BumpInput): Promise<BumpResult> {
+      return heartbeating(() => bump(input));
+    },
+
+    /**
+     * A held environment's bump and then its diff at the commit the bump made, in one activity: one
+     * round trip instead of two, and the diff's worktree comes from the mirror the bump just fetched
+     * and committed in (nothing fetched again). A bump that changed nothing is not diffed unless
+     * forced: the workflow decides what follows then (skip, or ask the deployer what runs).
+     */
+    async bumpAndDiff(input: BumpAndDiffInput): Promise<BumpAndDiffResult> {
       return heartbeating(async () => {
-        try {
-          return await bumpValues(deps.cache, input);
-        } catch (error) {
-          if (error instanceof ValuesKeyError)
-            throw nonRetryable(error.message, FailureType.ValuesKeyMissing);
-          return unreachableAsBadInput(error);
-        }
+        const bumped = await bump(input);
+        if (!bumped.changed && !input.force) return { bump: bumped };
+        const context = Context.current();
+        const diffed = await runDeploy({ ...deployOf(input), commit: bumped.commit, action: 'diff' }, () =>
+          context.heartbeat(),
+        );
+        return { bump: bumped, diff: diffed };
       });
     },
 

@@ -95,7 +95,11 @@ describe('OpenTelemetry tracing (PROMOTE_OTLP_ENDPOINT)', () => {
           s.attributes.temporalWorkflowId === workflowSpan.attributes.workflowId,
       );
       expect(activities.map((s) => s.name)).toEqual(
-        expect.arrayContaining(['RunActivity:loadPromotion', 'RunActivity:bumpValues', 'RunActivity:deploy']),
+        expect.arrayContaining([
+          'RunActivity:loadPromotion',
+          'RunActivity:bumpAndDiff',
+          'RunActivity:deploy',
+        ]),
       );
       // Each activity hangs under the workflow's StartActivity span of the same name.
       for (const activity of activities) {

@@ -1,4 +1,12 @@
-import { condition, isCancellation, log, patched, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { Activities, Gate } from '../activities/index.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import { blockAmong, blockText, type BlockedNotice } from '../common/governance.js';
@@ -10,9 +18,10 @@ import {
   rulesChangedSignal,
   soakBrokenSignal,
 } from '../common/governance-definitions.js';
-import { TIMEOUTS } from './timeouts.js';
+import { LOCAL_READS_PATCH, LOCAL_TIMEOUTS, TIMEOUTS } from './timeouts.js';
 
 const { governanceRules, governanceGate } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const local = proxyLocalActivities<Activities>(LOCAL_TIMEOUTS.lookup);
 
 /** Runs from here on read the governance workflow before each environment and each apply. */
 export const BLOCKS_PATCH = 'governance-blocks';
@@ -100,7 +109,8 @@ export function governPromotion(
       freezes: [...(config.freezes ?? []), ...(env.freezes ?? [])],
       nowMs: Date.now(),
     };
-    if (patched(WINDOWS_PATCH)) return governanceGate(input);
+    if (patched(WINDOWS_PATCH))
+      return (patched(LOCAL_READS_PATCH) ? local.governanceGate : governanceGate)(input);
     if (!patched(BLOCKS_PATCH)) return undefined;
     const block = blockAmong(await governanceRules(), state.apps);
     return block ? { block } : {};

@@ -6,7 +6,7 @@ import {
   setCurrentDetails,
   sleep,
 } from '@temporalio/workflow';
-import type { Activities, BumpResult, EnvironmentRequest } from '../activities/index.js';
+import type { Activities, BumpResult, DeployResult, EnvironmentRequest } from '../activities/index.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { EnvironmentState } from '../common/types.js';
 import { lockTimedOut, reassertBackoff } from './acquire.js';
@@ -18,6 +18,7 @@ import {
   diff,
   fail,
   newProgress,
+  recordDiff,
   release,
   skip,
   stopBeforeApply,
@@ -38,6 +39,10 @@ const { bumpValues } = proxyActivities<Activities>(TIMEOUTS.git);
 const stepGit = proxyActivities<Activities>(TIMEOUTS.gitStep);
 const { deployedState } = proxyActivities<Activities>(TIMEOUTS.deploy);
 const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { bumpAndDiff } = proxyActivities<Activities>(TIMEOUTS.bumpAndDiff);
+
+/** Runs from here on bump and diff a held environment in one activity (`bumpAndDiff`). */
+export const BUMP_AND_DIFF_PATCH = 'bump-and-diff';
 
 /** How often a queued promotion asks its environment's lock again, so a lost lock is rebuilt. */
 const DEFAULT_LOCK_REASSERT_MS = 5 * 60_000;
@@ -61,7 +66,7 @@ export async function runHeld(
     if (!p.lock.granted.has(env.name))
       return await stopBeforeApply(p, env, current, superseded(p, env, current), undo);
     hold(p, queued, held);
-    const bump = await bumpHeld(p, env, current, held);
+    const { bump, diffed } = await bumpHeld(p, env, current, held);
     if (!bump.changed && !p.request.force) {
       // Values in Git are not proof they run (a holder terminated mid-apply): ask the deployer.
       const repair = patched('repair-when-values-in-git')
@@ -71,7 +76,8 @@ export async function runHeld(
       current.reapplied = repair;
     }
     const deployInput = deployAt(p, env, bump.commit);
-    await diff(p, current, deployInput, `diffing ${env.name} at ${bump.commit.slice(0, 12)}`);
+    if (diffed) recordDiff(p, current, diffed);
+    else await diff(p, current, deployInput, `diffing ${env.name} at ${bump.commit.slice(0, 12)}`);
     await p.announcer.progress(current, env, 'started');
     const stop =
       env.approval === 'manual'
@@ -198,15 +204,30 @@ function hold(p: PromotionRun, queued: Queued, held: Held): void {
     .catch(() => undefined);
 }
 
-/** Commits the requested tags to the environment's values file on the deployment branch. */
-async function bumpHeld(p: PromotionRun, env: EnvironmentConfig, current: EnvironmentState, held: Held) {
-  p.status.setStatus(current, 'bumping', `committing tags to ${env.valuesFile} for ${env.name}`);
+/**
+ * Commits the requested tags to the environment's values file on the deployment branch. From
+ * `bump-and-diff` on, the diff that always follows comes back from the same activity (undefined when
+ * the bump changed nothing): one round trip fewer. Only run-scoped runs: an undo after a diff that
+ * failed finds the bump by its trailers, not by a result the activity never returned.
+ */
+async function bumpHeld(
+  p: PromotionRun,
+  env: EnvironmentConfig,
+  current: EnvironmentState,
+  held: Held,
+): Promise<{ bump: BumpResult; diffed: DeployResult | undefined }> {
+  const together = p.saga.runScoped && patched(BUMP_AND_DIFF_PATCH);
+  const then = together ? ', then diffing' : '';
+  p.status.setStatus(current, 'bumping', `committing tags to ${env.valuesFile} for ${env.name}${then}`);
   held.bumpStarted = true;
-  const bump = await (p.saga.runScoped ? stepGit.bumpValues : bumpValues)(bumpInput(p, env));
+  const input = bumpInput(p, env);
+  const { bump, diff: diffed } = together
+    ? await bumpAndDiff({ ...input, deploy: p.config.deploy, ...(p.request.force ? { force: true } : {}) })
+    : { bump: await (p.saga.runScoped ? stepGit.bumpValues : bumpValues)(input), diff: undefined };
   held.bump = bump;
   current.commit = bump.commit;
   current.previousTag = tagValue(bump.previousTags);
-  return bump;
+  return { bump, diffed };
 }
 
 /**

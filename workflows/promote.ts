@@ -3,6 +3,7 @@ import {
   CancellationScope,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -25,9 +26,10 @@ import { reviewApprovals } from './review-approvals.js';
 import { sagaOf, type Saga } from './saga.js';
 import type { Outcome, PromotionRun } from './steps.js';
 import { asBadInput, failureMessage, now, tagOf, tagValue } from './values.js';
-import { TIMEOUTS } from './timeouts.js';
+import { LOCAL_READS_PATCH, LOCAL_TIMEOUTS, TIMEOUTS } from './timeouts.js';
 
 const { loadPromotion } = proxyActivities<Activities>(TIMEOUTS.git);
+const local = proxyLocalActivities<Activities>(LOCAL_TIMEOUTS.git);
 
 const PROMOTION_STATUS: Record<Exclude<Outcome, 'succeeded' | 'skipped'>, PromotionStatus> = {
   rejected: 'rejected',
@@ -97,7 +99,8 @@ async function load(
   const { state } = run;
   let loaded: LoadedPromotion;
   try {
-    loaded = await loadPromotion(request);
+    // A read that changes nothing: from `local-reads` on, run inside this workflow task.
+    loaded = await (patched(LOCAL_READS_PATCH) ? local.loadPromotion : loadPromotion)(request);
     state.apps = loaded.apps;
     state.configCommit = loaded.commit;
     state.environments = environmentsOf(request, loaded);

@@ -115,7 +115,11 @@ export async function diff(
   details: string,
 ): Promise<DeployResult> {
   p.status.setStatus(current, 'diffing', details);
-  const diffed = await deploy({ ...input, action: 'diff' });
+  return recordDiff(p, current, await deploy({ ...input, action: 'diff' }));
+}
+
+/** Keeps a diff's output (what approvers review) and what the deployer observed while diffing. */
+export function recordDiff(p: PromotionRun, current: EnvironmentState, diffed: DeployResult): DeployResult {
   current.diff = diffed.output;
   p.status.recordObserved(current, diffed, 'diff');
   return diffed;

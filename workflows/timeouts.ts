@@ -1,4 +1,8 @@
-import { ActivityCancellationType, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import { DEPLOY_HEARTBEAT_TIMEOUT_MS, DEPLOY_RETRY_INTERVAL_MS } from '../common/constants.js';
 
 /** Named activity presets: each outside interaction has one obvious timeout and retry policy. */
@@ -37,6 +41,22 @@ export const TIMEOUTS = {
   /** Git work of a promotion step: heartbeats start before any fetch, and a cancel waits for the push to end. */
   gitStep: {
     startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '30 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 10,
+    },
+  },
+  /**
+   * A held environment's bump and its diff in one activity (`bumpAndDiff`): the diff may run as long as
+   * a deploy's, the heartbeat timeout stays the git step's (the lock's push drain counts on it) and
+   * retrying is safe (the bump finds its own commit by its trailers, the diff changes nothing).
+   */
+  bumpAndDiff: {
+    startToCloseTimeout: '2 hours',
     heartbeatTimeout: '30 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
@@ -95,3 +115,28 @@ export const TIMEOUTS = {
     retry: { initialInterval: '1 second', maximumAttempts: 5 },
   },
 } satisfies Record<string, ActivityOptions>;
+
+/**
+ * Runs from here on read what changes nothing (promote.yaml at load, the governance gate) as local
+ * activities, with LOCAL_TIMEOUTS: inside the workflow task that asks, no activity task and no
+ * workflow task more.
+ */
+export const LOCAL_READS_PATCH = 'local-reads';
+
+/**
+ * Named presets for local activities: short, idempotent reads run inside the workflow task that asks
+ * for them (no activity task, no extra workflow task), their result recorded as a marker. Each mirrors
+ * the remote preset of the same name; a retry backing off longer than a minute becomes a timer.
+ */
+export const LOCAL_TIMEOUTS = {
+  /** promote.yaml and the values files at the branch head (a fetch, a few reads): as `TIMEOUTS.git`. */
+  git: {
+    startToCloseTimeout: '2 minutes',
+    retry: TIMEOUTS.git.retry,
+  },
+  /** Reads of Temporal itself (the governance rules): as `TIMEOUTS.lookup`. */
+  lookup: {
+    startToCloseTimeout: '30 seconds',
+    retry: TIMEOUTS.lookup.retry,
+  },
+} satisfies Record<string, LocalActivityOptions>;

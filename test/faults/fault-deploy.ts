@@ -5,7 +5,8 @@
  *   held by a live process is an overlap, logged as `overlap-with-<pid>`: the no-overlap invariant is
  *   read from this, the deploy command's own log;
  * - running commands register in pids/ so a "machine death" can SIGKILL them with the worker;
- * - `delay-<action>` and `fail-apply-<env>` files slow an action down or fail an apply.
+ * - `delay-<action>` and `fail-apply-<env>` files slow an action down or fail an apply;
+ * - a diff logs its start and end (`diff-start`, `diff-done`): it runs inside the bump's activity.
  */
 export const FAULT_DEPLOY_SH = `#!/usr/bin/env bash
 set -uo pipefail
@@ -23,9 +24,10 @@ claim() {
 release() { if [ "$(cat "$held/pid" 2>/dev/null)" = "$$" ]; then rm -rf "$held"; fi; unregister; }
 case "$action" in
   diff)
+    log diff-start
     pause diff
     if [ -f "$live" ]; then diff -u "$live" "$wanted" || true; else echo "(new release) $wanted"; fi
-    unregister ;;
+    log diff-done; unregister ;;
   status)
     cat "$cluster/$env.commit" 2>/dev/null || true
     unregister ;;

@@ -29,9 +29,13 @@ interface PhaseSpec {
 const open = (log: string[], start: RegExp, done: RegExp) =>
   log.some((l) => start.test(l)) && !log.some((l) => done.test(l));
 const envStatus = (s: Snapshot, id: string, env: string) => s.environments.get(id)?.get(env);
+const bumping = (pending: string[] | undefined) =>
+  pending?.some((a) => a === 'bumpValues' || a === 'bumpAndDiff') === true;
 
 const PHASES: Record<string, PhaseSpec> = {
-  /** Mid-push of the bump commit: the bump activity is pending. */
+  /**
+   * Mid-push of the bump commit: the bump activity is pending (`bumpAndDiff` from `bump-and-diff` on).
+   */
   bump: {
     window: 300,
     arrive: async (run) => {
@@ -39,26 +43,25 @@ const PHASES: Record<string, PhaseSpec> = {
       // The bump takes a few hundred ms: polled closely; not seen at all is a miss, re-aimed.
       await eventually(
         'the bump to be pending',
-        async () => ((await run.snapshot()).activities.get(id)?.includes('bumpValues') ? true : undefined),
+        async () => (bumping((await run.snapshot()).activities.get(id)) ? true : undefined),
         60_000,
         20,
       ).catch(() => undefined);
       return { id, others: [] };
     },
-    hit: (aim, before) => before.activities.get(aim.id)?.includes('bumpValues') === true,
+    // Its diff may have started by the kill: the same activity, retried whole (the diff phase aims there).
+    hit: (aim, before) => bumping(before.activities.get(aim.id)),
   },
-  /** While `deploy.diff` runs (slowed to 2s). */
+  /** While `deploy.diff` runs (slowed to 2s): in the activity that bumped, from `bump-and-diff` on. */
   diff: {
     window: 2_000,
     arrive: async (run) => {
       await run.setFile('delay-diff', '2');
       const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
-      await run.reach(id, 'dev', ['diffing']);
+      await run.logged(/ diff-start dev /);
       return { id, others: [] };
     },
-    hit: (aim, before) =>
-      envStatus(before, aim.id, 'dev') === 'diffing' &&
-      before.activities.get(aim.id)?.includes('deploy') === true,
+    hit: (_aim, _before, after) => open(after, / diff-start dev /, / diff-done dev /),
   },
   /** While staging waits for approval; the decision (seeded) comes after the new worker starts. */
   'approval wait': {

@@ -31,6 +31,7 @@ import { recordLockGuaranteeHistories } from './record-lock-guarantee-histories.
 import { recordJanitorHistories } from './record-janitor-histories.js';
 import { recordGovernanceHistories } from './record-governance-histories.js';
 import { recordReviewHistories } from './record-review-histories.js';
+import { recordRoundTripHistories } from './record-round-trip-histories.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { startTagPromotion } from './requests.js';
@@ -204,6 +205,7 @@ try {
   await recordJanitorHistories(temporal, save, missing);
   await recordGovernanceHistories(temporal, save, missing);
   await recordReviewHistories(temporal, save, missing);
+  await recordRoundTripHistories(temporal, save, missing);
 } finally {
   await temporal.teardown();
   appendToManifest(written, workflowIds);
