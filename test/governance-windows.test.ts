@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { getStatus } from '../client/promotions.js';
 import type { PromotionState } from '../common/types.js';
 import { devSoaksAnHourRepo } from './support/environments.js';
@@ -103,6 +105,33 @@ describe('deployment windows and freezes (issue 22, item 1)', () => {
         expect(Date.parse(final.environments[1]?.startedAt ?? '')).toBeGreaterThanOrEqual(
           Date.parse(dev?.soakUntil ?? ''),
         );
+      });
+    } finally {
+      await repo.remove();
+    }
+  });
+
+  it('stops a soak when the environment no longer runs the tag: the cluster is looked at during the soak', async () => {
+    const repo = await devSoaksAnHourRepo();
+    try {
+      await time.withWorker('soak-watch', async () => {
+        const client = time.env.client;
+        const before = await repo.head();
+        const handle = await startTagPromotion(client, 'soak-watch', repo);
+        await eventually('dev to soak', async () => {
+          const state = await getStatus(client, handle.workflowId);
+          return state.environments[0]?.status === 'soaking' ? state : undefined;
+        });
+        // Someone rolls dev back outside Promote: the cluster runs the commit before the bump again.
+        await writeFile(join(repo.cluster, 'dev.commit'), `${before}\n`);
+        await expect(handle.result()).rejects.toThrow('Workflow execution failed');
+        const final = await getStatus(client, handle.workflowId);
+        expect(final.status).toBe('failed');
+        expect(final.environments.map((e) => e.status)).toEqual(['failed', 'pending']);
+        expect(final.environments[0]?.error).toBe(
+          `soak failed: dev runs ${before?.slice(0, 12)}, not this promotion's values`,
+        );
+        expect(await repo.live('staging')).toContain('tag: "1.4.0"');
       });
     } finally {
       await repo.remove();

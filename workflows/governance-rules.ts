@@ -21,6 +21,7 @@ import {
 import { LOCAL_READS_PATCH, LOCAL_TIMEOUTS, TIMEOUTS } from './timeouts.js';
 
 const { governanceRules, governanceGate } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { deployedState } = proxyActivities<Activities>(TIMEOUTS.soakCheck);
 const local = proxyLocalActivities<Activities>(LOCAL_TIMEOUTS.lookup);
 
 /** Runs from here on read the governance workflow before each environment and each apply. */
@@ -30,6 +31,12 @@ export const WINDOWS_PATCH = 'governance-windows';
 
 /** Runs from here on soak an environment for its `soak` time before the next one starts. */
 export const SOAK_PATCH = 'soak';
+
+/** Runs from here on look at the cluster during a soak: an environment that stops running the values fails it. */
+export const SOAK_WATCH_PATCH = 'soak-watches';
+
+/** How often a soak looks at the cluster: a sixth of the soak, at least a minute, at most ten. */
+const soakLookEvery = (soakMs: number) => Math.min(600_000, Math.max(60_000, Math.round(soakMs / 6)));
 
 /** A closed environment is looked at again at least this often (a freeze far away, or never opening). */
 const MAX_WINDOW_SLEEP_MS = 7 * 86_400_000;
@@ -253,9 +260,7 @@ async function soak(
       'soaking',
       `${env.name} soaking until ${current.soakUntil}: ${next?.name} starts after it`,
     );
-    await condition(() => broken.has(env.name), Math.max(1, until - Date.now()), {
-      summary: `${env.name} soak`,
-    });
+    await soakWatching({ current, env, state, config, until, broken });
   } catch (error) {
     if (!isCancellation(error)) throw error;
     state.status = 'running';
@@ -271,4 +276,59 @@ async function soak(
   }
   setStatus(current, 'succeeded', `${env.name} soaked for ${Math.round(env.soak / 60_000)} min`);
   return undefined;
+}
+
+/**
+ * Waits out a soak, ending early on a `soakBroken` notice. From the `soak-watches` patch on it also asks
+ * the deployer what the environment runs every {@link soakLookEvery}: values other than this
+ * promotion's (rolled back or replaced outside Promote, a failed release) break the soak. A deployer
+ * that cannot tell (a command deployer without `deploy.status`) is not asked again.
+ */
+async function soakWatching(s: {
+  current: EnvironmentState;
+  env: EnvironmentConfig;
+  state: PromotionState;
+  config: PromoteConfig;
+  until: number;
+  broken: Map<string, string>;
+}): Promise<void> {
+  const { current, env, until, broken } = s;
+  const commit = current.commit;
+  let watching = commit !== undefined && patched(SOAK_WATCH_PATCH);
+  for (;;) {
+    const left = Math.max(1, until - Date.now());
+    const wait = watching ? Math.min(left, soakLookEvery(env.soak ?? 0)) : left;
+    const woken = await condition(() => broken.has(env.name), wait, { summary: `${env.name} soak` });
+    if (woken || !watching || !commit || Date.now() >= until) return;
+    const look = await lookAtCluster(s, commit);
+    if (!look.known) watching = false;
+    else if (look.broken) broken.set(env.name, look.broken);
+  }
+}
+
+/** Whether the deployer can tell what runs, and why that is no longer the promotion's values. */
+async function lookAtCluster(
+  s: { env: EnvironmentConfig; state: PromotionState; config: PromoteConfig },
+  commit: string,
+): Promise<{ known: boolean; broken?: string }> {
+  try {
+    const running = await deployedState({
+      repo: s.state.repo,
+      branch: s.config.branch,
+      commit,
+      env: s.env.name,
+      promotionId: s.state.id,
+      valuesFile: s.env.valuesFile,
+      deploy: s.config.deploy,
+    });
+    if (!running.known) return { known: false };
+    if (running.matches) return { known: true };
+    const what = running.deployedCommit ? running.deployedCommit.slice(0, 12) : 'nothing it can name';
+    return { known: true, broken: `${s.env.name} runs ${what}, not this promotion's values` };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    // A look that failed is no evidence either way: the soak goes on and looks again.
+    log.warn('could not look at the cluster during a soak', { env: s.env.name, error: String(error) });
+    return { known: true };
+  }
 }

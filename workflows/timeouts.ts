@@ -66,6 +66,15 @@ export const TIMEOUTS = {
       maximumAttempts: 10,
     },
   },
+  /**
+   * A soak's look at the cluster (`deployedState`): a read, bounded, so a deployer that cannot answer
+   * never holds the soak past its end; a failed look is logged and the next one is tried.
+   */
+  soakCheck: {
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumAttempts: 3 },
+  },
   /** One try of a compensation step; the workflow repeats it until it is done, showing each attempt. */
   compensation: {
     startToCloseTimeout: '5 minutes',

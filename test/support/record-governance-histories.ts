@@ -147,4 +147,13 @@ export async function recordGovernanceHistories(
       return { 'promote-governance-announced': h.workflowId };
     },
   );
+
+  // soak-watches: dev soaks 70 s and is looked at once (after a minute) while it soaks; it still runs
+  // the promotion's values, so staging follows.
+  await scenario(['promote-soak-watched'], twoAuto, async (repo, taskQueue) => {
+    await soakDev(repo, '70s', 'soak dev for 70 s');
+    const h = await startTagPromotion(client, taskQueue, repo);
+    await waitFinished(client, h.workflowId);
+    return { 'promote-soak-watched': h.workflowId };
+  });
 }
