@@ -1,6 +1,8 @@
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  isCancellation,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -30,6 +32,24 @@ import { LOCAL_READS_PATCH, LOCAL_TIMEOUTS, TIMEOUTS } from './timeouts.js';
 
 const { loadPromotion } = proxyActivities<Activities>(TIMEOUTS.git);
 const local = proxyLocalActivities<Activities>(LOCAL_TIMEOUTS.git);
+
+/**
+ * promote.yaml and the tags at the branch head. A read that changes nothing: from `local-reads` on it
+ * runs inside this workflow task, tried twice there; a repository still unreachable is then retried as
+ * an ordinary activity, whose attempts and last failure status and the Web UI show (a local activity's
+ * are invisible until it ends). Bad input is not retried either way.
+ */
+async function readPromotion(request: PromotionRequest): Promise<LoadedPromotion> {
+  if (!patched(LOCAL_READS_PATCH)) return loadPromotion(request);
+  try {
+    return await local.loadPromotion(request);
+  } catch (error) {
+    // A local activity's failure may arrive unwrapped (its marker holds the ApplicationFailure itself).
+    const failure = error instanceof ActivityFailure ? error.cause : error;
+    if (isCancellation(error) || (failure instanceof ApplicationFailure && failure.nonRetryable)) throw error;
+    return loadPromotion(request);
+  }
+}
 
 const PROMOTION_STATUS: Record<Exclude<Outcome, 'succeeded' | 'skipped'>, PromotionStatus> = {
   rejected: 'rejected',
@@ -99,8 +119,7 @@ async function load(
   const { state } = run;
   let loaded: LoadedPromotion;
   try {
-    // A read that changes nothing: from `local-reads` on, run inside this workflow task.
-    loaded = await (patched(LOCAL_READS_PATCH) ? local.loadPromotion : loadPromotion)(request);
+    loaded = await readPromotion(request);
     state.apps = loaded.apps;
     state.configCommit = loaded.commit;
     state.environments = environmentsOf(request, loaded);

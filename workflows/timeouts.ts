@@ -138,10 +138,13 @@ export const LOCAL_READS_PATCH = 'local-reads';
  * the remote preset of the same name; a retry backing off longer than a minute becomes a timer.
  */
 export const LOCAL_TIMEOUTS = {
-  /** promote.yaml and the values files at the branch head (a fetch, a few reads): as `TIMEOUTS.git`. */
+  /**
+   * promote.yaml and the values files at the branch head (a fetch, a few reads): two tries in the
+   * workflow task, then the caller goes on with `TIMEOUTS.git` as an ordinary, visible activity.
+   */
   git: {
     startToCloseTimeout: '2 minutes',
-    retry: TIMEOUTS.git.retry,
+    retry: { ...TIMEOUTS.git.retry, maximumAttempts: 2 },
   },
   /** Reads of Temporal itself (the governance rules): as `TIMEOUTS.lookup`. */
   lookup: {

@@ -1,3 +1,4 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -118,6 +119,27 @@ describe('a hostile promote.yaml is a config error (exit 2), never retried', () 
     }
   });
 
+  /**
+   * The attempts that loaded promote.yaml: activity tasks, and local activities (from `local-reads` on),
+   * whose attempt count is in their marker.
+   */
+  function loadAttempts(history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>>): number[] {
+    return (history.events ?? []).flatMap((e) => {
+      if (e.activityTaskStartedEventAttributes) return [e.activityTaskStartedEventAttributes.attempt ?? 0];
+      const marker = e.markerRecordedEventAttributes;
+      const data =
+        marker?.markerName === 'core_local_activity'
+          ? marker.details?.['data']?.payloads?.[0]?.data
+          : undefined;
+      if (!data) return [];
+      const { attempt, activity_type } = JSON.parse(Buffer.from(data).toString('utf8')) as {
+        attempt: number;
+        activity_type: string;
+      };
+      return activity_type === 'loadPromotion' ? [attempt] : [];
+    });
+  }
+
   it.each([
     ['an alias bomb', () => Promise.resolve(aliasBomb()), /alias/i],
     ['an oversized file', oversized, /too large/],
@@ -142,10 +164,7 @@ describe('a hostile promote.yaml is a config error (exit 2), never retried', () 
           return undefined;
         });
         const history = await suite.temporal.client.workflow.getHandle(id).fetchHistory();
-        const attempts = (history.events ?? []).flatMap((e) =>
-          e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt] : [],
-        );
-        expect(attempts).toEqual([1]);
+        expect(loadAttempts(history)).toEqual([1]);
       });
       expect(await repo.commits()).toEqual(before);
     },
