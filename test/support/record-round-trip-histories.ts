@@ -1,8 +1,6 @@
 // Histories of runs in fewer round trips (issue 21 item 2): a held environment's bump and diff in one
 // activity (patch `bump-and-diff`), promote.yaml and the governance gate read as local activities
 // (patch `local-reads`). Each scenario runs only when its file is missing (histories are append-only).
-import { chmod, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
 import type { TestTemporal } from './temporal.js';
@@ -43,13 +41,7 @@ export async function recordRoundTripHistories(
     'promote-diff-failed-after-bump',
     { environments: [{ name: 'dev', approval: 'auto' }] },
     async (repo, taskQueue) => {
-      const script = join(repo.root, 'deploy-failing-diff.sh');
-      await writeFile(
-        script,
-        '#!/bin/sh\nif [ "$1" = diff ]; then echo "diff: the cluster refused the connection" >&2; exit 4; fi\necho "$1 $2 done"\n',
-      );
-      await chmod(script, 0o755);
-      await repo.deployThrough(script, 'chore: a diff that fails');
+      await repo.deployWithFailingDiff();
       const h = await startPromotion(
         client,
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
