@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitForApproval } from '../client/promotions.js';
 import { git } from '../activities/git.js';
-import { promoteCli } from './support/cli.js';
+import { cliOn, promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 
@@ -15,7 +15,7 @@ describe('promote start / approve / status', () => {
   it('runs a promotion from the command line, CI style', async () => {
     repo = await TestRepo.create();
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
+      const cli = cliOn(suite.temporal.address, taskQueue);
       const startArgs = [
         'start',
         '--repo',
@@ -87,13 +87,8 @@ describe('promote start / approve / status', () => {
   it('exits 0 with --wait when the promotion succeeds', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const result = await promoteCli(
-        ['start', '--repo', repo.url, '--app', 'web=3.0.0', '--wait', '--json'],
-        {
-          address: suite.temporal.address,
-          taskQueue,
-        },
-      );
+      const cli = cliOn(suite.temporal.address, taskQueue);
+      const result = await cli(['start', '--repo', repo.url, '--app', 'web=3.0.0', '--wait', '--json']);
       expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout)).toMatchObject({
         status: 'succeeded',
@@ -173,13 +168,8 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('refuses an unreachable repository', async () => {
     repo = await TestRepo.create();
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const result = await promoteCli(
-        ['start', '--repo', join(repo.root, 'missing.git'), '--app', 'api=1.5.0'],
-        {
-          address: suite.temporal.address,
-          taskQueue,
-        },
-      );
+      const cli = cliOn(suite.temporal.address, taskQueue);
+      const result = await cli(['start', '--repo', join(repo.root, 'missing.git'), '--app', 'api=1.5.0']);
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(
         /cannot read the repository .*missing\.git: git fetch of its default branch failed/,

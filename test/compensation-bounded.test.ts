@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { PromotionRequest, PromotionState } from '../common/types.js';
-import { promoteCli } from './support/cli.js';
+import { cliOn } from './support/cli.js';
 import { SlackApiStandIn } from './support/slack-api.js';
 import { slackNotifier } from './support/slack-notifier.js';
 import { TestRepo } from './support/repo.js';
@@ -82,10 +82,7 @@ describe('compensation that can never succeed', () => {
         ]);
 
         // The text view says it too.
-        const text = await promoteCli(['status', first.workflowId], {
-          address: suite.temporal.address,
-          taskQueue,
-        });
+        const text = await cliOn(suite.temporal.address, taskQueue)(['status', first.workflowId]);
         expect(text.stdout).toContain('compensation-failed');
         expect(text.stdout).toContain('left for a person');
       },
@@ -126,7 +123,7 @@ describe('compensation that can never succeed', () => {
     });
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
+        const cli = cliOn(suite.temporal.address, taskQueue);
         const first = await startPromotion(suite.temporal.client, request({ to: 'staging' }), { taskQueue });
         await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
         // Nothing to abandon while it waits for approval: bad input, nothing changed.

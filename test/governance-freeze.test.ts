@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, startPromotion, waitFinished } from '../client/promotions.js';
 import type { PromotionRequest } from '../common/types.js';
-import { promoteCli } from './support/cli.js';
+import { cliOn } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';
@@ -22,7 +22,7 @@ describe('ad-hoc freezes and window overrides (issue 22, item 1)', () => {
     const repo = await TestRepo.create({ environments: ENVIRONMENTS });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
-      const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
+      const cli = cliOn(suite.temporal.address, taskQueue);
 
       // Approval inside the window, then a freeze: the apply waits (it is checked right before the apply).
       const first = await startPromotion(client, request(repo, '1.5.0'), { taskQueue });

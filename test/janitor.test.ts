@@ -11,6 +11,7 @@ import type { GitHubStandIn } from './support/github-standin.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { DEV_AUTO_THEN_STAGING_MANUAL } from './support/environments.js';
 
 const suite = useTemporal();
 
@@ -36,10 +37,7 @@ async function runningStatus(id: string): Promise<string> {
 describe('the janitor', () => {
   it('deletes a terminated promotion’s proposal branch on its schedule, never a running one’s or a branch not Promote’s', async () => {
     const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual' },
-      ],
+      environments: DEV_AUTO_THEN_STAGING_MANUAL,
     });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;

@@ -17,26 +17,36 @@ const suite = useTemporal();
 const MANUAL = { approval: 'manual', proposals: false } as const;
 const GRANTED = ['bumping', 'diffing', 'waiting-approval', 'applying', 'succeeded'];
 
+/** A lock's state, or undefined while nobody answers its query within 2 s (its worker is down). */
+function lockState(id: string): Promise<LockState | undefined> {
+  const client = suite.temporal.client;
+  return client
+    .withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(id).query(lockStateQuery))
+    .catch((): LockState | undefined => undefined);
+}
+
+/** A promotion that takes staging and waits for approval; then its worker stops, leaving it running. */
+async function holdStagingThenStop(repo: TestRepo, taskQueue: string): Promise<string> {
+  const client = suite.temporal.client;
+  return suite.temporal.withWorker(
+    async () => {
+      const started = await startTagPromotion(client, taskQueue, repo);
+      await waitForApproval(client, started.workflowId, 'staging');
+      return started.workflowId;
+    },
+    { taskQueue, keepWorkflows: true },
+  );
+}
+
 describe('a lock rebuilt while its holder’s worker is down', () => {
   it('grants nothing until it can read the holder, then serves it first', async () => {
     const repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     const client = suite.temporal.client;
     const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
     const holderQueue = `fails-closed-${process.pid}-${Date.now()}`;
-    const lockState = () =>
-      client
-        .withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(lockId).query(lockStateQuery))
-        .catch((): LockState | undefined => undefined);
 
     // The holder takes staging and waits for approval; then its worker stops, leaving it running.
-    const holder = await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const started = await startTagPromotion(client, taskQueue, repo);
-        await waitForApproval(client, started.workflowId, 'staging');
-        return started.workflowId;
-      },
-      { taskQueue: holderQueue, keepWorkflows: true },
-    );
+    const holder = await holdStagingThenStop(repo, holderQueue);
     // The lock is lost while nobody can read its holder.
     await client.workflow.getHandle(lockId).terminate('lost lock');
 
@@ -46,7 +56,7 @@ describe('a lock rebuilt while its holder’s worker is down', () => {
       const decided = await eventually('the rebuilt lock to decide', async () => {
         const state = await getStatus(client, next.workflowId);
         if (GRANTED.includes(state.environments[0]?.status ?? '')) return 'granted';
-        const lock = await lockState();
+        const lock = await lockState(lockId);
         return lock?.unreadable?.includes(holder) ? 'closed' : undefined;
       });
       expect(decided).toBe('closed');
@@ -59,7 +69,7 @@ describe('a lock rebuilt while its holder’s worker is down', () => {
       await suite.temporal.withWorker(
         async () => {
           const learnt = await eventually('the lock to know its holder', async () => {
-            const lock = await lockState();
+            const lock = await lockState(lockId);
             return lock?.holder && !lock.unreadable ? lock : undefined;
           });
           expect(learnt.holder?.holder).toBe(holder);
@@ -91,20 +101,9 @@ describe('a lock rebuilt while another repository’s promotion cannot be read',
     const repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     const client = suite.temporal.client;
     const otherQueue = `fails-closed-other-${process.pid}-${Date.now()}`;
-    const lockState = (id: string) =>
-      client
-        .withDeadline(Date.now() + 2_000, () => client.workflow.getHandle(id).query(lockStateQuery))
-        .catch((): LockState | undefined => undefined);
 
     // Another team's promotion holds its own repository's staging; then its worker stops.
-    const stranger = await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const started = await startTagPromotion(client, taskQueue, other);
-        await waitForApproval(client, started.workflowId, 'staging');
-        return started.workflowId;
-      },
-      { taskQueue: otherQueue, keepWorkflows: true },
-    );
+    const stranger = await holdStagingThenStop(other, otherQueue);
     try {
       await suite.temporal.withWorker(async ({ taskQueue }) => {
         const mine = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });

@@ -7,6 +7,7 @@ import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
 import { WorkerProcess } from './support/worker-process.js';
+import { DEV_AUTO_THEN_STAGING_MANUAL } from './support/environments.js';
 
 /**
  * A newcomer's first own promotion: typed from their own directory (the repository's parent), while
@@ -159,10 +160,7 @@ describe('approving with the diff in sight', () => {
 describe('the demo repository with a plain worker', () => {
   it('deploys to its simulated cluster from `promote worker` started in the project', async () => {
     const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual' },
-      ],
+      environments: DEV_AUTO_THEN_STAGING_MANUAL,
     });
     const taskQueue = `newcomer-${process.pid}`;
     // Nothing tells this worker where the cluster is: scripts/deploy.sh knows it from the repository.

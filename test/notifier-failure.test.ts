@@ -5,6 +5,7 @@ import { PromoteState } from '../common/search-attributes.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { startTagPromotion } from './support/requests.js';
+import { DEV_THEN_STAGING_AUTO } from './support/environments.js';
 
 const suite = useTemporal();
 
@@ -21,10 +22,7 @@ async function promoteState(id: string): Promise<unknown> {
 describe('a notifier that fails', () => {
   it('never reverts or rolls back a deployment that succeeded', async () => {
     const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'auto' },
-      ],
+      environments: DEV_THEN_STAGING_AUTO,
     });
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Client } from '@temporalio/client';
 import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import { startGitHubReceiver, type RunningGitHubReceiver } from '../client/github-receiver.js';
 import type { EnvironmentState, PromotionState } from '../common/types.js';
@@ -43,6 +44,20 @@ async function gitHubRepo(options: { minApprovals?: number; reviewPoll: string }
   return { ...made, standIn: made.github };
 }
 
+/** A test on a fresh GitHub deployment repository (see gitHubRepo) with a worker using its stand-in. */
+async function onGitHubRepo(
+  options: Parameters<typeof gitHubRepo>[0],
+  body: (
+    ctx: Awaited<ReturnType<typeof gitHubRepo>> & { taskQueue: string; client: Client },
+  ) => Promise<void>,
+): Promise<void> {
+  const made = await gitHubRepo(options);
+  await suite.temporal.withWorker(
+    ({ taskQueue }) => body({ ...made, taskQueue, client: suite.temporal.client }),
+    { github: made.factory },
+  );
+}
+
 /** Starts the GitHub webhook receiver (stopped after the test) and returns the address deliveries go to. */
 async function startWebhookReceiver(): Promise<string> {
   receiver = await startGitHubReceiver({ client: suite.temporal.client, secret: SECRET }, 0);
@@ -64,11 +79,10 @@ function waitingWithPull(id: string): Promise<PromotionState> {
 }
 
 describe('pull request reviews as approvals', () => {
-  it('counts approving reviews at the head by mapped logins, delivered by signed webhooks only', async () => {
-    const { repo, factory, spec, standIn } = await gitHubRepo({ minApprovals: 2, reviewPoll: 'off' });
-    await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const client = suite.temporal.client;
+  it('counts approving reviews at the head by mapped logins, delivered by signed webhooks only', () =>
+    onGitHubRepo(
+      { minApprovals: 2, reviewPoll: 'off' },
+      async ({ repo, spec, standIn, taskQueue, client }) => {
         const hook = await startWebhookReceiver();
         const handle = await startGitHubPromotion(client, taskQueue, spec);
         const id = handle.workflowId;
@@ -148,105 +162,84 @@ describe('pull request reviews as approvals', () => {
           `GitHub review ${approved.review.id} by alice-gh on pull request #${pr}`,
         );
       },
-      { github: factory },
-    );
-  });
+    ));
 
-  it('a review requesting changes by an approver rejects the promotion', async () => {
-    const { repo, factory, spec, standIn } = await gitHubRepo({ reviewPoll: 'off' });
-    await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const client = suite.temporal.client;
-        const hook = await startWebhookReceiver();
-        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.6.0');
-        const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
-        const review = await standIn.submitReview(pr, {
-          login: 'bob-gh',
-          state: 'CHANGES_REQUESTED',
-          body: 'not during the freeze',
-        });
-        await GitHubStandIn.deliverWebhook(hook, 'pull_request_review', review.payload, SECRET);
-        const final = await waitFinished(client, handle.workflowId);
-        expect(final.status).toBe('rejected');
-        expect(staging(final).decision).toMatchObject({
-          approved: false,
-          by: 'bob',
+  it('a review requesting changes by an approver rejects the promotion', () =>
+    onGitHubRepo({ reviewPoll: 'off' }, async ({ repo, spec, standIn, taskQueue, client }) => {
+      const hook = await startWebhookReceiver();
+      const handle = await startGitHubPromotion(client, taskQueue, spec, '1.6.0');
+      const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
+      const review = await standIn.submitReview(pr, {
+        login: 'bob-gh',
+        state: 'CHANGES_REQUESTED',
+        body: 'not during the freeze',
+      });
+      await GitHubStandIn.deliverWebhook(hook, 'pull_request_review', review.payload, SECRET);
+      const final = await waitFinished(client, handle.workflowId);
+      expect(final.status).toBe('rejected');
+      expect(staging(final).decision).toMatchObject({
+        approved: false,
+        by: 'bob',
+        via: 'github-review',
+        comment: 'not during the freeze',
+        review: { id: review.review.id, pullRequest: pr, login: 'bob-gh' },
+      });
+      expect(standIn.pulls.get(pr)).toMatchObject({ state: 'closed', merged: false });
+      expect(await repo.file('environments/staging.yaml')).toContain('tag: "1.4.0"');
+    }));
+
+  it('without webhooks, the poll of the pull request reviews finds the approval', () =>
+    onGitHubRepo({ reviewPoll: '1s' }, async ({ repo, spec, standIn, taskQueue, client }) => {
+      const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
+      const shown = staging(await waitingWithPull(handle.workflowId));
+      const pr = shown.proposal?.pullRequest ?? 0;
+      await standIn.submitReview(pr, { login: 'mallory', state: 'APPROVED' });
+      await standIn.submitReview(pr, {
+        login: 'bob-gh',
+        state: 'APPROVED',
+        commitId: shown.proposal?.base ?? '',
+      });
+      const approved = await standIn.submitReview(pr, { login: 'alice-gh', state: 'APPROVED' });
+      const final = await waitFinished(client, handle.workflowId);
+      expect(final.status).toBe('succeeded');
+      expect(staging(final).decisions).toEqual([
+        expect.objectContaining({
+          by: 'alice',
           via: 'github-review',
-          comment: 'not during the freeze',
-          review: { id: review.review.id, pullRequest: pr, login: 'bob-gh' },
-        });
-        expect(standIn.pulls.get(pr)).toMatchObject({ state: 'closed', merged: false });
-        expect(await repo.file('environments/staging.yaml')).toContain('tag: "1.4.0"');
-      },
-      { github: factory },
-    );
-  });
+          review: expect.objectContaining({ id: approved.review.id }),
+        }),
+      ]);
+      expect(await repo.live('staging')).toContain('tag: "1.7.0"');
+    }));
 
-  it('without webhooks, the poll of the pull request reviews finds the approval', async () => {
-    const { repo, factory, spec, standIn } = await gitHubRepo({ reviewPoll: '1s' });
-    await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const client = suite.temporal.client;
-        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
-        const shown = staging(await waitingWithPull(handle.workflowId));
-        const pr = shown.proposal?.pullRequest ?? 0;
-        await standIn.submitReview(pr, { login: 'mallory', state: 'APPROVED' });
-        await standIn.submitReview(pr, {
-          login: 'bob-gh',
-          state: 'APPROVED',
-          commitId: shown.proposal?.base ?? '',
-        });
-        const approved = await standIn.submitReview(pr, { login: 'alice-gh', state: 'APPROVED' });
-        const final = await waitFinished(client, handle.workflowId);
-        expect(final.status).toBe('succeeded');
-        expect(staging(final).decisions).toEqual([
-          expect.objectContaining({
-            by: 'alice',
-            via: 'github-review',
-            review: expect.objectContaining({ id: approved.review.id }),
-          }),
-        ]);
-        expect(await repo.live('staging')).toContain('tag: "1.7.0"');
-      },
-      { github: factory },
-    );
-  });
+  it('the poll keeps reading after a review that policy refuses: a later valid approval counts', () =>
+    onGitHubRepo({ reviewPoll: '1s' }, async ({ repo, spec, standIn, taskQueue, client }) => {
+      // alice starts it: her own approving review is refused (no self-approval), bob's still counts.
+      const handle = await startTagPromotion(client, taskQueue, spec, {
+        tag: '1.8.0',
+        requestedBy: 'alice',
+      });
+      const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
+      const listings = () =>
+        standIn.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/pulls/${pr}/reviews`)).length;
+      const own = await standIn.submitReview(pr, { login: 'alice-gh', state: 'APPROVED' });
+      // The poll has read alice's review (two listings since: the one that saw it and the next).
+      const before = listings();
+      await eventually('the poll to read the refused review and poll again', () =>
+        Promise.resolve(listings() >= before + 2 ? true : undefined),
+      );
+      expect(staging(await getStatus(client, handle.workflowId))).toMatchObject({
+        status: 'waiting-approval',
+      });
+      expect(staging(await getStatus(client, handle.workflowId)).decisions ?? []).toEqual([]);
 
-  it('the poll keeps reading after a review that policy refuses: a later valid approval counts', async () => {
-    const { repo, factory, spec, standIn } = await gitHubRepo({ reviewPoll: '1s' });
-    await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const client = suite.temporal.client;
-        // alice starts it: her own approving review is refused (no self-approval), bob's still counts.
-        const handle = await startTagPromotion(client, taskQueue, spec, {
-          tag: '1.8.0',
-          requestedBy: 'alice',
-        });
-        const pr = staging(await waitingWithPull(handle.workflowId)).proposal?.pullRequest ?? 0;
-        const listings = () =>
-          standIn.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/pulls/${pr}/reviews`))
-            .length;
-        const own = await standIn.submitReview(pr, { login: 'alice-gh', state: 'APPROVED' });
-        // The poll has read alice's review (two listings since: the one that saw it and the next).
-        const before = listings();
-        await eventually('the poll to read the refused review and poll again', () =>
-          Promise.resolve(listings() >= before + 2 ? true : undefined),
-        );
-        expect(staging(await getStatus(client, handle.workflowId))).toMatchObject({
-          status: 'waiting-approval',
-        });
-        expect(staging(await getStatus(client, handle.workflowId)).decisions ?? []).toEqual([]);
-
-        const approved = await standIn.submitReview(pr, { login: 'bob-gh', state: 'APPROVED' });
-        const final = await waitFinished(client, handle.workflowId);
-        expect(final.status).toBe('succeeded');
-        expect(staging(final).decisions?.map((d) => [d.by, d.via, d.review?.id])).toEqual([
-          ['bob', 'github-review', approved.review.id],
-        ]);
-        expect(staging(final).decisions?.some((d) => d.review?.id === own.review.id)).toBe(false);
-        expect(await repo.live('staging')).toContain('tag: "1.8.0"');
-      },
-      { github: factory },
-    );
-  });
+      const approved = await standIn.submitReview(pr, { login: 'bob-gh', state: 'APPROVED' });
+      const final = await waitFinished(client, handle.workflowId);
+      expect(final.status).toBe('succeeded');
+      expect(staging(final).decisions?.map((d) => [d.by, d.via, d.review?.id])).toEqual([
+        ['bob', 'github-review', approved.review.id],
+      ]);
+      expect(staging(final).decisions?.some((d) => d.review?.id === own.review.id)).toBe(false);
+      expect(await repo.live('staging')).toContain('tag: "1.8.0"');
+    }));
 });

@@ -1,5 +1,3 @@
-import { chmod, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -83,13 +81,7 @@ describe('a promotion in fewer round trips', () => {
 
   it('reverts the bump when the diff that follows it in the same activity fails', async () => {
     const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
-    const script = join(repo.root, 'deploy-failing-diff.sh');
-    await writeFile(
-      script,
-      '#!/bin/sh\nif [ "$1" = diff ]; then echo "diff: the cluster refused the connection" >&2; exit 4; fi\necho "$1 $2 done"\n',
-    );
-    await chmod(script, 0o755);
-    await repo.deployThrough(script, 'chore: a diff that fails');
+    await repo.deployWithFailingDiff();
     const before = await repo.file('environments/dev.yaml');
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;

@@ -1,12 +1,5 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  condition,
-  patched,
-  proxyActivities,
-  setCurrentDetails,
-  sleep,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, sleep } from '@temporalio/workflow';
+import { patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { Activities, EnvironmentRequest } from '../activities/index.js';
 import type { LockRequest } from '../common/definitions.js';
 import { FailureType } from '../common/failures.js';

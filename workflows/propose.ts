@@ -4,22 +4,9 @@ import { DEFAULT_PROPOSAL_BRANCH, proposalBranchName } from '../common/proposal.
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { EnvironmentState, Proposal } from '../common/types.js';
 import { acquireEnvironment, reassertWhileHolding } from './acquire.js';
-import {
-  apply,
-  approval,
-  bumpInput,
-  deployAt,
-  diff,
-  fail,
-  newProgress,
-  release,
-  skip,
-  stopBeforeApply,
-  superseded,
-  type Outcome,
-  type Progress,
-  type PromotionRun,
-} from './steps.js';
+import type { Outcome, Progress, PromotionRun } from './steps.js';
+import { apply, approval, bumpInput, deployAt, diff, fail, newProgress, release } from './steps.js';
+import { skip, stopBeforeApply, superseded } from './steps.js';
 import { failureMessage, now, tagValue } from './values.js';
 import { TIMEOUTS } from './timeouts.js';
 

@@ -1,11 +1,5 @@
-import {
-  CancellationScope,
-  condition,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { CancellationScope, condition, log, setHandler } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities, ReadReview } from '../activities/index.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import type { Decision, DecisionInput, EnvironmentState, PromotionState } from '../common/types.js';

@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { describe, it } from '@jest/globals';
 import { execa } from 'execa';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { ensureTool, TEMPORAL_CLI } from '../../server/tools.js';
 import { lockStateQuery } from '../../common/definitions.js';
 import { eventually } from '../support/wait.js';
 import type { WorkerProcess } from '../support/worker-process.js';
-import { announceSeed, nextSeed } from './seed.js';
+import { nextSeed } from './seed.js';
+import { useFaultTally } from './tally.js';
 import type { Violation } from './invariants.js';
-import { FaultRun, FaultServer, type Snapshot } from './world.js';
+import { FaultRun, type Snapshot } from './world.js';
 
 /**
  * A rainbow rollout of `promote worker` (docs/worker-rollouts.md) with promotions in flight: two waiting
@@ -38,23 +39,13 @@ const ATTEMPTS = 3;
 /** The slow apply on v1: long enough to outlast setting v2 current and the lock's move onto it. */
 const SLOW_APPLY_S = '60';
 
-const tally = new Map<string, { hit: number; missed: number }>(
-  Object.keys(VARIANTS).map((n) => [n, { hit: 0, missed: 0 }]),
+const { shared, tally } = useFaultTally(
+  'rollout',
+  'phase hit by the stop',
+  'variant',
+  Object.keys(VARIANTS),
+  56,
 );
-
-const shared = FaultServer.shared();
-beforeAll(() => {
-  announceSeed('rollout');
-});
-afterAll(async () => {
-  const rows = [...tally].map(
-    ([name, t]) => `  ${name.padEnd(56)} ${String(t.hit).padStart(4)} ${String(t.missed).padStart(7)}`,
-  );
-  process.stderr.write(
-    `[faults] rollout: phase hit by the stop\n  ${'variant'.padEnd(56)} runs  missed (re-aimed)\n${rows.join('\n')}\n`,
-  );
-  await shared.stop();
-});
 
 /** `temporal …` against the fault server, JSON out: the commands docs/worker-rollouts.md shows. */
 async function cli<T>(run: FaultRun, ...args: string[]): Promise<T> {

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
+import { describe, it } from '@jest/globals';
 import { decide } from '../../client/promotions.js';
 import { eventually } from '../support/wait.js';
-import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL, type Snapshot } from './world.js';
+import { nextSeed } from './seed.js';
+import { useFaultTally } from './tally.js';
+import { FaultRun, HELD_THROUGH_APPROVAL, type Snapshot } from './world.js';
 
 /**
  * `promote worker` SIGKILLed — with every deploy command it started, as when its machine dies — at a
@@ -141,23 +142,8 @@ const runs: [Phase, number][] = Array.from({ length: RUNS }, (_, i) => [
   nextSeed(),
 ]);
 
-/** phase → runs whose kill hit it, and kills that missed it (re-aimed). */
-const tally = new Map<string, { hit: number; missed: number }>(names.map((n) => [n, { hit: 0, missed: 0 }]));
-
-// Concurrent runs may start before beforeAll has finished: they all await this one start.
-const shared = FaultServer.shared();
-beforeAll(() => {
-  announceSeed('sigkill');
-});
-afterAll(async () => {
-  const rows = [...tally].map(
-    ([phase, t]) => `  ${phase.padEnd(14)} ${String(t.hit).padStart(4)} ${String(t.missed).padStart(7)}`,
-  );
-  process.stderr.write(
-    `[faults] sigkill: phase hit by the kill\n  ${'phase'.padEnd(14)} runs  missed (re-aimed)\n${rows.join('\n')}\n`,
-  );
-  await shared.stop();
-});
+/** phase → runs whose kill hit it, and kills that missed it (re-aimed); the one shared fault server. */
+const { shared, tally } = useFaultTally('sigkill', 'phase hit by the kill', 'phase', names, 14);
 
 describe('SIGKILL the worker', () => {
   it.concurrent.each(runs)('SIGKILL the worker during %s [seed %d]', async (phase, seed) => {

@@ -12,6 +12,7 @@ import { SlackApiStandIn } from '../support/slack-api.js';
 import { useTemporal } from '../support/suite.js';
 import { envStatus, eventually } from '../support/wait.js';
 import { WorkerProcess } from '../support/worker-process.js';
+import { DEV_AUTO_THEN_STAGING_MANUAL } from '../support/environments.js';
 
 /**
  * Issue 18, item 4: a real `promote worker` holding planted secrets runs a promotion whose deploy and
@@ -126,10 +127,7 @@ afterAll(async () => {
 describe('secrets never leave the worker', () => {
   it('keeps every planted secret out of status, diff, history, Slack, pull requests, logs and traces', async () => {
     const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual' },
-      ],
+      environments: DEV_AUTO_THEN_STAGING_MANUAL,
       extraConfig: SLACK_CONFIG,
     });
     const name = `deployment-secrets-${process.pid}`;

@@ -26,3 +26,8 @@ export async function promoteCli(
   });
   return { code: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** `promote` against this server and task queue, as a function of its arguments alone. */
+export function cliOn(address: string, taskQueue?: string): (args: string[]) => Promise<CliResult> {
+  return (args) => promoteCli(args, { address, taskQueue });
+}

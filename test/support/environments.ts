@@ -6,6 +6,12 @@ export const DEV_THEN_STAGING_AUTO = [
   { name: 'staging', approval: 'auto' as const },
 ];
 
+/** dev automatic, then staging waiting for a manual approval. */
+export const DEV_AUTO_THEN_STAGING_MANUAL = [
+  { name: 'dev', approval: 'auto' as const },
+  { name: 'staging', approval: 'manual' as const },
+];
+
 /** Commits a soak time (`1h`, `2s`) for dev: a new tag waits that long there before staging starts. */
 export async function soakDev(repo: TestRepo, soak: string, message: string): Promise<void> {
   const yaml = await repo.file('promote.yaml');

@@ -1,6 +1,5 @@
 // Histories of release governance (issue 22): promotions stopped by a block, and the governance
 // workflow itself. Each scenario runs only when its file is missing (histories are append-only).
-import type { Client } from '@temporalio/client';
 import {
   blockTag,
   changeRules,
@@ -12,58 +11,37 @@ import { decide, waitFinished } from '../../client/promotions.js';
 import { GOVERNANCE_WORKFLOW_ID } from '../../common/governance.js';
 import { blockUpdate, soakBrokenSignal, unblockUpdate } from '../../common/governance-definitions.js';
 import { DEV_THEN_STAGING_AUTO, soakDev } from './environments.js';
-import { TestRepo } from './repo.js';
+import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
 import type { TestTemporal } from './temporal.js';
 import { envStatus } from './wait.js';
 import { startTagPromotion } from './requests.js';
-
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
 const block = { app: 'api', tag: '1.6.0', by: 'alice', reason: 'memory leak' };
 
 export async function recordGovernanceHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const client = temporal.client;
 
-  async function scenario(
-    names: string[],
-    options: Parameters<typeof TestRepo.create>[0],
-    run: (repo: TestRepo, taskQueue: string) => Promise<Record<string, string>>,
-  ): Promise<void> {
-    if (!names.some(missing)) return;
-    const repo = await TestRepo.create(options);
-    try {
-      await temporal.withWorker(async ({ taskQueue }) => {
-        const ids = await run(repo, taskQueue);
-        for (const name of names) if (ids[name]) await save(client, name, ids[name]);
-      });
-    } finally {
-      await repo.remove();
-    }
-  }
+  const { saving } = scenarioRunner(temporal, save, missing);
 
   // A proposal waiting for approval, closed by `promote block` (the signal); then the rules unblocked.
-  await scenario(
-    ['promote-blocked-while-waiting', 'governance-block-unblock'],
-    {},
-    async (repo, taskQueue) => {
-      const h = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
-      await envStatus(client, h.workflowId, 'staging', 'waiting-approval');
-      await blockTag(client, block, { taskQueue });
-      await waitFinished(client, h.workflowId);
-      await changeRules(client, unblockUpdate, { app: 'api', tag: '1.6.0', by: 'bob' }, { taskQueue });
-      return {
-        'promote-blocked-while-waiting': h.workflowId,
-        'governance-block-unblock': GOVERNANCE_WORKFLOW_ID,
-      };
-    },
-  );
+  await saving(['promote-blocked-while-waiting', 'governance-block-unblock'], {}, async (repo, taskQueue) => {
+    const h = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
+    await envStatus(client, h.workflowId, 'staging', 'waiting-approval');
+    await blockTag(client, block, { taskQueue });
+    await waitFinished(client, h.workflowId);
+    await changeRules(client, unblockUpdate, { app: 'api', tag: '1.6.0', by: 'bob' }, { taskQueue });
+    return {
+      'promote-blocked-while-waiting': h.workflowId,
+      'governance-block-unblock': GOVERNANCE_WORKFLOW_ID,
+    };
+  });
 
   // The signal missed: the block is read right before the apply, and the bump reverted.
-  await scenario(
+  await saving(
     ['promote-blocked-before-apply'],
     {
       environments: [
@@ -83,7 +61,7 @@ export async function recordGovernanceHistories(
 
   // A frozen environment: one promotion waits for its window and goes on when it is unfrozen, the
   // next one is let through by an override (governance-windows).
-  await scenario(
+  await saving(
     ['promote-waiting-window-unfrozen', 'promote-window-overridden'],
     { environments: DEV_THEN_STAGING_AUTO },
     async (repo, taskQueue) => {
@@ -110,13 +88,13 @@ export async function recordGovernanceHistories(
 
   // soak: one environment soaked to the end, and one whose soak was broken by a rollback notice.
   const twoAuto = { environments: DEV_THEN_STAGING_AUTO };
-  await scenario(['promote-soaked'], twoAuto, async (repo, taskQueue) => {
+  await saving(['promote-soaked'], twoAuto, async (repo, taskQueue) => {
     await soakDev(repo, '2s', 'soak dev');
     const h = await startTagPromotion(client, taskQueue, repo);
     await waitFinished(client, h.workflowId);
     return { 'promote-soaked': h.workflowId };
   });
-  await scenario(['promote-soak-broken'], twoAuto, async (repo, taskQueue) => {
+  await saving(['promote-soak-broken'], twoAuto, async (repo, taskQueue) => {
     await soakDev(repo, '1h', 'soak dev');
     const h = await startTagPromotion(client, taskQueue, repo);
     await envStatus(client, h.workflowId, 'dev', 'soaking');
@@ -129,7 +107,7 @@ export async function recordGovernanceHistories(
 
   // A Slack-announced promotion (governance-announcements): dev soaks 2 s, then staging is frozen and
   // waits for its window until unfrozen; both holds are said in the promotion's thread.
-  await scenario(
+  await saving(
     ['promote-governance-announced'],
     { ...twoAuto, extraConfig: `notifications:\n  slack:\n    channel: '#deploys'\n` },
     async (repo, taskQueue) => {

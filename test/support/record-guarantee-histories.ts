@@ -5,21 +5,18 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
 import type { PromotionRequest } from '../../common/types.js';
 import { decideSignal } from '../../common/definitions.js';
 import { promoteCli } from './cli.js';
 import { prod, prodOnly, waitingProposal } from './proposals.js';
+import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
 import { TestRepo } from './repo.js';
 import { resetWorkflow } from './reset.js';
 import type { TestTemporal } from './temporal.js';
 import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
 import { envStatus, eventually } from './wait.js';
-
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
-type WorkerOptions = Parameters<TestTemporal['withWorker']>[1];
 
 const MANUAL = { approval: 'manual', proposals: false } as const;
 const leads = 'approverGroups:\n  leads: [alice, bob, carol]\n';
@@ -27,7 +24,7 @@ const leads = 'approverGroups:\n  leads: [alice, bob, carol]\n';
 export async function recordGuaranteeHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const client = temporal.client;
   const cli = (taskQueue: string, args: string[]) =>
@@ -38,21 +35,7 @@ export async function recordGuaranteeHistories(
   const commitIn = async (id: string, env: string) =>
     (await waitForApproval(client, id, env)).environments.find((e) => e.name === env)?.commit ?? '';
 
-  /** One scenario on a fresh repository and worker, run only when one of its histories is missing. */
-  async function scenario(
-    names: string[],
-    options: Parameters<typeof TestRepo.create>[0],
-    run: (repo: TestRepo, taskQueue: string) => Promise<void>,
-    worker: WorkerOptions = {},
-  ): Promise<void> {
-    if (!names.some(missing)) return;
-    const repo = await TestRepo.create(options);
-    try {
-      await temporal.withWorker(({ taskQueue }) => run(repo, taskQueue), worker);
-    } finally {
-      await repo.remove();
-    }
-  }
+  const { scenario } = scenarioRunner(temporal, save, missing);
 
   // A quorum of two from a group ('approval-policies'), after two signals it ignores
   // ('decision-input-checks'): a malformed one and one naming no proposal commit.

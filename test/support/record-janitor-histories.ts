@@ -1,49 +1,40 @@
 // The janitor's histories (issue 23 item 5): a tick that dropped a terminated promotion's proposal.
 // Each scenario runs only when its file is missing.
-import type { Client } from '@temporalio/client';
 import { waitForApproval } from '../../client/promotions.js';
 import type { JanitorResult } from '../../workflows/janitor.js';
-import { TestRepo } from './repo.js';
+import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
 import type { TestTemporal } from './temporal.js';
 import { eventually } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
-
 export async function recordJanitorHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const name = 'promote-janitor-dropped-proposal';
-  if (!missing(name)) return;
   const client = temporal.client;
-  const repo = await TestRepo.create();
-  try {
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const h = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'recorder' });
-      await waitForApproval(client, h.workflowId, 'staging');
-      await client.workflow.getHandle(h.workflowId).terminate('recording the janitor');
-      const workflowId = `janitor-record-${h.workflowId}`;
-      // Visibility may show the close a moment late: ticks repeat until one dropped the proposal.
-      const runId = await eventually(
-        'a janitor tick to drop the proposal',
-        async () => {
-          const handle = await client.workflow.start<() => Promise<JanitorResult>>('promoteJanitor', {
-            taskQueue,
-            workflowId,
-            args: [],
-            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-          });
-          const result = await handle.result();
-          return result.dropped > 0 ? handle.firstExecutionRunId : undefined;
-        },
-        120_000,
-        250,
-      );
-      await save(client, name, workflowId, runId);
-    });
-  } finally {
-    await repo.remove();
-  }
+  await scenarioRunner(temporal, save, missing).scenario([name], {}, async (repo, taskQueue) => {
+    const h = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'recorder' });
+    await waitForApproval(client, h.workflowId, 'staging');
+    await client.workflow.getHandle(h.workflowId).terminate('recording the janitor');
+    const workflowId = `janitor-record-${h.workflowId}`;
+    // Visibility may show the close a moment late: ticks repeat until one dropped the proposal.
+    const runId = await eventually(
+      'a janitor tick to drop the proposal',
+      async () => {
+        const handle = await client.workflow.start<() => Promise<JanitorResult>>('promoteJanitor', {
+          taskQueue,
+          workflowId,
+          args: [],
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        });
+        const result = await handle.result();
+        return result.dropped > 0 ? handle.firstExecutionRunId : undefined;
+      },
+      120_000,
+      250,
+    );
+    await save(client, name, workflowId, runId);
+  });
 }

@@ -10,35 +10,32 @@ import { execa } from 'execa';
 import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { lockRuns } from './record-new-histories.js';
+import { scenarioRunner, type Missing, type Save, type ScenarioRunner } from './record-scenario.js';
 import { TestRepo } from './repo.js';
 import { suggestContinueAsNewAfter, temporalCli, TestTemporal } from './temporal.js';
 import { envStatus, eventually } from './wait.js';
 import { WorkerProcess } from './worker-process.js';
 import { startTagPromotion } from './requests.js';
 
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
-
 const staging = [{ name: 'staging', approval: 'manual' as const, proposals: false }];
 
 export async function recordLockGuaranteeHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
-  if (missing('promote-lock-timed-out')) await recordLockTimeout(temporal, save);
+  await recordLockTimeout(scenarioRunner(temporal, save, missing), temporal.client, save);
   if (missing('environment-lock-wakes-to-continue-as-new') || missing('environment-lock-carried-holder'))
     await recordWaitContinuesAsNew(save);
   if (missing('environment-lock-upgraded-to-new-version')) await recordLockUpgrade(save);
 }
 
 /** Queued behind a holder waiting for approval longer than staging's lockTimeout: it fails, naming it. */
-async function recordLockTimeout(temporal: TestTemporal, save: Save): Promise<void> {
-  const client = temporal.client;
-  const repo = await TestRepo.create({
-    environments: [{ name: 'staging', approval: 'manual', proposals: false, lockTimeout: '3s' }],
-  });
-  try {
-    await temporal.withWorker(async ({ taskQueue }) => {
+async function recordLockTimeout({ scenario }: ScenarioRunner, client: Client, save: Save): Promise<void> {
+  await scenario(
+    ['promote-lock-timed-out'],
+    { environments: [{ name: 'staging', approval: 'manual', proposals: false, lockTimeout: '3s' }] },
+    async (repo, taskQueue) => {
       const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
       const holder = await start('api', '1.5.0');
       await waitForApproval(client, holder.workflowId, 'staging');
@@ -47,10 +44,8 @@ async function recordLockTimeout(temporal: TestTemporal, save: Save): Promise<vo
       await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
       await waitFinished(client, holder.workflowId);
       await save(client, 'promote-lock-timed-out', queued.workflowId);
-    });
-  } finally {
-    await repo.remove();
-  }
+    },
+  );
 }
 
 /**

@@ -1,80 +1,72 @@
 // Histories of the environment lock's patched paths ('lock-remembers-released-runs',
 // 'lock-holder-reasserts', 'lock-adopts-reasserting-holder'), recorded from the code that takes them,
 // under new names beside the older histories. Each runs only when its file is missing.
-import type { Client } from '@temporalio/client';
 import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { lockRequestSignal } from '../../common/definitions.js';
-import { TestRepo } from './repo.js';
+import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
 import type { TestTemporal } from './temporal.js';
 import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
 import { envStatus } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
-
 export async function recordLockHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const client = temporal.client;
+  const { scenario } = scenarioRunner(temporal, save, missing);
   // A late copy of a released run's request reaches the dev lock: it is ignored, the next one passes.
-  if (missing('environment-lock-late-request')) {
-    const repo = await TestRepo.create({
+  await scenario(
+    ['environment-lock-late-request'],
+    {
       environments: [
         { name: 'dev', approval: 'auto' },
         { name: 'staging', approval: 'manual' },
       ],
-    });
-    try {
-      await temporal.withWorker(async ({ taskQueue }) => {
-        const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
-        const first = await start('api', '1.5.0');
-        await waitForApproval(client, first.workflowId, 'staging');
-        const devLock = environmentLockId(repositoryKey(repo.url), 'dev');
-        await client.workflow.getHandle(devLock).signal(lockRequestSignal, {
-          holder: first.workflowId,
-          run: first.firstExecutionRunId,
-          apps: ['api'],
-          branch: 'main',
-          valuesFile: 'environments/dev.yaml',
-        });
-        const next = await start('web', '2.1.0');
-        await envStatus(client, next.workflowId, 'staging', 'queued');
-        for (const id of [first.workflowId, next.workflowId]) {
-          await waitForApproval(client, id, 'staging');
-          await decide(client, id, { env: 'staging', approved: true, by: 'carol' });
-          await waitFinished(client, id);
-        }
-        await save(client, 'environment-lock-late-request', devLock);
+    },
+    async (repo, taskQueue) => {
+      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
+      const first = await start('api', '1.5.0');
+      await waitForApproval(client, first.workflowId, 'staging');
+      const devLock = environmentLockId(repositoryKey(repo.url), 'dev');
+      await client.workflow.getHandle(devLock).signal(lockRequestSignal, {
+        holder: first.workflowId,
+        run: first.firstExecutionRunId,
+        apps: ['api'],
+        branch: 'main',
+        valuesFile: 'environments/dev.yaml',
       });
-    } finally {
-      await repo.remove();
-    }
-  }
+      const next = await start('web', '2.1.0');
+      await envStatus(client, next.workflowId, 'staging', 'queued');
+      for (const id of [first.workflowId, next.workflowId]) {
+        await waitForApproval(client, id, 'staging');
+        await decide(client, id, { env: 'staging', approved: true, by: 'carol' });
+        await waitFinished(client, id);
+      }
+      await save(client, 'environment-lock-late-request', devLock);
+    },
+  );
 
   // The lock terminated while its holder waits for approval and nobody else asks: the holder's own
   // re-assert rebuilds it. Saved: the promotion (re-asserting while holding) and the rebuilt lock.
-  if (missing('promote-holder-reasserts') || missing('environment-lock-adopts-holder')) {
-    const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
-    try {
-      await temporal.withWorker(async ({ taskQueue }) => {
-        const holder = await startTagPromotion(client, taskQueue, repo);
-        await waitForApproval(client, holder.workflowId, 'staging');
-        const lockId = lockIdOf(repo, 'staging');
-        const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
-          client,
-          lockId,
-          'recording a lock rebuilt by its holder',
-        );
-        await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
-        await waitFinished(client, holder.workflowId);
-        await save(client, 'promote-holder-reasserts', holder.workflowId);
-        await save(client, 'environment-lock-adopts-holder', lockId, rebuilt);
-      });
-    } finally {
-      await repo.remove();
-    }
-  }
+  await scenario(
+    ['promote-holder-reasserts', 'environment-lock-adopts-holder'],
+    { environments: [{ name: 'staging', approval: 'manual' }] },
+    async (repo, taskQueue) => {
+      const holder = await startTagPromotion(client, taskQueue, repo);
+      await waitForApproval(client, holder.workflowId, 'staging');
+      const lockId = lockIdOf(repo, 'staging');
+      const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
+        client,
+        lockId,
+        'recording a lock rebuilt by its holder',
+      );
+      await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      await waitFinished(client, holder.workflowId);
+      await save(client, 'promote-holder-reasserts', holder.workflowId);
+      await save(client, 'environment-lock-adopts-holder', lockId, rebuilt);
+    },
+  );
 }

@@ -14,13 +14,12 @@ import {
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import type { PromotionRequest } from '../../common/types.js';
 import { decideSignal } from '../../common/definitions.js';
+import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
 import { TestRepo } from './repo.js';
 import { suggestContinueAsNewAfter, TestTemporal } from './temporal.js';
 import { startTimeSkippingServer, withTimeSkippingWorker } from './time-skipping-server.js';
 import { envStatus, eventually } from './wait.js';
 import { startTagPromotion } from './requests.js';
-
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
 const staging = [{ name: 'staging', approval: 'manual' as const }];
 const devAndStaging = [
@@ -31,39 +30,23 @@ const devAndStaging = [
 export async function recordNewHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const client = temporal.client;
   const start = (repo: TestRepo, taskQueue: string, request: Omit<PromotionRequest, 'repo'>) =>
     startPromotion(client, { repo: repo.url, ...request }, { taskQueue });
 
-  /** One scenario on a fresh repository and worker, run only when its history is missing. */
-  async function scenario(
-    name: string,
-    options: Parameters<typeof TestRepo.create>[0],
-    run: (repo: TestRepo, taskQueue: string) => Promise<string>,
-  ): Promise<void> {
-    if (!missing(name)) return;
-    const repo = await TestRepo.create(options);
-    try {
-      await temporal.withWorker(async ({ taskQueue }) => {
-        const id = await run(repo, taskQueue);
-        await save(client, name, id);
-      });
-    } finally {
-      await repo.remove();
-    }
-  }
+  const { savingOne } = scenarioRunner(temporal, save, missing);
 
   // Still waiting: the history ends mid-run, as a run in flight during a deploy of new workflow code.
-  await scenario('promote-waiting-for-approval', {}, async (repo, taskQueue) => {
+  await savingOne('promote-waiting-for-approval', {}, async (repo, taskQueue) => {
     const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
     await waitForApproval(client, h.workflowId, 'staging');
     return h.workflowId;
   });
 
   // A webhook's decision: the decideSignal instead of the update.
-  await scenario('promote-decided-by-signal', { environments: staging }, async (repo, taskQueue) => {
+  await savingOne('promote-decided-by-signal', { environments: staging }, async (repo, taskQueue) => {
     const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
     const waiting = await waitForApproval(client, h.workflowId, 'staging');
     // A proposing environment's approval names the proposal commit (refused without it since issue 18).
@@ -80,7 +63,7 @@ export async function recordNewHistories(
   });
 
   // A rollback of dev to the tag it ran before the promotion just made.
-  await scenario(
+  await savingOne(
     'promote-rollback',
     { environments: [{ name: 'dev', approval: 'auto' }] },
     async (repo, taskQueue) => {
@@ -93,7 +76,7 @@ export async function recordNewHistories(
   );
 
   // `--only staging`, its requirement (dev runs the tags) met by an earlier promotion.
-  await scenario('promote-only', { environments: devAndStaging }, async (repo, taskQueue) => {
+  await savingOne('promote-only', { environments: devAndStaging }, async (repo, taskQueue) => {
     const toDev = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }], to: 'dev' });
     await waitFinished(client, toDev.workflowId);
     const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }], only: 'staging' });
@@ -104,7 +87,7 @@ export async function recordNewHistories(
   });
 
   // Cancelled while queued behind another promotion (of another app, so no supersede).
-  await scenario('promote-cancelled-while-queued', { environments: staging }, async (repo, taskQueue) => {
+  await savingOne('promote-cancelled-while-queued', { environments: staging }, async (repo, taskQueue) => {
     const holder = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
     await waitForApproval(client, holder.workflowId, 'staging');
     const h = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
@@ -117,7 +100,7 @@ export async function recordNewHistories(
   });
 
   // Cancelled while the deploy command applies: SIGTERM, compensation, rollback.
-  await scenario(
+  await savingOne(
     'promote-cancelled-during-apply',
     { environments: [{ name: 'dev', approval: 'auto' }] },
     async (repo, taskQueue) => {

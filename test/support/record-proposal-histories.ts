@@ -1,19 +1,17 @@
 // Histories of manual environments on the proposal flow (patch 'proposals'): approved, rejected, and
 // rebuilt after its line changed on the deployment branch. Each scenario runs only when its file is missing.
-import type { Client } from '@temporalio/client';
 import { approveShown } from '../../client/approve.js';
 import { decide, getStatus, waitFinished } from '../../client/promotions.js';
-import { TestRepo } from './repo.js';
+import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
+import type { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
 import { eventually } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
-
 export async function recordProposalHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const client = temporal.client;
 
@@ -25,21 +23,20 @@ export async function recordProposalHistories(
       return ready ? env : undefined;
     });
 
-  async function scenario(name: string, run: (repo: TestRepo, id: string) => Promise<void>): Promise<void> {
-    if (!missing(name)) return;
-    const repo = await TestRepo.create({ environments: [{ name: 'prod', approval: 'manual' }] });
-    try {
-      await temporal.withWorker(async ({ taskQueue }) => {
+  const runner = scenarioRunner(temporal, save, missing);
+  /** A promotion waiting on its prod proposal; `run` decides it, then the finished run is saved. */
+  const scenario = (name: string, run: (repo: TestRepo, id: string) => Promise<void>) =>
+    runner.scenario(
+      [name],
+      { environments: [{ name: 'prod', approval: 'manual' }] },
+      async (repo, taskQueue) => {
         const h = await startTagPromotion(client, taskQueue, repo);
         await waitingProposal(h.workflowId, false);
         await run(repo, h.workflowId);
         await waitFinished(client, h.workflowId);
         await save(client, name, h.workflowId);
-      });
-    } finally {
-      await repo.remove();
-    }
-  }
+      },
+    );
 
   await scenario('promote-proposal-approved', async (_repo, id) => {
     await approveShown(client, id, { env: 'prod', by: 'alice' });

@@ -2,7 +2,6 @@
 // them under new names: pull request reviews as approvals ('pr-review-approvals', by webhook nudge and
 // by poll) and partial approvals shown in Slack ('approval-progress'). Each runs only when its file is
 // missing.
-import type { Client } from '@temporalio/client';
 import { startGitHubReceiver } from '../../client/github-receiver.js';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
 import type { EnvironmentState, PromotionState } from '../../common/types.js';
@@ -11,10 +10,9 @@ import { gitHubTestRepo } from './github-repo.js';
 import { GitHubStandIn } from './github-standin.js';
 import { TestRepo } from './repo.js';
 import { SlackApiStandIn } from './slack-api.js';
+import type { Missing, Save } from './record-scenario.js';
 import type { TestTemporal } from './temporal.js';
 import { eventually } from './wait.js';
-
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
 const SECRET = 'webhook-secret-for-histories';
 const SLACK_TOKEN = 'xoxb-0000000000-history-token';
@@ -43,7 +41,7 @@ const staging = (state: PromotionState): EnvironmentState | undefined =>
 export async function recordReviewHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const client = temporal.client;
   const slack = await new SlackApiStandIn(SLACK_TOKEN).start();

@@ -1,39 +1,21 @@
 // Histories of runs in fewer round trips (issue 21 item 2): a held environment's bump and diff in one
 // activity (patch `bump-and-diff`), promote.yaml and the governance gate read as local activities
 // (patch `local-reads`). Each scenario runs only when its file is missing (histories are append-only).
-import { chmod, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
 import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
-import { TestRepo } from './repo.js';
+import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
 import type { TestTemporal } from './temporal.js';
-
-type Save = (client: Client, name: string, workflowId: string, runId?: string) => Promise<void>;
 
 export async function recordRoundTripHistories(
   temporal: TestTemporal,
   save: Save,
-  missing: (name: string) => boolean,
+  missing: Missing,
 ): Promise<void> {
   const client = temporal.client;
 
-  /** One scenario on a fresh repository and worker, run only when its history is missing. */
-  async function scenario(
-    name: string,
-    options: Parameters<typeof TestRepo.create>[0],
-    run: (repo: TestRepo, taskQueue: string) => Promise<string>,
-  ): Promise<void> {
-    if (!missing(name)) return;
-    const repo = await TestRepo.create(options);
-    try {
-      await temporal.withWorker(async ({ taskQueue }) => save(client, name, await run(repo, taskQueue)));
-    } finally {
-      await repo.remove();
-    }
-  }
+  const { savingOne } = scenarioRunner(temporal, save, missing);
 
   // dev automatic, staging manual without proposals: both held, each bumped and diffed in one activity.
-  await scenario(
+  await savingOne(
     'promote-bumped-and-diffed',
     {
       environments: [
@@ -55,17 +37,11 @@ export async function recordRoundTripHistories(
   );
 
   // The diff fails inside the activity that bumped: the bump, found by its trailers, is reverted.
-  await scenario(
+  await savingOne(
     'promote-diff-failed-after-bump',
     { environments: [{ name: 'dev', approval: 'auto' }] },
     async (repo, taskQueue) => {
-      const script = join(repo.root, 'deploy-failing-diff.sh');
-      await writeFile(
-        script,
-        '#!/bin/sh\nif [ "$1" = diff ]; then echo "diff: the cluster refused the connection" >&2; exit 4; fi\necho "$1 $2 done"\n',
-      );
-      await chmod(script, 0o755);
-      await repo.deployThrough(script, 'chore: a diff that fails');
+      await repo.deployWithFailingDiff();
       const h = await startPromotion(
         client,
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },

@@ -1,4 +1,5 @@
 import type {
+  Metric,
   MetricCounter,
   MetricGauge,
   MetricHistogram,
@@ -27,19 +28,12 @@ export class RecordingMeter implements MetricMeter {
   }
 
   createCounter(name: string, unit = '', description = ''): MetricCounter {
-    const counter: MetricCounter = {
-      name,
-      unit,
-      description,
-      kind: 'counter',
-      valueType: 'int',
+    return tagless<MetricCounter>({ name, unit, description }, 'counter', 'int', {
       add: (value, tags) => {
         const key = this.key(name, tags);
         this.values.set(key, (this.values.get(key) ?? 0) + value);
       },
-      withTags: () => counter,
-    };
-    return counter;
+    });
   }
 
   createGauge(
@@ -48,16 +42,9 @@ export class RecordingMeter implements MetricMeter {
     unit = '',
     description = '',
   ): MetricGauge {
-    const gauge: MetricGauge = {
-      name,
-      unit,
-      description,
-      kind: 'gauge',
-      valueType,
+    return tagless<MetricGauge>({ name, unit, description }, 'gauge', valueType, {
       set: (value, tags) => void this.values.set(this.key(name, tags), value),
-      withTags: () => gauge,
-    };
-    return gauge;
+    });
   }
 
   createHistogram(
@@ -66,19 +53,28 @@ export class RecordingMeter implements MetricMeter {
     unit = '',
     description = '',
   ): MetricHistogram {
-    const histogram: MetricHistogram = {
-      name,
-      unit,
-      description,
-      kind: 'histogram',
-      valueType,
+    return tagless<MetricHistogram>({ name, unit, description }, 'histogram', valueType, {
       record: () => undefined,
-      withTags: () => histogram,
-    };
-    return histogram;
+    });
   }
 
   withTags(): MetricMeter {
     return this;
   }
+}
+
+type Instrument = MetricCounter | MetricGauge | MetricHistogram;
+
+/**
+ * One metric of the recording meter, its own `withTags` (tags are given with each value instead): the
+ * part every kind shares, with the kind's own method in `record`.
+ */
+function tagless<M extends Instrument>(
+  about: Pick<M, 'name' | 'unit' | 'description'>,
+  kind: M['kind'],
+  valueType: M['valueType'],
+  record: Omit<M, keyof Metric | 'withTags'>,
+): M {
+  const metric = { ...about, kind, valueType, ...record, withTags: () => metric } as unknown as M;
+  return metric;
 }

@@ -81,6 +81,17 @@ export class TestRepo {
     return this.commitFile('promote.yaml', config, message);
   }
 
+  /** Deploys through a script whose `diff` fails (exit 4, "the cluster refused the connection"), committed. */
+  async deployWithFailingDiff(): Promise<void> {
+    const script = join(this.root, 'deploy-failing-diff.sh');
+    await writeFile(
+      script,
+      '#!/bin/sh\nif [ "$1" = diff ]; then echo "diff: the cluster refused the connection" >&2; exit 4; fi\necho "$1 $2 done"\n',
+    );
+    await chmod(script, 0o755);
+    await this.deployThrough(script, 'chore: a diff that fails');
+  }
+
   /** Commits a change straight to the branch, as a person or another tool would. */
   async commitFile(path: string, text: string, message: string): Promise<string> {
     const work = await mkdtemp(join(tmpdir(), 'promote-edit-'));

@@ -1,4 +1,3 @@
-import { afterAll, beforeAll } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   bundleWorkflowCode,
@@ -12,6 +11,7 @@ import {
   withTimeSkippingWorker,
   type TimeSkippingWorkerOptions,
 } from './time-skipping-server.js';
+import { useFixture } from './fixture.js';
 
 /** A test file's time-skipping server and the workflow bundle built once for the file. */
 export function useTimeSkipping(): {
@@ -20,28 +20,29 @@ export function useTimeSkipping(): {
   /** {@link withTimeSkippingWorker} on this file's server. */
   withWorker<T>(taskQueue: string, fn: () => Promise<T>, options?: TimeSkippingWorkerOptions): Promise<T>;
 } {
-  let env: TestWorkflowEnvironment | undefined;
-  let bundle: WorkflowBundleWithSourceMap | undefined;
-  beforeAll(async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-    env = await startTimeSkippingServer();
-    bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  // The server first, then the bundle (jest runs beforeAll hooks in order); only the server is stopped.
+  const env = useFixture(
+    async () => {
+      Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+      return startTimeSkippingServer();
+    },
+    (e) => e.teardown(),
+    { what: 'the time-skipping server' },
+  );
+  const bundle = useFixture(
+    () => bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
+    undefined,
+    { what: 'the workflow bundle' },
+  );
   return {
     get env(): TestWorkflowEnvironment {
-      if (!env) throw new Error('the time-skipping server is not started yet');
-      return env;
+      return env();
     },
     get bundle(): WorkflowBundleWithSourceMap {
-      if (!bundle) throw new Error('the workflow bundle is not built yet');
-      return bundle;
+      return bundle();
     },
     withWorker(taskQueue, fn, options) {
-      if (!env || !bundle) throw new Error('the time-skipping server is not started yet');
-      return withTimeSkippingWorker(env, bundle, taskQueue, fn, options);
+      return withTimeSkippingWorker(env(), bundle(), taskQueue, fn, options);
     },
   };
 }
