@@ -128,7 +128,7 @@ export async function recordGovernanceHistories(
 
   // soak-watches: dev soaks 70 s and is looked at once (after a minute) while it soaks; it still runs
   // the promotion's values, so staging follows.
-  await scenario(['promote-soak-watched'], twoAuto, async (repo, taskQueue) => {
+  await saving(['promote-soak-watched'], twoAuto, async (repo, taskQueue) => {
     await soakDev(repo, '70s', 'soak dev for 70 s');
     const h = await startTagPromotion(client, taskQueue, repo);
     await waitFinished(client, h.workflowId);
