@@ -9,6 +9,24 @@ import { PROJECT_ROOT } from '../server/tools.js';
 /** Entry points: importing them runs them (`npm run histories:record`, `npm run docs:patches`, …). */
 const ENTRY_POINTS = new Set(['record-histories.ts', 'record-slack-histories.ts', 'patch-table-cli.ts']);
 
+/** Support modules that import Jest, directly or through another support module. */
+function needingJest(dir: string, files: string[]): Set<string> {
+  const imports = new Map(
+    files.map((f) => {
+      const text = readFileSync(join(dir, f), 'utf8');
+      const local = [...text.matchAll(/from '\.\/([\w-]+)\.js'/g)].map((m) => `${m[1]}.ts`);
+      return [f, { jest: text.includes("from '@jest/globals'"), local }] as const;
+    }),
+  );
+  const bound = new Set(files.filter((f) => imports.get(f)?.jest));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const f of files)
+      if (!bound.has(f) && imports.get(f)?.local.some((l) => bound.has(l))) grew = Boolean(bound.add(f));
+  }
+  return bound;
+}
+
 /**
  * `npm run histories:record` and `npm run docs:patches` run test/support under plain Node, not Jest,
  * whose module interop forgives what Node's ESM loader refuses (a named import from a CommonJS package
@@ -17,9 +35,10 @@ const ENTRY_POINTS = new Set(['record-histories.ts', 'record-slack-histories.ts'
 describe('test/support outside Jest', () => {
   it('loads every support module the recorders and scripts may use in a plain Node process', async () => {
     const dir = join(PROJECT_ROOT, 'test', 'support');
-    const modules = readdirSync(dir)
-      .filter((f) => f.endsWith('.ts') && !ENTRY_POINTS.has(f))
-      .filter((f) => !readFileSync(join(dir, f), 'utf8').includes("from '@jest/globals'"))
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    const jestBound = needingJest(dir, files);
+    const modules = files
+      .filter((f) => !ENTRY_POINTS.has(f) && !jestBound.has(f))
       .map(
         (f) => pathToFileURL(join(PROJECT_ROOT, 'dist', 'test', 'support', f.replace(/\.ts$/, '.js'))).href,
       );
