@@ -5,17 +5,20 @@ import {
 } from '@temporalio/workflow';
 import { DEPLOY_HEARTBEAT_TIMEOUT_MS, DEPLOY_RETRY_INTERVAL_MS } from '../common/constants.js';
 
+/** Git work: quick to fail, retried for a few minutes (every step is idempotent). */
+const GIT_RETRY = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 10,
+} as const;
+
 /** Named activity presets: each outside interaction has one obvious timeout and retry policy. */
 export const TIMEOUTS = {
   /** Fetch, read, commit, push: quick, and safe to retry because every step is idempotent. */
   git: {
     startToCloseTimeout: '2 minutes',
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '30 seconds',
-      maximumAttempts: 10,
-    },
+    retry: GIT_RETRY,
   },
   /**
    * Deploy commands can run long; heartbeats detect a dead worker well before the overall limit, and
@@ -43,12 +46,7 @@ export const TIMEOUTS = {
     startToCloseTimeout: '5 minutes',
     heartbeatTimeout: '30 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '30 seconds',
-      maximumAttempts: 10,
-    },
+    retry: GIT_RETRY,
   },
   /**
    * A held environment's bump and its diff in one activity (`bumpAndDiff`): the diff may run as long as
@@ -59,12 +57,7 @@ export const TIMEOUTS = {
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: '30 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '30 seconds',
-      maximumAttempts: 10,
-    },
+    retry: GIT_RETRY,
   },
   /**
    * A soak's look at the cluster (`deployedState`): a read, bounded, so a deployer that cannot answer
