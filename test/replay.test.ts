@@ -13,7 +13,9 @@ import { WORKFLOWS_PATH } from '../worker/create-worker.js';
 import {
   historyFiles,
   HISTORIES_DIR,
+  ENTRIES_DIR,
   MANIFEST_PATH,
+  parseEntry,
   parseManifest,
   patchMarkers,
   readManifest,
@@ -176,6 +178,25 @@ describe('the history manifest (histories are append-only)', () => {
         if (!retirements.has(JSON.stringify(entry)))
           lost.push(`retirement of ${entry.file} (as of ${commit.slice(0, 12)})`);
       }
+    }
+    expect(lost).toEqual([]);
+  });
+
+  it('keeps every entry file of manifest.d any commit had, unchanged', async () => {
+    const path = relative(PROJECT_ROOT, ENTRIES_DIR);
+    const log = await execa('git', ['log', '--format=%H', '--name-only', '--', path], { cwd: PROJECT_ROOT });
+    const current = new Map(manifest.histories.map((e) => [e.file, e.sha256]));
+    const lost: string[] = [];
+    let commit = '';
+    for (const line of log.stdout.split('\n').filter(Boolean)) {
+      if (/^[0-9a-f]{40}$/.test(line)) {
+        commit = line;
+        continue;
+      }
+      const shown = await execa('git', ['show', `${commit}:${line}`], { cwd: PROJECT_ROOT, reject: false });
+      if (shown.exitCode !== 0) continue; // the commit that deleted it: the current check below says so
+      const entry = parseEntry(shown.stdout, line.split('/').pop() ?? line);
+      if (current.get(entry.file) !== entry.sha256) lost.push(`${line} (as of ${commit.slice(0, 12)})`);
     }
     expect(lost).toEqual([]);
   });

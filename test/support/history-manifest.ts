@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../server/tools.js';
 
 /**
  * Recorded histories are append-only: a history of a run that once existed stays in the repository and
  * is replayed forever. test/histories/MANIFEST.json lists every recorded file with the sha256 of its
- * bytes; entries are only ever appended (by `npm run histories:record`), and test/replay.test.ts fails
+ * bytes. It is closed: entries recorded since live in test/histories/manifest.d, one file each
+ * (`npm run histories:record` adds them), so recording never edits a committed file. test/replay.test.ts fails
  * when a listed file changed or disappeared, when a file is not listed, or when an entry of an earlier
  * manifest (in git) is gone.
  *
@@ -18,6 +19,11 @@ import { PROJECT_ROOT } from '../../server/tools.js';
 export const HISTORIES_DIR = join(PROJECT_ROOT, 'test', 'histories');
 export const MANIFEST_FILE = 'MANIFEST.json';
 export const MANIFEST_PATH = join(HISTORIES_DIR, MANIFEST_FILE);
+/**
+ * Entries recorded since MANIFEST.json was closed: one file each (`<history>.json` holding its entry),
+ * so recording a history only ever adds files and never edits one already committed.
+ */
+export const ENTRIES_DIR = join(HISTORIES_DIR, 'manifest.d');
 
 export interface ManifestEntry {
   file: string;
@@ -66,9 +72,33 @@ export function parseManifest(text: string): Manifest {
   return { about: parsed.about ?? ABOUT, histories: parsed.histories, retired: parsed.retired ?? [] };
 }
 
+/** MANIFEST.json (closed: kept byte for byte as committed) and then the entry files, by name. */
 export function readManifest(): Manifest {
-  if (!existsSync(MANIFEST_PATH)) return { about: ABOUT, histories: [], retired: [] };
-  return parseManifest(readFileSync(MANIFEST_PATH, 'utf8'));
+  const closed = existsSync(MANIFEST_PATH)
+    ? parseManifest(readFileSync(MANIFEST_PATH, 'utf8'))
+    : { about: ABOUT, histories: [], retired: [] };
+  return { ...closed, histories: [...closed.histories, ...entryFiles()] };
+}
+
+/** The entries of manifest.d, in file-name order. */
+function entryFiles(): ManifestEntry[] {
+  if (!existsSync(ENTRIES_DIR)) return [];
+  return readdirSync(ENTRIES_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => parseEntry(readFileSync(join(ENTRIES_DIR, f), 'utf8'), f));
+}
+
+/** One entry file of manifest.d; its name is the history's. */
+export function parseEntry(text: string, name: string): ManifestEntry {
+  const entry = JSON.parse(text) as Partial<ManifestEntry>;
+  if (entry.file !== name || typeof entry.sha256 !== 'string')
+    throw new Error(`manifest.d/${name} must name its own history ("file") and its "sha256"`);
+  return {
+    file: entry.file,
+    sha256: entry.sha256,
+    ...(entry.workflowId ? { workflowId: entry.workflowId } : {}),
+  };
 }
 
 /** The history files on disk (the manifest itself excluded). */
@@ -82,8 +112,10 @@ export function historyFiles(): string[] {
  * Appends entries for `files` (with the workflow id each was recorded from, when known); an entry already
  * listed is never rewritten (its file must be unchanged).
  */
+/** Lists newly recorded histories: one new entry file each in manifest.d; nothing committed is edited. */
 export function appendToManifest(files: string[], workflowIds: Record<string, string> = {}): void {
   const manifest = readManifest();
+  mkdirSync(ENTRIES_DIR, { recursive: true });
   for (const file of files) {
     const hash = sha256(readFileSync(join(HISTORIES_DIR, file)));
     const listed = manifest.histories.find((e) => e.file === file);
@@ -92,12 +124,9 @@ export function appendToManifest(files: string[], workflowIds: Record<string, st
       continue;
     }
     const workflowId = workflowIds[file];
-    manifest.histories.push({ file, sha256: hash, ...(workflowId ? { workflowId } : {}) });
+    const entry = { file, sha256: hash, ...(workflowId ? { workflowId } : {}) };
+    writeFileSync(join(ENTRIES_DIR, file), `${JSON.stringify(entry, null, 2)}\n`, { flag: 'wx' });
   }
-  // `retired` is written only once it has an entry: a manifest without one stays as it was.
-  const { retired, ...rest } = manifest;
-  const written = retired.length > 0 ? { ...rest, retired } : rest;
-  writeFileSync(MANIFEST_PATH, `${JSON.stringify(written, null, 2)}\n`);
 }
 
 /** Why a retirement entry is not acceptable, or undefined (`markersOf`: the patch ids a history recorded). */
