@@ -34,6 +34,13 @@ export interface PromotionCommitKey {
   env: string;
   /** Commits before this one cannot belong to the promotion. */
   sinceCommit: string;
+  /**
+   * For a run-scoped key: where the search for the saga's own commits may start, given by an execution
+   * that is its saga's first. `sinceCommit` alone cannot bound it: a saga reset to its start re-reads its
+   * config at a newer head, after the commits its first execution made, so a reset execution (or a
+   * request from a worker older than this field) searches the whole branch.
+   */
+  runSince?: string;
 }
 
 export interface BumpInput extends PromotionCommitKey {
@@ -128,9 +135,9 @@ async function newestPromotionCommit(
   key: PromotionCommitKey,
   action: 'bump' | 'revert' | 'any',
 ): Promise<{ hash: string; action: string } | undefined> {
-  // A run-scoped key names one saga, whose commits are its own wherever they are; a saga reset to its
-  // start re-reads its config at a newer head, after the commits its first execution made.
-  if (key.run) key = { ...key, sinceCommit: '' };
+  // A run-scoped key names one saga, whose commits are its own wherever they are after the saga began:
+  // bounded by `runSince` when its first execution asks, unbounded for a reset one (see the key).
+  if (key.run) key = { ...key, sinceCommit: key.runSince ?? '' };
   const github = cache.gitHub(key.repo);
   if (github) return findGitHubPromotionCommit(github, key, action);
   const field = (key: string) => `%(trailers:key=${key},valueonly,separator=%x2c)`;
@@ -138,9 +145,9 @@ async function newestPromotionCommit(
   const range = key.sinceCommit
     ? `${key.sinceCommit}..refs/remotes/origin/${key.branch}`
     : `refs/remotes/origin/${key.branch}`;
-  // Not bounded by a count: a busy branch may carry thousands of commits after the bump, and a missed
-  // bump is a bump made twice or never reverted. git itself filters by the id trailer, so the output
-  // stays small however long the history is; the exact match on each field is below.
+  // Bounded by the commit the promotion started from, not by a count: a busy branch may carry
+  // thousands of commits after the bump, and a missed bump is a bump made twice or never reverted. git
+  // itself filters by the id trailer, so the output stays small; the exact match on each field is below.
   const log = await cache.git(key.repo, [
     'log',
     '--fixed-strings',

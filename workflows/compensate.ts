@@ -34,6 +34,8 @@ export interface CompensationContext {
   config: PromoteConfig;
   apps: AppRequest[];
   run?: string;
+  /** Where the search for the saga's commits may start (its first execution's config commit). */
+  runSince?: string;
   tagOf: (value: TagValue | undefined, app: string) => string | undefined;
   failureMessage: (error: unknown) => string;
   /** Guarded runs: a compensation that gave up ends the environment `compensation-failed`, announced. */
@@ -111,10 +113,11 @@ function rollbackInput(ctx: CompensationContext, env: EnvironmentConfig, commit:
 
 /** This run's revert of one environment: the same request whether it is retried within a budget or not. */
 function revertInput(ctx: CompensationContext, env: EnvironmentConfig, restored: string, reason: string) {
-  const { state, request, config, run } = ctx;
+  const { state, request, config, run, runSince } = ctx;
   return {
     promotionId: state.id,
     ...(run ? { run } : {}),
+    ...(runSince ? { runSince } : {}),
     repo: request.repo,
     branch: config.branch,
     env: env.name,

@@ -25,7 +25,7 @@ import { runProposal } from './propose.js';
 import { governPromotion } from './governance-rules.js';
 import { decisionProblem, policiesApply, recordDecision } from './decisions.js';
 import { reviewApprovals } from './review-approvals.js';
-import { sagaOf, type Saga } from './saga.js';
+import { sagaCommitSearch, sagaOf, type Saga } from './saga.js';
 import type { Outcome, PromotionRun } from './steps.js';
 import { asBadInput, failureMessage, now, tagOf, tagValue } from './values.js';
 import { LOCAL_READS_PATCH, LOCAL_TIMEOUTS, TIMEOUTS } from './timeouts.js';
@@ -140,7 +140,7 @@ async function load(
     request,
     config,
     apps,
-    ...(run.saga.run ? { run: run.saga.run } : {}),
+    ...sagaCommitSearch(run.saga, state.configCommit),
     tagOf,
     failureMessage,
     setStatus: run.status.setStatus,

@@ -9,6 +9,7 @@ import { apply, approval, bumpInput, deployAt, diff, fail, newProgress, release 
 import { skip, stopBeforeApply, superseded } from './steps.js';
 import { failureMessage, now, tagValue } from './values.js';
 import { TIMEOUTS } from './timeouts.js';
+import { sagaCommitSearch } from './saga.js';
 
 /**
  * A manual environment: the bump is proposed on its own branch and diffed there; approval is awaited
@@ -302,10 +303,9 @@ async function revertHandMerge(
 ): Promise<string | undefined> {
   const { proposal } = flow;
   if (!proposal.commit || proposal.commit === proposal.base) return undefined;
-  const { run } = p.saga;
   const found = await stepGit.mergedProposal({
     promotionId: p.state.id,
-    ...(run ? { run } : {}),
+    ...sagaCommitSearch(p.saga, p.state.configCommit),
     repo: p.request.repo,
     branch: p.config.branch,
     env: env.name,

@@ -16,6 +16,8 @@ export interface Saga {
   run?: string;
   /** This execution's run id when it may differ from `run` (after a `temporal workflow reset`). */
   execution?: string;
+  /** True unless this execution is a reset of the saga's first (its config was read after the saga's commits). */
+  firstExecution: boolean;
   /** A grant or supersede for another saga of this workflow id (a re-run after this one ends) is not ours. */
   forOtherSaga: (to: { run?: string }) => boolean;
   /** The lock id of an environment: the one this run first asked, else the id older runs computed. */
@@ -48,6 +50,7 @@ export function sagaOf(repo: string): Saga {
     runScoped,
     ...(run ? { run } : {}),
     ...(execution ? { execution } : {}),
+    firstExecution: !execution || execution === run,
     forOtherSaga: (to) => sagaSurvivesReset && to.run !== undefined && to.run !== run,
     lockIdOf,
     requestLockId: (env) => {
@@ -57,4 +60,17 @@ export function sagaOf(repo: string): Saga {
       return lockIdOf(env);
     },
   };
+}
+
+/**
+ * The saga's part of a key that finds its commits by trailers: its run, and, when this execution is
+ * the saga's first, the commit its config was read at, before which none of its commits can be (the
+ * activity then reads the branch from there instead of its whole history).
+ */
+export function sagaCommitSearch(
+  saga: Pick<Saga, 'run' | 'firstExecution'>,
+  configCommit: string | undefined,
+): { run?: string; runSince?: string } {
+  if (!saga.run) return {};
+  return { run: saga.run, ...(saga.firstExecution && configCommit ? { runSince: configCommit } : {}) };
 }

@@ -15,7 +15,7 @@ import type { Compensation } from './compensate.js';
 import type { Governed } from './governance-rules.js';
 import type { EnvironmentLock } from './lock-client.js';
 import type { StatusWriter } from './promotion-state.js';
-import type { Saga } from './saga.js';
+import { sagaCommitSearch, type Saga } from './saga.js';
 import { failureMessage, now } from './values.js';
 import { TIMEOUTS } from './timeouts.js';
 
@@ -86,10 +86,9 @@ export function deployAt(p: PromotionRun, env: EnvironmentConfig, commit: string
 
 /** The bump of one environment: the same request for the deployment branch and for a proposal. */
 export function bumpInput(p: PromotionRun, env: EnvironmentConfig) {
-  const { run } = p.saga;
   return {
     promotionId: p.state.id,
-    ...(run ? { run } : {}),
+    ...sagaCommitSearch(p.saga, p.state.configCommit),
     repo: p.request.repo,
     branch: p.config.branch,
     env: env.name,
