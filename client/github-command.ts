@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { secretFromEnv } from '../activities/env-secret.js';
 import { redact } from '../activities/redact.js';
 import { connectClient } from '../worker/connection.js';
 import { startGitHubReceiver } from './github-receiver.js';
@@ -8,23 +8,12 @@ const SECRET = 'PROMOTE_GITHUB_WEBHOOK_SECRET';
 
 /** The webhook secret from PROMOTE_GITHUB_WEBHOOK_SECRET or the file PROMOTE_GITHUB_WEBHOOK_SECRET_FILE names. */
 export function webhookSecret(env: NodeJS.ProcessEnv = process.env): string {
-  const direct = env[SECRET]?.trim();
-  if (direct) return direct;
-  const file = env[`${SECRET}_FILE`];
-  if (!file)
+  const secret = secretFromEnv(SECRET, env, (message) => new BadInputError(message));
+  if (!secret)
     throw new BadInputError(
       `${SECRET} (or ${SECRET}_FILE) must be set: every webhook delivery is verified with it`,
     );
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (error) {
-    throw new BadInputError(
-      `${SECRET}_FILE: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
-    );
-  }
-  if (!text) throw new BadInputError(`${SECRET}_FILE: ${file} is empty`);
-  return text;
+  return secret;
 }
 
 function logLine(message: string): void {

@@ -3,6 +3,7 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
+  type WorkflowHandle,
 } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import {
@@ -65,8 +66,15 @@ export async function changeRules<Input>(
     workflowIdConflictPolicy: 'USE_EXISTING',
     staticSummary: 'release governance: blocked versions and freezes',
   });
+  return refusalIsBadInput(
+    client.workflow.executeUpdateWithStart(update, { args: [input], startWorkflowOperation }),
+  );
+}
+
+/** An update its validator refused is bad input (exit 2), said in the validator's words: nothing changed. */
+async function refusalIsBadInput<T>(update: Promise<T>): Promise<T> {
   try {
-    return await client.workflow.executeUpdateWithStart(update, { args: [input], startWorkflowOperation });
+    return await update;
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
       const cause = error.cause;
@@ -74,6 +82,28 @@ export async function changeRules<Input>(
     }
     throw error;
   }
+}
+
+/**
+ * Tells each running promotion that visibility finds with `where` (after its type and running status):
+ * `tell` returns false for one it passed over; one that ended meanwhile has nothing to be told.
+ * Returns the ids of those told.
+ */
+async function tellRunning(
+  client: Client,
+  where: string,
+  tell: (handle: WorkflowHandle) => Promise<boolean>,
+): Promise<string[]> {
+  const told: string[] = [];
+  const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${where}`;
+  for await (const execution of client.workflow.list({ query })) {
+    try {
+      if (await tell(client.workflow.getHandle(execution.workflowId))) told.push(execution.workflowId);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+  return told;
 }
 
 /**
@@ -87,18 +117,15 @@ export async function blockTag(
   options: { taskQueue?: string } = {},
 ): Promise<{ rules: GovernanceRules; signalled: string[] }> {
   const rules = await changeRules(client, blockUpdate, input, options);
-  const signalled: string[] = [];
-  const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteApps.name} = '${input.app}=${input.tag}'`;
-  for await (const execution of client.workflow.list({ query })) {
-    const notice = { app: input.app, tag: input.tag, by: input.by, reason: input.reason };
-    try {
-      await client.workflow.getHandle(execution.workflowId).signal(blockedSignal, notice);
-      signalled.push(execution.workflowId);
-    } catch (error) {
-      // Ended meanwhile: nothing to stop.
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-    }
-  }
+  const notice = { app: input.app, tag: input.tag, by: input.by, reason: input.reason };
+  const signalled = await tellRunning(
+    client,
+    `${PromoteApps.name} = '${input.app}=${input.tag}'`,
+    async (h) => {
+      await h.signal(blockedSignal, notice);
+      return true;
+    },
+  );
   return { rules, signalled };
 }
 
@@ -149,17 +176,10 @@ export function untilTime(text: string, nowMs = Date.now()): string {
 
 /** Promotions waiting for a window compute their opening again after a freeze or unfreeze. */
 async function tellWaiting(client: Client): Promise<string[]> {
-  const told: string[] = [];
-  const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteState.name} = 'waiting-window'`;
-  for await (const execution of client.workflow.list({ query })) {
-    try {
-      await client.workflow.getHandle(execution.workflowId).signal(rulesChangedSignal);
-      told.push(execution.workflowId);
-    } catch (error) {
-      if (!(error instanceof WorkflowNotFoundError)) throw error;
-    }
-  }
-  return told;
+  return tellRunning(client, `${PromoteState.name} = 'waiting-window'`, async (h) => {
+    await h.signal(rulesChangedSignal);
+    return true;
+  });
 }
 
 /** `promote freeze`: closes an environment (`*`: every one) until then; waiting promotions recompute. */
@@ -188,15 +208,9 @@ export async function overrideWindow(
   id: string,
   input: { env: string; by: string; reason: string },
 ): Promise<WindowOverride> {
-  try {
-    return await client.workflow.getHandle(id).executeUpdate(overrideWindowUpdate, { args: [input] });
-  } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const cause = error.cause;
-      throw new BadInputError(cause instanceof Error ? cause.message : error.message);
-    }
-    throw error;
-  }
+  return refusalIsBadInput(
+    client.workflow.getHandle(id).executeUpdate(overrideWindowUpdate, { args: [input] }),
+  );
 }
 
 /**
@@ -209,15 +223,15 @@ export async function breakSoaks(
   env: string,
   reason: string,
 ): Promise<string[]> {
-  const told: string[] = [];
-  if (!/^[a-z0-9-]+$/.test(env)) return told;
-  const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteState.name} = 'soaking' AND ${PromoteEnv.name} = '${env}'`;
-  for await (const execution of client.workflow.list({ query })) {
-    const handle = client.workflow.getHandle(execution.workflowId);
-    const state = await handle.query(statusQuery).catch(() => undefined);
-    if (!state || repositoryKey(state.repo) !== repositoryKey(repo)) continue;
-    await handle.signal(soakBrokenSignal, { env, reason }).catch(() => undefined);
-    told.push(execution.workflowId);
-  }
-  return told;
+  if (!/^[a-z0-9-]+$/.test(env)) return [];
+  return tellRunning(
+    client,
+    `${PromoteState.name} = 'soaking' AND ${PromoteEnv.name} = '${env}'`,
+    async (h) => {
+      const state = await h.query(statusQuery).catch(() => undefined);
+      if (!state || repositoryKey(state.repo) !== repositoryKey(repo)) return false;
+      await h.signal(soakBrokenSignal, { env, reason }).catch(() => undefined);
+      return true;
+    },
+  );
 }

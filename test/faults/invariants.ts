@@ -1,6 +1,7 @@
 import { git } from '../../activities/git.js';
 import { PromoteState } from '../../common/search-attributes.js';
 import { TERMINAL_STATUSES, type PromotionStatus } from '../../common/types.js';
+import { logFields } from '../support/repo.js';
 import type { FaultRun } from './world.js';
 
 /** One broken promise: which invariant, and the evidence. */
@@ -27,22 +28,15 @@ export interface PromoteCommit {
 
 /** The branch's commits with their `Promote-*` trailers, oldest first. */
 export async function promoteCommits(repoUrl: string): Promise<PromoteCommit[]> {
-  const out = await git(['log', '--reverse', '--format=%H%x1f%s%x1f%(trailers:only,unfold)%x1e', 'main'], {
-    cwd: repoUrl,
+  const commits = await logFields(repoUrl, ['%H', '%s', '%(trailers:only,unfold)'], true);
+  return commits.map(([hash = '', subject = '', block = '']) => {
+    const trailers: Record<string, string> = {};
+    for (const line of block.split('\n')) {
+      const match = /^(Promote-[A-Za-z]+):\s*(.*)$/.exec(line.trim());
+      if (match?.[1]) trailers[match[1]] = match[2] ?? '';
+    }
+    return { hash, subject, trailers };
   });
-  return out
-    .split('\x1e')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((entry) => {
-      const [hash = '', subject = '', block = ''] = entry.split('\x1f');
-      const trailers: Record<string, string> = {};
-      for (const line of block.split('\n')) {
-        const match = /^(Promote-[A-Za-z]+):\s*(.*)$/.exec(line.trim());
-        if (match?.[1]) trailers[match[1]] = match[2] ?? '';
-      }
-      return { hash, subject, trailers };
-    });
 }
 
 /** Bump commits of a promotion in an environment that no revert commit of the same promotion followed. */

@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { decide } from '../../client/promotions.js';
+import { describe } from '@jest/globals';
 import { eventually } from '../support/wait.js';
-import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL } from './world.js';
+import { HELD_THROUGH_APPROVAL, useFaultServer, type FaultRun } from './world.js';
 
 /**
  * The deployment remote unreachable for a while: the repository is served by `git daemon` over git://,
@@ -10,13 +8,7 @@ import { FaultRun, FaultServer, HELD_THROUGH_APPROVAL } from './world.js';
  * the git retry budget of about 3 minutes) during compensation must not let the next holder deploy a
  * change that was never approved.
  */
-const shared = FaultServer.shared();
-beforeAll(() => {
-  announceSeed('outage');
-});
-afterAll(async () => {
-  await shared.stop();
-});
+const faults = useFaultServer('outage');
 
 async function outage(run: FaultRun, until: () => Promise<unknown>): Promise<void> {
   await run.cutNetwork();
@@ -30,95 +22,64 @@ async function outage(run: FaultRun, until: () => Promise<unknown>): Promise<voi
 const POINTS = ['start', 'bump', 'revert'] as const;
 
 describe('the deployment remote unreachable for a while', () => {
-  it.concurrent.each(POINTS.map((point) => [point, nextSeed()] as const))(
-    'the remote unreachable for seconds from %s [seed %d]',
-    async (point, seed) => {
-      const server = await shared.server();
-      const run = await FaultRun.create(server, {
-        scenario: `the remote unreachable for seconds from ${point}`,
-        seed,
-      });
-      try {
-        await run.serveOverNetwork();
-        await run.startWorker();
-        const seconds = run.random.int(3, 15);
-        run.note(`remote unreachable for ${seconds}s from ${point}`);
-        const wait = () => run.sleep(seconds * 1_000);
-        if (point === 'start') {
-          await outage(run, async () => {
-            await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
-            await wait();
-          });
-        } else if (point === 'bump') {
-          const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
-          await run.reach(id, 'dev', ['queued', 'bumping', 'diffing', 'applying', 'succeeded']);
-          await outage(run, wait);
-        } else {
-          // Rejected by the scenario: the outage must not keep it from ending rejected (reverted).
-          const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'rejected');
-          await run.reach(id, 'staging', ['waiting-approval']);
-          await outage(run, async () => {
-            await decide(run.client, id, {
-              env: 'staging',
-              approved: false,
-              by: 'alice',
-              comment: 'outage test',
-            });
-            await wait();
-          });
-        }
-        await run.verify();
-      } finally {
-        await run.dispose();
-      }
-    },
-  );
-
-  it.concurrent.each([nextSeed()])(
-    'the remote unreachable longer than the git retry budget during a revert [seed %d]',
-    async (seed) => {
-      const server = await shared.server();
-      const run = await FaultRun.create(server, {
-        scenario: 'the remote unreachable longer than the git retry budget',
-        seed,
-        // The environment held through the approval wait (no proposal): the rejected bump is on the
-        // deployment branch, and the revert that cannot finish must keep the waiter out.
-        environments: HELD_THROUGH_APPROVAL,
-      });
-      try {
-        await run.serveOverNetwork();
-        await run.startWorker();
-        // Its revert is retried until the remote is back: it ends rejected, not failed.
+  for (const point of POINTS)
+    faults.test(`the remote unreachable for seconds from ${point}`, {}, async (run) => {
+      await run.serveOverNetwork();
+      await run.startWorker();
+      const seconds = run.random.int(3, 15);
+      run.note(`remote unreachable for ${seconds}s from ${point}`);
+      const wait = () => run.sleep(seconds * 1_000);
+      if (point === 'start') {
+        await outage(run, async () => {
+          await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+          await wait();
+        });
+      } else if (point === 'bump') {
+        const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+        await run.reach(id, 'dev', ['queued', 'bumping', 'diffing', 'applying', 'succeeded']);
+        await outage(run, wait);
+      } else {
+        // Rejected by the scenario: the outage must not keep it from ending rejected (reverted).
         const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'rejected');
         await run.reach(id, 'staging', ['waiting-approval']);
-        // Another promotion waits for staging: it must not get a branch that still holds the rejected bump.
-        const next = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded');
-        await run.reach(next, 'staging', ['queued']);
-        const started = Date.now();
         await outage(run, async () => {
-          await decide(run.client, id, {
-            env: 'staging',
-            approved: false,
-            by: 'alice',
-            comment: 'outage test',
-          });
-          // Until the revert gave up (today) or for 200s, past the ~3 minutes of git retries.
-          await eventually(
-            'the revert to give up or 200s to pass',
-            async () => {
-              const state = await run.status(id);
-              const gaveUp = state.environments.some((e) => e.error?.includes('compensation failed'));
-              return gaveUp || Date.now() - started > 200_000 ? true : undefined;
-            },
-            260_000,
-            1_000,
-          );
+          await run.decide(id, false, 'outage test');
+          await wait();
         });
-        run.note(`remote unreachable for ${Math.round((Date.now() - started) / 1000)}s from the rejection`);
-        await run.verify();
-      } finally {
-        await run.dispose();
       }
+      await run.verify();
+    });
+
+  faults.test(
+    'the remote unreachable longer than the git retry budget during a revert',
+    {
+      // The environment held through the approval wait (no proposal): the rejected bump is on the
+      // deployment branch, and the revert that cannot finish must keep the waiter out.
+      environments: HELD_THROUGH_APPROVAL,
+    },
+    async (run) => {
+      await run.serveOverNetwork();
+      await run.startWorker();
+      // Its revert is retried until the remote is back: it ends rejected, not failed. Another
+      // promotion waits for staging: it must not get a branch that still holds the rejected bump.
+      const { holder: id } = await run.holderAndWaiter('rejected');
+      const started = Date.now();
+      await outage(run, async () => {
+        await run.decide(id, false, 'outage test');
+        // Until the revert gave up (today) or for 200s, past the ~3 minutes of git retries.
+        await eventually(
+          'the revert to give up or 200s to pass',
+          async () => {
+            const state = await run.status(id);
+            const gaveUp = state.environments.some((e) => e.error?.includes('compensation failed'));
+            return gaveUp || Date.now() - started > 200_000 ? true : undefined;
+          },
+          260_000,
+          1_000,
+        );
+      });
+      run.note(`remote unreachable for ${Math.round((Date.now() - started) / 1000)}s from the rejection`);
+      await run.verify();
     },
   );
 });

@@ -1,26 +1,19 @@
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import { announceSeed, nextSeed } from './seed.js';
-import { FaultRun, FaultServer } from './world.js';
+import { describe } from '@jest/globals';
+import { useFaultServer } from './world.js';
 
 /**
  * Concurrent pushers: several promotions of different apps at once (each environment one at a time),
  * and a person pushing commits to the same branch while they bump and revert.
  */
-const shared = FaultServer.shared();
-beforeAll(() => {
-  announceSeed('pushers');
-});
-afterAll(async () => {
-  await shared.stop();
-});
+const faults = useFaultServer('pushers');
 
 const APPS = { api: '1.4.0', web: '2.0.3', auth: '3.1.0', billing: '0.9.0' };
 
 describe('concurrent pushers', () => {
-  it.each([nextSeed()])('concurrent promotions and a person pushing commits [seed %d]', async (seed) => {
-    const server = await shared.server();
-    const run = await FaultRun.create(server, { scenario: 'concurrent pushers', seed, apps: APPS });
-    try {
+  faults.test(
+    'concurrent promotions and a person pushing commits',
+    { apps: APPS },
+    async (run) => {
       await run.startWorker();
       const rejects = new Set(Object.keys(APPS).filter(() => run.random.chance(0.3)));
       run.note(`staging rejected for ${[...rejects].join(', ') || 'none'}`);
@@ -55,8 +48,7 @@ describe('concurrent pushers', () => {
       })();
       await Promise.all([person, run.settle()]);
       await run.verify({ nextApp: 'api' });
-    } finally {
-      await run.dispose();
-    }
-  });
+    },
+    'alone',
+  );
 });

@@ -1,6 +1,5 @@
 import { describe, it } from '@jest/globals';
 import { execa } from 'execa';
-import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { ensureTool, TEMPORAL_CLI } from '../../server/tools.js';
 import { lockStateQuery } from '../../common/definitions.js';
 import { eventually } from '../support/wait.js';
@@ -8,7 +7,7 @@ import type { WorkerProcess } from '../support/worker-process.js';
 import { nextSeed } from './seed.js';
 import { useFaultTally } from './tally.js';
 import type { Violation } from './invariants.js';
-import { FaultRun, type Snapshot } from './world.js';
+import { snapshotText, type FaultRun } from './world.js';
 
 /**
  * A rainbow rollout of `promote worker` (docs/worker-rollouts.md) with promotions in flight: two waiting
@@ -35,17 +34,17 @@ const VARIANTS: Record<string, Variant> = {
 
 /** The seeded wait between "nothing pinned to v1" and the stop; halved at each re-aim. */
 const WINDOW_MS = 4_000;
-const ATTEMPTS = 3;
 /** The slow apply on v1: long enough to outlast setting v2 current and the lock's move onto it. */
 const SLOW_APPLY_S = '60';
 
-const { shared, tally } = useFaultTally(
-  'rollout',
-  'phase hit by the stop',
-  'variant',
-  Object.keys(VARIANTS),
-  56,
-);
+const fireUntilHit = useFaultTally('rollout', {
+  heading: 'phase hit by the stop',
+  column: 'variant',
+  keys: Object.keys(VARIANTS),
+  width: 56,
+  attempts: 3,
+  missedAll: 'no stop hit the phase',
+});
 
 /** `temporal …` against the fault server, JSON out: the commands docs/worker-rollouts.md shows. */
 async function cli<T>(run: FaultRun, ...args: string[]): Promise<T> {
@@ -109,8 +108,7 @@ async function setCurrent(run: FaultRun, deployment: string, buildId: string): P
 
 /** The run's environment lock of `env`, whichever way its id was spelled. */
 async function lockOf(run: FaultRun, env: string): Promise<{ id: string; run: Described } | undefined> {
-  for (const repo of [repositoryKey(run.remoteUrl), run.remoteUrl]) {
-    const id = environmentLockId(repo, env);
+  for (const id of run.lockIds(env)) {
     const described = await describeRun(run, id);
     if (described) return { id, run: described };
   }
@@ -125,21 +123,19 @@ const openApply = (log: string[], id: string) =>
   !log.some((l) => new RegExp(` apply-done dev \\S+ ${id} `).test(l));
 
 describe('worker version rollout', () => {
-  it.concurrent.each(Object.keys(VARIANTS).map((name) => [name, nextSeed()] as const))(
+  it.concurrent.each(Object.entries(VARIANTS).map(([name, variant]) => [name, nextSeed(), variant] as const))(
     'worker version rollout with promotions in flight: %s [seed %d]',
-    async (name, seed) => {
-      const server = await shared.server();
-      const variant = VARIANTS[name];
-      if (!variant) throw new Error(`no variant ${name}`);
-      const misses: string[] = [];
-      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-        const run = await FaultRun.create(server, {
+    (name, seed, variant) =>
+      fireUntilHit(
+        name,
+        {
           scenario: `worker version rollout with promotions in flight: ${name}`,
           seed,
           // One app per promotion: their staging proposals never touch the same line.
           apps: { api: '1.4.0', web: '2.0.3', jobs: '3.0.0', cron: '0.9.0' },
-        });
-        try {
+        },
+        WINDOW_MS,
+        async (run, delay) => {
           const deployment = `${run.taskQueue}-deployment`;
           const versioned = (buildId: string): Record<string, string> => ({
             PROMOTE_WORKER_DEPLOYMENT: deployment,
@@ -181,44 +177,33 @@ describe('worker version rollout', () => {
             return true;
           });
 
-          const bound = attempt === ATTEMPTS ? 0 : Math.floor(WINDOW_MS / 2 ** (attempt - 1));
-          const delay = run.random.int(0, bound);
-          await run.sleep(delay);
+          const ms = await delay();
           const before = await run.snapshot();
           const killAfter =
             variant.killAfterTermMs === undefined ? undefined : run.random.int(0, variant.killAfterTermMs);
           const stopped = await stopV1(run, v1, killAfter);
           const after = await run.repo.deployLog();
-          const at = describeSnapshot(before);
-          const hit =
-            waiting.every((id) => before.environments.get(id)?.get('staging') === 'waiting-approval') &&
-            before.environments.get(applying)?.get('dev') === 'applying' &&
-            openApply(before.log, applying) &&
-            // SIGKILLed during the drain: the apply died with the pod, not finished in the drain.
-            (killAfter === undefined || openApply(after, applying));
-          if (!hit) {
-            tally.get(name)!.missed++;
-            misses.push(`attempt ${attempt} (${delay}ms${stopped}) missed at ${at}`);
-            continue;
-          }
-          tally.get(name)!.hit++;
-          for (const miss of misses) run.note(miss);
-          run.note(`v2 current, v1 ${stopped} ${delay}ms after the lock moved (attempt ${attempt}) at ${at}`);
-          // The waiting promotions are approved now (settle), on v2; the slow apply ends (or is retried) there.
-          await run.setFile('delay-apply', '1');
-          await run.verify({
-            nextApp: 'cron',
-            extra: () => checkOnV2(run, [...waiting, applying], devLockOnV1.id, devLockOnV1.run.runId, v2),
-          });
-          return;
-        } finally {
-          await run.dispose();
-        }
-      }
-      throw new Error(
-        `worker version rollout: ${name} [seed ${seed}]: no stop hit the phase\n  ${misses.join('\n  ')}`,
-      );
-    },
+          return {
+            hit:
+              waiting.every((id) => before.environments.get(id)?.get('staging') === 'waiting-approval') &&
+              before.environments.get(applying)?.get('dev') === 'applying' &&
+              openApply(before.log, applying) &&
+              // SIGKILLed during the drain: the apply died with the pod, not finished in the drain.
+              (killAfter === undefined || openApply(after, applying)),
+            fired: `v2 current, v1 ${stopped} ${ms}ms after the lock moved`,
+            at: snapshotText(before),
+            verify: async () => {
+              // The waiting promotions are approved now (settle), on v2; the slow apply ends (or is retried) there.
+              await run.setFile('delay-apply', '1');
+              await run.verify({
+                nextApp: 'cron',
+                extra: () =>
+                  checkOnV2(run, [...waiting, applying], devLockOnV1.id, devLockOnV1.run.runId, v2),
+              });
+            },
+          };
+        },
+      ),
   );
 });
 
@@ -249,15 +234,6 @@ async function whereThings(run: FaultRun, id: string, env: string): Promise<stri
         .catch((error: unknown) => String(error))
     : 'no lock';
   return `${id}: ${envs.join('; ')}\n  ${env} lock ${JSON.stringify(lock?.run)}: ${JSON.stringify(lockState)}`;
-}
-
-function describeSnapshot(s: Snapshot): string {
-  return [...s.environments]
-    .map(
-      ([id, envs]) =>
-        `${id.slice(-8)} ${[...envs].map(([e, st]) => `${e}:${st}`).join(',')} [${(s.activities.get(id) ?? []).join(',')}]`,
-    )
-    .join(' / ');
 }
 
 /**

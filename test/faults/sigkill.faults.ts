@@ -1,9 +1,8 @@
 import { describe, it } from '@jest/globals';
-import { decide } from '../../client/promotions.js';
 import { eventually } from '../support/wait.js';
 import { nextSeed } from './seed.js';
 import { useFaultTally } from './tally.js';
-import { FaultRun, HELD_THROUGH_APPROVAL, type Snapshot } from './world.js';
+import { HELD_THROUGH_APPROVAL, snapshotText, type FaultRun, type Snapshot } from './world.js';
 
 /**
  * `promote worker` SIGKILLed — with every deploy command it started, as when its machine dies — at a
@@ -33,6 +32,21 @@ const envStatus = (s: Snapshot, id: string, env: string) => s.environments.get(i
 const bumping = (pending: string[] | undefined) =>
   pending?.some((a) => a === 'bumpValues' || a === 'bumpAndDiff') === true;
 
+/** While a deploy command's `step` runs in dev, slowed to 2s: started and, after the kill, never done. */
+function slowDevStep(step: 'diff' | 'apply'): PhaseSpec {
+  const started = new RegExp(` ${step}-start dev `);
+  return {
+    window: 2_000,
+    arrive: async (run) => {
+      await run.setFile(`delay-${step}`, '2');
+      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
+      await run.logged(started);
+      return { id, others: [] };
+    },
+    hit: (_aim, _before, after) => open(after, started, new RegExp(` ${step}-done dev `)),
+  };
+}
+
 const PHASES: Record<string, PhaseSpec> = {
   /**
    * Mid-push of the bump commit: the bump activity is pending (`bumpAndDiff` from `bump-and-diff` on).
@@ -54,16 +68,7 @@ const PHASES: Record<string, PhaseSpec> = {
     hit: (aim, before) => bumping(before.activities.get(aim.id)),
   },
   /** While `deploy.diff` runs (slowed to 2s): in the activity that bumped, from `bump-and-diff` on. */
-  diff: {
-    window: 2_000,
-    arrive: async (run) => {
-      await run.setFile('delay-diff', '2');
-      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
-      await run.logged(/ diff-start dev /);
-      return { id, others: [] };
-    },
-    hit: (_aim, _before, after) => open(after, / diff-start dev /, / diff-done dev /),
-  },
+  diff: slowDevStep('diff'),
   /** While staging waits for approval; the decision (seeded) comes after the new worker starts. */
   'approval wait': {
     window: 1_500,
@@ -77,17 +82,8 @@ const PHASES: Record<string, PhaseSpec> = {
     },
     hit: (aim, before) => envStatus(before, aim.id, 'staging') === 'waiting-approval',
   },
-  /** While `deploy.apply` runs in dev (slowed to 2s): started and, after the kill, never done. */
-  apply: {
-    window: 2_000,
-    arrive: async (run) => {
-      await run.setFile('delay-apply', '2');
-      const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
-      await run.logged(/ apply-start dev /);
-      return { id, others: [] };
-    },
-    hit: (_aim, _before, after) => open(after, / apply-start dev /, / apply-done dev /),
-  },
+  /** While `deploy.apply` runs in dev (slowed to 2s). */
+  apply: slowDevStep('apply'),
   /**
    * While a failed apply in staging is compensated: the revert commit, then a (2s) rollback. The
    * injected apply failure is meant to fail the promotion: `failed` (compensated) is its outcome.
@@ -99,7 +95,7 @@ const PHASES: Record<string, PhaseSpec> = {
       await run.setFile('delay-rollback', '2');
       const id = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'failed');
       await run.reach(id, 'staging', ['waiting-approval']);
-      await decide(run.client, id, { env: 'staging', approved: true, by: 'alice' });
+      await run.decide(id, true);
       await run.logged(/ failed staging /);
       return { id, others: [] };
     },
@@ -115,11 +111,8 @@ const PHASES: Record<string, PhaseSpec> = {
     window: 1_500,
     arrive: async (run) => {
       await run.setFile('delay-apply', '1');
-      const first = await run.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, 'succeeded');
-      await run.reach(first, 'staging', ['waiting-approval']);
-      const second = await run.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded');
-      await run.reach(second, 'staging', ['queued']);
-      await decide(run.client, first, { env: 'staging', approved: true, by: 'alice' });
+      const { holder: first, waiter: second } = await run.holderAndWaiter('succeeded');
+      await run.decide(first, true);
       await run.logged(new RegExp(` apply-done staging \\S+ ${first} `));
       return { id: first, others: [second] };
     },
@@ -132,64 +125,51 @@ const PHASES: Record<string, PhaseSpec> = {
   },
 };
 
-type Phase = keyof typeof PHASES;
 const names = Object.keys(PHASES);
 const RUNS = 20;
-/** Attempts per run: each re-aims with half the previous delay bound, the last with none. */
-const ATTEMPTS = 4;
-const runs: [Phase, number][] = Array.from({ length: RUNS }, (_, i) => [
-  names[i % names.length] ?? '',
-  nextSeed(),
-]);
+const runs = Array.from({ length: RUNS }, (_, i) => {
+  const phase = names[i % names.length] ?? '';
+  return [phase, nextSeed(), PHASES[phase]] as const;
+});
 
 /** phase → runs whose kill hit it, and kills that missed it (re-aimed); the one shared fault server. */
-const { shared, tally } = useFaultTally('sigkill', 'phase hit by the kill', 'phase', names, 14);
+const fireUntilHit = useFaultTally('sigkill', {
+  heading: 'phase hit by the kill',
+  column: 'phase',
+  keys: names,
+  width: 14,
+  attempts: 4,
+  missedAll: 'no kill hit the step',
+});
 
 describe('SIGKILL the worker', () => {
-  it.concurrent.each(runs)('SIGKILL the worker during %s [seed %d]', async (phase, seed) => {
-    const server = await shared.server();
-    const spec = PHASES[phase];
+  it.concurrent.each(runs)('SIGKILL the worker during %s [seed %d]', async (phase, seed, spec) => {
     if (!spec) throw new Error(`no phase ${phase}`);
-    const misses: string[] = [];
-    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-      const run = await FaultRun.create(server, {
+    await fireUntilHit(
+      phase,
+      {
         scenario: `SIGKILL the worker during ${phase}`,
-        // The same seed on every attempt: the same decisions, a shorter delay.
         seed,
         ...(phase === 'lock grant' ? { environments: HELD_THROUGH_APPROVAL } : {}),
-      });
-      try {
+      },
+      spec.window,
+      async (run, delay) => {
         await run.startWorker();
         const aim = await spec.arrive(run);
-        const bound = attempt === ATTEMPTS ? 0 : Math.floor(spec.window / 2 ** (attempt - 1));
-        const delay = run.random.int(0, bound);
-        await run.sleep(delay);
+        const ms = await delay();
         const before = await run.snapshot();
         await run.killMachine();
         const after = await run.repo.deployLog();
-        const at = [...before.environments]
-          .map(
-            ([id, envs]) =>
-              `${id.slice(-8)} ${[...envs].map(([e, s]) => `${e}:${s}`).join(',')} [${(before.activities.get(id) ?? []).join(',')}]`,
-          )
-          .join(' / ');
-        if (!spec.hit(aim, before, after)) {
-          tally.get(phase)!.missed++;
-          misses.push(`attempt ${attempt} (${delay}ms) missed at ${at}`);
-          continue;
-        }
-        tally.get(phase)!.hit++;
-        for (const miss of misses) run.note(miss);
-        run.note(`SIGKILL ${delay}ms into ${phase} (attempt ${attempt}) at ${at}`);
-        await run.startWorker();
-        await run.verify();
-        return;
-      } finally {
-        await run.dispose();
-      }
-    }
-    throw new Error(
-      `SIGKILL the worker during ${phase} [seed ${seed}]: no kill hit the step\n  ${misses.join('\n  ')}`,
+        return {
+          hit: spec.hit(aim, before, after),
+          fired: `SIGKILL ${ms}ms into ${phase}`,
+          at: snapshotText(before),
+          verify: async () => {
+            await run.startWorker();
+            await run.verify();
+          },
+        };
+      },
     );
   });
 });

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, it } from '@jest/globals';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa, type ResultPromise } from 'execa';
 import { freePort } from '../../server/ports.js';
@@ -5,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { decide, getStatus, startPromotion, waitFinished, NotFoundError } from '../../client/promotions.js';
+import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import type { PromotionRequest, PromotionState, PromotionStatus } from '../../common/types.js';
 import type { SampleEnvironment } from '../../demo/sample-repo.js';
 import type { DevServer } from '../../server/dev-server.js';
@@ -17,7 +19,7 @@ import { writeWorkflowBundle } from '../../worker/bundle.js';
 import { janitorScheduleId } from '../../worker/janitor-schedule.js';
 import { FAULT_DEPLOY_SH } from './fault-deploy.js';
 import { checkInvariants, type Violation } from './invariants.js';
-import { rng, type Random } from './seed.js';
+import { announceSeed, nextSeed, rng, type Random } from './seed.js';
 
 /** One dev server per fault file, on its own database file so it can be restarted mid-promotion. */
 export class FaultServer {
@@ -68,6 +70,54 @@ export class FaultServer {
   }
 }
 
+/** A fault file's one dev server, and its runs on it. */
+export interface FaultFile {
+  server(): Promise<FaultServer>;
+  /** A fresh run on the file's server for `body`, disposed afterwards whatever `body` did. */
+  run<T>(options: RunOptions, body: (run: FaultRun) => Promise<T>): Promise<T>;
+  /**
+   * One seeded test: named `scenario [seed N]` (the seed drawn now, in declaration order), `body` on a
+   * fresh run of that scenario; concurrent with the file's other runs unless `alone`.
+   */
+  test(
+    scenario: string,
+    options: Omit<RunOptions, 'scenario' | 'seed'>,
+    body: (run: FaultRun) => Promise<void>,
+    alone?: 'alone',
+  ): void;
+}
+
+/**
+ * The set-up every fault file shares: its seed announced before its tests, one server for its
+ * concurrent runs (started on first use: runs may start before beforeAll has finished, and all await
+ * the one start), stopped after its tests.
+ */
+export function useFaultServer(file: string): FaultFile {
+  const shared = FaultServer.shared();
+  beforeAll(() => {
+    announceSeed(file);
+  });
+  afterAll(async () => {
+    await shared.stop();
+  });
+  const run: FaultFile['run'] = async (options, body) => {
+    const started = await FaultRun.create(await shared.server(), options);
+    try {
+      return await body(started);
+    } finally {
+      await started.dispose();
+    }
+  };
+  return {
+    server: () => shared.server(),
+    run,
+    test: (scenario, options, body, alone) => {
+      const declare = alone ? it.each([nextSeed()]) : it.concurrent.each([nextSeed()]);
+      declare(`${scenario} [seed %d]`, (seed) => run({ ...options, scenario, seed }, body));
+    },
+  };
+}
+
 export interface RunOptions {
   scenario: string;
   seed: number;
@@ -99,6 +149,16 @@ let runCounter = 0;
  * to fail the promotion.
  */
 export type ExpectedOutcome = PromotionStatus | 'terminated';
+
+/** A snapshot in one line for a run's notes: each promotion's `env:status` and pending activities. */
+export function snapshotText(s: Snapshot): string {
+  return [...s.environments]
+    .map(
+      ([id, envs]) =>
+        `${id.slice(-8)} ${[...envs].map(([e, st]) => `${e}:${st}`).join(',')} [${(s.activities.get(id) ?? []).join(',')}]`,
+    )
+    .join(' / ');
+}
 
 /** What was going on at one instant (a kill, a restart): read right before the fault. */
 export interface Snapshot {
@@ -364,6 +424,52 @@ export class FaultRun {
     this.requests.set(handle.workflowId, request);
     this.expected.set(handle.workflowId, expect);
     return handle.workflowId;
+  }
+
+  /**
+   * A holder and a waiter for staging: `api` 1.5.0 (ending `holderEnds`) holds it waiting for approval,
+   * then `web` 2.1.0 (to succeed, started on `waiterQueue`) queues behind it.
+   */
+  async holderAndWaiter(
+    holderEnds: ExpectedOutcome,
+    waiterQueue = this.taskQueue,
+  ): Promise<{ holder: string; waiter: string }> {
+    const holder = await this.start({ apps: [{ app: 'api', tag: '1.5.0' }] }, holderEnds);
+    await this.reach(holder, 'staging', ['waiting-approval']);
+    const waiter = await this.start({ apps: [{ app: 'web', tag: '2.1.0' }] }, 'succeeded', waiterQueue);
+    await this.reach(waiter, 'staging', ['queued']);
+    return { holder, waiter };
+  }
+
+  /** A person's decision on promotion `id` in `env` (staging unless said), as alice. */
+  async decide(id: string, approved: boolean, comment?: string, env = 'staging'): Promise<void> {
+    await decide(this.client, id, {
+      env,
+      approved,
+      by: 'alice',
+      ...(comment === undefined ? {} : { comment }),
+    });
+  }
+
+  /**
+   * The workflow ids the lock of `env` may have: keyed by the repository however spelled (runs from
+   * before that: by the URL as given).
+   */
+  lockIds(env: string): string[] {
+    return [repositoryKey(this.remoteUrl), this.remoteUrl].map((repo) => environmentLockId(repo, env));
+  }
+
+  /** An operator terminates the environment lock of `env`; fails when the run has none. */
+  async terminateLock(env: string, reason: string): Promise<void> {
+    let terminated = false;
+    for (const id of this.lockIds(env)) {
+      await this.client.workflow
+        .getHandle(id)
+        .terminate(reason)
+        .then(() => (terminated = true))
+        .catch(() => undefined);
+    }
+    if (!terminated) throw new Error(`found no environment lock of ${env} to terminate`);
   }
 
   async status(id: string): Promise<PromotionState> {

@@ -7,26 +7,17 @@ import {
   overrideWindow,
   unfreezeEnvironment,
 } from '../../client/governance.js';
-import { decide, waitFinished } from '../../client/promotions.js';
+import { waitFinished } from '../../client/promotions.js';
 import { GOVERNANCE_WORKFLOW_ID } from '../../common/governance.js';
 import { blockUpdate, soakBrokenSignal, unblockUpdate } from '../../common/governance-definitions.js';
 import { DEV_THEN_STAGING_AUTO, soakDev } from './environments.js';
-import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
-import type { TestTemporal } from './temporal.js';
+import { approveToEnd, type Recorder } from './record-scenario.js';
 import { envStatus } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
 const block = { app: 'api', tag: '1.6.0', by: 'alice', reason: 'memory leak' };
 
-export async function recordGovernanceHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  const client = temporal.client;
-
-  const { saving } = scenarioRunner(temporal, save, missing);
-
+export async function recordGovernanceHistories({ client, saving }: Recorder): Promise<void> {
   // A proposal waiting for approval, closed by `promote block` (the signal); then the rules unblocked.
   await saving(['promote-blocked-while-waiting', 'governance-block-unblock'], {}, async (repo, taskQueue) => {
     const h = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
@@ -53,8 +44,7 @@ export async function recordGovernanceHistories(
       const h = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
       await envStatus(client, h.workflowId, 'staging', 'waiting-approval');
       await changeRules(client, blockUpdate, block, { taskQueue });
-      await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, h.workflowId);
+      await approveToEnd(client, h.workflowId, 'staging');
       return { 'promote-blocked-before-apply': h.workflowId };
     },
   );

@@ -11,78 +11,82 @@ import type { PromotionRequest } from '../../common/types.js';
 import { decideSignal } from '../../common/definitions.js';
 import { promoteCli } from './cli.js';
 import { prod, prodOnly, waitingProposal } from './proposals.js';
-import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
+import { approveToEnd, lockRebuiltByHolder, type Recorder } from './record-scenario.js';
 import { TestRepo } from './repo.js';
 import { resetWorkflow } from './reset.js';
-import type { TestTemporal } from './temporal.js';
-import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
+import { lockIdOf } from './locks.js';
 import { envStatus, eventually } from './wait.js';
 
 const MANUAL = { approval: 'manual', proposals: false } as const;
 const leads = 'approverGroups:\n  leads: [alice, bob, carol]\n';
+/** staging approved by two of the group `leads`. */
+const QUORUM_OF_LEADS = {
+  environments: [{ name: 'staging', approval: 'manual' as const, approvers: ['leads'], minApprovals: 2 }],
+  extraConfig: leads,
+};
+/** staging held through the approval wait. */
+const HELD_STAGING = { environments: [{ name: 'staging', ...MANUAL }] };
+const API = { apps: [{ app: 'api', tag: '1.5.0' }] };
+const WEB = { apps: [{ app: 'web', tag: '2.1.0' }] };
 
-export async function recordGuaranteeHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  const client = temporal.client;
+export async function recordGuaranteeHistories({
+  temporal,
+  client,
+  save,
+  missing,
+  scenario,
+}: Recorder): Promise<void> {
   const cli = (taskQueue: string, args: string[]) =>
     promoteCli(args, { address: temporal.address, taskQueue });
   const lockOf = lockIdOf;
   const start = (repo: TestRepo, taskQueue: string, request: Omit<PromotionRequest, 'repo'>) =>
     startPromotion(client, { repo: repo.url, requestedBy: 'ci-bot', ...request }, { taskQueue });
+  /** Staging rejected on a branch that refuses every revert (branch protection): compensation cannot end. */
+  const rejectUnrevertable = async (repo: TestRepo, id: string) => {
+    await repo.refuseReverts();
+    await decide(client, id, { env: 'staging', approved: false, by: 'carol', comment: 'not today' });
+  };
+  /** Started, and waiting for approval in staging. */
+  const startWaiting = async (repo: TestRepo, taskQueue: string, request: Omit<PromotionRequest, 'repo'>) => {
+    const h = await start(repo, taskQueue, request);
+    await waitForApproval(client, h.workflowId, 'staging');
+    return h;
+  };
   const commitIn = async (id: string, env: string) =>
     (await waitForApproval(client, id, env)).environments.find((e) => e.name === env)?.commit ?? '';
 
-  const { scenario } = scenarioRunner(temporal, save, missing);
-
   // A quorum of two from a group ('approval-policies'), after two signals it ignores
   // ('decision-input-checks'): a malformed one and one naming no proposal commit.
-  await scenario(
-    ['promote-quorum-approved'],
-    {
-      environments: [{ name: 'staging', approval: 'manual', approvers: ['leads'], minApprovals: 2 }],
-      extraConfig: leads,
-    },
-    async (repo, taskQueue) => {
-      const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-      const commit = await commitIn(h.workflowId, 'staging');
-      await h.signal(decideSignal, { env: 'staging', approved: 'yes', by: 'alice' } as never);
-      await h.signal(decideSignal, { env: 'staging', approved: true, by: 'alice' });
-      await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'alice', commit });
-      await eventually('the first approval to show', async () => {
-        const env = (await getStatus(client, h.workflowId)).environments[0];
-        return env?.decisions?.length === 1 ? true : undefined;
-      });
-      await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'bob', commit });
-      await waitFinished(client, h.workflowId);
-      await save(client, 'promote-quorum-approved', h.workflowId);
-    },
-  );
+  await scenario(['promote-quorum-approved'], QUORUM_OF_LEADS, async (repo, taskQueue) => {
+    const h = await start(repo, taskQueue, API);
+    const commit = await commitIn(h.workflowId, 'staging');
+    await h.signal(decideSignal, { env: 'staging', approved: 'yes', by: 'alice' } as never);
+    await h.signal(decideSignal, { env: 'staging', approved: true, by: 'alice' });
+    await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'alice', commit });
+    await eventually('the first approval to show', async () => {
+      const env = (await getStatus(client, h.workflowId)).environments[0];
+      return env?.decisions?.length === 1 ? true : undefined;
+    });
+    await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'bob', commit });
+    await waitFinished(client, h.workflowId);
+    await save(client, 'promote-quorum-approved', h.workflowId);
+  });
 
   // One approval of two, then a rejection by another approver ends it.
-  await scenario(
-    ['promote-quorum-rejected'],
-    {
-      environments: [{ name: 'staging', approval: 'manual', approvers: ['leads'], minApprovals: 2 }],
-      extraConfig: leads,
-    },
-    async (repo, taskQueue) => {
-      const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-      const commit = await commitIn(h.workflowId, 'staging');
-      await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'alice', commit });
-      await decide(client, h.workflowId, {
-        env: 'staging',
-        approved: false,
-        by: 'bob',
-        commit,
-        comment: 'not this week',
-      });
-      await waitFinished(client, h.workflowId);
-      await save(client, 'promote-quorum-rejected', h.workflowId);
-    },
-  );
+  await scenario(['promote-quorum-rejected'], QUORUM_OF_LEADS, async (repo, taskQueue) => {
+    const h = await start(repo, taskQueue, API);
+    const commit = await commitIn(h.workflowId, 'staging');
+    await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'alice', commit });
+    await decide(client, h.workflowId, {
+      env: 'staging',
+      approved: false,
+      by: 'bob',
+      commit,
+      comment: 'not this week',
+    });
+    await waitFinished(client, h.workflowId);
+    await save(client, 'promote-quorum-rejected', h.workflowId);
+  });
 
   // A signed approval verified against allowed_signers on the deployment branch ('signed-approvals').
   if (missing('promote-signed-approval')) {
@@ -100,7 +104,7 @@ export async function recordGuaranteeHistories(
         },
         async (repo, taskQueue) => {
           await repo.commitFile('.promote/allowed_signers', `alice ${pub}\n`, 'chore: who signs approvals');
-          const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+          const h = await start(repo, taskQueue, API);
           await commitIn(h.workflowId, 'staging');
           const approved = await cli(taskQueue, [
             'approve',
@@ -126,17 +130,13 @@ export async function recordGuaranteeHistories(
   // the reset run's release as its saga's own ('lock-follows-saga') and granted the next promotion.
   await scenario(
     ['promote-reset-while-holding', 'environment-lock-after-reset'],
-    { environments: [{ name: 'staging', ...MANUAL }] },
+    HELD_STAGING,
     async (repo, taskQueue) => {
-      const first = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-      await waitForApproval(client, first.workflowId, 'staging');
+      const first = await startWaiting(repo, taskQueue, API);
       const run = await resetWorkflow(temporal, first.workflowId, 'LastWorkflowTask');
-      await decide(client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, first.workflowId);
-      const next = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, next.workflowId);
+      await approveToEnd(client, first.workflowId, 'staging');
+      const next = await start(repo, taskQueue, WEB);
+      await approveToEnd(client, next.workflowId, 'staging');
       await save(client, 'promote-reset-while-holding', first.workflowId, run);
       await save(client, 'environment-lock-after-reset', lockOf(repo, 'staging'));
     },
@@ -152,12 +152,10 @@ export async function recordGuaranteeHistories(
       ],
     },
     async (repo, taskQueue) => {
-      const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+      const h = await start(repo, taskQueue, API);
       await waitForApproval(client, h.workflowId, 'prod');
       const run = await resetWorkflow(temporal, h.workflowId, 'FirstWorkflowTask');
-      await waitForApproval(client, h.workflowId, 'prod');
-      await decide(client, h.workflowId, { env: 'prod', approved: true, by: 'alice' });
-      await waitFinished(client, h.workflowId);
+      await approveToEnd(client, h.workflowId, 'prod', 'alice');
       await save(client, 'promote-reset-to-start', h.workflowId, run);
     },
   );
@@ -166,19 +164,12 @@ export async function recordGuaranteeHistories(
   // ('bounded-compensation'); the queued promotion then gets staging.
   await scenario(
     ['promote-compensation-abandoned'],
-    { environments: [{ name: 'staging', ...MANUAL }] },
+    HELD_STAGING,
     async (repo, taskQueue) => {
-      const first = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-      await waitForApproval(client, first.workflowId, 'staging');
-      const second = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
+      const first = await startWaiting(repo, taskQueue, API);
+      const second = await start(repo, taskQueue, WEB);
       await envStatus(client, second.workflowId, 'staging', 'queued');
-      await repo.refuseReverts();
-      await decide(client, first.workflowId, {
-        env: 'staging',
-        approved: false,
-        by: 'carol',
-        comment: 'not today',
-      });
+      await rejectUnrevertable(repo, first.workflowId);
       await eventually('staging to be compensating', async () => {
         const env = (await getStatus(client, first.workflowId)).environments[0];
         return env?.compensation && !env.compensation.left ? true : undefined;
@@ -195,9 +186,7 @@ export async function recordGuaranteeHistories(
       ]);
       if (given.code !== 0) throw new Error(`abandon refused: ${given.stderr}`);
       await waitFinished(client, first.workflowId);
-      await waitForApproval(client, second.workflowId, 'staging');
-      await decide(client, second.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, second.workflowId);
+      await approveToEnd(client, second.workflowId, 'staging');
       await save(client, 'promote-compensation-abandoned', first.workflowId);
     },
     { compensationRetryMs: 60 * 60_000 },
@@ -206,17 +195,10 @@ export async function recordGuaranteeHistories(
   // The same refused revert, ended by its (short) budget: compensation-failed with what is left.
   await scenario(
     ['promote-compensation-failed'],
-    { environments: [{ name: 'staging', ...MANUAL }] },
+    HELD_STAGING,
     async (repo, taskQueue) => {
-      const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-      await waitForApproval(client, h.workflowId, 'staging');
-      await repo.refuseReverts();
-      await decide(client, h.workflowId, {
-        env: 'staging',
-        approved: false,
-        by: 'carol',
-        comment: 'not today',
-      });
+      const h = await startWaiting(repo, taskQueue, API);
+      await rejectUnrevertable(repo, h.workflowId);
       await waitFinished(client, h.workflowId);
       await save(client, 'promote-compensation-failed', h.workflowId);
     },
@@ -225,7 +207,7 @@ export async function recordGuaranteeHistories(
 
   // A proposal merged by hand, then rejected: reverted by its trailers ('hand-merged-proposal').
   await scenario(['promote-hand-merged-rejected'], { environments: prodOnly }, async (repo, taskQueue) => {
-    const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+    const h = await start(repo, taskQueue, API);
     const waiting = prod(await waitingProposal(client, h.workflowId));
     await repo.mergeByHand(waiting.proposal?.branch ?? '');
     await decide(client, h.workflowId, { env: 'prod', approved: false, by: 'alice', comment: 'no' });
@@ -236,7 +218,7 @@ export async function recordGuaranteeHistories(
   // A proposal merged by hand, then approved: landing finds it stale, it is rebuilt and approved again
   // ('landing-reasserts', 'hand-merged-proposal' at landing).
   await scenario(['promote-hand-merged-approved'], { environments: prodOnly }, async (repo, taskQueue) => {
-    const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+    const h = await start(repo, taskQueue, API);
     const waiting = prod(await waitingProposal(client, h.workflowId));
     await repo.mergeByHand(waiting.proposal?.branch ?? '');
     await decide(client, h.workflowId, {
@@ -265,7 +247,7 @@ export async function recordGuaranteeHistories(
       const before = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.4.9' }] });
       await waitFinished(client, before.workflowId);
       await writeFile(join(repo.cluster, 'slow-apply'), '30');
-      const first = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+      const first = await start(repo, taskQueue, API);
       await eventually('the apply to start', async () =>
         (await repo.deployLog()).filter((l) => / start dev /.test(l)).length === 2 ? true : undefined,
       );
@@ -274,7 +256,7 @@ export async function recordGuaranteeHistories(
         (await repo.deployLog()).some((l) => / terminated dev /.test(l)) ? true : undefined,
       );
       await rm(join(repo.cluster, 'slow-apply'));
-      const again = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
+      const again = await start(repo, taskQueue, API);
       await waitFinished(client, again.workflowId);
       await save(client, 'promote-repaired-values-in-git', again.workflowId);
       await save(client, 'environment-lock-keeps-applied-bump', lockOf(repo, 'dev'));
@@ -285,16 +267,13 @@ export async function recordGuaranteeHistories(
   // its bump ('lock-drains-pushes') and grants the next one, which is approved.
   await scenario(
     ['environment-lock-drains-pushes', 'promote-after-abandoned-holder'],
-    { environments: [{ name: 'staging', ...MANUAL }] },
+    HELD_STAGING,
     async (repo, taskQueue) => {
-      const stuck = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-      await waitForApproval(client, stuck.workflowId, 'staging');
-      const next = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
+      const stuck = await startWaiting(repo, taskQueue, API);
+      const next = await start(repo, taskQueue, WEB);
       await envStatus(client, next.workflowId, 'staging', 'queued');
       await stuck.terminate('recording an abandoned holder');
-      await waitForApproval(client, next.workflowId, 'staging');
-      await decide(client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, next.workflowId);
+      await approveToEnd(client, next.workflowId, 'staging');
       await save(client, 'environment-lock-drains-pushes', lockOf(repo, 'staging'));
       await save(client, 'promote-after-abandoned-holder', next.workflowId);
     },
@@ -304,23 +283,14 @@ export async function recordGuaranteeHistories(
   // for a re-assert interval plus a lease), adopts the re-asserting holder, then serves a waiter.
   await scenario(
     ['environment-lock-rebuilt-fails-closed', 'promote-reasserts-to-rebuilt-lock'],
-    { environments: [{ name: 'staging', ...MANUAL }] },
+    HELD_STAGING,
     async (repo, taskQueue) => {
-      const holder = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
-      await waitForApproval(client, holder.workflowId, 'staging');
-      const lockId = lockOf(repo, 'staging');
-      const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
-        client,
-        lockId,
-        'recording a lock rebuilt by its holder',
-      );
-      const waiter = await start(repo, taskQueue, { apps: [{ app: 'web', tag: '2.1.0' }] });
+      const holder = await startWaiting(repo, taskQueue, API);
+      const { lockId, rebuilt } = await lockRebuiltByHolder(client, repo, 'staging');
+      const waiter = await start(repo, taskQueue, WEB);
       await envStatus(client, waiter.workflowId, 'staging', 'queued');
-      await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, holder.workflowId);
-      await waitForApproval(client, waiter.workflowId, 'staging');
-      await decide(client, waiter.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, waiter.workflowId);
+      await approveToEnd(client, holder.workflowId, 'staging');
+      await approveToEnd(client, waiter.workflowId, 'staging');
       await save(client, 'environment-lock-rebuilt-fails-closed', lockId, rebuilt);
       await save(client, 'promote-reasserts-to-rebuilt-lock', holder.workflowId);
     },

@@ -11,15 +11,16 @@ import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { Client } from '@temporalio/client';
 import {
+  cancelPromotion,
   decide,
   startPromotion,
   waitFinished,
   waitForApproval,
-  cancelPromotion,
 } from '../../client/promotions.js';
 import { environmentLockId } from '../../common/ids.js';
 import { TestRepo } from './repo.js';
 import { TestTemporal } from './temporal.js';
+import { approveToEnd, approveWhenAsked, finished, recorder } from './record-scenario.js';
 import { envStatus, eventually } from './wait.js';
 import { WorkerProcess } from './worker-process.js';
 import { appendToManifest, HISTORIES_DIR, readManifest } from './history-manifest.js';
@@ -62,87 +63,56 @@ async function save(client: Client, name: string, workflowId: string, runId?: st
 }
 
 const temporal = await TestTemporal.start();
+const rec = recorder(temporal, save, missing);
+const { client, savingOne } = rec;
 
-function startApi(repo: TestRepo, taskQueue: string, tag: string) {
-  return startPromotion(temporal.client, { repo: repo.url, apps: [{ app: 'api', tag }] }, { taskQueue });
-}
 await mkdir(out, { recursive: true });
 try {
-  const scenarios: [string, (repo: TestRepo, taskQueue: string) => Promise<string>][] = [
-    [
-      'promote-happy-path',
-      async (repo, taskQueue) => {
-        const h = await startPromotion(
-          temporal.client,
-          {
-            repo: repo.url,
-            apps: [
-              { app: 'api', tag: '1.5.0' },
-              { app: 'web', tag: '2.1.0' },
-            ],
-          },
-          { taskQueue },
-        );
-        for (const [env, by] of [
-          ['staging', 'carol'],
-          ['prod', 'alice'],
-        ] as const) {
-          await waitForApproval(temporal.client, h.workflowId, env);
-          await decide(temporal.client, h.workflowId, { env, approved: true, by });
-        }
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
+  await savingOne('promote-happy-path', {}, async (repo, taskQueue) => {
+    const h = await startPromotion(
+      client,
+      {
+        repo: repo.url,
+        apps: [
+          { app: 'api', tag: '1.5.0' },
+          { app: 'web', tag: '2.1.0' },
+        ],
       },
-    ],
-    [
-      'promote-rejected',
-      async (repo, taskQueue) => {
-        const h = await startApi(repo, taskQueue, '1.5.0');
-        await waitForApproval(temporal.client, h.workflowId, 'staging');
-        await decide(temporal.client, h.workflowId, {
-          env: 'staging',
-          approved: false,
-          by: 'carol',
-          comment: 'freeze',
-        });
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
-      },
-    ],
-    [
-      'promote-failed-apply-compensated',
-      async (repo, taskQueue) => {
-        await repo.failApply('dev', 'cluster unreachable');
-        const h = await startApi(repo, taskQueue, '1.5.0');
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
-      },
-    ],
-    [
-      'promote-cancelled-while-waiting',
-      async (repo, taskQueue) => {
-        const h = await startApi(repo, taskQueue, '1.5.0');
-        await waitForApproval(temporal.client, h.workflowId, 'staging');
-        await cancelPromotion(temporal.client, h.workflowId);
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
-      },
-    ],
-    [
-      'promote-superseded',
-      async (repo, taskQueue) => {
-        const older = await startApi(repo, taskQueue, '1.5.0');
-        await waitForApproval(temporal.client, older.workflowId, 'staging');
-        const newer = await startApi(repo, taskQueue, '1.6.0');
-        await waitFinished(temporal.client, older.workflowId);
-        await envStatus(temporal.client, newer.workflowId, 'staging', 'waiting-approval');
-        await cancelPromotion(temporal.client, newer.workflowId);
-        await waitFinished(temporal.client, newer.workflowId);
-        await save(temporal.client, 'environment-lock', environmentLockId(repo.url, 'staging'));
-        return older.workflowId;
-      },
-    ],
-  ];
+      { taskQueue },
+    );
+    await approveWhenAsked(client, h.workflowId, 'staging');
+    return approveToEnd(client, h.workflowId, 'prod', 'alice');
+  });
+  await savingOne('promote-rejected', {}, async (repo, taskQueue) => {
+    const h = await startTagPromotion(client, taskQueue, repo);
+    await waitForApproval(client, h.workflowId, 'staging');
+    await decide(client, h.workflowId, { env: 'staging', approved: false, by: 'carol', comment: 'freeze' });
+    return finished(client, h.workflowId);
+  });
+  await savingOne('promote-failed-apply-compensated', {}, async (repo, taskQueue) => {
+    await repo.failApply('dev', 'cluster unreachable');
+    return finished(client, (await startTagPromotion(client, taskQueue, repo)).workflowId);
+  });
+  await savingOne('promote-cancelled-while-waiting', {}, async (repo, taskQueue) => {
+    const h = await startTagPromotion(client, taskQueue, repo);
+    await waitForApproval(client, h.workflowId, 'staging');
+    await cancelPromotion(client, h.workflowId);
+    return finished(client, h.workflowId);
+  });
+  await rec.saving(['promote-superseded', 'environment-lock'], {}, async (repo, taskQueue) => {
+    const older = await startTagPromotion(client, taskQueue, repo);
+    await waitForApproval(client, older.workflowId, 'staging');
+    const newer = await startTagPromotion(client, taskQueue, repo, { tag: '1.6.0' });
+    await waitFinished(client, older.workflowId);
+    await envStatus(client, newer.workflowId, 'staging', 'waiting-approval');
+    await cancelPromotion(client, newer.workflowId);
+    await waitFinished(client, newer.workflowId);
+    return {
+      'environment-lock': environmentLockId(repo.url, 'staging'),
+      'promote-superseded': older.workflowId,
+    };
+  });
+
   // Resume: the worker (and its deploy command) is SIGKILLed mid-apply and another one finishes.
   if (missing('promote-resumed-after-worker-kill')) {
     const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
@@ -156,56 +126,48 @@ try {
       PROMOTE_LOCK_LEASE_MS: '1000',
     });
     const first = await WorkerProcess.start(env(1));
-    const h = await startTagPromotion(temporal.client, 'record-resume', repo);
-    await envStatus(temporal.client, h.workflowId, 'dev', 'applying');
+    const h = await startTagPromotion(client, 'record-resume', repo);
+    await envStatus(client, h.workflowId, 'dev', 'applying');
     await eventually('apply to start', async () => ((await repo.deployLog()).length > 0 ? true : undefined));
     await first.kill();
     await repo.killApply();
     const second = await WorkerProcess.start(env(2));
-    await waitFinished(temporal.client, h.workflowId);
-    await save(temporal.client, 'promote-resumed-after-worker-kill', h.workflowId);
+    await waitFinished(client, h.workflowId);
+    await save(client, 'promote-resumed-after-worker-kill', h.workflowId);
     await second.stop();
     await repo.remove();
     await rm(cache, { recursive: true, force: true });
   }
 
   // A holder terminated while holding: the lock reverts its bump and hands the environment on.
-  if (missing('environment-lock-abandoned-holder')) {
-    const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const stuck = await startApi(repo, taskQueue, '1.5.0');
-      await waitForApproval(temporal.client, stuck.workflowId, 'staging');
-      const next = await startTagPromotion(temporal.client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
-      await envStatus(temporal.client, next.workflowId, 'staging', 'queued');
+  await rec.scenario(
+    ['environment-lock-abandoned-holder'],
+    { environments: [{ name: 'staging', approval: 'manual' }] },
+    async (repo, taskQueue) => {
+      const stuck = await startTagPromotion(client, taskQueue, repo);
+      await waitForApproval(client, stuck.workflowId, 'staging');
+      const next = await startTagPromotion(client, taskQueue, repo, { app: 'web', tag: '2.1.0' });
+      await envStatus(client, next.workflowId, 'staging', 'queued');
       await stuck.terminate('recording an abandoned holder');
-      await waitForApproval(temporal.client, next.workflowId, 'staging');
-      await cancelPromotion(temporal.client, next.workflowId);
-      await waitFinished(temporal.client, next.workflowId);
-    });
-    await save(temporal.client, 'environment-lock-abandoned-holder', environmentLockId(repo.url, 'staging'));
-    await repo.remove();
-  }
+      await waitForApproval(client, next.workflowId, 'staging');
+      await cancelPromotion(client, next.workflowId);
+      await waitFinished(client, next.workflowId);
+      await save(client, 'environment-lock-abandoned-holder', environmentLockId(repo.url, 'staging'));
+    },
+  );
 
-  for (const [name, run] of scenarios) {
-    if (!missing(name) && (name !== 'promote-superseded' || !missing('environment-lock'))) continue;
-    const repo = await TestRepo.create();
-    try {
-      const id = await temporal.withWorker(({ taskQueue }) => run(repo, taskQueue));
-      await save(temporal.client, name, id);
-    } finally {
-      await repo.remove();
-    }
-  }
-
-  await recordNewHistories(temporal, save, missing);
-  await recordLockHistories(temporal, save, missing);
-  await recordProposalHistories(temporal, save, missing);
-  await recordGuaranteeHistories(temporal, save, missing);
-  await recordLockGuaranteeHistories(temporal, save, missing);
-  await recordJanitorHistories(temporal, save, missing);
-  await recordGovernanceHistories(temporal, save, missing);
-  await recordReviewHistories(temporal, save, missing);
-  await recordRoundTripHistories(temporal, save, missing);
+  for (const record of [
+    recordNewHistories,
+    recordLockHistories,
+    recordProposalHistories,
+    recordGuaranteeHistories,
+    recordLockGuaranteeHistories,
+    recordJanitorHistories,
+    recordGovernanceHistories,
+    recordReviewHistories,
+    recordRoundTripHistories,
+  ])
+    await record(rec);
 } finally {
   await temporal.teardown();
   appendToManifest(written, workflowIds);

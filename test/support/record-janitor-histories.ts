@@ -2,19 +2,13 @@
 // Each scenario runs only when its file is missing.
 import { waitForApproval } from '../../client/promotions.js';
 import type { JanitorResult } from '../../workflows/janitor.js';
-import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
-import type { TestTemporal } from './temporal.js';
+import { type Recorder } from './record-scenario.js';
 import { eventually } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
-export async function recordJanitorHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
+export async function recordJanitorHistories({ client, save, scenario }: Recorder): Promise<void> {
   const name = 'promote-janitor-dropped-proposal';
-  const client = temporal.client;
-  await scenarioRunner(temporal, save, missing).scenario([name], {}, async (repo, taskQueue) => {
+  await scenario([name], {}, async (repo, taskQueue) => {
     const h = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'recorder' });
     await waitForApproval(client, h.workflowId, 'staging');
     await client.workflow.getHandle(h.workflowId).terminate('recording the janitor');

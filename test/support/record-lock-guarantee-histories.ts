@@ -5,33 +5,33 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
-import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
-import { lockRuns } from './record-new-histories.js';
-import { scenarioRunner, type Missing, type Save, type ScenarioRunner } from './record-scenario.js';
+import { lockRuns, recordLockAcrossContinueAsNew } from './record-new-histories.js';
+import { approveToEnd, type Recorder, type Save } from './record-scenario.js';
 import { TestRepo } from './repo.js';
-import { suggestContinueAsNewAfter, temporalCli, TestTemporal } from './temporal.js';
-import { envStatus, eventually } from './wait.js';
+import { temporalCli, TestTemporal } from './temporal.js';
+import { eventually } from './wait.js';
 import { WorkerProcess } from './worker-process.js';
 import { startTagPromotion } from './requests.js';
 
 const staging = [{ name: 'staging', approval: 'manual' as const, proposals: false }];
 
-export async function recordLockGuaranteeHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  await recordLockTimeout(scenarioRunner(temporal, save, missing), temporal.client, save);
-  if (missing('environment-lock-wakes-to-continue-as-new') || missing('environment-lock-carried-holder'))
-    await recordWaitContinuesAsNew(save);
+export async function recordLockGuaranteeHistories(recorder: Recorder): Promise<void> {
+  const { save, missing } = recorder;
+  await recordLockTimeout(recorder);
+  // The lock, woken by its waiter's re-asserts while the holder waits, continues as new from inside its
+  // wait with holder and waiter carried over ('lock-wait-continues-as-new').
+  await recordLockAcrossContinueAsNew(save, missing, staging, {
+    first: 'environment-lock-wakes-to-continue-as-new',
+    last: 'environment-lock-carried-holder',
+  });
   if (missing('environment-lock-upgraded-to-new-version')) await recordLockUpgrade(save);
 }
 
 /** Queued behind a holder waiting for approval longer than staging's lockTimeout: it fails, naming it. */
-async function recordLockTimeout({ scenario }: ScenarioRunner, client: Client, save: Save): Promise<void> {
+async function recordLockTimeout({ scenario, client, save }: Recorder): Promise<void> {
   await scenario(
     ['promote-lock-timed-out'],
     { environments: [{ name: 'staging', approval: 'manual', proposals: false, lockTimeout: '3s' }] },
@@ -41,47 +41,10 @@ async function recordLockTimeout({ scenario }: ScenarioRunner, client: Client, s
       await waitForApproval(client, holder.workflowId, 'staging');
       const queued = await start('web', '2.1.0');
       await waitFinished(client, queued.workflowId);
-      await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, holder.workflowId);
+      await approveToEnd(client, holder.workflowId, 'staging');
       await save(client, 'promote-lock-timed-out', queued.workflowId);
     },
   );
-}
-
-/**
- * A dev server told to suggest continue-as-new after 40 events (a server setting): the lock, woken by
- * its waiter's re-asserts while the holder waits, continues as new from inside its wait with holder and
- * waiter carried over. Saved: the first run (ending in continue-as-new) and the last one.
- */
-async function recordWaitContinuesAsNew(save: Save): Promise<void> {
-  const temporal = await TestTemporal.start(suggestContinueAsNewAfter(40));
-  const client = temporal.client;
-  const repo = await TestRepo.create({ environments: staging });
-  try {
-    await temporal.withWorker(async ({ taskQueue }) => {
-      const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
-      const holder = await start('api', '1.5.0');
-      await waitForApproval(client, holder.workflowId, 'staging');
-      const waiter = await start('web', '2.1.0');
-      await envStatus(client, waiter.workflowId, 'staging', 'queued');
-      const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
-      const firstRun = await eventually('the lock to continue as new', async () => {
-        const runs = await lockRuns(client, lockId);
-        return runs.length > 1 ? runs[0] : undefined;
-      });
-      for (const id of [holder.workflowId, waiter.workflowId]) {
-        await waitForApproval(client, id, 'staging');
-        await decide(client, id, { env: 'staging', approved: true, by: 'carol' });
-        await waitFinished(client, id);
-      }
-      await save(client, 'environment-lock-wakes-to-continue-as-new', lockId, firstRun);
-      const runs = await lockRuns(client, lockId);
-      await save(client, 'environment-lock-carried-holder', lockId, runs[runs.length - 1]);
-    });
-  } finally {
-    await repo.remove();
-    await temporal.teardown();
-  }
 }
 
 /**
@@ -131,8 +94,7 @@ async function recordLockUpgrade(save: Save): Promise<void> {
       const runs = await lockRuns(client, lockId);
       return runs.length > 1 ? true : undefined;
     });
-    await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
-    await waitFinished(client, h.workflowId);
+    await approveToEnd(client, h.workflowId, 'staging');
     await save(client, 'environment-lock-upgraded-to-new-version', lockId, onV1);
   } finally {
     for (const w of workers) await w.kill().catch(() => undefined);

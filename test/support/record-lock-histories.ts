@@ -1,22 +1,14 @@
 // Histories of the environment lock's patched paths ('lock-remembers-released-runs',
 // 'lock-holder-reasserts', 'lock-adopts-reasserting-holder'), recorded from the code that takes them,
 // under new names beside the older histories. Each runs only when its file is missing.
-import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import { lockRequestSignal } from '../../common/definitions.js';
-import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
-import type { TestTemporal } from './temporal.js';
-import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
+import { approveToEnd, lockRebuiltByHolder, type Recorder } from './record-scenario.js';
 import { envStatus } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
-export async function recordLockHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  const client = temporal.client;
-  const { scenario } = scenarioRunner(temporal, save, missing);
+export async function recordLockHistories({ client, save, scenario }: Recorder): Promise<void> {
   // A late copy of a released run's request reaches the dev lock: it is ignored, the next one passes.
   await scenario(
     ['environment-lock-late-request'],
@@ -40,11 +32,7 @@ export async function recordLockHistories(
       });
       const next = await start('web', '2.1.0');
       await envStatus(client, next.workflowId, 'staging', 'queued');
-      for (const id of [first.workflowId, next.workflowId]) {
-        await waitForApproval(client, id, 'staging');
-        await decide(client, id, { env: 'staging', approved: true, by: 'carol' });
-        await waitFinished(client, id);
-      }
+      for (const id of [first.workflowId, next.workflowId]) await approveToEnd(client, id, 'staging');
       await save(client, 'environment-lock-late-request', devLock);
     },
   );
@@ -57,14 +45,8 @@ export async function recordLockHistories(
     async (repo, taskQueue) => {
       const holder = await startTagPromotion(client, taskQueue, repo);
       await waitForApproval(client, holder.workflowId, 'staging');
-      const lockId = lockIdOf(repo, 'staging');
-      const { runId: rebuilt } = await terminateLockUntilHolderRebuildsIt(
-        client,
-        lockId,
-        'recording a lock rebuilt by its holder',
-      );
-      await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, holder.workflowId);
+      const { lockId, rebuilt } = await lockRebuiltByHolder(client, repo, 'staging');
+      await approveToEnd(client, holder.workflowId, 'staging');
       await save(client, 'promote-holder-reasserts', holder.workflowId);
       await save(client, 'environment-lock-adopts-holder', lockId, rebuilt);
     },

@@ -4,17 +4,18 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import protos from '@temporalio/proto';
-import {
-  cancelPromotion,
-  decide,
-  startPromotion,
-  waitFinished,
-  waitForApproval,
-} from '../../client/promotions.js';
+import { cancelPromotion, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../../common/ids.js';
 import type { PromotionRequest } from '../../common/types.js';
 import { decideSignal } from '../../common/definitions.js';
-import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
+import {
+  approveToEnd,
+  finished,
+  type Missing,
+  type Recorder,
+  type RepoOptions,
+  type Save,
+} from './record-scenario.js';
 import { TestRepo } from './repo.js';
 import { suggestContinueAsNewAfter, TestTemporal } from './temporal.js';
 import { startTimeSkippingServer, withTimeSkippingWorker } from './time-skipping-server.js';
@@ -27,16 +28,15 @@ const devAndStaging = [
   { name: 'staging', approval: 'manual' as const },
 ];
 
-export async function recordNewHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  const client = temporal.client;
+export async function recordNewHistories({
+  temporal,
+  client,
+  save,
+  missing,
+  savingOne,
+}: Recorder): Promise<void> {
   const start = (repo: TestRepo, taskQueue: string, request: Omit<PromotionRequest, 'repo'>) =>
     startPromotion(client, { repo: repo.url, ...request }, { taskQueue });
-
-  const { savingOne } = scenarioRunner(temporal, save, missing);
 
   // Still waiting: the history ends mid-run, as a run in flight during a deploy of new workflow code.
   await savingOne('promote-waiting-for-approval', {}, async (repo, taskQueue) => {
@@ -58,8 +58,7 @@ export async function recordNewHistories(
       comment: 'via webhook',
       ...(commit ? { commit } : {}),
     });
-    await waitFinished(client, h.workflowId);
-    return h.workflowId;
+    return finished(client, h.workflowId);
   });
 
   // A rollback of dev to the tag it ran before the promotion just made.
@@ -70,8 +69,7 @@ export async function recordNewHistories(
       const first = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }] });
       await waitFinished(client, first.workflowId);
       const h = await start(repo, taskQueue, { apps: [], rollback: { env: 'dev', app: 'api' } });
-      await waitFinished(client, h.workflowId);
-      return h.workflowId;
+      return finished(client, h.workflowId);
     },
   );
 
@@ -80,10 +78,7 @@ export async function recordNewHistories(
     const toDev = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }], to: 'dev' });
     await waitFinished(client, toDev.workflowId);
     const h = await start(repo, taskQueue, { apps: [{ app: 'api', tag: '1.5.0' }], only: 'staging' });
-    await waitForApproval(client, h.workflowId, 'staging');
-    await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
-    await waitFinished(client, h.workflowId);
-    return h.workflowId;
+    return approveToEnd(client, h.workflowId, 'staging');
   });
 
   // Cancelled while queued behind another promotion (of another app, so no supersede).
@@ -111,25 +106,33 @@ export async function recordNewHistories(
         (await repo.deployLog()).length > 0 ? true : undefined,
       );
       await cancelPromotion(client, h.workflowId);
-      await waitFinished(client, h.workflowId);
-      return h.workflowId;
+      return finished(client, h.workflowId);
     },
   );
 
-  if (missing('environment-lock-continued-as-new') || missing('environment-lock-after-continue-as-new'))
-    await recordLockAcrossContinueAsNew(save);
+  await recordLockAcrossContinueAsNew(save, missing, staging, {
+    first: 'environment-lock-continued-as-new',
+    last: 'environment-lock-after-continue-as-new',
+  });
   if (missing('promote-approval-timed-out')) await recordApprovalTimeout(save, temporal.bundle);
 }
 
 /**
  * The lock continues-as-new when the server suggests it. A dev server told to suggest it after 40 events
  * (a server setting, not a workflow change) makes the lock do so while it has a holder and a waiter, so
- * both cross into the new run. Saved: the first run (ending in continue-as-new) and the last one.
+ * both cross into the new run. Saved, when either is missing: the first run (ending in continue-as-new)
+ * under `names.first`, the last one under `names.last`.
  */
-async function recordLockAcrossContinueAsNew(save: Save): Promise<void> {
+export async function recordLockAcrossContinueAsNew(
+  save: Save,
+  missing: Missing,
+  environments: NonNullable<RepoOptions>['environments'],
+  names: { first: string; last: string },
+): Promise<void> {
+  if (!missing(names.first) && !missing(names.last)) return;
   const temporal = await TestTemporal.start(suggestContinueAsNewAfter(40));
   const client = temporal.client;
-  const repo = await TestRepo.create({ environments: staging });
+  const repo = await TestRepo.create({ environments });
   try {
     await temporal.withWorker(async ({ taskQueue }) => {
       const holder = await startTagPromotion(client, taskQueue, repo);
@@ -142,14 +145,10 @@ async function recordLockAcrossContinueAsNew(save: Save): Promise<void> {
         const runs = await lockRuns(client, lockId);
         return runs.length > 1 ? runs[0] : undefined;
       });
-      await decide(client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, holder.workflowId);
-      await waitForApproval(client, waiter.workflowId, 'staging');
-      await decide(client, waiter.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, waiter.workflowId);
-      await save(client, 'environment-lock-continued-as-new', lockId, firstRun);
+      for (const id of [holder.workflowId, waiter.workflowId]) await approveToEnd(client, id, 'staging');
+      await save(client, names.first, lockId, firstRun);
       const runs = await lockRuns(client, lockId);
-      await save(client, 'environment-lock-after-continue-as-new', lockId, runs[runs.length - 1]);
+      await save(client, names.last, lockId, runs[runs.length - 1]);
     });
   } finally {
     await repo.remove();

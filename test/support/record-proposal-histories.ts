@@ -2,19 +2,16 @@
 // rebuilt after its line changed on the deployment branch. Each scenario runs only when its file is missing.
 import { approveShown } from '../../client/approve.js';
 import { decide, getStatus, waitFinished } from '../../client/promotions.js';
-import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
+import { type Recorder } from './record-scenario.js';
 import type { TestRepo } from './repo.js';
-import type { TestTemporal } from './temporal.js';
 import { eventually } from './wait.js';
 import { startTagPromotion } from './requests.js';
 
-export async function recordProposalHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  const client = temporal.client;
-
+export async function recordProposalHistories({
+  client,
+  save,
+  scenario: runScenario,
+}: Recorder): Promise<void> {
   const waitingProposal = (id: string, rebuilt: boolean) =>
     eventually(`${id} to wait for approval of its proposal`, async () => {
       const env = (await getStatus(client, id)).environments.find((e) => e.name === 'prod');
@@ -23,20 +20,15 @@ export async function recordProposalHistories(
       return ready ? env : undefined;
     });
 
-  const runner = scenarioRunner(temporal, save, missing);
   /** A promotion waiting on its prod proposal; `run` decides it, then the finished run is saved. */
   const scenario = (name: string, run: (repo: TestRepo, id: string) => Promise<void>) =>
-    runner.scenario(
-      [name],
-      { environments: [{ name: 'prod', approval: 'manual' }] },
-      async (repo, taskQueue) => {
-        const h = await startTagPromotion(client, taskQueue, repo);
-        await waitingProposal(h.workflowId, false);
-        await run(repo, h.workflowId);
-        await waitFinished(client, h.workflowId);
-        await save(client, name, h.workflowId);
-      },
-    );
+    runScenario([name], { environments: [{ name: 'prod', approval: 'manual' }] }, async (repo, taskQueue) => {
+      const h = await startTagPromotion(client, taskQueue, repo);
+      await waitingProposal(h.workflowId, false);
+      await run(repo, h.workflowId);
+      await waitFinished(client, h.workflowId);
+      await save(client, name, h.workflowId);
+    });
 
   await scenario('promote-proposal-approved', async (_repo, id) => {
     await approveShown(client, id, { env: 'prod', by: 'alice' });

@@ -10,8 +10,7 @@ import { gitHubTestRepo } from './github-repo.js';
 import { GitHubStandIn } from './github-standin.js';
 import { TestRepo } from './repo.js';
 import { SlackApiStandIn } from './slack-api.js';
-import type { Missing, Save } from './record-scenario.js';
-import type { TestTemporal } from './temporal.js';
+import type { Recorder } from './record-scenario.js';
 import { eventually } from './wait.js';
 
 const SECRET = 'webhook-secret-for-histories';
@@ -38,12 +37,7 @@ function reviewedStaging(minApprovals: number | undefined, reviewPoll: string, e
 const staging = (state: PromotionState): EnvironmentState | undefined =>
   state.environments.find((e) => e.name === 'staging');
 
-export async function recordReviewHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  const client = temporal.client;
+export async function recordReviewHistories({ temporal, client, save, missing }: Recorder): Promise<void> {
   const slack = await new SlackApiStandIn(SLACK_TOKEN).start();
   const notifier = createNotifier(
     'default',

@@ -1,19 +1,10 @@
 // Histories of runs in fewer round trips (issue 21 item 2): a held environment's bump and diff in one
 // activity (patch `bump-and-diff`), promote.yaml and the governance gate read as local activities
 // (patch `local-reads`). Each scenario runs only when its file is missing (histories are append-only).
-import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
-import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
-import type { TestTemporal } from './temporal.js';
+import { startPromotion, waitFinished } from '../../client/promotions.js';
+import { approveToEnd, type Recorder } from './record-scenario.js';
 
-export async function recordRoundTripHistories(
-  temporal: TestTemporal,
-  save: Save,
-  missing: Missing,
-): Promise<void> {
-  const client = temporal.client;
-
-  const { savingOne } = scenarioRunner(temporal, save, missing);
-
+export async function recordRoundTripHistories({ client, savingOne }: Recorder): Promise<void> {
   // dev automatic, staging manual without proposals: both held, each bumped and diffed in one activity.
   await savingOne(
     'promote-bumped-and-diffed',
@@ -29,9 +20,7 @@ export async function recordRoundTripHistories(
         { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] },
         { taskQueue },
       );
-      await waitForApproval(client, h.workflowId, 'staging');
-      await decide(client, h.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      await waitFinished(client, h.workflowId);
+      await approveToEnd(client, h.workflowId, 'staging');
       return h.workflowId;
     },
   );

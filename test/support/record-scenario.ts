@@ -2,6 +2,8 @@
 // and only when one of its histories is missing (histories are append-only: an existing file is never
 // recorded again). The repository is removed whatever the scenario did.
 import type { Client } from '@temporalio/client';
+import { decide, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { lockIdOf, terminateLockUntilHolderRebuildsIt } from './locks.js';
 import { TestRepo } from './repo.js';
 import type { TestTemporal } from './temporal.js';
 
@@ -42,4 +44,52 @@ export function scenarioRunner(temporal: TestTemporal, save: Save, missing: Miss
       save(temporal.client, name, await run(repo, taskQueue)),
     );
   return { scenario, saving, savingOne };
+}
+
+/** What every recorder is given: the server, its client, how to save a history, which are missing. */
+export interface Recorder extends ScenarioRunner {
+  temporal: TestTemporal;
+  client: Client;
+  save: Save;
+  missing: Missing;
+}
+
+export function recorder(temporal: TestTemporal, save: Save, missing: Missing): Recorder {
+  return { temporal, client: temporal.client, save, missing, ...scenarioRunner(temporal, save, missing) };
+}
+
+/** Waits for promotion `id` to ask for approval in `env` and approves it as `by`. */
+export async function approveWhenAsked(client: Client, id: string, env: string, by = 'carol'): Promise<void> {
+  await waitForApproval(client, id, env);
+  await decide(client, id, { env, approved: true, by });
+}
+
+/** Waits for promotion `id` to end; resolves its id, what a scenario saves. */
+export async function finished(client: Client, id: string): Promise<string> {
+  await waitFinished(client, id);
+  return id;
+}
+
+/** {@link approveWhenAsked}, then waits for the promotion to end; resolves its id. */
+export async function approveToEnd(client: Client, id: string, env: string, by = 'carol'): Promise<string> {
+  await approveWhenAsked(client, id, env, by);
+  return finished(client, id);
+}
+
+/**
+ * The lock of `env` terminated while its holder waits and nobody else asks: resolves once the holder's
+ * re-assert rebuilt it, with the lock's id and the rebuilt run's.
+ */
+export async function lockRebuiltByHolder(
+  client: Client,
+  repo: TestRepo,
+  env: string,
+): Promise<{ lockId: string; rebuilt: string }> {
+  const lockId = lockIdOf(repo, env);
+  const { runId } = await terminateLockUntilHolderRebuildsIt(
+    client,
+    lockId,
+    'recording a lock rebuilt by its holder',
+  );
+  return { lockId, rebuilt: runId };
 }

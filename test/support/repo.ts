@@ -11,6 +11,24 @@ export interface Commit {
   body: string;
 }
 
+/**
+ * `git log` of main in the repository at `cwd`, newest first (`oldestFirst`: reversed): per commit, the
+ * `git log --format` placeholders given (`%H`, `%s`, …), each one's text.
+ */
+export async function logFields(
+  cwd: string,
+  placeholders: string[],
+  oldestFirst = false,
+): Promise<string[][]> {
+  const format = `--format=${placeholders.join('%x1f')}%x1e`;
+  const out = await git(['log', ...(oldestFirst ? ['--reverse'] : []), format, 'main'], { cwd });
+  return out
+    .split('\x1e')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((entry) => entry.split('\x1f'));
+}
+
 /** A real bare deployment repository plus the simulated cluster its deploy script writes to. */
 export class TestRepo {
   private static readonly created = new Set<TestRepo>();
@@ -34,15 +52,11 @@ export class TestRepo {
   }
 
   async commits(): Promise<Commit[]> {
-    const out = await git(['log', '--format=%H%x1f%s%x1f%b%x1e', 'main'], { cwd: this.url });
-    return out
-      .split('\x1e')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .map((entry) => {
-        const [hash = '', subject = '', body = ''] = entry.split('\x1f');
-        return { hash, subject, body };
-      });
+    return (await logFields(this.url, ['%H', '%s', '%b'])).map(([hash = '', subject = '', body = '']) => ({
+      hash,
+      subject,
+      body,
+    }));
   }
 
   /** The repository's branches (proposal branches included). */
