@@ -66,6 +66,11 @@ const temporal = await TestTemporal.start();
 function startApi(repo: TestRepo, taskQueue: string, tag: string) {
   return startPromotion(temporal.client, { repo: repo.url, apps: [{ app: 'api', tag }] }, { taskQueue });
 }
+/** Waits for the promotion `h` to end; its id, which names the history a scenario records. */
+async function finished(h: { workflowId: string }): Promise<string> {
+  await waitFinished(temporal.client, h.workflowId);
+  return h.workflowId;
+}
 await mkdir(out, { recursive: true });
 try {
   const scenarios: [string, (repo: TestRepo, taskQueue: string) => Promise<string>][] = [
@@ -90,8 +95,7 @@ try {
           await waitForApproval(temporal.client, h.workflowId, env);
           await decide(temporal.client, h.workflowId, { env, approved: true, by });
         }
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
+        return finished(h);
       },
     ],
     [
@@ -105,8 +109,7 @@ try {
           by: 'carol',
           comment: 'freeze',
         });
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
+        return finished(h);
       },
     ],
     [
@@ -114,8 +117,7 @@ try {
       async (repo, taskQueue) => {
         await repo.failApply('dev', 'cluster unreachable');
         const h = await startApi(repo, taskQueue, '1.5.0');
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
+        return finished(h);
       },
     ],
     [
@@ -124,8 +126,7 @@ try {
         const h = await startApi(repo, taskQueue, '1.5.0');
         await waitForApproval(temporal.client, h.workflowId, 'staging');
         await cancelPromotion(temporal.client, h.workflowId);
-        await waitFinished(temporal.client, h.workflowId);
-        return h.workflowId;
+        return finished(h);
       },
     ],
     [
