@@ -1,8 +1,7 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { git } from '../activities/git.js';
+import { seedBareRepo } from '../demo/sample-repo.js';
 
 export interface BenchEnvironment {
   name: string;
@@ -71,31 +70,6 @@ function valuesYaml(env: string, apps: string[]): string {
   return `# ${env}\n${blocks.join('\n')}`;
 }
 
-/** Writes files into a fresh work tree and pushes them as the first commit of a new bare repository. */
-async function seedBareRepo(
-  url: string,
-  files: Record<string, string>,
-  executables: string[] = [],
-): Promise<void> {
-  await rm(url, { recursive: true, force: true });
-  await mkdir(url, { recursive: true });
-  await git(['init', '--quiet', '--bare', '--initial-branch=main'], { cwd: url });
-  const work = await mkdtemp(join(tmpdir(), 'promote-bench-seed-'));
-  try {
-    await git(['init', '--quiet', '--initial-branch=main'], { cwd: work });
-    for (const [path, text] of Object.entries(files)) {
-      await mkdir(dirname(join(work, path)), { recursive: true });
-      await writeFile(join(work, path), text);
-    }
-    for (const path of executables) await chmod(join(work, path), 0o755);
-    await git(['add', '-A'], { cwd: work });
-    await git([...AUTHOR, 'commit', '--quiet', '-m', 'initial'], { cwd: work });
-    await git(['push', '--quiet', url, 'main'], { cwd: work });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
-}
-
 /** A deployment repository shaped like the demo's: promote.yaml, one values file per environment. */
 export async function createBenchRepo(options: {
   url: string;
@@ -112,7 +86,7 @@ export async function createBenchRepo(options: {
         options.environments.map((e) => [`environments/${e.name}.yaml`, valuesYaml(e.name, options.apps)]),
       ),
     },
-    ['scripts/stamp.sh'],
+    { executables: ['scripts/stamp.sh'], message: 'initial', author: AUTHOR },
   );
   return options.url;
 }

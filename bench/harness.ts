@@ -3,49 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { startDevServer, type DevServer } from '../server/dev-server.js';
 import { freePort } from '../server/ports.js';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { connectClient } from '../worker/connection.js';
+import { WorkerProcess } from '../test/support/worker-process.js';
 
 export const PROMOTE_BIN = join(PROJECT_ROOT, 'bin', 'promote.js');
-
-/** `promote worker` as its own process, so its memory and CPU are its own. */
-export class WorkerProcess {
-  private output = '';
-  private constructor(private readonly child: ResultPromise) {
-    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000));
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-  }
-
-  get pid(): number {
-    return this.child.pid ?? 0;
-  }
-
-  static async start(env: Record<string, string>): Promise<WorkerProcess> {
-    const child = execa(process.execPath, [PROMOTE_BIN, 'worker'], {
-      env,
-      reject: false,
-      buffer: false,
-      stdin: 'ignore',
-    });
-    const worker = new WorkerProcess(child);
-    const deadline = Date.now() + 120_000;
-    while (!worker.output.includes('worker polling')) {
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`worker did not start:\n${worker.output}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return worker;
-  }
-
-  async stop(): Promise<void> {
-    this.child.kill('SIGTERM');
-    await this.child;
-  }
-}
 
 export interface CliRun {
   /** Milliseconds from launch to exit (or to the first output line, when asked). */
@@ -85,15 +50,19 @@ export class Harness {
 
   /** Starts a worker serving `queue`, with its own repository cache. */
   async startWorker(queue: string, env: Record<string, string> = {}): Promise<WorkerProcess> {
-    const worker = await WorkerProcess.start({
-      TEMPORAL_ADDRESS: this.server.address,
-      PROMOTE_TASK_QUEUE: queue,
-      PROMOTE_CACHE_DIR: join(this.dir, `cache-${queue}`),
-      BENCH_STAMPS: this.stampsFile(queue),
-      // Deploy commands get an allow-listed environment: the stamp file is handed over by name.
-      PROMOTE_DEPLOY_ENV: 'BENCH_STAMPS',
-      ...env,
-    });
+    // In this run's process group: an interrupted bench takes its workers with it.
+    const worker = await WorkerProcess.start(
+      {
+        TEMPORAL_ADDRESS: this.server.address,
+        PROMOTE_TASK_QUEUE: queue,
+        PROMOTE_CACHE_DIR: join(this.dir, `cache-${queue}`),
+        BENCH_STAMPS: this.stampsFile(queue),
+        // Deploy commands get an allow-listed environment: the stamp file is handed over by name.
+        PROMOTE_DEPLOY_ENV: 'BENCH_STAMPS',
+        ...env,
+      },
+      { ownGroup: false },
+    );
     this.workers.push(worker);
     return worker;
   }

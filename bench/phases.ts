@@ -360,7 +360,7 @@ export async function throughput(
   onResult: (result: ThroughputResult) => Promise<void>,
 ): Promise<void> {
   const queue = 'throughput';
-  const worker = await h.startWorker(queue);
+  const workerPid = (await h.startWorker(queue)).pid ?? 0;
   const apps = appNames(Math.max(...sizes));
   const template = await createBenchRepo({
     url: join(h.dir, 'throughput-template.git'),
@@ -373,8 +373,8 @@ export async function throughput(
   await promoteAndWait(h, queue, request(template, { svc: '0.0.1' }));
   for (const n of sizes) {
     const serverPid = h.server.pid ?? 0;
-    const [server0, worker0] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(worker.pid)];
-    const rss = sampleRss(worker.pid);
+    const [server0, worker0] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(workerPid)];
+    const rss = sampleRss(workerPid);
     const t0 = performance.now();
     const latencies = await Promise.all(
       apps.slice(0, n).map(async (app) => {
@@ -389,14 +389,14 @@ export async function throughput(
     );
     const completion = performance.now() - t0;
     const peak = await rss.stop();
-    const [server1, worker1] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(worker.pid)];
+    const [server1, worker1] = [await cpuSecondsOf(serverPid), await cpuSecondsOf(workerPid)];
     await onResult({
       promotions: n,
       environments: to ? AUTO_ENVIRONMENTS.findIndex((e) => e.name === to) + 1 : AUTO_ENVIRONMENTS.length,
       completionMs: round(completion),
       latencyMs: summarize(latencies),
       workerPeakRssMiB: round(peak),
-      workerLifetimePeakMiB: round((await memoryOf(worker.pid)).peakMiB),
+      workerLifetimePeakMiB: round((await memoryOf(workerPid)).peakMiB),
       serverCpuCores: round((server1 - server0) / (completion / 1000), 2),
       workerCpuCores: round((worker1 - worker0) / (completion / 1000), 2),
     });

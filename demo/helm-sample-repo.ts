@@ -1,11 +1,7 @@
 // A deployment repository for a real cluster: the same values layout as the simulated demo, plus a
 // chart and a helmfile, with `deploy.type: helm` or `helmfile`. Used by `npm run demo -- --cluster`
 // and the end-to-end tests.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { git } from '../activities/git.js';
-import type { SampleEnvironment } from './sample-repo.js';
+import { appValueBlocks, seedBareRepo, type SampleEnvironment } from './sample-repo.js';
 
 export interface HelmSampleOptions {
   dir: string;
@@ -96,17 +92,7 @@ spec:
 `;
 
 function valuesYaml(env: string, apps: Record<string, string>): string {
-  const blocks = Object.entries(apps)
-    .map(
-      ([app, tag]) => `${app}:
-  image:
-    repository: registry.example.com/shop/${app}
-    # bumped by Promote; never edit by hand
-    tag: "${tag}"
-  replicas: 1
-`,
-    )
-    .join('\n');
+  const blocks = appValueBlocks(apps, { replicas: 1, withRevision: false });
   return `# Values for the ${env} environment.
 environment: ${env}
 
@@ -172,45 +158,18 @@ ${apps}${deploy}`;
 /** Creates the bare repository with one initial commit. */
 export async function createHelmSampleRepo(options: HelmSampleOptions): Promise<string> {
   const prefix = options.namespacePrefix ?? 'shop-';
-  await rm(options.dir, { recursive: true, force: true });
-  await mkdir(options.dir, { recursive: true });
-  await git(['init', '--quiet', '--bare', '--initial-branch=main'], { cwd: options.dir });
-  const work = await mkdtemp(join(tmpdir(), 'promote-seed-'));
-  try {
-    const files: Record<string, string> = {
-      'promote.yaml': promoteYaml(options, prefix),
-      'charts/shop/Chart.yaml': CHART_YAML,
-      'charts/shop/templates/apps.yaml': APP_TEMPLATE,
-      'charts/shop/templates/secret.yaml': SECRET_TEMPLATE,
-      'charts/app/Chart.yaml': CHART_YAML.replace('name: shop', 'name: app'),
-      'charts/app/templates/deployment.yaml': APP_CHART_TEMPLATE,
-      'helmfile.yaml.gotmpl': helmfileYaml(options.environments, Object.keys(options.apps), prefix),
-      ...Object.fromEntries(
-        options.environments.map((e) => [`environments/${e.name}.yaml`, valuesYaml(e.name, options.apps)]),
-      ),
-    };
-    for (const [path, text] of Object.entries(files)) {
-      await mkdir(dirname(join(work, path)), { recursive: true });
-      await writeFile(join(work, path), text);
-    }
-    await git(['init', '--quiet', '--initial-branch=main'], { cwd: work });
-    await git(['add', '.'], { cwd: work });
-    await git(
-      [
-        '-c',
-        'user.name=Platform Team',
-        '-c',
-        'user.email=platform@example.com',
-        'commit',
-        '--quiet',
-        '-m',
-        'chore: deployment repository for the shop services',
-      ],
-      { cwd: work },
-    );
-    await git(['push', '--quiet', options.dir, 'main'], { cwd: work });
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  const files: Record<string, string> = {
+    'promote.yaml': promoteYaml(options, prefix),
+    'charts/shop/Chart.yaml': CHART_YAML,
+    'charts/shop/templates/apps.yaml': APP_TEMPLATE,
+    'charts/shop/templates/secret.yaml': SECRET_TEMPLATE,
+    'charts/app/Chart.yaml': CHART_YAML.replace('name: shop', 'name: app'),
+    'charts/app/templates/deployment.yaml': APP_CHART_TEMPLATE,
+    'helmfile.yaml.gotmpl': helmfileYaml(options.environments, Object.keys(options.apps), prefix),
+    ...Object.fromEntries(
+      options.environments.map((e) => [`environments/${e.name}.yaml`, valuesYaml(e.name, options.apps)]),
+    ),
+  };
+  await seedBareRepo(options.dir, files);
   return options.dir;
 }

@@ -76,19 +76,31 @@ ${appBlocks}deploy:
 `;
 }
 
-function valuesYaml(env: string, apps: Record<string, string>): string {
-  const blocks = Object.entries(apps)
+/**
+ * The app blocks of an environment's values file, one per app: its image (the repository, and the tag
+ * Promote bumps) and its replicas. The command sample also records the image's upstream revision; the
+ * Helm sample shares the same blocks without it.
+ */
+export function appValueBlocks(
+  apps: Record<string, string>,
+  { replicas, withRevision }: { replicas: number; withRevision: boolean },
+): string {
+  const revision = withRevision ? "    revision: 'unknown'   # upstream commit of the image\n" : '';
+  return Object.entries(apps)
     .map(
       ([app, tag]) => `${app}:
   image:
     repository: registry.example.com/shop/${app}
     # bumped by Promote; never edit by hand
     tag: "${tag}"
-    revision: 'unknown'   # upstream commit of the image
-  replicas: ${env === 'prod' ? 3 : 1}
+${revision}  replicas: ${replicas}
 `,
     )
     .join('\n');
+}
+
+function valuesYaml(env: string, apps: Record<string, string>): string {
+  const blocks = appValueBlocks(apps, { replicas: env === 'prod' ? 3 : 1, withRevision: true });
   return `# Values for the ${env} environment; shared settings live in environments/base.yaml.
 environment: ${env}  # the human-readable label used in announcements
 
@@ -188,34 +200,54 @@ export async function seedSimulatedCluster(repoDir: string, clusterDir: string):
 export async function createSampleRepo(options: SampleRepoOptions): Promise<string> {
   const environments = options.environments ?? DEFAULT_ENVIRONMENTS;
   const apps = options.apps ?? DEFAULT_APPS;
-  await rm(options.dir, { recursive: true, force: true });
-  await mkdir(options.dir, { recursive: true });
-  await git(['init', '--quiet', '--bare', '--initial-branch=main'], { cwd: options.dir });
+  const files: Record<string, string> = {
+    'promote.yaml': promoteYaml(environments, Object.keys(apps)) + (options.extraConfig ?? ''),
+    'helmfile.yaml': HELMFILE,
+    'environments/base.yaml': BASE_VALUES,
+    'scripts/deploy.sh': deploySh(resolve(options.cluster ?? join(dirname(options.dir), 'cluster'))),
+    ...Object.fromEntries(environments.map((e) => [`environments/${e.name}.yaml`, valuesYaml(e.name, apps)])),
+  };
+  await seedBareRepo(options.dir, files, { executables: ['scripts/deploy.sh'] });
+  return options.dir;
+}
 
+/** How {@link seedBareRepo} makes its one commit; the samples' own unless said. */
+export interface SeedCommit {
+  /** Paths among the files to mark executable. */
+  executables?: string[];
+  message?: string;
+  /** `git -c` settings naming the author. */
+  author?: string[];
+}
+
+/**
+ * Creates a bare repository at `dir` (replacing whatever was there) whose main branch holds `files` in
+ * one commit: both samples and the benchmark's repositories start so.
+ */
+export async function seedBareRepo(
+  dir: string,
+  files: Record<string, string>,
+  {
+    executables = [],
+    message = 'chore: deployment repository for the shop services',
+    author = AUTHOR,
+  }: SeedCommit = {},
+): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await git(['init', '--quiet', '--bare', '--initial-branch=main'], { cwd: dir });
   const work = await mkdtemp(join(tmpdir(), 'promote-seed-'));
   try {
-    const files: Record<string, string> = {
-      'promote.yaml': promoteYaml(environments, Object.keys(apps)) + (options.extraConfig ?? ''),
-      'helmfile.yaml': HELMFILE,
-      'environments/base.yaml': BASE_VALUES,
-      'scripts/deploy.sh': deploySh(resolve(options.cluster ?? join(dirname(options.dir), 'cluster'))),
-      ...Object.fromEntries(
-        environments.map((e) => [`environments/${e.name}.yaml`, valuesYaml(e.name, apps)]),
-      ),
-    };
     for (const [path, text] of Object.entries(files)) {
       await mkdir(dirname(join(work, path)), { recursive: true });
       await writeFile(join(work, path), text);
     }
-    await chmod(join(work, 'scripts/deploy.sh'), 0o755);
+    for (const path of executables) await chmod(join(work, path), 0o755);
     await git(['init', '--quiet', '--initial-branch=main'], { cwd: work });
     await git(['add', '.'], { cwd: work });
-    await git([...AUTHOR, 'commit', '--quiet', '-m', 'chore: deployment repository for the shop services'], {
-      cwd: work,
-    });
-    await git(['push', '--quiet', options.dir, 'main'], { cwd: work });
+    await git([...author, 'commit', '--quiet', '-m', message], { cwd: work });
+    await git(['push', '--quiet', dir, 'main'], { cwd: work });
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return options.dir;
 }

@@ -90,14 +90,32 @@ function quorumOfTwoLeadsRepo(): Promise<TestRepo> {
   });
 }
 
+/**
+ * api to 1.5.0, requested by ci-bot, waiting in staging for a quorum of two leads; `test` gets the
+ * repository, the worker's task queue, the promotion's id and the commit it waits on.
+ */
+async function whileQuorumWaits(
+  test: (promotion: {
+    repo: TestRepo;
+    taskQueue: string;
+    id: string;
+    commit: string | undefined;
+  }) => Promise<void>,
+): Promise<void> {
+  const repo = await quorumOfTwoLeadsRepo();
+  await suite.temporal.withWorker(async ({ taskQueue }) => {
+    const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo.url, {
+      requestedBy: 'ci-bot',
+    });
+    const id = handle.workflowId;
+    await test({ repo, taskQueue, id, commit: staging(await waiting(id)).commit });
+  });
+}
+
 describe('a quorum of two', () => {
   it('is reached only by two distinct people of the group, each shown in status and the audit trail', async () => {
-    const repo = await quorumOfTwoLeadsRepo();
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await whileQuorumWaits(async ({ taskQueue, id, commit }) => {
       const client = suite.temporal.client;
-      const handle = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'ci-bot' });
-      const id = handle.workflowId;
-      const commit = staging(await waiting(id)).commit;
       const cli = (args: string[]) => promoteCli(args, { address: suite.temporal.address, taskQueue });
 
       await expect(
@@ -146,20 +164,17 @@ describe('a quorum of two', () => {
   });
 
   it('ends with a rejection by any one approver', async () => {
-    const repo = await quorumOfTwoLeadsRepo();
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await whileQuorumWaits(async ({ repo, id, commit }) => {
       const client = suite.temporal.client;
-      const handle = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'ci-bot' });
-      const commit = staging(await waiting(handle.workflowId)).commit;
-      await decide(client, handle.workflowId, { env: 'staging', approved: true, by: 'alice', commit });
-      await decide(client, handle.workflowId, {
+      await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit });
+      await decide(client, id, {
         env: 'staging',
         approved: false,
         by: 'carol',
         comment: 'not on a Friday',
         commit,
       });
-      const final = await waitFinished(client, handle.workflowId);
+      const final = await waitFinished(client, id);
       expect(final.status).toBe('rejected');
       expect(staging(final).decision).toMatchObject({ approved: false, by: 'carol' });
       expect(staging(final).decisions?.map((d) => [d.by, d.approved])).toEqual([
@@ -171,12 +186,8 @@ describe('a quorum of two', () => {
   });
 
   it('is asked afresh for a rebuilt proposal', async () => {
-    const repo = await quorumOfTwoLeadsRepo();
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await whileQuorumWaits(async ({ repo, id, commit: stale }) => {
       const client = suite.temporal.client;
-      const handle = await startTagPromotion(client, taskQueue, repo.url, { requestedBy: 'ci-bot' });
-      const id = handle.workflowId;
-      const stale = staging(await waiting(id)).commit;
       // The very line the proposal changes moves on the deployment branch: landing must rebuild.
       await repo.editFile('environments/staging.yaml', 'tag: "1.4.0"', 'tag: "1.4.1"', 'hotfix api');
       await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit: stale });

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitForApproval } from '../client/promotions.js';
 import { git } from '../activities/git.js';
-import { cliOn, promoteCli } from './support/cli.js';
+import { cliOn, flags, promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
+import { useTempDir } from './support/temp-dirs.js';
 
 const suite = useTemporal();
 let repo: TestRepo;
@@ -18,12 +18,11 @@ describe('promote start / approve / status', () => {
       const cli = cliOn(suite.temporal.address, taskQueue);
       const startArgs = [
         'start',
-        '--repo',
-        repo.url,
-        '--app',
-        'api=1.5.0',
-        '--source',
-        'api=https://git.example.com/shop/api@9f3e2c1',
+        ...flags({
+          repo: repo.url,
+          app: 'api=1.5.0',
+          source: 'api=https://git.example.com/shop/api@9f3e2c1',
+        }),
       ];
       const started = await cli([...startArgs, '--json']);
       expect(started).toMatchObject({ code: 0 });
@@ -180,10 +179,7 @@ describe('bad input gets a clear error and changes nothing', () => {
   it('refuses a repository URL with credentials, which would land in workflow history', async () => {
     const result = await promoteCli([
       'start',
-      '--repo',
-      'https://x-access-token:ghs_secret123456@github.com/o/deploy.git',
-      '--app',
-      'api=1.0.0',
+      ...flags({ repo: 'https://x-access-token:ghs_secret123456@github.com/o/deploy.git', app: 'api=1.0.0' }),
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('the repository URL carries credentials');
@@ -203,18 +199,12 @@ describe('bad input gets a clear error and changes nothing', () => {
 });
 
 describe('promote validate', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'promote-validate-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('promote-validate-');
 
   async function checkout(): Promise<string> {
     repo = await TestRepo.create();
-    const work = join(dir, `checkout-${Date.now()}`);
-    await git(['clone', '--quiet', repo.url, work], { cwd: dir });
+    const work = join(dir(), `checkout-${Date.now()}`);
+    await git(['clone', '--quiet', repo.url, work], { cwd: dir() });
     return work;
   }
 
@@ -245,7 +235,7 @@ describe('promote validate', () => {
   });
 
   it('names file, line and key of every problem', async () => {
-    const file = join(dir, 'bad.yaml');
+    const file = join(dir(), 'bad.yaml');
     await writeFile(
       file,
       [
@@ -286,7 +276,7 @@ describe('promote validate', () => {
   });
 
   it('reports a missing file', async () => {
-    const result = await promoteCli(['validate', join(dir, 'nope.yaml')]);
+    const result = await promoteCli(['validate', join(dir(), 'nope.yaml')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('cannot read');
   });

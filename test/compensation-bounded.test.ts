@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, getStatus, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
 import type { PromotionRequest, PromotionState } from '../common/types.js';
-import { cliOn } from './support/cli.js';
+import { cliOn, flags } from './support/cli.js';
 import { SlackApiStandIn } from './support/slack-api.js';
 import { slackNotifier } from './support/slack-notifier.js';
 import { TestRepo } from './support/repo.js';
@@ -125,18 +125,12 @@ describe('compensation that can never succeed', () => {
       async ({ taskQueue }) => {
         const cli = cliOn(suite.temporal.address, taskQueue);
         const first = await startPromotion(suite.temporal.client, request({ to: 'staging' }), { taskQueue });
+        // The operator dana abandons the first promotion's compensation in `env`, saying why.
+        const abandon = (env: string, reason: string) =>
+          cli(['abandon', first.workflowId, ...flags({ env, reason, as: 'dana' })]);
         await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
         // Nothing to abandon while it waits for approval: bad input, nothing changed.
-        const early = await cli([
-          'abandon',
-          first.workflowId,
-          '--env',
-          'staging',
-          '--reason',
-          'x',
-          '--as',
-          'dana',
-        ]);
+        const early = await abandon('staging', 'x');
         expect(early.code).toBe(2);
         expect(early.stderr).toContain('is not compensating');
 
@@ -154,40 +148,13 @@ describe('compensation that can never succeed', () => {
         // The budget (an hour) is far away: nobody would see this end today without an operator.
         expect(staging(await getStatus(suite.temporal.client, second.workflowId))?.status).toBe('queued');
 
-        const noReason = await cli([
-          'abandon',
-          first.workflowId,
-          '--env',
-          'staging',
-          '--reason',
-          ' ',
-          '--as',
-          'dana',
-        ]);
+        const noReason = await abandon('staging', ' ');
         expect(noReason.code).toBe(2);
-        const wrongEnv = await cli([
-          'abandon',
-          first.workflowId,
-          '--env',
-          'prod',
-          '--reason',
-          'x',
-          '--as',
-          'dana',
-        ]);
+        const wrongEnv = await abandon('prod', 'x');
         expect(wrongEnv.code).toBe(2);
         expect(wrongEnv.stderr).toContain('prod');
 
-        const given = await cli([
-          'abandon',
-          first.workflowId,
-          '--env',
-          'staging',
-          '--reason',
-          'branch protection; reverting by hand in PR 42',
-          '--as',
-          'dana',
-        ]);
+        const given = await abandon('staging', 'branch protection; reverting by hand in PR 42');
         expect(given.stderr).toBe('');
         expect(given.code).toBe(0);
         expect(given.stdout).toContain('dana');

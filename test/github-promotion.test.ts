@@ -6,6 +6,7 @@ import type { GitHubStandIn } from './support/github-standin.js';
 import type { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
+import { approveToEnd, rejectToEnd } from './support/approve.js';
 
 const suite = useTemporal();
 let github: GitHubStandIn;
@@ -20,6 +21,24 @@ async function gitHubRepo(): Promise<{ repo: TestRepo; factory: GitHubFactory; s
   return made;
 }
 
+/**
+ * api to 1.7.0 through the GitHub stand-in, waiting for approval in staging: `test` gets the repository,
+ * the promotion's id and the commit staging waits on.
+ */
+async function whileStagingWaits(
+  test: (repo: TestRepo, id: string, commit: string) => Promise<void>,
+): Promise<void> {
+  const { repo, factory, spec } = await gitHubRepo();
+  await suite.temporal.withWorker(
+    async ({ taskQueue }) => {
+      const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, spec, '1.7.0');
+      const waiting = await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
+      await test(repo, handle.workflowId, waiting.environments[1]?.commit ?? '');
+    },
+    { github: factory },
+  );
+}
+
 describe('a promotion against the GitHub API (no clone)', () => {
   it('bumps through the Git Data API, deploys from an API checkout and waits for approval', async () => {
     const { repo, factory, spec } = await gitHubRepo();
@@ -29,12 +48,7 @@ describe('a promotion against the GitHub API (no clone)', () => {
         await waitAccepted(suite.temporal.client, handle.workflowId);
         const waiting = await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         expect(waiting.environments[1]?.diff).toContain('+    tag: "1.5.0"');
-        await decide(suite.temporal.client, handle.workflowId, {
-          env: 'staging',
-          approved: true,
-          by: 'alice',
-        });
-        const done = await waitFinished(suite.temporal.client, handle.workflowId);
+        const done = await approveToEnd(suite.temporal.client, handle.workflowId, 'staging', 'alice');
         expect(done.status).toBe('succeeded');
 
         // staging's proposal was a pull request, merged at the approved head SHA, its branch deleted.
@@ -72,15 +86,10 @@ describe('a promotion against the GitHub API (no clone)', () => {
     const { repo, factory, spec } = await gitHubRepo();
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startGitHubPromotion(suite.temporal.client, taskQueue, spec, '1.6.0');
-        await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
-        await decide(suite.temporal.client, handle.workflowId, {
-          env: 'staging',
-          approved: false,
-          by: 'bob',
-          comment: 'not during the freeze',
-        });
-        const done = await waitFinished(suite.temporal.client, handle.workflowId);
+        const { client } = suite.temporal;
+        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.6.0');
+        await waitForApproval(client, handle.workflowId, 'staging');
+        const done = await rejectToEnd(client, handle.workflowId, 'staging', 'bob', 'not during the freeze');
         expect(done.status).toBe('rejected');
         const subjects = (await repo.commits()).map((c) => c.subject);
         expect(subjects[0]).toBe('feat(dev): update api to 1.6.0');
@@ -95,77 +104,49 @@ describe('a promotion against the GitHub API (no clone)', () => {
   });
 
   it('a pull request that no longer merges is rebuilt and approved again', async () => {
-    const { repo, factory, spec } = await gitHubRepo();
-    await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const client = suite.temporal.client;
-        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
-        const first = await waitForApproval(client, handle.workflowId, 'staging');
-        const stale = first.environments[1]?.commit ?? '';
-        await repo.editFile(
-          'environments/staging.yaml',
-          'tag: "1.4.0"',
-          'tag: "1.4.2"',
-          'hotfix api in staging',
-        );
-        await decide(client, handle.workflowId, {
-          env: 'staging',
-          approved: true,
-          by: 'alice',
-          commit: stale,
-        });
-        const rebuilt = await eventually('a rebuilt proposal', async () => {
-          const state = await getStatus(client, handle.workflowId);
-          const env = state.environments[1];
-          return env?.status === 'waiting-approval' && env.proposal?.reason ? env : undefined;
-        });
-        expect(rebuilt.proposal?.reason).toMatch(/can no longer be merged/);
-        expect(rebuilt.commit).not.toBe(stale);
-        // The same pull request, now showing the rebuilt commit.
-        expect(rebuilt.proposal?.url).toMatch(/\/pull\/1$/);
-        await decide(client, handle.workflowId, {
-          env: 'staging',
-          approved: true,
-          by: 'alice',
-          commit: rebuilt.commit ?? '',
-        });
-        expect((await waitFinished(client, handle.workflowId)).status).toBe('succeeded');
-        expect(github.pulls.get(1)).toMatchObject({ merged: true });
-        expect(await repo.live('staging')).toContain('tag: "1.7.0"');
-      },
-      { github: factory },
-    );
+    await whileStagingWaits(async (repo, id, stale) => {
+      const client = suite.temporal.client;
+      await repo.editFile(
+        'environments/staging.yaml',
+        'tag: "1.4.0"',
+        'tag: "1.4.2"',
+        'hotfix api in staging',
+      );
+      await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit: stale });
+      const rebuilt = await eventually('a rebuilt proposal', async () => {
+        const state = await getStatus(client, id);
+        const env = state.environments[1];
+        return env?.status === 'waiting-approval' && env.proposal?.reason ? env : undefined;
+      });
+      expect(rebuilt.proposal?.reason).toMatch(/can no longer be merged/);
+      expect(rebuilt.commit).not.toBe(stale);
+      // The same pull request, now showing the rebuilt commit.
+      expect(rebuilt.proposal?.url).toMatch(/\/pull\/1$/);
+      await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit: rebuilt.commit ?? '' });
+      expect((await waitFinished(client, id)).status).toBe('succeeded');
+      expect(github.pulls.get(1)).toMatchObject({ merged: true });
+      expect(await repo.live('staging')).toContain('tag: "1.7.0"');
+    });
   });
 
   it.each([
     ['Merge commits are not allowed on this repository.', /merge method/],
     ['Repository rule violations found\n\nRequired status check "ci" is expected.\n\n', /rule/],
   ])('a merge GitHub refuses by rule (%j) fails naming the rule, not rebuilt', async (rule, kind) => {
-    const { repo, factory, spec } = await gitHubRepo();
-    await suite.temporal.withWorker(
-      async ({ taskQueue }) => {
-        const client = suite.temporal.client;
-        const handle = await startGitHubPromotion(client, taskQueue, spec, '1.7.0');
-        const waiting = await waitForApproval(client, handle.workflowId, 'staging');
-        github.mergeRule = rule;
-        await decide(client, handle.workflowId, {
-          env: 'staging',
-          approved: true,
-          by: 'alice',
-          commit: waiting.environments[1]?.commit ?? '',
-        });
-        const final = await waitFinished(client, handle.workflowId);
-        expect(final.status).toBe('failed');
-        const staging = final.environments[1];
-        expect(staging?.status).toBe('failed');
-        expect(staging?.proposal?.rebuilds).toBeUndefined();
-        expect(staging?.error).toContain(rule.split('\n')[0]?.replace(/\.$/, '') ?? '');
-        expect(staging?.error).toMatch(kind);
-        expect(await repo.file('environments/staging.yaml')).toContain('tag: "1.4.0"');
-        expect(github.pulls.get(1)).toMatchObject({ merged: false, state: 'closed' });
-      },
-      { github: factory },
-    );
+    await whileStagingWaits(async (repo, id, commit) => {
+      const client = suite.temporal.client;
+      github.mergeRule = rule;
+      await decide(client, id, { env: 'staging', approved: true, by: 'alice', commit });
+      const final = await waitFinished(client, id);
+      expect(final.status).toBe('failed');
+      const staging = final.environments[1];
+      expect(staging?.status).toBe('failed');
+      expect(staging?.proposal?.rebuilds).toBeUndefined();
+      expect(staging?.error).toContain(rule.split('\n')[0]?.replace(/\.$/, '') ?? '');
+      expect(staging?.error).toMatch(kind);
+      expect(await repo.file('environments/staging.yaml')).toContain('tag: "1.4.0"');
+      expect(github.pulls.get(1)).toMatchObject({ merged: false, state: 'closed' });
+    });
   });
 
   it('refuses a git URL for a repository promote.yaml says is on GitHub, before committing', async () => {

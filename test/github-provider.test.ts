@@ -44,6 +44,14 @@ const bumpTo = (tag: string) => ({
     setScalars(source, [{ path: 'api.image.tag', value: tag }], 'environments/dev.yaml'),
 });
 
+/** A branch off main bumping api to `tag`, and its pull request (title and body beside the point). */
+async function openProposal(provider: GitHubRepository, branch: string, tag: string) {
+  await provider.createBranch(branch, await provider.head('main'));
+  const proposal = await provider.commitFileEdit({ ...bumpTo(tag), branch });
+  const pull = await provider.openPullRequest({ head: branch, base: 'main', title: 't', body: 'b' });
+  return { proposal, pull };
+}
+
 describe('the GitHub provider through octokit, against a stand-in with GitHub semantics', () => {
   it('commits an edit with the Git Data API: one atomic commit, only the promoted line changed', async () => {
     await setUp();
@@ -211,14 +219,7 @@ describe('pull requests for proposals (provider methods)', () => {
   it('refuses to merge a pull request that conflicts with its base (405)', async () => {
     await setUp();
     const provider = client();
-    await provider.createBranch('promote/dev/p3', await provider.head('main'));
-    const proposal = await provider.commitFileEdit({ ...bumpTo('1.5.0'), branch: 'promote/dev/p3' });
-    const pull = await provider.openPullRequest({
-      head: 'promote/dev/p3',
-      base: 'main',
-      title: 't',
-      body: 'b',
-    });
+    const { proposal, pull } = await openProposal(provider, 'promote/dev/p3', '1.5.0');
     await provider.commitFileEdit({ ...bumpTo('1.4.9'), branch: 'main' });
     await expect(provider.mergePullRequest(pull.number, proposal.commit)).rejects.toMatchObject({
       status: 405,
@@ -229,14 +230,7 @@ describe('pull requests for proposals (provider methods)', () => {
   it('refuses to merge when the head moved after approval (409), and closes with a reason', async () => {
     await setUp();
     const provider = client();
-    await provider.createBranch('promote/dev/p2', await provider.head('main'));
-    const approved = await provider.commitFileEdit({ ...bumpTo('1.5.0'), branch: 'promote/dev/p2' });
-    const pull = await provider.openPullRequest({
-      head: 'promote/dev/p2',
-      base: 'main',
-      title: 't',
-      body: 'b',
-    });
+    const { proposal: approved, pull } = await openProposal(provider, 'promote/dev/p2', '1.5.0');
     await provider.commitFileEdit({ ...bumpTo('1.6.0'), branch: 'promote/dev/p2' });
 
     await expect(provider.mergePullRequest(pull.number, approved.commit)).rejects.toThrow(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, startPromotion, waitFinished } from '../client/promotions.js';
 import type { PromotionRequest } from '../common/types.js';
-import { cliOn } from './support/cli.js';
+import { cliOn, flags } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';
@@ -71,13 +71,7 @@ describe('ad-hoc freezes and window overrides (issue 22, item 1)', () => {
       const override = await cli([
         'approve',
         second.workflowId,
-        '--env',
-        'staging',
-        '--override-window',
-        '--reason',
-        'hotfix for the checkout',
-        '--as',
-        'dave',
+        ...flags({ env: 'staging', 'override-window': true, reason: 'hotfix for the checkout', as: 'dave' }),
       ]);
       expect(override.code).toBe(0);
       expect(override.stdout).toContain('staging: window overridden by dave');

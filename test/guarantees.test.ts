@@ -18,7 +18,9 @@ import { freePort } from '../server/ports.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
-import { holderThenQueued, promotionRequest } from './support/requests.js';
+import { holderThenQueued, promotionRequest, startHolder } from './support/requests.js';
+import { approveToSuccess } from './support/approve.js';
+import { expectLiveAsCommitted } from './support/live.js';
 
 /**
  * The product's one promise under ordinary faults: no failed or unapproved change rides along into a
@@ -163,9 +165,7 @@ describe('compensation that cannot finish', () => {
         'feat(staging): update api to 1.5.0',
         'chore: deployment repository for the shop services',
       ]);
-      const live = await repo.live('staging');
-      expect(live).toBe(await repo.file('environments/staging.yaml'));
-      expect(live).toContain('tag: "1.4.0"');
+      await expectLiveAsCommitted(repo, 'staging', ['1.4.0']);
     });
   });
 });
@@ -174,8 +174,7 @@ describe('runs, not ids', () => {
   it('re-runs a request whose earlier run was terminated while holding the environment', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const earlier = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, earlier.workflowId, 'staging');
+      const earlier = await startHolder(suite.temporal.client, taskQueue, request());
       await earlier.terminate('operator terminated it');
 
       const again = await startPromotion(suite.temporal.client, request(), { taskQueue });
@@ -227,10 +226,7 @@ describe('a holder lost after it started applying', () => {
           'feat(staging): update api to 1.5.0',
           'chore: deployment repository for the shop services',
         ]);
-        const live = await repo.live('staging');
-        expect(live).toBe(await repo.file('environments/staging.yaml'));
-        expect(live).toContain('tag: "1.5.0"');
-        expect(live).toContain('tag: "2.1.0"');
+        await expectLiveAsCommitted(repo, 'staging', ['1.5.0', '2.1.0']);
       },
       { deployGraceMs: 1_000 },
     );
@@ -241,8 +237,7 @@ describe('the environment lock cannot be lost', () => {
   it('is rebuilt from its holder after being terminated, and grants no second holder meanwhile', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const holder = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, holder.workflowId, 'staging');
+      const holder = await startHolder(suite.temporal.client, taskQueue, request());
       const lockId = environmentLockId(repositoryKey(repo.url), 'staging');
       await suite.temporal.client.workflow.getHandle(lockId).terminate('lost lock');
 
@@ -254,11 +249,8 @@ describe('the environment lock cannot be lost', () => {
       const queued = await envStatus(suite.temporal.client, next.workflowId, 'staging', 'queued');
       expect(queued.environments[0]?.queuedBehind).toBe(holder.workflowId);
 
-      await decide(suite.temporal.client, holder.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(suite.temporal.client, holder.workflowId)).status).toBe('succeeded');
-      await waitForApproval(suite.temporal.client, next.workflowId, 'staging');
-      await decide(suite.temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(suite.temporal.client, holder.workflowId, 'staging', 'carol');
+      await approveToSuccess(suite.temporal.client, next.workflowId, 'staging', 'carol');
       const applies = (await repo.deployLog()).filter((l) => / (start|done) staging /.test(l));
       expect(applies.map((l) => l.split(' ')[1])).toEqual(['start', 'done', 'start', 'done']);
     });

@@ -3,10 +3,12 @@ import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
 import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { lockRequestSignal } from '../common/definitions.js';
 import { TestRepo } from './support/repo.js';
+import { DEV_AUTO_THEN_STAGING_HELD } from './support/environments.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';
 import { startTagPromotion } from './support/requests.js';
 import { approveToSuccess } from './support/approve.js';
+import { expectLiveAsCommitted } from './support/live.js';
 
 /**
  * Lock requests are re-asserted and retried, so a copy of one can arrive after its run released the
@@ -18,12 +20,7 @@ const suite = useTemporal();
 
 describe('a late copy of a released run’s lock request', () => {
   it('never makes that run a holder again', async () => {
-    const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual', proposals: false },
-      ],
-    });
+    const repo = await TestRepo.create({ environments: DEV_AUTO_THEN_STAGING_HELD });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const first = await startTagPromotion(client, taskQueue, repo);
@@ -51,12 +48,7 @@ describe('a late copy of a released run’s lock request', () => {
       // Nothing reverted: both promotions' bumps stand, in dev as in staging, and the cluster runs them.
       const subjects = (await repo.commits()).map((c) => c.subject);
       expect(subjects.filter((s) => s.startsWith('revert'))).toEqual([]);
-      for (const env of ['dev', 'staging']) {
-        const live = await repo.live(env);
-        expect(live).toBe(await repo.file(`environments/${env}.yaml`));
-        expect(live).toContain('tag: "1.5.0"');
-        expect(live).toContain('tag: "2.1.0"');
-      }
+      for (const env of ['dev', 'staging']) await expectLiveAsCommitted(repo, env, ['1.5.0', '2.1.0']);
     });
   });
 });

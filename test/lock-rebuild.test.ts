@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
 import { lockIdOf, terminateLockUntilHolderRebuildsIt, terminateLockUntilRebuilt } from './support/locks.js';
 import { TestRepo } from './support/repo.js';
+import { STAGING_HELD } from './support/environments.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
 import { startTagPromotion } from './support/requests.js';
@@ -34,9 +35,7 @@ async function holdPushes(repo: TestRepo): Promise<{ started: () => boolean; rel
 
 describe('a lock terminated while its holder compensates', () => {
   it('is rebuilt with that holder, so the next one waits for the revert', async () => {
-    const repo = await TestRepo.create({
-      environments: [{ name: 'staging', approval: 'manual', proposals: false }],
-    });
+    const repo = await TestRepo.create({ environments: [STAGING_HELD] });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
@@ -88,9 +87,7 @@ describe('a lock terminated while its holder compensates', () => {
 
 describe('a lock terminated while nobody waits', () => {
   it('is rebuilt by its holder re-asserting, with where its apply stands', async () => {
-    const repo = await TestRepo.create({
-      environments: [{ name: 'staging', approval: 'manual', proposals: false }],
-    });
+    const repo = await TestRepo.create({ environments: [STAGING_HELD] });
     const client = suite.temporal.client;
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const holder = await startTagPromotion(client, taskQueue, repo);

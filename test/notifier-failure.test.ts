@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
+import { waitFinished, waitForApproval } from '../client/promotions.js';
 import type { Notifier } from '../activities/notifier.js';
 import { PromoteState } from '../common/search-attributes.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { startTagPromotion } from './support/requests.js';
 import { DEV_THEN_STAGING_AUTO } from './support/environments.js';
+import { rejectToEnd } from './support/approve.js';
 
 const suite = useTemporal();
 
@@ -59,15 +60,10 @@ describe('a notifier that fails', () => {
     const repo = await TestRepo.create({ environments: [{ name: 'staging', approval: 'manual' }] });
     await suite.temporal.withWorker(
       async ({ taskQueue }) => {
-        const handle = await startTagPromotion(suite.temporal.client, taskQueue, repo);
-        await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
-        await decide(suite.temporal.client, handle.workflowId, {
-          env: 'staging',
-          approved: false,
-          by: 'carol',
-          comment: 'not today',
-        });
-        const final = await waitFinished(suite.temporal.client, handle.workflowId);
+        const { client } = suite.temporal;
+        const handle = await startTagPromotion(client, taskQueue, repo);
+        await waitForApproval(client, handle.workflowId, 'staging');
+        const final = await rejectToEnd(client, handle.workflowId, 'staging', 'carol', 'not today');
 
         expect(final.status).toBe('rejected');
         expect(final.environments[0]?.status).toBe('rejected');

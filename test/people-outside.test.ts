@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { decide, getStatus, waitFinished } from '../client/promotions.js';
-import { prod, prodOnly, waitingProposal } from './support/proposals.js';
+import { inProdOnlyRepo, prod, waitingProposal } from './support/proposals.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { eventually } from './support/wait.js';
@@ -18,8 +18,7 @@ async function proposalMergedByHand(repo: TestRepo, taskQueue: string) {
 
 describe('people acting outside Promote', () => {
   it('reverts a proposal merged by hand and then rejected, by its trailers', async () => {
-    const repo = await TestRepo.create({ environments: prodOnly });
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await inProdOnlyRepo(suite.temporal, async (repo, { taskQueue }) => {
       const client = suite.temporal.client;
       const { handle } = await proposalMergedByHand(repo, taskQueue);
       expect(await repo.file('environments/prod.yaml')).toContain('tag: "1.5.0"');
@@ -41,8 +40,7 @@ describe('people acting outside Promote', () => {
   });
 
   it('does not land silently a proposal someone already merged: it is reverted and asked again', async () => {
-    const repo = await TestRepo.create({ environments: prodOnly });
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await inProdOnlyRepo(suite.temporal, async (repo, { taskQueue }) => {
       const client = suite.temporal.client;
       const { handle, waiting } = await proposalMergedByHand(repo, taskQueue);
       await decide(client, handle.workflowId, {

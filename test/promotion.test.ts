@@ -1,5 +1,4 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Client } from '@temporalio/client';
 import {
   decide,
   getStatus,
@@ -12,18 +11,12 @@ import type { PromotionRequest } from '../common/types.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { promotionRequest } from './support/requests.js';
+import { approveToEnd, rejectToEnd } from './support/approve.js';
 
 const suite = useTemporal();
 let repo: TestRepo;
 
 const request = (overrides: Partial<PromotionRequest> = {}) => promotionRequest(repo, overrides);
-
-async function approveAll(client: Client, id: string, envs: [string, string][]): Promise<void> {
-  for (const [env, by] of envs) {
-    await waitForApproval(client, id, env);
-    await decide(client, id, { env, approved: true, by });
-  }
-}
 
 describe('a promotion through dev → staging → prod', () => {
   it('commits, diffs, waits for approval and applies each environment in order', async () => {
@@ -61,8 +54,8 @@ describe('a promotion through dev → staging → prod', () => {
         by: 'carol',
         comment: 'ok',
       });
-      await approveAll(suite.temporal.client, handle.workflowId, [['prod', 'alice']]);
-      const final = await waitFinished(suite.temporal.client, handle.workflowId);
+      await waitForApproval(suite.temporal.client, handle.workflowId, 'prod');
+      const final = await approveToEnd(suite.temporal.client, handle.workflowId, 'prod', 'alice');
 
       expect(final.status).toBe('succeeded');
       expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
@@ -154,28 +147,17 @@ describe('a promotion through dev → staging → prod', () => {
       const second = await startPromotion(suite.temporal.client, request(), { taskQueue });
       expect(second.firstExecutionRunId).toBe(first.firstExecutionRunId);
       await waitForApproval(suite.temporal.client, first.workflowId, 'staging');
-      await decide(suite.temporal.client, first.workflowId, {
-        env: 'staging',
-        approved: false,
-        by: 'carol',
-        comment: 'stop',
-      });
-      await waitFinished(suite.temporal.client, first.workflowId);
+      await rejectToEnd(suite.temporal.client, first.workflowId, 'staging', 'carol', 'stop');
     });
   });
 
   it('stops at a rejection: later environments are never touched', async () => {
     repo = await TestRepo.create();
     await suite.temporal.withWorker(async ({ taskQueue, announcements }) => {
-      const handle = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
-      await decide(suite.temporal.client, handle.workflowId, {
-        env: 'staging',
-        approved: false,
-        by: 'carol',
-        comment: 'not during the sale',
-      });
-      const final = await waitFinished(suite.temporal.client, handle.workflowId);
+      const { client } = suite.temporal;
+      const handle = await startPromotion(client, request(), { taskQueue });
+      await waitForApproval(client, handle.workflowId, 'staging');
+      const final = await rejectToEnd(client, handle.workflowId, 'staging', 'carol', 'not during the sale');
 
       expect(final.status).toBe('rejected');
       expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'rejected', 'pending']);

@@ -4,14 +4,28 @@ import { join } from 'node:path';
 import { approveShown } from '../client/approve.js';
 import { decide, getStatus, waitFinished } from '../client/promotions.js';
 import { promoteCli } from './support/cli.js';
-import { prod, prodOnly, waitingProposal } from './support/proposals.js';
+import { inProdOnlyRepo, prod, prodOnly, waitingProposal } from './support/proposals.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
 import { startTagPromotion } from './support/requests.js';
+import { rejectToEnd } from './support/approve.js';
 
 const suite = useTemporal();
 const apps = { api: '1.4.0', web: '2.0.3', worker: '0.9.0' };
+
+/**
+ * `env` alone with a lockTimeout of two seconds and an apply that takes ten minutes: whoever applies
+ * there holds the lock past any waiter's timeout (the test kills the apply when done).
+ */
+async function heldPastLockTimeoutRepo(env: {
+  name: string;
+  approval: 'auto' | 'manual';
+}): Promise<TestRepo> {
+  const repo = await TestRepo.create({ environments: [{ ...env, lockTimeout: '2s' }] });
+  await writeFile(join(repo.cluster, 'slow-apply'), '600');
+  return repo;
+}
 
 describe('proposals in a manual environment', () => {
   it('lets others deploy while two promotions wait for approval, then lands both in either order', async () => {
@@ -69,20 +83,13 @@ describe('proposals in a manual environment', () => {
   });
 
   it('leaves no trace in the deployment branch when rejected, and deletes the proposal branch', async () => {
-    const repo = await TestRepo.create({ environments: prodOnly });
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await inProdOnlyRepo(suite.temporal, async (repo, { taskQueue }) => {
       const client = suite.temporal.client;
       const before = await repo.head();
       const handle = await startTagPromotion(client, taskQueue, repo);
       await waitingProposal(suite.temporal.client, handle.workflowId);
       expect(await repo.branches()).toContain(`promote/prod/${handle.workflowId}`);
-      await decide(client, handle.workflowId, {
-        env: 'prod',
-        approved: false,
-        by: 'alice',
-        comment: 'not today',
-      });
-      const final = await waitFinished(client, handle.workflowId);
+      const final = await rejectToEnd(client, handle.workflowId, 'prod', 'alice', 'not today');
       expect(final.status).toBe('rejected');
       expect(prod(final)).toMatchObject({ status: 'rejected', proposal: { phase: 'dropped' } });
       expect(prod(final).revertCommit).toBeUndefined();
@@ -93,8 +100,7 @@ describe('proposals in a manual environment', () => {
   });
 
   it('rebuilds and asks again when its lines changed, refusing an approval of the stale commit', async () => {
-    const repo = await TestRepo.create({ environments: prodOnly });
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await inProdOnlyRepo(suite.temporal, async (repo, { taskQueue }) => {
       const client = suite.temporal.client;
       const handle = await startTagPromotion(client, taskQueue, repo);
       const first = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
@@ -146,8 +152,7 @@ describe('proposals in a manual environment', () => {
   });
 
   it('lands on a branch that moved elsewhere without asking again', async () => {
-    const repo = await TestRepo.create({ environments: prodOnly });
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await inProdOnlyRepo(suite.temporal, async (repo, { taskQueue }) => {
       const client = suite.temporal.client;
       const handle = await startTagPromotion(client, taskQueue, repo);
       const proposed = prod(await waitingProposal(suite.temporal.client, handle.workflowId));
@@ -170,8 +175,7 @@ describe('proposals in a manual environment', () => {
   });
 
   it('is replaced by a newer promotion of the same app while it waits', async () => {
-    const repo = await TestRepo.create({ environments: prodOnly });
-    await suite.temporal.withWorker(async ({ taskQueue }) => {
+    await inProdOnlyRepo(suite.temporal, async (repo, { taskQueue }) => {
       const client = suite.temporal.client;
       const older = await startTagPromotion(client, taskQueue, repo);
       await waitingProposal(suite.temporal.client, older.workflowId);
@@ -190,10 +194,7 @@ describe('proposals in a manual environment', () => {
   });
 
   it('fails an approved proposal that waits to land longer than lockTimeout, and deletes it', async () => {
-    const repo = await TestRepo.create({
-      environments: [{ name: 'prod', approval: 'manual', lockTimeout: '2s' }],
-    });
-    await writeFile(join(repo.cluster, 'slow-apply'), '600');
+    const repo = await heldPastLockTimeoutRepo({ name: 'prod', approval: 'manual' });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
       const start = (app: string, tag: string) => startTagPromotion(client, taskQueue, repo, { app, tag });
@@ -216,10 +217,7 @@ describe('proposals in a manual environment', () => {
   });
 
   it('fails a promotion queued longer than lockTimeout, naming the holder', async () => {
-    const repo = await TestRepo.create({
-      environments: [{ name: 'dev', approval: 'auto', lockTimeout: '2s' }],
-    });
-    await writeFile(join(repo.cluster, 'slow-apply'), '600');
+    const repo = await heldPastLockTimeoutRepo({ name: 'dev', approval: 'auto' });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
       const holder = await startTagPromotion(client, taskQueue, repo);

@@ -16,7 +16,9 @@ import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus, eventually } from './support/wait.js';
-import { holderThenQueued, promotionRequest } from './support/requests.js';
+import { holderThenQueued, promotionRequest, startHolder } from './support/requests.js';
+import { approveToSuccess, rejectToEnd } from './support/approve.js';
+import { expectLiveAsCommitted } from './support/live.js';
 
 const suite = useTemporal();
 let repo: TestRepo;
@@ -96,13 +98,7 @@ describe('compensation', () => {
         'chore: scale api',
       );
 
-      await decide(suite.temporal.client, handle.workflowId, {
-        env: 'staging',
-        approved: false,
-        by: 'carol',
-        comment: 'freeze',
-      });
-      const final = await waitFinished(suite.temporal.client, handle.workflowId);
+      const final = await rejectToEnd(suite.temporal.client, handle.workflowId, 'staging', 'carol', 'freeze');
 
       expect(final.status).toBe('rejected');
       const staging = final.environments[0];
@@ -187,14 +183,11 @@ describe('one deployment per environment', () => {
   it('supersedes an older promotion of the same app that waits for approval', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue, announcements }) => {
-      const older = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, older.workflowId, 'staging');
+      const older = await startHolder(suite.temporal.client, taskQueue, request());
       const newer = await startPromotion(
         suite.temporal.client,
         request({ apps: [{ app: 'api', tag: '1.6.0' }] }),
-        {
-          taskQueue,
-        },
+        { taskQueue },
       );
 
       const olderFinal = await waitFinished(suite.temporal.client, older.workflowId);
@@ -205,9 +198,7 @@ describe('one deployment per environment', () => {
       });
       expect(olderFinal.environments[0]?.revertCommit).toMatch(/^[0-9a-f]{40}$/);
 
-      await waitForApproval(suite.temporal.client, newer.workflowId, 'staging');
-      await decide(suite.temporal.client, newer.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(suite.temporal.client, newer.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(suite.temporal.client, newer.workflowId, 'staging', 'carol');
       expect((await repo.commits()).map((c) => c.subject).slice(0, 3)).toEqual([
         'feat(staging): update api to 1.6.0',
         'revert(staging): restore api 1.4.0',
@@ -225,22 +216,15 @@ describe('one deployment per environment', () => {
   it('never deadlocks on a holder that was terminated, and its bump does not ride along', async () => {
     repo = await TestRepo.create({ environments: [{ name: 'staging', ...MANUAL }] });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
-      const stuck = await startPromotion(suite.temporal.client, request(), { taskQueue });
-      await waitForApproval(suite.temporal.client, stuck.workflowId, 'staging');
-      const next = await startPromotion(
+      const { first: stuck, second: next } = await holderThenQueued(
         suite.temporal.client,
-        request({ apps: [{ app: 'web', tag: '2.1.0' }] }),
-        {
-          taskQueue,
-        },
+        taskQueue,
+        request(),
       );
-      await envStatus(suite.temporal.client, next.workflowId, 'staging', 'queued');
       await stuck.terminate('operator terminated it');
       // The lock's liveness check (1s lease in tests) notices, reverts the unapproved bump and hands
       // the environment on.
-      await waitForApproval(suite.temporal.client, next.workflowId, 'staging');
-      await decide(suite.temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'carol' });
-      expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
+      await approveToSuccess(suite.temporal.client, next.workflowId, 'staging', 'carol');
 
       expect((await repo.commits()).map((c) => c.subject)).toEqual([
         'feat(staging): update web to 2.1.0',
@@ -248,10 +232,7 @@ describe('one deployment per environment', () => {
         'feat(staging): update api to 1.5.0',
         'chore: deployment repository for the shop services',
       ]);
-      const live = await repo.live('staging');
-      expect(live).toBe(await repo.file('environments/staging.yaml'));
-      expect(live).toContain('tag: "1.4.0"');
-      expect(live).toContain('tag: "2.1.0"');
+      await expectLiveAsCommitted(repo, 'staging', ['1.4.0', '2.1.0']);
     });
   });
 });

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from '@jest/globals';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
 import { promoteCli } from './support/cli.js';
+import { useTempDir } from './support/temp-dirs.js';
 
 const TOKEN = 'xoxb-1234567890-abcdefghijklmnop';
 const NO_SLACK = { SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '', SLACK_APP_TOKEN: '' };
@@ -44,13 +44,7 @@ describe('promote slack', () => {
 });
 
 describe('promote validate: notifications.slack', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'promote-slack-validate-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('promote-slack-validate-');
 
   it('accepts a channel, a per-environment override and approvers’ Slack ids', () => {
     const config = parseConfig(
@@ -64,7 +58,7 @@ describe('promote validate: notifications.slack', () => {
   });
 
   it('names file, line and key of each problem, and keeps tokens out', async () => {
-    const file = join(dir, 'promote.yaml');
+    const file = join(dir(), 'promote.yaml');
     await writeFile(
       file,
       BASE.replace(

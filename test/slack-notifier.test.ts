@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decide, startPromotion, waitFinished, waitForApproval } from '../client/promotions.js';
+import { startPromotion, waitForApproval } from '../client/promotions.js';
 import type { Announcement, Notifier } from '../activities/notifier.js';
 import { eventMessage, rootMessage } from '../activities/slack/blocks.js';
 import { PROJECT_ROOT } from '../server/tools.js';
@@ -11,6 +11,7 @@ import { useSlackStandIn } from './support/slack-suite.js';
 import { TestRepo } from './support/repo.js';
 import { useTemporal } from './support/suite.js';
 import { promoteTagToEnd } from './support/requests.js';
+import { approveToEnd } from './support/approve.js';
 
 const suite = useTemporal();
 const TOKEN = 'xoxb-0000000000-test-token';
@@ -60,12 +61,7 @@ describe('Slack announcements', () => {
         );
         const waiting = await waitForApproval(suite.temporal.client, handle.workflowId, 'staging');
         expect(waiting.slackUsers).toEqual({ alice: 'U0ALICE', bob: 'U0BOB' });
-        await decide(suite.temporal.client, handle.workflowId, {
-          env: 'staging',
-          approved: true,
-          by: 'alice',
-        });
-        const final = await waitFinished(suite.temporal.client, handle.workflowId);
+        const final = await approveToEnd(suite.temporal.client, handle.workflowId, 'staging', 'alice');
         expect(final.status).toBe('succeeded');
         expect(final.undelivered).toBeUndefined();
 

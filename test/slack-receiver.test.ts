@@ -22,6 +22,12 @@ let slack: SlackApiStandIn;
 let receiver: RunningReceiver;
 let updatesSent: DecisionInput[];
 
+/** The production decide, counted: a refused request must not send an Update at all. */
+function countedDecide(client: Client, id: string, input: DecisionInput): ReturnType<typeof decide> {
+  updatesSent.push(input);
+  return decide(client, id, input);
+}
+
 beforeEach(async () => {
   slack = await new SlackApiStandIn(TOKEN).start();
   updatesSent = [];
@@ -30,11 +36,7 @@ beforeEach(async () => {
     botToken: TOKEN,
     signingSecret: SIGNING_SECRET,
     slackApiUrl: slack.url,
-    // The production decide, counted: a refused request must not send an Update at all.
-    decide: (client: Client, id: string, input: DecisionInput) => {
-      updatesSent.push(input);
-      return decide(client, id, input);
-    },
+    decide: countedDecide,
     log: () => undefined,
   });
 });
@@ -106,6 +108,11 @@ const hasButtons = (m: Pick<StoredMessage, 'blocks'> | undefined) =>
 
 function approvalRequest(env: string): StoredMessage | undefined {
   return slack.messages.find((m) => m.threadTs && m.text.startsWith(`${env} waits for approval`));
+}
+
+/** Waits until `env`'s approval request in Slack no longer shows its buttons (`what` names the wait). */
+async function buttonsReplaced(env: string, what: string): Promise<void> {
+  await eventually(what, () => Promise.resolve(hasButtons(approvalRequest(env)) ? undefined : true));
 }
 
 describe('approvals from Slack buttons', () => {
@@ -191,9 +198,7 @@ describe('approvals from Slack buttons', () => {
             via: 'slack',
           },
         ]);
-        await eventually('the buttons replaced', () =>
-          Promise.resolve(hasButtons(approvalRequest('staging')) ? undefined : true),
-        );
+        await buttonsReplaced('staging', 'the buttons replaced');
         expect(JSON.stringify(approvalRequest('staging')?.blocks)).toContain('Approved by <@U0ALICE>');
 
         // The same signed request again, within its 5-minute window: a replay.
@@ -235,9 +240,7 @@ describe('approvals from Slack buttons', () => {
           via: 'slack',
         });
         expect(updatesSent).toHaveLength(2);
-        await eventually('the prod buttons replaced', () =>
-          Promise.resolve(hasButtons(approvalRequest('prod')) ? undefined : true),
-        );
+        await buttonsReplaced('prod', 'the prod buttons replaced');
       },
       { notifier },
     );
@@ -291,9 +294,7 @@ describe('approvals from Slack buttons', () => {
         const final = await waitFinished(suite.temporal.client, id);
         expect(final.status).toBe('succeeded');
         expect(updatesSent).toHaveLength(2);
-        await eventually('the buttons replaced once the quorum is reached', () =>
-          Promise.resolve(hasButtons(approvalRequest('staging')) ? undefined : true),
-        );
+        await buttonsReplaced('staging', 'the buttons replaced once the quorum is reached');
       },
       { notifier },
     );
@@ -310,10 +311,7 @@ describe('approvals from Slack buttons', () => {
       appToken: slack.appToken,
       socket: true,
       slackApiUrl: slack.url,
-      decide: (client: Client, id: string, input: DecisionInput) => {
-        updatesSent.push(input);
-        return decide(client, id, input);
-      },
+      decide: countedDecide,
       log: () => undefined,
     });
     const notifier = slackNotifier(slack);

@@ -8,6 +8,7 @@ import { environmentLockId, repositoryKey } from '../common/ids.js';
 import { lockStateQuery } from '../common/definitions.js';
 import { PROJECT_ROOT } from '../server/tools.js';
 import { TestRepo } from './support/repo.js';
+import { DEV_AUTO_THEN_STAGING_HELD } from './support/environments.js';
 import { temporalCli, TestTemporal } from './support/temporal.js';
 import { eventually } from './support/wait.js';
 import { WorkerProcess } from './support/worker-process.js';
@@ -128,13 +129,8 @@ async function describeRun(
 
 describe('a rainbow rollout of versioned workers', () => {
   it('moves a waiting promotion to the new current version, pins the lock until continue-as-new, and drains the old version', async () => {
-    const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        // Held through its approval, so the lock has a holder to carry across versions.
-        { name: 'staging', approval: 'manual', proposals: false },
-      ],
-    });
+    // staging is held through its approval, so the lock has a holder to carry across versions.
+    const repo = await TestRepo.create({ environments: DEV_AUTO_THEN_STAGING_HELD });
 
     // v1: the build id is the package version and the workflow bundle's hash.
     const v1 = await startWorker(repo, {});

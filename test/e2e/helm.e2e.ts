@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   cancelPromotion,
-  decide,
   getStatus,
   startPromotion,
   waitFinished,
@@ -17,10 +16,12 @@ import {
   type HelmSampleOptions,
 } from '../../demo/helm-sample-repo.js';
 import { processesWith, useCluster } from '../support/cluster.js';
+import { DEV_THEN_STAGING_AUTO } from '../support/environments.js';
 import { useTemporal } from '../support/suite.js';
 import { envStatus, eventually } from '../support/wait.js';
 import { WorkerProcess } from '../support/worker-process.js';
 import type { Announcement } from '../../activities/notifier.js';
+import { approveToEnd, approveToSuccess } from '../support/approve.js';
 
 /**
  * helm and helmfile against a real API server (etcd + kube-apiserver built from the Go module proxy)
@@ -67,6 +68,19 @@ function request(
 
 function tagOf(values: Record<string, unknown>, app: string): unknown {
   return ((values[app] as { image?: { tag?: unknown } } | undefined)?.image ?? {}).tag;
+}
+
+/**
+ * Expects dev's release, left pending-upgrade at revision 2, rolled back to revision 1 and then
+ * upgraded to api 1.6.0. The pending revision stays in history: the latest revision decides.
+ */
+async function expectRepairedThenUpgraded(final: PromotionState, repo: Repo): Promise<void> {
+  expect(final.environments[0]?.repaired).toEqual([
+    'shop was pending-upgrade at revision 2: rolled back to revision 1',
+  ]);
+  const history = await kube.cluster.history('shop', repo.ns('dev'));
+  expect(history.map((r) => r.status)).toEqual(['superseded', 'pending-upgrade', 'superseded', 'deployed']);
+  expect(tagOf(await kube.cluster.values('shop', repo.ns('dev')), 'api')).toBe('1.6.0');
 }
 
 interface Promoter {
@@ -120,12 +134,7 @@ describe('deploy.type: helm against a real API server', () => {
         expect(staging?.diff).toContain('+        - image: registry.example.com/shop/api:1.5.0');
         expect(staging?.diff).toMatch(/apiKey: <masked hmac-sha256:[0-9a-f]{12}>/);
         expect(staging?.diff).not.toMatch(/apiKey: "?[0-9a-f]{64}/);
-        await decide(suite.temporal.client, handle.workflowId, {
-          env: 'staging',
-          approved: true,
-          by: 'alice',
-        });
-        const final = await waitFinished(suite.temporal.client, handle.workflowId);
+        const final = await approveToEnd(suite.temporal.client, handle.workflowId, 'staging', 'alice');
 
         expect(final.status).toBe('succeeded');
         for (const env of ['dev', 'staging', 'prod']) {
@@ -159,8 +168,7 @@ describe('deploy.type: helm against a real API server', () => {
         expect(second.environments[1]?.diff).toContain(
           '+        - image: registry.example.com/shop/api:1.6.0',
         );
-        await decide(suite.temporal.client, next.workflowId, { env: 'staging', approved: true, by: 'alice' });
-        expect((await waitFinished(suite.temporal.client, next.workflowId)).status).toBe('succeeded');
+        await approveToSuccess(suite.temporal.client, next.workflowId, 'staging', 'alice');
         expect(announcements.at(-1)?.apps).toEqual([{ app: 'api', tag: '1.6.0', previousTag: '1.5.0' }]);
       },
       { deployEnv: kube.cluster.env },
@@ -226,18 +234,7 @@ describe('deploy.type: helm against a real API server', () => {
       const announcements = w.announcements;
 
       expect(final.status).toBe('succeeded');
-      expect(final.environments[0]?.repaired).toEqual([
-        'shop was pending-upgrade at revision 2: rolled back to revision 1',
-      ]);
-      const history = await kube.cluster.history('shop', repo.ns('dev'));
-      // The person's revision stays pending-upgrade in history: the latest revision decides.
-      expect(history.map((r) => r.status)).toEqual([
-        'superseded',
-        'pending-upgrade',
-        'superseded',
-        'deployed',
-      ]);
-      expect(tagOf(await kube.cluster.values('shop', repo.ns('dev')), 'api')).toBe('1.6.0');
+      await expectRepairedThenUpgraded(final, repo);
       expect(announcements.at(-1)).toMatchObject({
         outcome: 'deployed',
         apps: [{ app: 'api', tag: '1.6.0', previousTag: '1.5.0' }],
@@ -316,12 +313,7 @@ describe('deploy.type: helm against a real API server', () => {
 
 describe('a worker SIGKILLed mid-upgrade', () => {
   it('leaves a real pending-upgrade that the resumed promotion repairs and completes', async () => {
-    const repo = await helmRepo({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'auto' },
-      ],
-    });
+    const repo = await helmRepo({ environments: DEV_THEN_STAGING_AUTO });
     const dir = await mkdtemp(join(tmpdir(), 'promote-kill-'));
     const workerEnv = (n: number) => ({
       ...kube.cluster.env,
@@ -354,17 +346,7 @@ describe('a worker SIGKILLed mid-upgrade', () => {
       const final = await waitFinished(suite.temporal.client, handle.workflowId);
       expect(final.status).toBe('succeeded');
       expect(final.environments.map((e) => e.status)).toEqual(['succeeded', 'succeeded']);
-      expect(final.environments[0]?.repaired).toEqual([
-        'shop was pending-upgrade at revision 2: rolled back to revision 1',
-      ]);
-      const history = await kube.cluster.history('shop', repo.ns('dev'));
-      expect(history.map((r) => r.status)).toEqual([
-        'superseded',
-        'pending-upgrade',
-        'superseded',
-        'deployed',
-      ]);
-      expect(tagOf(await kube.cluster.values('shop', repo.ns('dev')), 'api')).toBe('1.6.0');
+      await expectRepairedThenUpgraded(final, repo);
       expect(tagOf(await kube.cluster.values('shop', repo.ns('staging')), 'api')).toBe('1.6.0');
       const announced = second.log
         .split('\n')

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promoteCli } from '../support/cli.js';
+import { flags, promoteCli } from '../support/cli.js';
 import { TestRepo } from '../support/repo.js';
 import { useTemporal } from '../support/suite.js';
 import { eventually } from '../support/wait.js';
@@ -59,12 +59,7 @@ describe('promote start --source refuses URLs that carry credentials', () => {
     await withRepoWorkflows(async (cli) => {
       const result = await cli([
         'start',
-        '--repo',
-        repo.url,
-        '--app',
-        'api=1.5.0',
-        '--source',
-        'api=git@github.com:shop/api.git@9f3e2c1',
+        ...flags({ repo: repo.url, app: 'api=1.5.0', source: 'api=git@github.com:shop/api.git@9f3e2c1' }),
         '--wait',
         '--json',
       ]);

@@ -27,6 +27,12 @@ async function waitingInStaging(taskQueue: string, tag: string) {
   return { id: handle.workflowId, commit, handle: client.workflow.getHandle(handle.workflowId) };
 }
 
+/** Approves staging of promotion `id` as `by`, for `commit`, and expects the decision to say so. */
+async function approveStagingAs(id: string, by: string, commit: string): Promise<void> {
+  const decision = await decide(suite.temporal.client, id, { env: 'staging', approved: true, by, commit });
+  expect(decision).toMatchObject({ approved: true, by });
+}
+
 describe('decision payloads are checked by type at every door', () => {
   it('the decide update refuses payloads of the wrong type or without the proposal commit', async () => {
     await suite.temporal.withWorker(async ({ taskQueue }) => {
@@ -59,13 +65,7 @@ describe('decision payloads are checked by type at every door', () => {
       expect(after.environments.find((e) => e.name === 'staging')?.decision).toBeUndefined();
 
       // A well-formed decision still works.
-      const decision = await decide(suite.temporal.client, id, {
-        env: 'staging',
-        approved: true,
-        by: 'carol',
-        commit,
-      });
-      expect(decision).toMatchObject({ approved: true, by: 'carol' });
+      await approveStagingAs(id, 'carol', commit);
       expect(await waitFinished(suite.temporal.client, id)).toMatchObject({ status: 'succeeded' });
     });
   });
@@ -78,13 +78,7 @@ describe('decision payloads are checked by type at every door', () => {
       await handle.signal('decideSignal', { env: 'staging', approved: true, by: 'carol' });
       await handle.signal('decideSignal', null);
       // Had any of them decided, this would be refused as "already approved".
-      const decision = await decide(suite.temporal.client, id, {
-        env: 'staging',
-        approved: true,
-        by: 'dave',
-        commit,
-      });
-      expect(decision).toMatchObject({ approved: true, by: 'dave' });
+      await approveStagingAs(id, 'dave', commit);
       const state = await waitFinished(suite.temporal.client, id);
       expect(state.status).toBe('succeeded');
       expect(state.environments.find((e) => e.name === 'staging')?.decision).toMatchObject({

@@ -14,9 +14,9 @@ import { GitHubStandIn, type GitHubLimits } from '../support/github-standin.js';
 import {
   appendCommits,
   blobBytes,
+  commitLargeValues,
   commitManyFiles,
   differingLines,
-  largeValuesTail,
 } from '../support/large-data.js';
 import { TestRepo } from '../support/repo.js';
 
@@ -95,12 +95,7 @@ describe('GitHub at real sizes, against a stand-in that fails as GitHub does', (
 
   it('reads and edits a values file over 1 MB: every byte but the tag line survives', async () => {
     await setUp();
-    const head = await repo.commitFile(
-      FILE,
-      (await repo.file(FILE)) + largeValuesTail(1_200_000),
-      'chore: values',
-    );
-    const original = await blobBytes(repo.url, head, FILE);
+    const { head, original } = await commitLargeValues(repo, FILE, 'chore: values');
     expect(original.length).toBeGreaterThan(1024 * 1024);
     // As GitHub: the contents API names the file but carries none of it.
     expect(await api(`/contents/${FILE}?ref=${head}`)).toMatchObject({ encoding: 'none', content: '' });

@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HelmDeployer } from '../../activities/deployers/helm.js';
 import { manifestDiff, maskSecretValue } from '../../activities/deployers/manifest-diff.js';
+import { useTempDir } from '../support/temp-dirs.js';
 
 /**
  * Issue 18, item 4: Helm Secret data is masked with a keyed hash (a guessable value cannot be found
@@ -66,13 +66,7 @@ stringData: { db: planted-unparsed
 });
 
 describe('a helm diff of a release larger than any output cap', () => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'promote-helm-mask-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = useTempDir('promote-helm-mask-');
 
   it('masks a Secret whose beginning is megabytes before its data', async () => {
     const planted = {
@@ -91,11 +85,11 @@ describe('a helm diff of a release larger than any output cap', () => {
     const cap = 256 * 1024;
     const big = head + rest('x'.repeat(cap - rest('').length));
     const manifest = `${head.replace('name: big', 'name: pad')}data:\n  pad: ${'y'.repeat(10 * cap)}\n---\n${big}`;
-    const manifestFile = join(dir, 'manifest.yaml');
+    const manifestFile = join(dir(), 'manifest.yaml');
     await writeFile(manifestFile, manifest);
 
     // A stand-in for helm: no release yet, and `helm template` renders the big manifest.
-    const bin = join(dir, 'bin');
+    const bin = join(dir(), 'bin');
     await mkdir(bin, { recursive: true });
     await writeFile(
       join(bin, 'helm'),
@@ -109,7 +103,7 @@ esac
 `,
     );
     await chmod(join(bin, 'helm'), 0o755);
-    const checkout = join(dir, 'checkout');
+    const checkout = join(dir(), 'checkout');
     await mkdir(join(checkout, 'environments'), { recursive: true });
     await writeFile(
       join(checkout, 'promote.yaml'),

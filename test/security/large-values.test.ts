@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { waitFinished } from '../../client/promotions.js';
-import { blobBytes, differingLines, largeValuesTail } from '../support/large-data.js';
+import { blobBytes, commitLargeValues, differingLines } from '../support/large-data.js';
 import { TestRepo } from '../support/repo.js';
 import { useTemporal } from '../support/suite.js';
 import { startTagPromotion } from '../support/requests.js';
@@ -11,12 +11,7 @@ describe('no silent truncation: a promotion through a values file of more than 1
   it('commits and deploys the whole file, multi-byte text intact, with only the tag line changed', async () => {
     const repo = await TestRepo.create({ environments: [{ name: 'dev', approval: 'auto' }] });
     const file = 'environments/dev.yaml';
-    const head = await repo.commitFile(
-      file,
-      (await repo.file(file)) + largeValuesTail(1_200_000),
-      'chore: the full chart values',
-    );
-    const original = await blobBytes(repo.url, head, file);
+    const { original } = await commitLargeValues(repo, file, 'chore: the full chart values');
     expect(original.length).toBeGreaterThan(1024 * 1024);
 
     await suite.temporal.withWorker(async ({ taskQueue }) => {

@@ -31,3 +31,14 @@ export async function promoteCli(
 export function cliOn(address: string, taskQueue?: string): (args: string[]) => Promise<CliResult> {
   return (args) => promoteCli(args, { address, taskQueue });
 }
+
+/**
+ * Command-line flags from their values, in the order given: `{ env: 'staging', as: 'dana' }` is
+ * `--env staging --as dana`, and `true` is a flag alone (`{ 'override-window': true }`). A test names
+ * what it passes rather than spelling out the argv array.
+ */
+export function flags(values: Record<string, string | true>): string[] {
+  return Object.entries(values).flatMap(([name, value]) =>
+    value === true ? [`--${name}`] : [`--${name}`, value],
+  );
+}

@@ -12,6 +12,12 @@ export const DEV_AUTO_THEN_STAGING_MANUAL = [
   { name: 'staging', approval: 'manual' as const },
 ];
 
+/** staging waiting for a manual approval while it holds its lock (no proposal): the simplest lock holder. */
+export const STAGING_HELD = { name: 'staging', approval: 'manual' as const, proposals: false };
+
+/** dev automatic, then staging held through its approval ({@link STAGING_HELD}). */
+export const DEV_AUTO_THEN_STAGING_HELD = [{ name: 'dev', approval: 'auto' as const }, STAGING_HELD];
+
 /** Commits a soak time (`1h`, `2s`) for dev: a new tag waits that long there before staging starts. */
 export async function soakDev(repo: TestRepo, soak: string, message: string): Promise<void> {
   const yaml = await repo.file('promote.yaml');

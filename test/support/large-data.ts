@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { TestRepo } from './repo.js';
 
 const run = promisify(execFile);
 
@@ -32,6 +33,19 @@ export async function blobBytes(repoDir: string, rev: string, path: string): Pro
     maxBuffer: 1 << 30,
   });
   return stdout;
+}
+
+/**
+ * Commits `file` with a {@link largeValuesTail} of 1.2 MB appended (`message` says why): returns that
+ * commit and the file's exact bytes in it.
+ */
+export async function commitLargeValues(
+  repo: TestRepo,
+  file: string,
+  message: string,
+): Promise<{ head: string; original: Buffer }> {
+  const head = await repo.commitFile(file, (await repo.file(file)) + largeValuesTail(1_200_000), message);
+  return { head, original: await blobBytes(repo.url, head, file) };
 }
 
 /** The lines (as bytes) where two versions of a file differ; both must have the same line count. */

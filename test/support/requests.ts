@@ -33,6 +33,18 @@ export function promotionRequest(
   return { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }], requestedBy: 'test', ...overrides };
 }
 
+/** Starts `holder` and waits until it holds `env` (staging unless said), waiting for approval there. */
+export async function startHolder(
+  client: Client,
+  taskQueue: string,
+  holder: PromotionRequest,
+  env = 'staging',
+): ReturnType<typeof startPromotion> {
+  const handle = await startPromotion(client, holder, { taskQueue });
+  await waitForApproval(client, handle.workflowId, env);
+  return handle;
+}
+
 /**
  * Starts `holder` and waits until it holds `env` (staging unless said) waiting for approval, then starts
  * `next` (by default the same request for web 2.1.0) and waits until it queues behind it. Returns both handles and the queued promotion's state.
@@ -48,8 +60,7 @@ export async function holderThenQueued(
   second: Awaited<ReturnType<typeof startPromotion>>;
   queued: PromotionState;
 }> {
-  const first = await startPromotion(client, holder, { taskQueue });
-  await waitForApproval(client, first.workflowId, env);
+  const first = await startHolder(client, taskQueue, holder, env);
   const second = await startPromotion(client, next, { taskQueue });
   const queued = await envStatus(client, second.workflowId, env, 'queued');
   return { first, second, queued };

@@ -2,6 +2,7 @@ import { afterEach } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { useFixture } from './fixture.js';
 
 /** Fresh temporary folders for a test file, each removed after the test that made it. */
 export function useTempDirs(prefix: string): () => Promise<string> {
@@ -14,4 +15,13 @@ export function useTempDirs(prefix: string): () => Promise<string> {
     dirs.push(dir);
     return dir;
   };
+}
+
+/** One temporary folder for the describe block it is called in, made before its tests and removed after them. */
+export function useTempDir(prefix: string): () => string {
+  return useFixture(
+    () => mkdtemp(join(tmpdir(), prefix)),
+    (dir) => rm(dir, { recursive: true, force: true }),
+    { what: `the temporary folder ${prefix}*` },
+  );
 }
