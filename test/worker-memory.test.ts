@@ -10,6 +10,7 @@ import {
   workerMemoryFromEnv,
   workerNodeFlags,
 } from '../worker/launch.js';
+import { isRunning } from './support/processes.js';
 import { useTemporal } from './support/suite.js';
 import { WorkerProcess } from './support/worker-process.js';
 
@@ -100,6 +101,10 @@ describe('promote worker runs with its memory settings', () => {
       expect(worker.log).toContain(
         'memory: V8 heap limit 204 MiB (main thread), 204 MiB (workflow threads); MALLOC_ARENA_MAX=2; workflow cache 768',
       );
+      // SIGTERM to `promote worker` reaches the worker, which drains and stops; the launcher ends with it.
+      await worker.stop();
+      expect(worker.log).toContain('SIGTERM: stopping the worker');
+      expect(isRunning(child)).toBe(false);
     } finally {
       await worker.stop();
     }

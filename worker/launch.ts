@@ -1,5 +1,6 @@
 // `promote worker`'s launcher: node built-ins only, so the process that may only relaunch stays small.
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
@@ -136,7 +137,7 @@ function otherFlags(execArgv: string[]): string[] {
  * read by glibc when a process starts and V8's heap limits when a heap is made, so neither can be set
  * by a running worker. Returns the exit code when it relaunched (the worker ran in the child), or
  * undefined when this process is already configured and should run the worker itself. The relaunching
- * parent holds nothing but node itself, forwards the stop signals and ends with its child.
+ * parent holds nothing but node itself, passes SIGTERM on and ends with its child's exit code.
  */
 export async function launchWorker(argv: string[] = process.argv): Promise<number | undefined> {
   let memory: WorkerMemory;
@@ -155,14 +156,20 @@ export async function launchWorker(argv: string[] = process.argv): Promise<numbe
     env: { ...plan.env, [LAUNCHED]: '1' },
     stdio: 'inherit',
   });
-  const forward = (signal: NodeJS.Signals) => () => void child.kill(signal);
-  const signals = (['SIGTERM', 'SIGINT', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+  // SIGTERM (a container stop, a service manager) is passed on. Ctrl-C and a terminal's hang-up reach the
+  // child from the terminal itself (same process group): passed on too, one Ctrl-C would be two, and a
+  // second stops the worker without draining. The parent only outlives them to end with its child.
+  const signals = [
+    ['SIGTERM', () => void child.kill('SIGTERM')],
+    ['SIGINT', () => undefined],
+    ['SIGHUP', () => undefined],
+  ] as const;
   for (const [signal, handler] of signals) process.on(signal, handler);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       for (const [name, handler] of signals) process.off(name, handler);
-      resolve(code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGINT' ? 2 : 15));
+      resolve(code ?? 128 + (signal ? constants.signals[signal] : 0));
     });
   });
 }
