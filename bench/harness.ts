@@ -24,6 +24,11 @@ export class WorkerProcess {
     return this.child.pid ?? 0;
   }
 
+  /** The end of what the worker wrote: why it failed, when a phase did. */
+  get lastOutput(): string {
+    return this.output.slice(-4_000);
+  }
+
   static async start(env: Record<string, string>): Promise<WorkerProcess> {
     const child = execa(process.execPath, [PROMOTE_BIN, 'worker'], {
       env,
@@ -139,6 +144,11 @@ export class Harness {
         const [ns = '0', event = '', env = '', id = ''] = line.split(' ');
         return { at: Number(BigInt(ns) / 1000n) / 1000, event, env, id };
       });
+  }
+
+  /** What the running workers wrote last, for a failed phase's report. */
+  workerOutput(): string {
+    return this.workers.map((w) => w.lastOutput).join('\n');
   }
 
   /** Stops the workers started so far: an idle worker still polls, and would skew the next phase. */
