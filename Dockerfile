@@ -48,7 +48,10 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/bin bin
 COPY --from=build /src/dist dist
 RUN rm -rf dist/test && ln -s /app/bin/promote.js /usr/local/bin/promote
+# MALLOC_ARENA_MAX and the node flags below are `promote worker`'s memory settings (worker/launch.ts,
+# docs/performance.md): given here, the worker runs in place instead of relaunching itself with them.
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     PROMOTE_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js \
     PROMOTE_CACHE_DIR=/var/cache/promote \
     PROMOTE_HEALTH_PORT=8080 \
@@ -58,5 +61,5 @@ EXPOSE 8080 9464
 HEALTHCHECK --interval=30s --timeout=3s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PROMOTE_HEALTH_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # tini forwards SIGTERM to the worker, which then drains for PROMOTE_SHUTDOWN_GRACE_MS.
-ENTRYPOINT ["tini", "--", "promote"]
+ENTRYPOINT ["tini", "--", "node", "--max-old-space-size=256", "--max-semi-space-size=4", "/app/bin/promote.js"]
 CMD ["worker"]

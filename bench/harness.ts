@@ -110,6 +110,11 @@ export class Harness {
       });
   }
 
+  /** What the running workers wrote last, for a failed phase's report. */
+  workerOutput(): string {
+    return this.workers.map((w) => w.log.slice(-4_000)).join('\n');
+  }
+
   /** Stops the workers started so far: an idle worker still polls, and would skew the next phase. */
   async stopWorkers(): Promise<void> {
     for (const worker of this.workers.splice(0)) await worker.stop().catch(() => undefined);

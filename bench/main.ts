@@ -72,6 +72,11 @@ async function main(): Promise<void> {
       const t = performance.now();
       try {
         await work();
+      } catch (error) {
+        // Said now: closing the client later can end the process (calls still retrying) before it is.
+        log(`${phase} failed: ${error instanceof Error ? error.stack : String(error)}`);
+        log(`the worker's last output:\n${h.workerOutput()}`);
+        throw error;
       } finally {
         await h.stopWorkers();
       }

@@ -22,6 +22,7 @@ import type { Client } from '@temporalio/client';
 import { workerDeploymentFromEnv, WorkerDeploymentSettingError } from '../worker/versioning.js';
 import { BadInputError } from '../common/errors.js';
 import { workerTrustFromEnv, type WorkerTrust } from '../worker/trust.js';
+import { defaultMaxCachedWorkflows, memoryLine, workerMemoryFromEnv } from '../worker/launch.js';
 
 /** `promote dev` is a laptop's: Ctrl-C should not wait out a whole deploy budget. */
 const DEV_SHUTDOWN_GRACE_MS = 30_000;
@@ -129,8 +130,18 @@ async function startJanitor(client: Client, taskQueue: string, intervalMs: numbe
   }
 }
 
+/** PROMOTE_WORKER_HEAP_MB etc. (checked by the launcher, worker/launch.ts): the cache fits the heap. */
+function cachedWorkflowsFromEnv(): number | undefined {
+  try {
+    return defaultMaxCachedWorkflows(workerMemoryFromEnv());
+  } catch (error) {
+    throw new BadInputError((error as Error).message);
+  }
+}
+
 export async function runWorker(): Promise<void> {
   const deployment = deploymentFromEnv();
+  const cachedWorkflows = cachedWorkflowsFromEnv();
   const janitorMs = janitorInterval();
   const delivery = deliveryMetricsSettings();
   const trust = startTrust('worker');
@@ -153,7 +164,9 @@ export async function runWorker(): Promise<void> {
     trust,
     ...workerSettingsFromEnv(),
     ...(deployment ? { deployment } : {}),
+    maxCachedWorkflows: cachedWorkflows,
   });
+  logLine(await memoryLine(worker.options.maxCachedWorkflows));
   logLine(versionLine(worker));
   logLine(`worker polling task queue "${worker.options.taskQueue}" in namespace "${namespace}"`);
   await startJanitor(client, worker.options.taskQueue, janitorMs);

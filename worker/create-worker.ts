@@ -58,6 +58,11 @@ export interface PromoteWorkerOptions {
   trust?: WorkerTrust;
   /** Run as a version of this Worker Deployment (worker/versioning.ts); unversioned when undefined. */
   deployment?: WorkerDeployment;
+  /**
+   * The workflow cache when PROMOTE_MAX_CACHED_WORKFLOWS is unset: `promote worker` sizes it to its heap
+   * limit (worker/launch.ts); undefined, the SDK's default.
+   */
+  maxCachedWorkflows?: number;
 }
 
 /**
@@ -66,9 +71,9 @@ export interface PromoteWorkerOptions {
  * SDK's default scales with the heap (about 2,300 on a 4 GB heap). A lower cap bounds the worker's
  * memory; an evicted workflow is replayed from its history when it next has work, which costs CPU.
  */
-function maxCachedWorkflows(): number | undefined {
+function maxCachedWorkflows(fallback: number | undefined): number | undefined {
   const value = Number(process.env.PROMOTE_MAX_CACHED_WORKFLOWS);
-  return Number.isInteger(value) && value >= 2 ? value : undefined;
+  return Number.isInteger(value) && value >= 2 ? value : fallback;
 }
 
 export function defaultCacheDir(): string {
@@ -148,6 +153,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     : workflowSource(undefined, options.tracing !== undefined);
   const { source, versioning } = await versionedSource(plain, options.deployment);
   const { tracing } = options;
+  const cached = maxCachedWorkflows(options.maxCachedWorkflows);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -156,7 +162,7 @@ export async function createPromoteWorker(options: PromoteWorkerOptions): Promis
     shutdownGraceTime: options.shutdownGraceMs ?? DEPLOY_BUDGET_MS,
     // A cancel reaches a running deploy command within seconds, not within 80% of its heartbeat timeout.
     maxHeartbeatThrottleInterval: HEARTBEAT_THROTTLE_MS,
-    ...(maxCachedWorkflows() ? { maxCachedWorkflows: maxCachedWorkflows() } : {}),
+    ...(cached ? { maxCachedWorkflows: cached } : {}),
     ...source,
     ...versioning,
     // The failure redaction last, innermost: tracing and the runtime's log see what it leaves.
