@@ -2,7 +2,9 @@
 // activity (patch `bump-and-diff`), promote.yaml and the governance gate read as local activities
 // (patch `local-reads`). Each scenario runs only when its file is missing (histories are append-only).
 import { decide, startPromotion, waitFinished, waitForApproval } from '../../client/promotions.js';
+import { lockIdOf } from './locks.js';
 import { scenarioRunner, type Missing, type Save } from './record-scenario.js';
+import { holderThenQueued } from './requests.js';
 import type { TestTemporal } from './temporal.js';
 
 export async function recordRoundTripHistories(
@@ -12,7 +14,7 @@ export async function recordRoundTripHistories(
 ): Promise<void> {
   const client = temporal.client;
 
-  const { savingOne } = scenarioRunner(temporal, save, missing);
+  const { saving, savingOne } = scenarioRunner(temporal, save, missing);
 
   // dev automatic, staging manual without proposals: both held, each bumped and diffed in one activity.
   await savingOne(
@@ -49,6 +51,37 @@ export async function recordRoundTripHistories(
       );
       await waitFinished(client, h.workflowId);
       return h.workflowId;
+    },
+  );
+
+  // Lock requests by update (patch `lock-granted-in-request`): the first promotion is granted dev and
+  // staging in its requests' answers; the second queues behind it in staging and is granted by signal
+  // once the first released. Saved: both promotions and the staging lock (updates, then a signal).
+  await saving(
+    [
+      'promote-lock-granted-in-request',
+      'promote-lock-queued-by-update',
+      'environment-lock-granted-in-request',
+    ],
+    {
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'manual', proposals: false },
+      ],
+    },
+    async (repo, taskQueue) => {
+      const holder = { repo: repo.url, apps: [{ app: 'api', tag: '1.5.0' }] };
+      const { first, second } = await holderThenQueued(client, taskQueue, holder);
+      await decide(client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      await waitFinished(client, first.workflowId);
+      await waitForApproval(client, second.workflowId, 'staging');
+      await decide(client, second.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      await waitFinished(client, second.workflowId);
+      return {
+        'promote-lock-granted-in-request': first.workflowId,
+        'promote-lock-queued-by-update': second.workflowId,
+        'environment-lock-granted-in-request': lockIdOf(repo, 'staging'),
+      };
     },
   );
 }
