@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
+import { lockRequestUpdate, lockStateQuery } from '../common/definitions.js';
+import { lockIdOf } from './support/locks.js';
 import { TestRepo } from './support/repo.js';
 import { holderThenQueued, promotionRequest, startTagPromotion } from './support/requests.js';
 import { useTemporal } from './support/suite.js';
@@ -98,6 +100,45 @@ describe('a lock granted in the same round trip as the request', () => {
       const live = await repo.live('staging');
       expect(live).toContain('tag: "1.5.0"');
       expect(live).toContain('tag: "2.1.0"');
+    });
+  });
+
+  it('answers a retried request from the holder granted again, and grants nobody twice', async () => {
+    const repo = await TestRepo.create({
+      environments: [
+        { name: 'dev', approval: 'auto' },
+        { name: 'staging', approval: 'manual', proposals: false },
+      ],
+    });
+    await suite.temporal.withWorker(async ({ taskQueue }) => {
+      const client = suite.temporal.client;
+      const first = await startTagPromotion(client, taskQueue, repo);
+      await waitForApproval(client, first.workflowId, 'staging');
+      const lock = client.workflow.getHandle(lockIdOf(repo, 'staging'));
+      const asked = {
+        holder: first.workflowId,
+        run: first.firstExecutionRunId,
+        apps: ['api'],
+        branch: 'main',
+        valuesFile: 'environments/staging.yaml',
+      };
+      // The activity's answer was lost (its worker died after the update completed): asked again.
+      expect(await lock.executeUpdate(lockRequestUpdate, { args: [asked] })).toEqual({ granted: true });
+      expect(await lock.executeUpdate(lockRequestUpdate, { args: [asked] })).toEqual({ granted: true });
+      // Someone else asking is told who is ahead and queued once, however often it asks.
+      const other = { ...asked, holder: 'someone-else', run: 'their-run', apps: ['web'] };
+      expect(await lock.executeUpdate(lockRequestUpdate, { args: [other] })).toEqual({
+        holder: first.workflowId,
+      });
+      expect(await lock.executeUpdate(lockRequestUpdate, { args: [other] })).toEqual({
+        holder: first.workflowId,
+      });
+      const state = await lock.query(lockStateQuery);
+      expect(state.holder?.holder).toBe(first.workflowId);
+      expect(state.queue.map((q) => q.holder)).toEqual(['someone-else']);
+      await decide(client, first.workflowId, { env: 'staging', approved: true, by: 'carol' });
+      expect((await waitFinished(client, first.workflowId)).status).toBe('succeeded');
+      expect(signalled(await eventsOf(client, first.workflowId), 'lockGranted')).toEqual([]);
     });
   });
 });

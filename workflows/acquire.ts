@@ -4,7 +4,6 @@ import type { Activities, EnvironmentRequest } from '../activities/index.js';
 import type { LockRequest } from '../common/definitions.js';
 import { FailureType } from '../common/failures.js';
 import type { EnvironmentState } from '../common/types.js';
-import { GRANTED_IN_REQUEST_PATCH } from './lock-grant.js';
 import { TIMEOUTS } from './timeouts.js';
 
 const { requestEnvironment, requestEnvironmentGranting } = proxyActivities<Activities>(TIMEOUTS.lookup);
@@ -101,7 +100,8 @@ export async function acquireEnvironment(input: Acquire): Promise<number> {
  * uncontended environment comes back granted (re-asserts still signal: they only repeat the request).
  */
 export async function firstRequest(input: Pick<Acquire, 'request' | 'grantedInAnswer'>) {
-  if (!patched(GRANTED_IN_REQUEST_PATCH)) return requestEnvironment(input.request);
+  // The lock asks the same patch (lock-grant.ts): a request answered granted gets no grant signal.
+  if (!patched('lock-granted-in-request')) return requestEnvironment(input.request);
   const answer = await requestEnvironmentGranting(input.request);
   if (answer.granted) input.grantedInAnswer();
   return answer;
