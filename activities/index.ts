@@ -1,8 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { DeployConfig } from '../config/schema.js';
-import { DEPLOY_HEARTBEAT_TIMEOUT_MS } from '../common/constants.js';
 import { FailureType } from '../common/failures.js';
-import { environmentLockId, repositoryKey } from '../common/ids.js';
+import { repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
 import type {
   AbandonedBump,
@@ -11,15 +10,7 @@ import type {
   PromotionRequest,
   PromotionState,
 } from '../common/types.js';
-import {
-  heldEnvironmentsQuery,
-  lockRequestSignal,
-  lockStateQuery,
-  statusQuery,
-  type LockHolder,
-  type LockInput,
-  type LockRequest,
-} from '../common/definitions.js';
+import { heldEnvironmentsQuery, statusQuery, type LockHolder } from '../common/definitions.js';
 import {
   bumpValues,
   revertAbandonedBump,
@@ -37,8 +28,14 @@ import { createProposalActivities } from './proposal-activities.js';
 import type { ActivityDeps } from './deps.js';
 import { startedRepository, withoutVisibilityTolerated } from './visibility.js';
 import { createJanitorActivities } from './janitor.js';
+import {
+  requestEnvironment,
+  requestEnvironmentGranting,
+  type EnvironmentAnswer,
+  type EnvironmentRequest,
+} from './lock-requests.js';
 import { createGovernanceActivities, type Gate } from './governance.js';
-import { DEFAULT_DEPLOY_GRACE_MS, type DeployAction, type DeployReport } from './deployers/deployer.js';
+import type { DeployAction, DeployReport } from './deployers/deployer.js';
 import { loadPromotion, type LoadedPromotion } from './load-config.js';
 import { readOverview } from './overview.js';
 import type { Overview } from '../common/overview.js';
@@ -113,13 +110,7 @@ export interface DeployedState {
   matches: boolean;
 }
 
-/** A promotion asking for an environment: what the lock receives (LockRequest), and which lock. */
-export interface EnvironmentRequest extends LockRequest {
-  repo: string;
-  env: string;
-  /** The lock's workflow id, chosen by the workflow (absent: derived from `repo`, as runs before it did). */
-  lockId?: string;
-}
+export type { EnvironmentAnswer, EnvironmentRequest };
 
 export type { ReadReview, ReviewsInput };
 export type {
@@ -421,44 +412,13 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Queues the promotion on the environment's lock workflow, starting it if needed. */
-    async requestEnvironment(request: EnvironmentRequest): Promise<{ holder?: string; reassertMs: number }> {
-      const reassertMs = deps.lockReassertMs ?? 5 * 60_000;
-      const lockInput: LockInput = {
-        repo: request.repo,
-        env: request.env,
-        leaseMs: deps.lockLeaseMs ?? 60_000,
-        idleMs: deps.lockIdleMs ?? 5 * 60_000,
-        drainMs:
-          deps.lockDrainMs ??
-          DEPLOY_HEARTBEAT_TIMEOUT_MS + (deps.deployGraceMs ?? DEFAULT_DEPLOY_GRACE_MS) + 5_000,
-        reassertMs,
-        // The git step's heartbeat timeout (30 s) plus a margin; an operator's lockDrainMs covers both.
-        pushDrainMs: deps.lockDrainMs ?? 35_000,
-      };
-      const handle = await deps.client.workflow.signalWithStart('environmentLock', {
-        workflowId: request.lockId ?? environmentLockId(request.repo, request.env),
-        taskQueue: Context.current().info.taskQueue,
-        args: [lockInput],
-        signal: lockRequestSignal,
-        signalArgs: [
-          {
-            holder: request.holder,
-            apps: request.apps,
-            ...(request.branch ? { branch: request.branch } : {}),
-            ...(request.valuesFile ? { valuesFile: request.valuesFile } : {}),
-            ...(request.run ? { run: request.run } : {}),
-            ...(request.current ? { current: request.current } : {}),
-            ...(request.held ? { held: request.held } : {}),
-            ...(request.landing ? { landing: request.landing } : {}),
-          },
-        ],
-        staticSummary: `one deployment at a time in ${request.env}`,
-      });
-      const state = await handle.query(lockStateQuery).catch(() => undefined);
-      // Between two grants the lock has no holder but a queue: then we wait behind its head.
-      const ahead = state?.holder ?? state?.queue[0];
-      const isMe = ahead?.holder === request.holder && (ahead.run ?? '') === (request.run ?? '');
-      return ahead && !isMe ? { holder: ahead.holder, reassertMs } : { reassertMs };
+    async requestEnvironment(request: EnvironmentRequest): Promise<EnvironmentAnswer> {
+      return requestEnvironment(deps, request);
+    },
+
+    /** The same by update (`lock-granted-in-request`): an uncontended environment is granted in the answer. */
+    async requestEnvironmentGranting(request: EnvironmentRequest): Promise<EnvironmentAnswer> {
+      return requestEnvironmentGranting(deps, request);
     },
 
     /** The lock's clean-up after a holder that died holding the environment: its bump must not ride along. */

@@ -133,6 +133,17 @@ export interface LockInput {
 
 /** Promotion → lock: queue me (idempotent per holder). */
 export const lockRequestSignal = defineSignal<[LockRequest]>('lockRequest');
+/** What the lock answers a request made by update: granted, or who is ahead (none known: neither). */
+export interface LockAnswer {
+  granted?: boolean;
+  holder?: string;
+}
+/**
+ * Promotion → lock, from `lock-granted-in-request` on: queue me, as `lockRequest` does, and answer once
+ * the lock has decided (idempotent: the holder asking again is answered granted again). A request the
+ * answer grants gets no `lockGranted` signal: an uncontended grant costs one round trip.
+ */
+export const lockRequestUpdate = defineUpdate<LockAnswer, [LockRequest]>('requestLock');
 /** Promotion → lock: I am done with the environment, or no longer want it. */
 export const lockReleaseSignal =
   defineSignal<[{ holder: string; run?: string; current?: string; landing?: number }]>('lockRelease');

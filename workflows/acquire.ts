@@ -6,7 +6,7 @@ import { FailureType } from '../common/failures.js';
 import type { EnvironmentState } from '../common/types.js';
 import { TIMEOUTS } from './timeouts.js';
 
-const { requestEnvironment } = proxyActivities<Activities>(TIMEOUTS.lookup);
+const { requestEnvironment, requestEnvironmentGranting } = proxyActivities<Activities>(TIMEOUTS.lookup);
 
 const DEFAULT_LOCK_REASSERT_MS = 5 * 60_000;
 /** The longest a re-assert backs off to: an hour (or twelve intervals, whichever is shorter). */
@@ -38,6 +38,8 @@ export interface Acquire {
   current: EnvironmentState;
   /** True once the lock granted the environment or a newer promotion took this one's place. */
   decided: () => boolean;
+  /** The lock's answer to the request granted the environment (`lock-granted-in-request`). */
+  grantedInAnswer: () => void;
   /** Called whenever the promotion ahead changes. */
   queuedBehind: (holder: string) => void;
   /** promote.yaml `lockTimeout`: queued longer than this fails, naming the holder. */
@@ -69,7 +71,7 @@ export function lockTimedOut(current: EnvironmentState, lockTimeoutMs: number): 
 export async function acquireEnvironment(input: Acquire): Promise<number> {
   const { current } = input;
   const started = Date.now();
-  const { holder, reassertMs } = await requestEnvironment(input.request);
+  const { holder, reassertMs } = await firstRequest(input);
   if (holder) {
     current.queuedBehind = holder;
     input.queuedBehind(holder);
@@ -91,6 +93,18 @@ export async function acquireEnvironment(input: Acquire): Promise<number> {
   }
   delete current.queuedBehind;
   return every;
+}
+
+/**
+ * The first request for an environment: from `lock-granted-in-request` on, by update, and an
+ * uncontended environment comes back granted (re-asserts still signal: they only repeat the request).
+ */
+export async function firstRequest(input: Pick<Acquire, 'request' | 'grantedInAnswer'>) {
+  // The lock asks the same patch (lock-grant.ts): a request answered granted gets no grant signal.
+  if (!patched('lock-granted-in-request')) return requestEnvironment(input.request);
+  const answer = await requestEnvironmentGranting(input.request);
+  if (answer.granted) input.grantedInAnswer();
+  return answer;
 }
 
 /**

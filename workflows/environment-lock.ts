@@ -1,4 +1,5 @@
 import {
+  allHandlersFinished,
   condition,
   continueAsNew,
   log,
@@ -30,6 +31,7 @@ export async function environmentLock(input: LockInput): Promise<void> {
   if (!input.carried && lock.failsClosed) await rebuildFailingClosed(lock, input);
   else if (!input.carried && patched('lock-rebuilt-from-holders')) await rebuildFromHolder(lock, input);
   const wake = wakesWhenLong();
+  lock.ready = true;
   lock.describe();
   for (;;) {
     if (!(await waitForWork(lock, input, wake))) return;
@@ -93,6 +95,12 @@ async function waitForWork(lock: LockLedger, input: LockInput, wake: Wake): Prom
 async function continueAsNewIfDue(lock: LockLedger, input: LockInput): Promise<void> {
   const upgrade = upgradable() && patched('lock-upgrades-on-continue-as-new');
   if (!upgrade && !historyLong()) return;
+  if (!allHandlersFinished()) {
+    // A request's update still waits for its answer: answered first, so no grant is lost with the
+    // run. One the main loop must decide (a free environment with waiters) is decided first.
+    await condition(() => allHandlersFinished() || !lock.decided());
+    if (!allHandlersFinished()) return;
+  }
   const carried = lock.carried();
   if (upgrade) {
     log.info('a new worker version is current; continuing as new on it', { env: input.env });

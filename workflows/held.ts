@@ -9,7 +9,7 @@ import {
 import type { Activities, BumpResult, DeployResult, EnvironmentRequest } from '../activities/index.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { EnvironmentState } from '../common/types.js';
-import { lockTimedOut, reassertBackoff } from './acquire.js';
+import { firstRequest, lockTimedOut, reassertBackoff } from './acquire.js';
 import {
   apply,
   approval,
@@ -131,7 +131,10 @@ async function queue(
   held.requested = true;
   p.lock.want(env.name);
   const request = p.lock.request(env, p.config, p.apps);
-  const { holder, reassertMs } = await requestEnvironment(request);
+  const { holder, reassertMs } = await firstRequest({
+    request,
+    grantedInAnswer: () => p.lock.grantedInAnswer(env.name),
+  });
   if (holder) {
     current.queuedBehind = holder;
     if (queuedWithHolder) p.status.setStatus(current, 'queued', `queued for ${env.name} behind ${holder}`);

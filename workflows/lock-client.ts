@@ -43,6 +43,15 @@ export class EnvironmentLock {
     if (this.wanted.has(grant.env)) this.holds.add(grant.env);
   }
 
+  /**
+   * The lock's answer to this run's request granted the environment (`lock-granted-in-request`): the
+   * same as its `lockGranted` signal, one workflow task sooner.
+   */
+  grantedInAnswer(env: string): void {
+    this.granted.add(env);
+    if (this.wanted.has(env)) this.holds.add(env);
+  }
+
   /** The `superseded` signal. */
   onSuperseded(notice: { env: string; by: string; run?: string }): void {
     if (this.saga.forOtherSaga(notice)) log.warn('ignored a supersede for another run', { env: notice.env });

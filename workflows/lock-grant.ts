@@ -1,4 +1,4 @@
-import { getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, patched } from '@temporalio/workflow';
 import { lockGrantedSignal, supersededSignal } from '../common/definitions.js';
 import type { LockLedger } from './lock-state.js';
 
@@ -8,6 +8,9 @@ import type { LockLedger } from './lock-state.js';
  */
 
 type Handle = ReturnType<typeof getExternalWorkflowHandle>;
+
+/** Requests made by update are granted in the update's answer (promotions since the same patch ask so). */
+export const GRANTED_IN_REQUEST_PATCH = 'lock-granted-in-request';
 
 /** Signals a promotion; false when it no longer runs (terminated, timed out, finished). */
 async function tell(lock: LockLedger, to: string, send: (handle: Handle) => Promise<void>, run?: string) {
@@ -42,14 +45,17 @@ export async function deliverOutbox(lock: LockLedger): Promise<void> {
 
 /**
  * A free environment goes to a run that claims to hold it first (it may be mid-deploy), then to the
- * oldest waiter still running.
+ * oldest waiter still running. A waiter whose request (an update) still waits for its answer is
+ * running and learns the grant from that answer: no signal, no extra workflow task for it.
  */
 export async function grantNext(lock: LockLedger): Promise<void> {
   if (!lock.holder && lock.claims.length > 0) lock.holder = lock.claims.shift();
   while (!lock.holder && lock.queue.length > 0) {
     const next = lock.queue.shift();
     const saga = sagaField(lock, next?.run);
-    if (
+    if (next && lock.answersGrant(next) && patched(GRANTED_IN_REQUEST_PATCH)) {
+      lock.holder = { ...next, since: new Date().toISOString() };
+    } else if (
       next &&
       (await tell(
         lock,

@@ -1,10 +1,12 @@
-import { log, metricMeter, patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { condition, log, metricMeter, patched, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import type { AbandonedBump } from '../common/types.js';
 import {
   lockApplyingSignal,
   lockReleaseSignal,
   lockRequestSignal,
+  lockRequestUpdate,
   lockStateQuery,
+  type LockAnswer,
   type LockHolder,
   type LockInput,
   type LockRequest,
@@ -20,6 +22,13 @@ import {
 
 /** Released runs remembered: far more than can have a request still in flight. */
 const MAX_RELEASED = 200;
+
+/**
+ * The longest a request made by update waits for the lock to decide (a rebuild reading the promotions,
+ * a gone holder's late push reverted): well within the asking activity's 30 s, so it answers rather
+ * than being asked again. Past it, the answer says who is ahead and the grant comes by signal.
+ */
+const ANSWER_WAIT_MS = 10_000;
 
 /** A notice the lock owes a promotion (a grant, a supersede), sent by the main loop. */
 export type Message = NonNullable<LockState['outbox']>[number];
@@ -70,6 +79,10 @@ export class LockLedger {
   unreadable: string[] = [];
   /** Apply notices that arrive while the lock is being rebuilt, before it knows its holder: the newest per run. */
   rebuilding = false;
+  /** The main loop runs: a start-up rebuild is done, so a request's answer can be decided. */
+  ready = false;
+  /** Requests (by run) whose update waits for the decision: granted in the answer, not by signal. */
+  private readonly answering = new Map<string, number>();
   private readonly unknownApplying = new Map<string, boolean>();
   private readonly conflicts: ReturnType<typeof metricMeter.createCounter>;
 
@@ -99,6 +112,43 @@ export class LockLedger {
     setHandler(lockRequestSignal, (request) => this.onRequest(request));
     setHandler(lockReleaseSignal, (release) => this.onRelease(release));
     setHandler(lockApplyingSignal, (notice) => this.onApplying(notice));
+    setHandler(lockRequestUpdate, (request) => this.onRequestUpdate(request));
+  }
+
+  /** The run's update waits for the lock's decision: a grant goes in its answer, not in a signal. */
+  answersGrant(who: Run): boolean {
+    return (this.answering.get(runKey(who)) ?? 0) > 0;
+  }
+
+  /**
+   * Every request waiting for an answer can get it without the main loop: it holds, someone does, or
+   * nothing is left to grant (a free environment with waiters is the main loop's to grant).
+   */
+  decided(): boolean {
+    return this.holder !== undefined || (this.ready && this.queue.length === 0 && this.claims.length === 0);
+  }
+
+  /**
+   * The `requestLock` update: queued as by the `lockRequest` signal, answered once the lock decided
+   * (bounded: see ANSWER_WAIT_MS). Idempotent: the holder asking again, a retried activity whose first
+   * answer was lost, is answered granted again; no run is granted twice.
+   */
+  private async onRequestUpdate(request: LockRequest): Promise<LockAnswer> {
+    this.onRequest(request);
+    if (!this.decided()) {
+      const key = runKey(request);
+      this.answering.set(key, (this.answering.get(key) ?? 0) + 1);
+      try {
+        await condition(() => this.decided(), ANSWER_WAIT_MS);
+      } finally {
+        const left = (this.answering.get(key) ?? 1) - 1;
+        if (left > 0) this.answering.set(key, left);
+        else this.answering.delete(key);
+      }
+    }
+    if (this.holder && sameRun(this.holder, request)) return { granted: true };
+    const ahead = this.holder ?? this.claims[0] ?? this.queue[0];
+    return ahead && !sameRun(ahead, request) ? { holder: ahead.holder } : {};
   }
 
   /** The `lockState` query. */

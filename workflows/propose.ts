@@ -163,6 +163,7 @@ async function takeToLand(
     request: p.lock.request(env, p.config, p.apps, flow.landing),
     current,
     decided: () => p.lock.decided(env.name),
+    grantedInAnswer: () => p.lock.grantedInAnswer(env.name),
     queuedBehind: (holder) =>
       p.status.setStatus(current, 'queued', `approved; queued for ${env.name} behind ${holder}`),
     ...(env.lockTimeout !== undefined ? { lockTimeoutMs: env.lockTimeout } : {}),
@@ -322,6 +323,7 @@ async function revertHandMerge(
       request: p.lock.request(env, p.config, p.apps, flow.landing),
       current,
       decided: () => p.lock.granted.has(env.name),
+      grantedInAnswer: () => p.lock.grantedInAnswer(env.name),
       queuedBehind: () => undefined,
     });
   }

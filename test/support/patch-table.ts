@@ -29,17 +29,22 @@ function workflowOf(file: string): string {
   return 'promote';
 }
 
-/** Every patch id asked in workflows/, literally (`patched('x')`) or through a `…_PATCH = 'x'` constant. */
-export function patchesInCode(): Map<string, string> {
-  const found = new Map<string, string>();
+/**
+ * Every patch id asked in workflows/, literally (`patched('x')`) or through a `…_PATCH = 'x'` constant,
+ * with the workflow that asks it: one pair per workflow (a patch both sides of a protocol ask, such as
+ * the promotion and its lock, has a row for each).
+ */
+export function patchesInCode(): [string, string][] {
+  const found = new Map<string, [string, string]>();
   for (const file of readdirSync(WORKFLOWS_DIR).filter((f) => f.endsWith('.ts'))) {
     const text = readFileSync(join(WORKFLOWS_DIR, file), 'utf8');
     for (const m of text.matchAll(/patched\('([^']+)'\)|_PATCH = '([^']+)'/g)) {
       const id = m[1] ?? m[2];
-      if (id && !found.has(id)) found.set(id, workflowOf(file));
+      const workflow = workflowOf(file);
+      if (id && !found.has(`${id} ${workflow}`)) found.set(`${id} ${workflow}`, [id, workflow]);
     }
   }
-  return found;
+  return [...found.values()];
 }
 
 function workflowTypeOf(history: unknown): string {
@@ -55,7 +60,7 @@ export function patchRows(introduced: Map<string, string>, today: string): Patch
     const history = JSON.parse(readFileSync(join(HISTORIES_DIR, file), 'utf8')) as unknown;
     return { type: workflowTypeOf(history), markers: new Set(patchMarkers(history)) };
   });
-  return [...patchesInCode()]
+  return patchesInCode()
     .map(([patch, workflow]) => {
       const ofWorkflow = histories.filter((h) => h.type === workflow);
       const withMarker = ofWorkflow.filter((h) => h.markers.has(patch)).length;
@@ -67,7 +72,12 @@ export function patchRows(introduced: Map<string, string>, today: string): Patch
         without: ofWorkflow.length - withMarker,
       };
     })
-    .sort((a, b) => a.introduced.localeCompare(b.introduced) || a.patch.localeCompare(b.patch));
+    .sort(
+      (a, b) =>
+        a.introduced.localeCompare(b.introduced) ||
+        a.patch.localeCompare(b.patch) ||
+        a.workflow.localeCompare(b.workflow),
+    );
 }
 
 const HEADER = '| Patch | Introduced | Workflow | Histories with its marker | Without |';
