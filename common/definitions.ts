@@ -144,12 +144,16 @@ export interface LockAnswer {
  * answer grants gets no `lockGranted` signal: an uncontended grant costs one round trip.
  */
 export const lockRequestUpdate = defineUpdate<LockAnswer, [LockRequest]>('requestLock');
+/** Who a promotion's notice to its lock comes from: the holder, its saga's run, the execution asking. */
+export interface LockNotice {
+  holder: string;
+  run?: string;
+  current?: string;
+}
 /** Promotion → lock: I am done with the environment, or no longer want it. */
-export const lockReleaseSignal =
-  defineSignal<[{ holder: string; run?: string; current?: string; landing?: number }]>('lockRelease');
+export const lockReleaseSignal = defineSignal<[LockNotice & { landing?: number }]>('lockRelease');
 /** Promotion → lock: my apply starts (`applying: true`) or has ended; a lost holder that applied is not reverted. */
-export const lockApplyingSignal =
-  defineSignal<[{ holder: string; run?: string; current?: string; applying: boolean }]>('lockApplying');
+export const lockApplyingSignal = defineSignal<[LockNotice & { applying: boolean }]>('lockApplying');
 export const lockStateQuery = defineQuery<LockState>('lockState');
 
 /**

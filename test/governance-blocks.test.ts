@@ -6,6 +6,7 @@ import type { PromotionRequest } from '../common/types.js';
 import { blockUpdate } from '../common/governance-definitions.js';
 import { promoteCli } from './support/cli.js';
 import { TestRepo } from './support/repo.js';
+import { DEV_AUTO_THEN_STAGING_HELD } from './support/environments.js';
 import { useTemporal } from './support/suite.js';
 import { envStatus } from './support/wait.js';
 
@@ -93,12 +94,7 @@ describe('blocked versions (issue 22, item 3)', () => {
   });
 
   it('a promotion that missed the signal reads the block before it applies, and reverts its bump', async () => {
-    const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual', proposals: false },
-      ],
-    });
+    const repo = await TestRepo.create({ environments: DEV_AUTO_THEN_STAGING_HELD });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
       const handle = await startPromotion(client, request(repo, '1.6.0'), { taskQueue });

@@ -5,6 +5,7 @@ import { decide, waitFinished, waitForApproval } from '../client/promotions.js';
 import { lockRequestUpdate, lockStateQuery } from '../common/definitions.js';
 import { lockIdOf } from './support/locks.js';
 import { TestRepo } from './support/repo.js';
+import { DEV_AUTO_THEN_STAGING_HELD } from './support/environments.js';
 import { holderThenQueued, promotionRequest, startTagPromotion } from './support/requests.js';
 import { useTemporal } from './support/suite.js';
 
@@ -74,12 +75,7 @@ describe('a lock granted in the same round trip as the request', () => {
   });
 
   it('still queues contended requests and grants them in order, by signal', async () => {
-    const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual', proposals: false },
-      ],
-    });
+    const repo = await TestRepo.create({ environments: DEV_AUTO_THEN_STAGING_HELD });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
       const { first, second, queued } = await holderThenQueued(client, taskQueue, promotionRequest(repo));
@@ -104,12 +100,7 @@ describe('a lock granted in the same round trip as the request', () => {
   });
 
   it('answers a retried request from the holder granted again, and grants nobody twice', async () => {
-    const repo = await TestRepo.create({
-      environments: [
-        { name: 'dev', approval: 'auto' },
-        { name: 'staging', approval: 'manual', proposals: false },
-      ],
-    });
+    const repo = await TestRepo.create({ environments: DEV_AUTO_THEN_STAGING_HELD });
     await suite.temporal.withWorker(async ({ taskQueue }) => {
       const client = suite.temporal.client;
       const first = await startTagPromotion(client, taskQueue, repo);

@@ -1,8 +1,9 @@
-import { getExternalWorkflowHandle, log } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, log, type SignalDefinition } from '@temporalio/workflow';
 import type { EnvironmentRequest } from '../activities/index.js';
 import type { EnvironmentConfig, PromoteConfig } from '../config/schema.js';
 import type { AppRequest } from '../common/types.js';
-import { lockApplyingSignal, lockReleaseSignal, type HeldEnvironments } from '../common/definitions.js';
+import { lockApplyingSignal, lockReleaseSignal } from '../common/definitions.js';
+import type { HeldEnvironments, LockNotice } from '../common/definitions.js';
 import type { Saga } from './saga.js';
 
 /**
@@ -92,32 +93,32 @@ export class EnvironmentLock {
   async release(env: string, landing?: number): Promise<void> {
     this.holds.delete(env);
     this.wanted.delete(env);
-    const { run, execution } = this.saga;
-    try {
-      await getExternalWorkflowHandle(this.saga.lockIdOf(env)).signal(lockReleaseSignal, {
-        holder: this.holder,
-        ...(run ? { run } : {}),
-        ...(execution ? { current: execution } : {}),
-        ...(landing ? { landing } : {}),
-      });
-    } catch (error) {
-      // The lock already dropped us (its liveness check, or it ended): nothing left to release.
-      log.warn('environment lock did not take the release', { env, error: String(error) });
-    }
+    // The lock already dropped us (its liveness check, or it ended): nothing left to release.
+    await this.tell(env, lockReleaseSignal, landing ? { landing } : {}, 'the release');
   }
 
   /** Tells the lock an apply starts or ended, so a holder lost after applying is never reverted by it. */
   async tellApplying(env: string, applying: boolean): Promise<void> {
+    await this.tell(env, lockApplyingSignal, { applying }, 'the apply notice');
+  }
+
+  /** One notice to the environment's lock, as this saga's execution; a lock that is gone is only logged. */
+  private async tell<T extends object>(
+    env: string,
+    signal: SignalDefinition<[LockNotice & T]>,
+    fields: T,
+    what: string,
+  ): Promise<void> {
     const { run, execution } = this.saga;
     try {
-      await getExternalWorkflowHandle(this.saga.lockIdOf(env)).signal(lockApplyingSignal, {
+      await getExternalWorkflowHandle(this.saga.lockIdOf(env)).signal(signal, {
         holder: this.holder,
         ...(run ? { run } : {}),
         ...(execution ? { current: execution } : {}),
-        applying,
+        ...fields,
       });
     } catch (error) {
-      log.warn('environment lock did not take the apply notice', { env, error: String(error) });
+      log.warn(`environment lock did not take ${what}`, { env, error: String(error) });
     }
   }
 }
