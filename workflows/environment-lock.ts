@@ -35,12 +35,27 @@ export async function environmentLock(input: LockInput): Promise<void> {
   lock.describe();
   for (;;) {
     if (!(await waitForWork(lock, input, wake))) return;
+    await answerFirst(lock);
     await deliverOutbox(lock);
+    await answerFirst(lock);
     await revertLatePushes(lock);
+    await answerFirst(lock);
     await grantNext(lock);
     lock.describe();
     await continueAsNewIfDue(lock, input);
   }
+}
+
+/**
+ * Before the loop's next command, lets a `requestLock` update that can already answer finish: its
+ * completion and that command come from the same workflow task, and their order would otherwise follow
+ * how many promise hops the handler takes (the tracing interceptors add some: a worker with tracing on
+ * could not replay a lock recorded without, `test/tracing.test.ts`). An update still waiting for the
+ * loop's decision does not hold the loop up. Without updates in flight (every lock before
+ * `lock-granted-in-request`) it awaits nothing, so older histories replay as recorded.
+ */
+async function answerFirst(lock: LockLedger): Promise<void> {
+  if (!allHandlersFinished()) await condition(() => allHandlersFinished() || !lock.decided());
 }
 
 const historyLong = () =>
@@ -70,12 +85,14 @@ async function waitForWork(lock: LockLedger, input: LockInput, wake: Wake): Prom
     await condition(
       wake(() => outbox.length > 0 || lock.holder !== held || queue.length > 0 || upgradable()),
     );
+    await answerFirst(lock);
     if (lock.holder === held && queue.length > 0) await releaseIfGone(lock, input, held);
   } else if (held) {
     const changed = await condition(
       wake(() => outbox.length > 0 || lock.holder !== held || upgradable()),
       input.leaseMs,
     );
+    await answerFirst(lock);
     if (!changed && lock.holder === held) await releaseIfGone(lock, input, held);
   } else {
     const woken = await condition(
