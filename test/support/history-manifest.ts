@@ -77,7 +77,17 @@ export function readManifest(): Manifest {
   const closed = existsSync(MANIFEST_PATH)
     ? parseManifest(readFileSync(MANIFEST_PATH, 'utf8'))
     : { about: ABOUT, histories: [], retired: [] };
-  return { ...closed, histories: [...closed.histories, ...entryFiles()] };
+  // An entry file may restate a MANIFEST.json entry (the eight listed in both when entries moved to
+  // files): taken once, and only if it says exactly the same.
+  const closedByFile = new Map(closed.histories.map((e) => [e.file, e]));
+  const added = entryFiles().filter((entry) => {
+    const listed = closedByFile.get(entry.file);
+    if (!listed) return true;
+    if (JSON.stringify(listed) !== JSON.stringify(entry))
+      throw new Error(`manifest.d/${entry.file} contradicts its ${MANIFEST_FILE} entry`);
+    return false;
+  });
+  return { ...closed, histories: [...closed.histories, ...added] };
 }
 
 /** The entries of manifest.d, in file-name order. */
@@ -108,10 +118,6 @@ export function historyFiles(): string[] {
     .sort();
 }
 
-/**
- * Appends entries for `files` (with the workflow id each was recorded from, when known); an entry already
- * listed is never rewritten (its file must be unchanged).
- */
 /** Lists newly recorded histories: one new entry file each in manifest.d; nothing committed is edited. */
 export function appendToManifest(files: string[], workflowIds: Record<string, string> = {}): void {
   const manifest = readManifest();
