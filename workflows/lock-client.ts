@@ -40,13 +40,12 @@ export class EnvironmentLock {
       log.warn('ignored a grant for another run', { env: grant.env, run: grant.run });
       return;
     }
-    this.granted.add(grant.env);
-    if (this.wanted.has(grant.env)) this.holds.add(grant.env);
+    this.grantedInAnswer(grant.env);
   }
 
   /**
-   * The lock's answer to this run's request granted the environment (`lock-granted-in-request`): the
-   * same as its `lockGranted` signal, one workflow task sooner.
+   * The environment is this run's: from the `lockGranted` signal, or (`lock-granted-in-request`) from
+   * the lock's answer to the request, one workflow task sooner.
    */
   grantedInAnswer(env: string): void {
     this.granted.add(env);
