@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
+import { Channel, GRPC, GrpcError } from '../client/wire/grpc.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../common/search-attributes.js';
 import { ensureTool, TEMPORAL_CLI } from './tools.js';
 
@@ -91,6 +92,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  try {
+    await waitForFrontend(`${ip}:${options.port}`, { timeoutMs: Math.max(1_000, deadline - Date.now()) });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   return {
     address: `${ip}:${options.port}`,
     uiUrl: `http://localhost:${options.uiPort}`,
@@ -102,4 +109,41 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       await exited;
     },
   };
+}
+
+const GET_SYSTEM_INFO = '/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo';
+
+/**
+ * Waits until the frontend answers GetSystemInfo, the first call every SDK connection makes. The port
+ * opens before the frontend is healthy: in that window every call is answered UNAVAILABLE ("Frontend is
+ * not healthy yet"), and a worker connecting then fails to start. Any other answer is final.
+ */
+export async function waitForFrontend(
+  address: string,
+  { timeoutMs, retryMs = 100 }: { timeoutMs: number; retryMs?: number },
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  for (;;) {
+    const channel = await Channel.open({ address, metadata: {}, connectTimeoutMs: 2_000 }).catch(
+      (error: Error) => {
+        last = error.message;
+        return undefined;
+      },
+    );
+    try {
+      // An empty GetSystemInfoRequest: no fields set, zero bytes.
+      if (channel) return void (await channel.unary(GET_SYSTEM_INFO, new Uint8Array(0), Date.now() + 2_000));
+    } catch (error) {
+      if (!(error instanceof GrpcError) || error.code !== GRPC.unavailable) throw error;
+      last = error.details;
+    } finally {
+      channel?.close();
+    }
+    if (Date.now() + retryMs > deadline)
+      throw new Error(
+        `the Temporal frontend at ${address} was not ready within ${timeoutMs / 1000}s: ${last}`,
+      );
+    await new Promise((r) => setTimeout(r, retryMs));
+  }
 }
