@@ -3,6 +3,7 @@ import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { Channel, GRPC, GrpcError } from '../client/wire/grpc.js';
+import { SERVICE } from '../client/wire/service.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../common/search-attributes.js';
 import { ensureTool, TEMPORAL_CLI } from './tools.js';
 
@@ -111,7 +112,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
-const GET_SYSTEM_INFO = '/temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo';
+const GET_SYSTEM_INFO = `/${SERVICE}/GetSystemInfo`;
 
 /**
  * Waits until the frontend answers GetSystemInfo, the first call every SDK connection makes. The port
