@@ -48,10 +48,11 @@ COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/bin bin
 COPY --from=build /src/dist dist
 RUN rm -rf dist/test && ln -s /app/bin/promote.js /usr/local/bin/promote
-# MALLOC_ARENA_MAX and the node flags below are `promote worker`'s memory settings (worker/launch.ts,
+# MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ and the node flags below are `promote worker`'s memory settings (worker/launch.ts,
 # docs/performance.md): given here, the worker runs in place instead of relaunching itself with them.
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=65536 \
     PROMOTE_WORKFLOW_BUNDLE=/app/dist/workflow-bundle.js \
     PROMOTE_CACHE_DIR=/var/cache/promote \
     PROMOTE_HEALTH_PORT=8080 \

@@ -9,7 +9,7 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { PROJECT_ROOT } from '../server/tools.js';
-import { WORKFLOWS_PATH } from '../worker/create-worker.js';
+import { workflowBundleOptions } from '../worker/bundle.js';
 import {
   historyFiles,
   HISTORIES_DIR,
@@ -51,7 +51,7 @@ const replayed = files.map((file) => {
 });
 
 beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
+  bundle = await bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('ERROR') });
 });
 
 describe('saved workflow histories', () => {

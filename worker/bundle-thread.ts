@@ -5,6 +5,8 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 export interface BundleRequest {
   workflowsPath: string;
   workflowInterceptorModules: string[];
+  /** Modules evaluated once and shared by every workflow (worker/bundle.ts's workflowBundleOptions). */
+  preloadModules: string[];
 }
 
 /**
@@ -36,6 +38,7 @@ if (!isMainThread && parentPort && (workerData as Partial<BundleRequest> | undef
   await bundleWorkflowCode({
     workflowsPath: request.workflowsPath,
     workflowInterceptorModules: request.workflowInterceptorModules,
+    preloadModules: request.preloadModules,
     logger: new DefaultLogger('WARN'),
   }).then(
     ({ code }) => port.postMessage({ code }),

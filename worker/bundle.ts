@@ -2,7 +2,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  type BundleOptions,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { bundleInThread } from './bundle-thread.js';
 import { tracingEnabled, tracingWorkflowModules } from './tracing.js';
 
@@ -10,6 +15,27 @@ export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', imp
 
 /** Where the build (the Dockerfile's build stage, `npm run bundle`) leaves the pre-built workflow bundle. */
 export const DEFAULT_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+
+/**
+ * How every bundle of the workflow code is made: the worker's (in its thread or by the build), the replay
+ * test's and the test servers', so a history replays against exactly what the worker runs.
+ *
+ * The workflow modules are preloaded: evaluated once in the SDK's reusable V8 context and shared (deep
+ * frozen) by every workflow, instead of evaluated again for each one. Each cached workflow kept its own
+ * copy of the ~40 modules of workflows/ and common/ (about 51 KiB of the 115 KiB it held; ~20 MiB with
+ * the ~400 workflows that 200 promotions at once keep, docs/performance.md). Sharing is safe because
+ * no module keeps per-workflow state in its scope: module scopes hold only constants, activity proxies
+ * (which find the running workflow when called) and functions; `test/workflow-modules.test.ts` holds
+ * the modules to that.
+ */
+export function workflowBundleOptions(tracing = false): BundleOptions {
+  return {
+    workflowsPath: WORKFLOWS_PATH,
+    workflowInterceptorModules: workflowInterceptorModules(tracing),
+    preloadModules: [WORKFLOWS_PATH],
+    logger: new DefaultLogger('WARN'),
+  };
+}
 
 /** Workflow modules bundled with the workflow code (interceptors run inside the workflow sandbox). */
 export function workflowInterceptorModules(tracing = false): string[] {
@@ -86,6 +112,7 @@ export async function bundledSource(
   const code = await bundleInThread({
     workflowsPath: source.workflowsPath ?? WORKFLOWS_PATH,
     workflowInterceptorModules: source.interceptors?.workflowModules ?? [],
+    preloadModules: [source.workflowsPath ?? WORKFLOWS_PATH],
   });
   return { workflowBundle: { code } };
 }
@@ -95,11 +122,7 @@ export async function writeWorkflowBundle(
   outFile = DEFAULT_BUNDLE_PATH,
   options: { tracing?: boolean } = {},
 ): Promise<string> {
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    workflowInterceptorModules: workflowInterceptorModules(options.tracing),
-    logger: new DefaultLogger('WARN'),
-  });
+  const { code } = await bundleWorkflowCode(workflowBundleOptions(options.tracing));
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, code);
   return outFile;

@@ -11,7 +11,8 @@ import {
 import type { Announcement, Notifier } from '../../activities/notifier.js';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes.js';
 import { findTool, TEMPORAL_CLI } from '../../server/tools.js';
-import { createPromoteWorker, WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import { workflowBundleOptions } from '../../worker/bundle.js';
+import { createPromoteWorker } from '../../worker/create-worker.js';
 import type { GitHubFactory } from '../../activities/repository.js';
 
 let runtimeInstalled = false;
@@ -57,10 +58,7 @@ export class TestTemporal {
         ...(options.extraArgs ? { extraArgs: options.extraArgs } : {}),
       },
     });
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: WORKFLOWS_PATH,
-      logger: new DefaultLogger('WARN'),
-    });
+    const bundle = await bundleWorkflowCode(workflowBundleOptions());
     return new TestTemporal(env, bundle);
   }
 

@@ -5,7 +5,7 @@ import {
   Runtime,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from '../../worker/create-worker.js';
+import { workflowBundleOptions } from '../../worker/bundle.js';
 import {
   startTimeSkippingServer,
   withTimeSkippingWorker,
@@ -30,7 +30,7 @@ export function useTimeSkipping(): {
     { what: 'the time-skipping server' },
   );
   const bundle = useFixture(
-    () => bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
+    () => bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('ERROR') }),
     undefined,
     { what: 'the workflow bundle' },
   );
