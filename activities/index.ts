@@ -26,7 +26,7 @@ import { createDeployer } from './deployers/index.js';
 import { DEFAULT_COMPENSATION_RETRY_MS, retryWithin } from './bounded-retry.js';
 import { createProposalActivities } from './proposal-activities.js';
 import type { ActivityDeps } from './deps.js';
-import { startedRepository, withoutVisibilityTolerated } from './visibility.js';
+import { listedForAnotherRepository, startedRepository, withoutVisibilityTolerated } from './visibility.js';
 import { createJanitorActivities } from './janitor.js';
 import {
   requestEnvironment,
@@ -438,6 +438,7 @@ export function createActivities(deps: ActivityDeps) {
       const executions = deps.client.workflow.list({ query });
       for await (const execution of withoutVisibilityTolerated(executions)) {
         Context.current().heartbeat();
+        if (listedForAnotherRepository(execution, key)) continue;
         const handle = deps.client.workflow.getHandle(execution.workflowId, execution.runId);
         const state = await handle.query(statusQuery).catch(() => undefined);
         const env = state?.environments.find((e) => e.name === input.env);
@@ -474,6 +475,7 @@ export function createActivities(deps: ActivityDeps) {
         const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteEnv.name} = '${input.env}'`;
         for await (const execution of withoutVisibilityTolerated(deps.client.workflow.list({ query }))) {
           context.heartbeat();
+          if (listedForAnotherRepository(execution, key)) continue;
           const handle = deps.client.workflow.getHandle(execution.workflowId);
           const ask = <T>(read: () => Promise<T>) =>
             deps.client.withDeadline(Date.now() + QUERY_DEADLINE_MS, read).then(

@@ -11,6 +11,7 @@ import { trailers } from './providers/github-history.js';
 import { GitHubError, type GitHubRepository } from './providers/github.js';
 import { redact } from './redact.js';
 import type { ActivityDeps } from './deps.js';
+import { memoRepository } from '../common/promotion-memo.js';
 import { startedRepository, withoutVisibilityTolerated } from './visibility.js';
 import { RepositoryNotAllowedError, RepositoryUnreachableError, type RepositoryCache } from './repository.js';
 
@@ -271,9 +272,10 @@ export async function closedPromotionRepositories(
       break;
     }
     found.scanned++;
-    const repo = await startedRepository(client, execution.workflowId, execution.runId).catch(
-      () => undefined,
-    );
+    // The memo names it (common/promotion-memo.ts); a promotion started before the memo: its first event.
+    const repo =
+      memoRepository(execution.memo) ??
+      (await startedRepository(client, execution.workflowId, execution.runId).catch(() => undefined));
     if (!repo || keys.has(repositoryKey(repo))) continue;
     keys.add(repositoryKey(repo));
     try {

@@ -3,7 +3,7 @@ import { repositoryKey } from '../common/ids.js';
 import { PromoteEnv } from '../common/search-attributes.js';
 import { statusQuery, supersededSignal } from '../common/definitions.js';
 import type { ActivityDeps } from './deps.js';
-import { withoutVisibilityTolerated } from './visibility.js';
+import { listedForAnotherRepository, withoutVisibilityTolerated } from './visibility.js';
 import {
   dropProposal,
   landProposal,
@@ -71,7 +71,7 @@ export function createProposalActivities(
       const query = `WorkflowType = 'promote' AND ExecutionStatus = 'Running' AND ${PromoteEnv.name} = '${input.env}'`;
       const told: string[] = [];
       for await (const execution of withoutVisibilityTolerated(deps.client.workflow.list({ query }))) {
-        if (execution.workflowId === input.by) continue;
+        if (execution.workflowId === input.by || listedForAnotherRepository(execution, key)) continue;
         const handle = deps.client.workflow.getHandle(execution.workflowId, execution.runId);
         const state = await handle.query(statusQuery).catch(() => undefined);
         const env = state?.environments.find((e) => e.name === input.env);

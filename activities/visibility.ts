@@ -1,5 +1,7 @@
 import { log } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { repositoryKey } from '../common/ids.js';
+import { memoRepository } from '../common/promotion-memo.js';
 
 /**
  * A server without visibility (Temporal's time-skipping test server) cannot list workflows: there is
@@ -43,4 +45,17 @@ export async function startedRepository(
     payload,
   );
   return typeof request?.repo === 'string' ? request.repo : undefined;
+}
+
+/**
+ * Whether a listed promotion's memo names another repository than the one keyed `key`: it is passed
+ * over from the list alone, without a query or a history read. A promotion started before the memo
+ * has none and is asked as before (common/promotion-memo.ts).
+ */
+export function listedForAnotherRepository(
+  execution: Pick<WorkflowExecutionInfo, 'memo'>,
+  key: string,
+): boolean {
+  const repo = memoRepository(execution.memo);
+  return repo !== undefined && repositoryKey(repo) !== key;
 }

@@ -19,6 +19,7 @@ import type {
 import { connectionConfig } from '../worker/connection-config.js';
 import { taskQueue } from '../worker/task-queue.js';
 import { tracingEnabled } from '../worker/tracing.js';
+import { promotionMemo } from '../common/promotion-memo.js';
 import { promoteAppsValues, promotionSummary } from './start-shape.js';
 import { CLI_CONNECT_TIMEOUT_MS, ServerUnreachableError } from './unreachable.js';
 import { Channel, ConnectError } from './wire/grpc.js';
@@ -164,6 +165,7 @@ export async function startLight(light: LightClient, request: PromotionRequest):
           { name: PromoteApps.name, type: PromoteApps.type, value: promoteAppsValues(request) },
         ],
         summary: promotionSummary(request),
+        memo: promotionMemo(request.repo),
       },
       { name: 'accepted', args: [] },
       deadline,

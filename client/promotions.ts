@@ -23,6 +23,7 @@ import type {
 import { TERMINAL_STATUSES } from '../common/types.js';
 import { abandonUpdate, acceptedUpdate, decideUpdate, statusQuery } from '../common/definitions.js';
 import type { promote } from '../workflows/promote.js';
+import { promotionMemo } from '../common/promotion-memo.js';
 import { promoteAppsValues, promotionSummary } from './start-shape.js';
 
 // Defined apart so the CLI can tell bad input without loading the Temporal client.
@@ -59,6 +60,7 @@ function startOptions(
       },
     ],
     staticSummary: promotionSummary(request),
+    memo: promotionMemo(request.repo),
   };
 }
 

@@ -96,6 +96,10 @@ describe('the CLI light path', () => {
         expect(metadataOf(apps)).toEqual(metadataOf(sdk.searchAttributes?.indexedFields?.PromoteApps));
         const description = await suite.temporal.client.workflow.getHandle(id).describe();
         expect(await description.staticSummary()).toBe(promotionSummary(request));
+        // Both paths name the repository in the memo, which scans of running promotions read.
+        const sdkMemo = (await suite.temporal.client.workflow.getHandle(viaSdk.workflowId).describe()).memo;
+        expect(description.memo).toEqual({ promoteRepository: repo.url });
+        expect(sdkMemo).toEqual(description.memo);
         expect(light_.taskQueue).toEqual(sdk.taskQueue);
 
         // The decision through the light path; the promotion runs on to the end.

@@ -8,12 +8,14 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, LoadedPromotion } from '../activities/index.js';
 import type { PromoteConfig } from '../config/schema.js';
 import { FailureType } from '../common/failures.js';
 import { targetEnvironments } from '../common/request.js';
 import { approvalPolicy } from '../common/approval-policy.js';
+import { memoProblem } from '../common/promotion-memo.js';
 import { PromoteApps, PromoteState } from '../common/search-attributes.js';
 import type { EnvironmentState, PromotionRequest, PromotionState, PromotionStatus } from '../common/types.js';
 import { Announcer } from './announcer.js';
@@ -118,6 +120,15 @@ async function load(
 ): Promise<PromotionRun> {
   const { state } = run;
   let loaded: LoadedPromotion;
+  // Scans of running promotions trust the memo's repository (common/promotion-memo.ts): one that lies
+  // never starts its work. A promotion started before the memo has none, and nothing changes for it.
+  const memoRefused = memoProblem(workflowInfo().memo, request.repo);
+  if (memoRefused)
+    throw ApplicationFailure.create({
+      message: memoRefused,
+      type: FailureType.InvalidRequest,
+      nonRetryable: true,
+    });
   try {
     loaded = await readPromotion(request);
     state.apps = loaded.apps;

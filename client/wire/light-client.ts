@@ -72,6 +72,8 @@ export interface StartInput {
   args: unknown[];
   searchAttributes: { name: string; type: SearchAttributeType; value: string[] }[];
   summary: string;
+  /** The start's memo: each field a JSON payload, as the SDK's client encodes `memo`. */
+  memo: Record<string, unknown>;
 }
 
 export class LightClient {
@@ -185,6 +187,11 @@ export class LightClient {
         ),
       },
       header: { fields: {} },
+      memo: {
+        fields: Object.fromEntries(
+          Object.entries(start.memo).map(([key, value]) => [key, defaultPayloadConverter.toPayload(value)]),
+        ),
+      },
       userMetadata: { summary: defaultPayloadConverter.toPayload(start.summary) },
     };
     const updateRequest = this.updateRequest(start.workflowId, update.name, update.args);
