@@ -30,6 +30,6 @@ export interface ActivityDeps {
    * default the deploy heartbeat timeout plus the deploy command's grace.
    */
   lockDrainMs?: number;
-  /** How long a free lock waits for a request before it ends (default 5 min); bounds a version's drain. */
+  /** How long a free lock waits for a request before it ends (default 1 min); bounds a version's drain. */
   lockIdleMs?: number;
 }

@@ -28,7 +28,8 @@ export interface WorkerSettings {
   compensationRetryMs?: number;
   /**
    * PROMOTE_LOCK_IDLE_MS: how long a free environment lock waits for a request before it ends (default
-   * 5 min). A free lock pinned to an old worker version leaves it only by ending, so this bounds a drain.
+   * 1 min, activities/lock-requests.ts says why). A free lock pinned to an old worker version leaves it
+   * only by ending, so this bounds a drain.
    */
   lockIdleMs?: number;
   /**
