@@ -341,7 +341,12 @@ export interface ThroughputResult {
   environments: number;
   completionMs: number;
   latencyMs: Summary;
+  /** The worker process's peak RSS plus the pages only its launcher holds (bench/proc.ts). */
   workerPeakRssMiB: number;
+  /** The launcher's own pages at that peak (0: the worker ran in place). */
+  launcherMiB?: number;
+  /** Both processes' RSS summed, Node's shared code counted twice: the figure before stop 12. */
+  workerPeakSummedRssMiB?: number;
   workerLifetimePeakMiB: number;
   /** Average cores the Temporal server used while the promotions ran. */
   serverCpuCores: number;
@@ -395,7 +400,9 @@ export async function throughput(
       environments: to ? AUTO_ENVIRONMENTS.findIndex((e) => e.name === to) + 1 : AUTO_ENVIRONMENTS.length,
       completionMs: round(completion),
       latencyMs: summarize(latencies),
-      workerPeakRssMiB: round(peak),
+      workerPeakRssMiB: round(peak.peakMiB),
+      launcherMiB: round(peak.launcherMiB),
+      workerPeakSummedRssMiB: round(peak.summedPeakMiB),
       workerLifetimePeakMiB: round((await memoryOf(workerPid)).peakMiB),
       serverCpuCores: round((server1 - server0) / (completion / 1000), 2),
       workerCpuCores: round((worker1 - worker0) / (completion / 1000), 2),

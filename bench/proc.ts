@@ -3,11 +3,42 @@ import { readdir, readFile } from 'node:fs/promises';
 /** Linux's clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on every mainstream kernel). */
 const CLOCK_TICKS = 100;
 
+const kibOf = (text: string, key: string) =>
+  Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+
 /** Resident memory now and at its peak (VmHWM), in MiB, of one process, from /proc. */
 async function memoryOfOne(pid: number): Promise<{ rssMiB: number; peakMiB: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+  return { rssMiB: kibOf(status, 'VmRSS') / 1024, peakMiB: kibOf(status, 'VmHWM') / 1024 };
+}
+
+/**
+ * The resident pages only this process maps (Private_Clean + Private_Dirty), in MiB: what a launcher
+ * adds to its worker's memory. The rest of its RSS is Node's code, mapped once for both processes.
+ */
+async function privateMemoryOf(pid: number): Promise<number> {
+  const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
+  return (kibOf(rollup, 'Private_Clean') + kibOf(rollup, 'Private_Dirty')) / 1024;
+}
+
+/** The worker's memory in one sample: each page once, and (as measured before) both processes' RSS summed. */
+export interface WorkerMemorySample {
+  /** The worker process's RSS, plus the pages only its launcher holds when it relaunched itself. */
+  rssMiB: number;
+  /** Every process's RSS added up: Node's code pages, shared by launcher and worker, counted twice. */
+  summedRssMiB: number;
+  /** What the launcher holds of its own (0 when the worker runs in place, as in the image). */
+  launcherMiB: number;
+}
+
+async function sampleOnce(pids: number[]): Promise<WorkerMemorySample> {
+  const all = await Promise.all(pids.map((p) => memoryOfOne(p).catch(() => ({ rssMiB: 0, peakMiB: 0 }))));
+  const summedRssMiB = all.reduce((sum, m) => sum + m.rssMiB, 0);
+  if (pids.length < 2) return { rssMiB: summedRssMiB, summedRssMiB, launcherMiB: 0 };
+  // pids[0] is the launcher (workerProcesses): its own pages only, the worker's whole RSS.
+  const launcherMiB = await privateMemoryOf(pids[0]!).catch(() => 0);
+  const workers = all.slice(1).reduce((sum, m) => sum + m.rssMiB, 0);
+  return { rssMiB: workers + launcherMiB, summedRssMiB, launcherMiB };
 }
 
 /**
@@ -51,19 +82,26 @@ async function cpuSecondsOfOne(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
-/** Samples the worker's resident memory (its processes summed) until stopped; returns the highest value seen. */
-export function sampleRss(pid: number, everyMs = 100): { stop: () => Promise<number> } {
-  let peak = 0;
+/**
+ * Samples the worker's resident memory until stopped; returns the highest values seen: each page once
+ * (the worker's RSS plus its launcher's own pages) and, beside it, every process's RSS summed.
+ */
+export function sampleRss(
+  pid: number,
+  everyMs = 100,
+): { stop: () => Promise<{ peakMiB: number; summedPeakMiB: number; launcherMiB: number }> } {
+  const peak = { peakMiB: 0, summedPeakMiB: 0, launcherMiB: 0 };
   let stopped = false;
   const loop = (async () => {
     // Found once: the worker's processes are there from its start to its end.
     const pids = await workerProcesses(pid);
     while (!stopped) {
-      const all = await Promise.all(pids.map((p) => memoryOfOne(p).catch(() => ({ rssMiB: 0 }))));
-      peak = Math.max(
-        peak,
-        all.reduce((sum, m) => sum + m.rssMiB, 0),
-      );
+      const sample = await sampleOnce(pids);
+      if (sample.rssMiB > peak.peakMiB) {
+        peak.peakMiB = sample.rssMiB;
+        peak.launcherMiB = sample.launcherMiB;
+      }
+      peak.summedPeakMiB = Math.max(peak.summedPeakMiB, sample.summedRssMiB);
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();

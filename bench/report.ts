@@ -36,6 +36,16 @@ interface Row {
 const ms = (v: number) => `${Math.round(v)} ms`;
 
 /** "met", or by how much the median misses the target. */
+/**
+ * How the worker's memory is counted when `promote worker` relaunched itself (bench/proc.ts): the worker
+ * process's RSS plus the launcher's own pages, with both processes' RSS summed beside it (Node's code,
+ * shared by the two, counted twice: how the figure was taken before).
+ */
+function launcherNote(t: ThroughputResult): string {
+  if (!t.launcherMiB || t.workerPeakSummedRssMiB === undefined) return '';
+  return `: the worker process plus its launcher's own ${Math.round(t.launcherMiB)} MiB; ${Math.round(t.workerPeakSummedRssMiB)} MiB with both processes' RSS summed`;
+}
+
 function verdict(value: number, target: number, unit: (v: number) => string): string {
   if (value <= target) return 'met';
   return `missed by ${unit(value - target)} (${(value / target).toFixed(1)}×)`;
@@ -131,7 +141,7 @@ function tableRows(r: Omit<Results, 'previous'>): Row[] {
     );
     rows.push({
       key: `rss-${t.promotions}`,
-      what: `${t.promotions} at once: worker peak RSS (server CPU ${t.serverCpuCores} cores, worker CPU ${t.workerCpuCores} cores)`,
+      what: `${t.promotions} at once: worker peak RSS${launcherNote(t)} (server CPU ${t.serverCpuCores} cores, worker CPU ${t.workerCpuCores} cores)`,
       median: `${Math.round(t.workerPeakRssMiB)} MiB`,
       p95: '',
       n: '1',

@@ -56,4 +56,39 @@ describe('the bench table', () => {
     );
     expect(rowOf(table, 'approve')).toEqual(expect.arrayContaining(['missed by 100 ms (1.3×)', '']));
   });
+
+  it("counts a relaunched worker's memory once, with both processes' RSS summed beside it", () => {
+    const throughput = (launcherMiB: number) => ({
+      promotions: 200,
+      environments: 3,
+      completionMs: 100_000,
+      latencyMs: summary(90_000),
+      workerPeakRssMiB: 361,
+      launcherMiB,
+      workerPeakSummedRssMiB: 402,
+      workerLifetimePeakMiB: 402,
+      serverCpuCores: 0.6,
+      workerCpuCores: 0.7,
+    });
+    const relaunched = markdownTable({
+      date: '2026-12-03T10:00:00.000Z',
+      quick: false,
+      machine,
+      throughput: [throughput(9)],
+    });
+    expect(rowOf(relaunched, '200 at once: worker peak RSS')).toEqual(
+      expect.arrayContaining(['361 MiB', '≤ 400 MiB', 'met']),
+    );
+    expect(relaunched).toContain(
+      "200 at once: worker peak RSS: the worker process plus its launcher's own 9 MiB; 402 MiB with both processes' RSS summed",
+    );
+    // In place (the image): one process, nothing to explain.
+    const inPlace = markdownTable({
+      date: '2026-12-03T10:00:00.000Z',
+      quick: false,
+      machine,
+      throughput: [throughput(0)],
+    });
+    expect(inPlace).toContain('200 at once: worker peak RSS (server CPU');
+  });
 });
